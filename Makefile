@@ -1,0 +1,47 @@
+# Chestnut — `make run` starts the platform, `make test` runs every test tier.
+PYTHON ?= python3
+VENV   ?= .venv
+PY      = $(VENV)/bin/python
+STAMP   = $(VENV)/.installed
+PORT   ?= 8080
+HOST   ?= 127.0.0.1
+# PostgreSQL for the service tests (CI: 127.0.0.1:5432, trust auth, database `test`).
+export CHESTNUT_TEST_POSTGRES_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
+
+.PHONY: run test lint typecheck unit integration e2e bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(VENV)/bin/chestnut db upgrade
+	$(VENV)/bin/chestnut demo --if-empty
+	$(VENV)/bin/chestnut serve --host $(HOST) --port $(PORT)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check .
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
+
+unit: $(STAMP)
+	$(PY) -m pytest tests/unit -q
+
+integration: $(STAMP)
+	$(PY) -m pytest tests/integration -q
+
+e2e: $(STAMP)
+	$(PY) -m pytest tests/e2e -q
+
+test: $(STAMP) lint typecheck
+	$(PY) -m pytest tests -q -p no:cacheprovider
+
+bench: $(STAMP)
+	CHESTNUT_HOME=$$(mktemp -d) $(VENV)/bin/chestnut bench ledger --entries 50000 --json
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

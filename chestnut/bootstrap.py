@@ -1,0 +1,91 @@
+"""The composition root: builds the database, key store and services and passes them in.
+
+Nothing in Chestnut is created at import time; every entry point (CLI, server, tests) calls ``build``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+
+from chestnut.migrate import upgrade
+from chestnut.settings import Settings
+from commerce.context import Market
+from commerce.gateway import HttpGateway, PaymentGateway
+from commerce.search import SearchIndex
+from commerce.setup import OPERATOR_DEBIT_KINDS, ensure_market_ready
+from ledger.db import Database, open_database
+from ledger.errors import KeyStoreError
+from ledger.keys import (
+    KeyStore,
+    MasterKey,
+    finish_interrupted_rotation,
+    load_or_create_master_key,
+    read_master_key,
+)
+from ledger.service import Ledger
+
+
+@dataclass
+class App:
+    settings: Settings
+    db: Database
+    keys: KeyStore
+    ledger: Ledger
+    market: Market
+    search_index: SearchIndex
+    gateway: PaymentGateway | None = None
+    http: aiohttp.ClientSession | None = None
+
+    async def close(self) -> None:
+        if self.http is not None:
+            await self.http.close()
+        await self.db.close()
+
+
+async def _master_key(db: Database, path: Path) -> MasterKey:
+    await finish_interrupted_rotation(db, path)
+    if path.exists():  # noqa: ASYNC240 - once, at start-up
+        return read_master_key(path)
+    async with db.snapshot() as snap:
+        rows = await snap.fetch("SELECT COUNT(*) FROM ledger_keys")
+    if int(rows[0][0]):
+        raise KeyStoreError(
+            f"the master key file {path} is missing but the database holds sealed keys; restore the file "
+            "(or set CHESTNUT_MASTER_KEY_FILE) — a new key could not open them"
+        )
+    return load_or_create_master_key(path)
+
+
+async def build(settings: Settings, *, migrate: bool = True, initialize: bool = True) -> App:
+    settings.home.mkdir(parents=True, exist_ok=True)
+    url = settings.resolved_database_url
+    if migrate:
+        await upgrade(url)
+    db = await open_database(url, synchronous=settings.sqlite_synchronous)
+    try:
+        keys = KeyStore(await _master_key(db, settings.resolved_master_key_file))
+        async with db.snapshot() as snap:
+            await keys.check_master(snap)
+        ledger = Ledger(keys, settings.ledger_origin)
+        if initialize:
+            async with db.unit_of_work() as uow:
+                created = await ledger.initialize(uow, operator_debit_kinds=OPERATOR_DEBIT_KINDS)
+                if await ensure_market_ready(ledger, uow) or created:
+                    await ledger.publish_checkpoint(uow)
+                await uow.commit()
+    except BaseException:
+        await db.close()
+        raise
+    http = gateway = None
+    if settings.gateway_base_url and settings.gateway_secret_key:
+        http = aiohttp.ClientSession()
+        gateway = HttpGateway(
+            http,
+            settings.gateway_base_url,
+            settings.gateway_secret_key.get_secret_value(),
+            timeout_s=settings.gateway_timeout_s,
+        )
+    return App(settings, db, keys, ledger, Market(ledger, keys), SearchIndex(), gateway, http)

@@ -1,0 +1,1 @@
+"""One Alembic history for all of Chestnut's tables."""
