@@ -1,0 +1,83 @@
+"""What commerce services need, built once by bootstrap and passed in (nothing at import time)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from ledger.db import UnitOfWork
+from ledger.keys import KeyStore
+from ledger.service import Ledger, now_ms
+
+BNM_UNITS = 1000  # 1 BNM = 1,000 units
+
+
+@dataclass(frozen=True, slots=True)
+class MarketRules:
+    platform_fee_bp: int = 150  # 1.5 % of the goods, below SmartStore's 2–3.3 %
+    claim_window_days: int = 7
+    auto_confirm_days: int = 3
+    max_quantity: int = 999
+    max_price: int = 100_000_000
+    phone_code_ttl_s: int = 600
+    phone_code_attempts: int = 5
+    delivery_code_attempts: int = 3
+
+
+class PriceSource(Protocol):
+    """The BNM reference price, in won per 1 BNM (the BNM market issue supplies the real one)."""
+
+    async def reference_price(self, uow: UnitOfWork) -> int: ...
+
+
+class OperatorPrice:
+    """Until members trade BNM: the price an operator set, kept in ``market_settings``."""
+
+    DEFAULT = 1000
+
+    async def reference_price(self, uow: UnitOfWork) -> int:
+        rows = await uow.fetch("SELECT value FROM market_settings WHERE key = 'bnm_reference_price'")
+        return int(rows[0][0]) if rows else self.DEFAULT
+
+
+@dataclass
+class Market:
+    """The commerce services' dependencies: ledger, keys, price source, rules, clock."""
+
+    ledger: Ledger
+    keys: KeyStore
+    prices: PriceSource = field(default_factory=OperatorPrice)
+    rules: MarketRules = field(default_factory=MarketRules)
+    clock: Callable[[], int] = now_ms
+    _pepper: bytes | None = None
+
+    async def pepper(self, uow: UnitOfWork) -> bytes:
+        """A per-deployment secret for hashing personal data onto the ledger (made on first use)."""
+        if self._pepper is None:
+            rows = await uow.fetch("SELECT value FROM market_settings WHERE key = 'pepper'")
+            if rows:
+                self._pepper = bytes.fromhex(rows[0][0])
+            else:
+                value = secrets.token_bytes(32)
+                await uow.execute(
+                    "INSERT INTO market_settings (key, value) VALUES ('pepper', :v) ON CONFLICT (key) DO NOTHING",
+                    {"v": value.hex()},
+                )
+                rows = await uow.fetch("SELECT value FROM market_settings WHERE key = 'pepper'")
+                self._pepper = bytes.fromhex(rows[0][0])
+                # Forget it if this transaction never commits: a pepper that was never stored would make
+                # every hash taken with it unlinkable after a restart.
+                uow.on_rollback(self._forget_pepper)
+        return self._pepper
+
+    def _forget_pepper(self) -> None:
+        self._pepper = None
+
+    async def personal_ref(self, uow: UnitOfWork, kind: str, value: str) -> str:
+        """A salted hash that stands for personal data on the ledger (phone, address, bank account)."""
+        digest = hmac.new(await self.pepper(uow), f"{kind}\n{value}".encode(), hashlib.sha256)
+        return digest.hexdigest()

@@ -1,0 +1,124 @@
+"""Commerce's typed errors: a stable ``code`` and the data a chat needs to phrase the next step kindly.
+
+(The ledger's own refusals — ``insufficient_balance`` with ``missing``, ``unauthorized_debit`` … — pass
+through unchanged: a chat offers a top-up for the missing amount either way.)
+"""
+
+from __future__ import annotations
+
+from ledger.errors import ChestnutError, NotFound
+
+
+class CommerceError(ChestnutError):
+    code = "commerce_error"
+
+
+class UnknownMember(NotFound):
+    code = "unknown_member"
+
+
+class UnknownShop(NotFound):
+    code = "unknown_shop"
+
+
+class UnknownProduct(NotFound):
+    code = "unknown_product"
+
+
+class UnknownOrder(NotFound):
+    code = "unknown_order"
+
+
+class InvalidInput(CommerceError):
+    """Text too long or with control characters, a quantity ≤ 0 or absurd, a price ≤ 0, …"""
+
+    code = "invalid_input"
+
+
+class NotAllowed(CommerceError):
+    """The member lacks the role or is not a party of the order."""
+
+    code = "not_allowed"
+    http_status = 403
+
+
+class OutOfStock(CommerceError):
+    code = "out_of_stock"
+
+
+class PriceChanged(CommerceError):
+    """The total differs from what the member confirmed: show the new total and ask again."""
+
+    code = "price_changed"
+
+
+class EmptyCart(CommerceError):
+    code = "empty_cart"
+
+
+class BnmShareTooHigh(CommerceError):
+    code = "bnm_share_too_high"
+
+
+class InvalidState(CommerceError):
+    """The order (or delivery, claim) is not in a state that allows this step."""
+
+    code = "invalid_state"
+    http_status = 409
+
+
+class ShopNotVerified(CommerceError):
+    code = "shop_not_verified"
+
+
+class OutsideDeliveryArea(CommerceError):
+    code = "outside_delivery_area"
+
+
+class WrongDeliveryCode(CommerceError):
+    code = "wrong_delivery_code"
+
+
+class DeliveryLocked(CommerceError):
+    code = "delivery_locked"
+
+
+class AlreadyTaken(CommerceError):
+    code = "already_taken"
+    http_status = 409
+
+
+class AlreadyReviewed(CommerceError):
+    code = "already_reviewed"
+    http_status = 409
+
+
+class ClaimWindowClosed(CommerceError):
+    code = "claim_window_closed"
+
+
+class PhoneInUse(CommerceError):
+    code = "phone_in_use"
+
+
+class WrongCode(CommerceError):
+    code = "wrong_verification_code"
+
+
+class CodeRequestedRecently(CommerceError):
+    code = "verification_code_requested_recently"
+    http_status = 429
+
+
+class CodeExpired(CommerceError):
+    code = "verification_code_expired"
+
+
+class GatewayError(CommerceError):
+    code = "payment_gateway_error"
+    http_status = 502
+
+
+class BadSignature(CommerceError):
+    code = "bad_callback_signature"
+    http_status = 401

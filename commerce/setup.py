@@ -1,0 +1,35 @@
+"""What commerce needs on the ledger before the first order: its system accounts and its one rule."""
+
+from __future__ import annotations
+
+from commerce.settlement import PLATFORM_FEES, REFUND_AFTER_SETTLEMENT
+from ledger.db import UnitOfWork, in_clause
+from ledger.model import AccountSpec
+from ledger.service import Ledger, Request
+
+# Kinds in which the operator may debit a member's wallet without the member's own signature.
+OPERATOR_DEBIT_KINDS: tuple[str, ...] = (REFUND_AFTER_SETTLEMENT,)
+SYSTEM_ACCOUNTS = (
+    AccountSpec(PLATFORM_FEES, "BTL"),  # the cooperative's income: platform fees
+    AccountSpec("pool:dividend", "BTL"),  # declared dividends waiting to be paid
+)
+
+
+async def ensure_market_ready(ledger: Ledger, uow: UnitOfWork) -> bool:
+    """Open missing system accounts and add missing rules; True if it recorded anything."""
+    changed = False
+    head = await ledger.head(uow)
+    if head.rules is not None and not set(OPERATOR_DEBIT_KINDS) <= head.rules.operator_debit_kinds:
+        kinds = sorted(head.rules.operator_debit_kinds | set(OPERATOR_DEBIT_KINDS))
+        await ledger.record(
+            uow, Request(actor="system:operator", kind="ledger.rules", body={"operator_debit_kinds": kinds})
+        )
+        changed = True
+    clause, params = in_clause("a", [a.id for a in SYSTEM_ACCOUNTS])
+    rows = await uow.fetch(f"SELECT id FROM ledger_accounts WHERE id IN {clause}", params)
+    existing = {r[0] for r in rows}
+    missing = [a for a in SYSTEM_ACCOUNTS if a.id not in existing]
+    if missing:
+        await ledger.record(uow, Request(actor="system:operator", kind="market.accounts", accounts=missing))
+        changed = True
+    return changed

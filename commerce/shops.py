@@ -1,0 +1,195 @@
+"""Shops: a producer's stall, farm, boat or alley shop — opened by the producer, verified by an operator."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from commerce import members, validate
+from commerce.context import Market
+from commerce.errors import InvalidInput, NotAllowed, UnknownShop
+from ledger.db import UnitOfWork
+from ledger.service import Request
+
+KINDS = ("farm", "fishery", "market_stall", "alley_shop")
+COLUMNS = (
+    "id, owner_id, name, kind, market, region, phone, business_no, bnm_max_share, delivery_regions, "
+    "delivery_fee, status, referral_bp"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Shop:
+    id: int
+    owner_id: int
+    name: str
+    kind: str
+    market: str | None
+    region: str
+    phone: str | None
+    business_no: str | None
+    bnm_max_share: int
+    delivery_regions: tuple[str, ...]
+    delivery_fee: int
+    status: str
+    referral_bp: int
+
+    @property
+    def verified(self) -> bool:
+        return self.status == "verified"
+
+    def delivers_to(self, region: str | None) -> bool:
+        return region is None or not self.delivery_regions or region in self.delivery_regions
+
+
+def from_row(row: tuple[object, ...]) -> Shop:
+    (sid, owner, name, kind, market, region, phone, bno, share, regions, fee, status, referral) = row
+    return Shop(
+        int(sid),  # type: ignore[call-overload]
+        int(owner),  # type: ignore[call-overload]
+        str(name),
+        str(kind),
+        None if market is None else str(market),
+        str(region),
+        None if phone is None else str(phone),
+        None if bno is None else str(bno),
+        int(share),  # type: ignore[call-overload]
+        tuple(r for r in str(regions).split(",") if r),
+        int(fee),  # type: ignore[call-overload]
+        str(status),
+        int(referral),  # type: ignore[call-overload]
+    )
+
+
+async def get(uow: UnitOfWork, shop_id: int) -> Shop:
+    rows = await uow.fetch(f"SELECT {COLUMNS} FROM shops WHERE id = :id", {"id": shop_id})
+    if not rows:
+        raise UnknownShop(f"no shop {shop_id}", shop=shop_id)
+    return from_row(rows[0])
+
+
+async def list_shops(
+    uow: UnitOfWork, *, market: str | None = None, region: str | None = None, verified_only: bool = True
+) -> list[Shop]:
+    sql = f"SELECT {COLUMNS} FROM shops WHERE 1 = 1"
+    params: dict[str, object] = {}
+    if verified_only:
+        sql += " AND status = 'verified'"
+    if market is not None:
+        sql += " AND market = :market"
+        params["market"] = market
+    if region is not None:
+        sql += " AND region = :region"
+        params["region"] = region
+    return [from_row(r) for r in await uow.fetch(sql + " ORDER BY name, id", params)]
+
+
+async def list_markets(uow: UnitOfWork) -> list[tuple[str, int]]:
+    """Markets with verified shops, and how many shops each has."""
+    rows = await uow.fetch(
+        "SELECT market, COUNT(*) FROM shops WHERE status = 'verified' AND market IS NOT NULL "
+        "GROUP BY market ORDER BY market"
+    )
+    return [(str(m), int(n)) for m, n in rows]
+
+
+async def open_shop(
+    market: Market,
+    uow: UnitOfWork,
+    owner_id: int,
+    *,
+    name: str,
+    kind: str,
+    region: str,
+    market_name: str | None = None,
+    phone: str | None = None,
+    business_no: str | None = None,
+    bnm_max_share: int = 0,
+    delivery_regions: Sequence[str] = (),
+    delivery_fee: int = 3000,
+    referral_bp: int = 0,
+) -> Shop:
+    owner = await members.get(uow, owner_id)
+    if kind not in KINDS:
+        raise InvalidInput(f"shop kind must be one of {KINDS}", field="kind")
+    clean_name = validate.text(name, "name", max_len=60)
+    clean_region = validate.text(region, "region", max_len=64)
+    clean_market = validate.text(market_name, "market", max_len=60) if market_name is not None else None
+    clean_phone = validate.phone(phone) if phone is not None else None
+    if business_no is not None and (
+        not business_no.replace("-", "").isdigit() or len(business_no.replace("-", "")) != 10
+    ):
+        raise InvalidInput("a business number has 10 digits (123-45-67890)", field="business_no")
+    regions = [validate.text(r, "delivery region", max_len=64) for r in delivery_regions]
+    if any("," in r for r in regions):
+        raise InvalidInput("delivery regions are names without commas", field="delivery_regions")
+    share = validate.whole_number(bnm_max_share, "bnm_max_share", low=0, high=100)
+    fee = validate.whole_number(delivery_fee, "delivery_fee", low=0, high=1_000_000)
+    # A recommender's commission comes from the shop's proceeds: at most half (issue: ads and rewards).
+    referral = validate.whole_number(referral_bp, "referral_bp", low=0, high=5000)
+    rows = await uow.fetch(
+        "INSERT INTO shops (owner_id, name, kind, market, region, phone, business_no, bnm_max_share, "
+        "delivery_regions, delivery_fee, status, referral_bp, created_ms) VALUES (:owner, :name, :kind, :market, "
+        ":region, :phone, :bno, :share, :regions, :fee, 'pending', :referral, :now) RETURNING id",
+        {
+            "owner": owner.id,
+            "name": clean_name,
+            "kind": kind,
+            "market": clean_market,
+            "region": clean_region,
+            "phone": clean_phone,
+            "bno": business_no.replace("-", "") if business_no else None,
+            "share": share,
+            "regions": ",".join(regions),
+            "fee": fee,
+            "referral": referral,
+            "now": market.clock(),
+        },
+    )
+    shop_id = int(rows[0][0])
+    await market.ledger.record(
+        uow,
+        Request(
+            actor=owner.key_label,
+            kind="shop.open",
+            body={
+                "shop": shop_id,
+                "name": clean_name,
+                "kind": kind,
+                "market": clean_market,
+                "region": clean_region,
+                "bnm_max_share": share,
+                "delivery_fee": fee,
+            },
+        ),
+    )
+    return await get(uow, shop_id)
+
+
+async def verify_shop(market: Market, uow: UnitOfWork, operator_id: int, shop_id: int, *, approve: bool = True) -> Shop:
+    """An operator has seen the business number / ID at the market office."""
+    operator = await members.require_role(uow, operator_id, "operator")
+    shop = await get(uow, shop_id)
+    status = "verified" if approve else "suspended"
+    await uow.execute("UPDATE shops SET status = :s WHERE id = :id", {"s": status, "id": shop.id})
+    if approve:
+        owner = await members.get(uow, shop.owner_id)
+        if not owner.has("producer"):
+            await uow.execute(
+                "UPDATE members SET roles = :r WHERE id = :m",
+                {"r": ",".join(sorted(owner.roles | {"producer"})), "m": owner.id},
+            )
+    await market.ledger.record(
+        uow,
+        Request(
+            actor="system:operator", kind="shop.verify", body={"shop": shop.id, "status": status, "by": operator.id}
+        ),
+    )
+    return await get(uow, shop.id)
+
+
+async def require_owner(uow: UnitOfWork, producer_id: int, shop_id: int) -> Shop:
+    shop = await get(uow, shop_id)
+    if shop.owner_id != producer_id:
+        raise NotAllowed("only the shop's owner can do this", shop=shop_id)
+    return shop
