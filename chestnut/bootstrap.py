@@ -10,6 +10,8 @@ from pathlib import Path
 
 import aiohttp
 
+from bots.dialogue import ChatConfig, Dialogue
+from bots.flows import build_router
 from chestnut.migrate import upgrade
 from chestnut.settings import Settings
 from commerce.context import Market
@@ -36,6 +38,7 @@ class App:
     ledger: Ledger
     market: Market
     search_index: SearchIndex
+    dialogue: Dialogue
     gateway: PaymentGateway | None = None
     http: aiohttp.ClientSession | None = None
 
@@ -88,4 +91,11 @@ async def build(settings: Settings, *, migrate: bool = True, initialize: bool = 
             settings.gateway_secret_key.get_secret_value(),
             timeout_s=settings.gateway_timeout_s,
         )
-    return App(settings, db, keys, ledger, Market(ledger, keys), SearchIndex(), gateway, http)
+    market, index = Market(ledger, keys), SearchIndex()
+    chat = ChatConfig(
+        office_phone=settings.office_phone,
+        show_codes=settings.environment != "production",
+        topup_url=settings.topup_page_url,
+    )
+    dialogue = Dialogue(db, market, index, build_router(), chat)
+    return App(settings, db, keys, ledger, market, index, dialogue, gateway, http)

@@ -50,7 +50,11 @@ class Settings(BaseSettings):
     master_key_file: Path | None = None
     checkpoint_interval_s: float = 5.0
 
-    # -- telegram (used by the chat-bot work; all optional)
+    # -- chat (what the bots say about the cooperative)
+    office_phone: str = "031-000-0000"  # the market office, shown on every "call a person" button
+    topup_page_url: str | None = None  # the gateway's checkout page for top-ups, when there is one
+
+    # -- telegram (all optional; with a token, serve brings the bot up)
     telegram_token: SecretStr | None = None
     telegram_base_url: str | None = None
     telegram_webhook_url: str | None = None

@@ -10,6 +10,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+import bots.schema  # noqa: F401  (registers the chat tables on the shared metadata)
 import commerce.schema  # noqa: F401  (registers the commerce tables on the shared metadata)
 from ledger.schema import metadata
 

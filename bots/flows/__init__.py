@@ -1,0 +1,18 @@
+"""The conversation flows. Each module registers its payload verbs, waiting states and menu labels.
+
+Payload grammar: ``verb[:arg…]`` in ASCII, at most 64 bytes (``p:12`` a product card, ``add:12:2``
+two of product 12 into the cart). A verb is owned by exactly one module (``Router.on`` refuses a
+second), so ``grep '"verb"'`` finds where a button leads.
+"""
+
+from __future__ import annotations
+
+from bots.dialogue import Router
+from bots.flows import courier, home, operator, producer, shopper, signup, wallet
+
+
+def build_router() -> Router:
+    router = Router()
+    for flow in (home, signup, shopper, wallet, producer, courier, operator):
+        flow.register(router)
+    return router

@@ -1,0 +1,128 @@
+"""Home, help, language, a person to call, and deep links — reachable from every screen."""
+
+from __future__ import annotations
+
+from bots.dialogue import Ctx, Router
+from bots.messages import Button, Reply, Screen
+from bots.texts import LANGS
+
+WORK_PAYLOADS = {"producer": "ps", "courier": "cj", "operator": "op"}
+
+
+def home_buttons(ctx: Ctx) -> list[list[Button]]:
+    """At most six big buttons: the shopper's four, the member's work, and 'more'."""
+    rows = [
+        [ctx.button("home.shop", "mk"), ctx.button("home.reorder", "re")],
+        [ctx.button("home.orders", "orders"), ctx.button("home.wallet", "w")],
+    ]
+    work = [role for role in ("producer", "courier", "operator") if ctx.member.has(role)]
+    last: list[Button] = []
+    if len(work) == 1:
+        last = [ctx.button(f"home.work.{work[0]}", WORK_PAYLOADS[work[0]])]
+    elif work:
+        last = [ctx.button("home.work", "work")]
+    rows.append([*last, ctx.button("home.more", "more")])
+    return rows
+
+
+async def home(ctx: Ctx, _args: list[str]) -> Screen:
+    ctx.go()
+    text = ctx.t("home.greeting", name=ctx.member.display_name)
+    if ctx.member.phone is None:
+        text += "\n" + ctx.t("home.no_phone")
+    return ctx.say(text, *home_buttons(ctx))
+
+
+async def work(ctx: Ctx, _args: list[str]) -> Screen:
+    rows = [
+        [ctx.button(f"home.work.{role}", payload)] for role, payload in WORK_PAYLOADS.items() if ctx.member.has(role)
+    ]
+    return ctx.say(ctx.t("home.work.choose"), *rows)
+
+
+async def more(ctx: Ctx, _args: list[str]) -> Screen:
+    ctx.go()
+    rows = [
+        [ctx.button("more.phone", "phone")] if ctx.member.phone is None else [],
+        [ctx.button("more.bnm_pref", "pref"), ctx.button("more.lang", "lang")],
+        [
+            ctx.button("more.open_shop", "ps")
+            if not ctx.member.has("producer")
+            else ctx.button("home.work.producer", "ps")
+        ],
+        [ctx.button("more.human", "human"), ctx.button("menu.help", "help")],
+    ]
+    return ctx.say(ctx.t("more.title"), *rows)
+
+
+async def help_(ctx: Ctx, _args: list[str]) -> Screen:
+    ctx.go()
+    return ctx.say(
+        ctx.t("help.text", phone=ctx.config.office_phone),
+        [ctx.button("home.shop", "mk"), ctx.button("home.reorder", "re")],
+        [Button(ctx.t("help.call"), phone=ctx.config.office_phone), ctx.button("menu.home", "home")],
+    )
+
+
+async def human(ctx: Ctx, _args: list[str]) -> Screen:
+    """The human fallback: the market office's phone, one tap away."""
+    ctx.go()
+    return ctx.say(
+        ctx.t("human.text", phone=ctx.config.office_phone),
+        [Button(ctx.t("help.call"), phone=ctx.config.office_phone)],
+        [ctx.button("menu.home", "home")],
+    )
+
+
+async def lang(ctx: Ctx, args: list[str]) -> Screen:
+    from commerce import members
+
+    if args and args[0] in LANGS:
+        ctx.member = await members.set_preferences(ctx.uow, ctx.member.id, lang=args[0])
+        return await home(ctx, [])
+    return ctx.say(
+        ctx.t("lang.choose"),
+        [Button("한국어", payload="lang:ko"), Button("English", payload="lang:en")],
+    )
+
+
+async def start(ctx: Ctx, args: list[str]) -> Screen:
+    """``/start`` and deep links: ``p<id>`` a product, ``s<id>`` a shop, ``r<member>p<id>`` a recommendation."""
+    from bots.flows import shopper
+
+    payload = args[0] if args else ""
+    if payload.startswith("p") and payload[1:].isdigit():
+        return await shopper.product(ctx, [payload[1:]])
+    if payload.startswith("s") and payload[1:].isdigit():
+        return await shopper.shop(ctx, [payload[1:]])
+    if payload.startswith("r") and "p" in payload[1:]:
+        referrer, _, product = payload[1:].partition("p")
+        if referrer.isdigit() and product.isdigit():
+            ctx.data["referrer"] = int(referrer)
+            screen = await shopper.product(ctx, [product])
+            ctx.data["referrer"] = int(referrer)
+            return screen
+    first = Reply(ctx.t("start.welcome", name=ctx.member.display_name))
+    screen = await home(ctx, [])
+    return Screen((first, *screen.replies), screen.menu, screen.expects, screen.lang)
+
+
+def register(router: Router) -> None:
+    router.on("home", home)
+    router.on("help", help_)
+    router.on("human", human)
+    router.on("lang", lang)
+    router.on("more", more)
+    router.on("work", work)
+    router.home = home
+    router.start = start
+    for key, payload in (
+        ("menu.home", "home"),
+        ("menu.help", "help"),
+        ("home.shop", "mk"),
+        ("home.reorder", "re"),
+        ("home.orders", "orders"),
+        ("home.wallet", "w"),
+        ("home.more", "more"),
+    ):
+        router.label(key, payload)

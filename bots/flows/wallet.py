@@ -1,0 +1,79 @@
+"""The wallet: balances in both tokens, the history, and how to top up (office cash or the gateway)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from bots.dialogue import Ctx, Router
+from bots.messages import Button, Screen
+from bots.texts import bnm, won
+from commerce import wallet
+
+KST = dt.timezone(dt.timedelta(hours=9))
+GATEWAY_AMOUNTS = (10_000, 30_000, 50_000)
+KIND_KEYS = {
+    "cash.topup": "kind.topup",
+    "order.pay": "kind.pay",
+    "order.settle": "kind.settle",
+    "order.cancel": "kind.refund",
+    "order.refund": "kind.refund",
+    "refund.after_settlement": "kind.refund",
+    "cash.cashout": "kind.cashout",
+}
+
+
+async def balances(ctx: Ctx, _args: list[str]) -> Screen:
+    ctx.go()
+    b = await wallet.balances(ctx.market, ctx.uow, ctx.member.id)
+    text = ctx.t(
+        "wallet.balances",
+        btl=won(b.btl, ctx.lang),
+        available=won(b.btl_available, ctx.lang),
+        bnm=bnm(b.bnm_units),
+    )
+    return ctx.say(text, [ctx.button("wallet.history", "wh"), ctx.button("wallet.topup", "wt")])
+
+
+async def history(ctx: Ctx, _args: list[str]) -> Screen:
+    items = await wallet.history(ctx.market, ctx.uow, ctx.member.id, limit=8)
+    if not items:
+        return ctx.say(ctx.t("wallet.history_none"), [ctx.button("wallet.topup", "wt")])
+    lines = [ctx.t("wallet.history_title")]
+    for item in items[:8]:
+        when = dt.datetime.fromtimestamp(item.time_ms // 1000, KST).strftime("%m/%d %H:%M")
+        amount = won(item.amount, ctx.lang) if item.token == "BTL" else bnm(item.amount)  # noqa: S105 - a token name
+        sign = "+" if item.amount > 0 else ""
+        held = " " + ctx.t("wallet.held") if item.state == "pending" else ""
+        voided = " " + ctx.t("wallet.voided") if item.state == "voided" else ""
+        lines.append(f"{when} {ctx.t(KIND_KEYS.get(item.kind, 'kind.other'))} {sign}{amount}{held}{voided}")
+    return ctx.say("\n".join(lines), [ctx.button("home.wallet", "w")])
+
+
+async def topup(ctx: Ctx, _args: list[str]) -> Screen:
+    """Cash at the market office first — most of our shoppers pay cash — and the gateway when there is one."""
+    text = ctx.t("wallet.topup_office", member=ctx.member.id, phone=ctx.config.office_phone)
+    rows: list[list[Button]] = []
+    if ctx.config.topup_url:
+        text += "\n" + ctx.t("wallet.topup_gateway")
+        rows.append([Button(won(a, ctx.lang), payload=f"wtg:{a}") for a in GATEWAY_AMOUNTS])
+    rows.append([Button(ctx.t("help.call"), phone=ctx.config.office_phone), ctx.button("home.wallet", "w")])
+    return ctx.say(text, *rows)
+
+
+async def gateway_link(ctx: Ctx, args: list[str]) -> Screen:
+    if not ctx.config.topup_url or not args or not args[0].isdigit():
+        return await topup(ctx, [])
+    intent = await wallet.request_topup(ctx.market, ctx.uow, ctx.member.id, int(args[0]))
+    url = f"{ctx.config.topup_url}?orderId={intent.order_id}&amount={intent.amount}"
+    return ctx.say(
+        ctx.t("wallet.topup_link", amount=won(intent.amount, ctx.lang)),
+        [Button(ctx.t("wallet.topup_open"), url=url)],
+        [ctx.button("home.wallet", "w")],
+    )
+
+
+def register(router: Router) -> None:
+    router.on("w", balances)
+    router.on("wh", history)
+    router.on("wt", topup)
+    router.on("wtg", gateway_link)

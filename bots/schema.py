@@ -1,0 +1,41 @@
+"""The chat's own tables: conversation state, handled-message keys, and who can be reached where.
+
+Conversation state is per member, not per channel, so a member who starts on Telegram can carry on in
+KakaoTalk; it lives in the database so a restart or a second worker loses nothing.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Column, Index, String, Table, Text
+
+from ledger.schema import metadata
+
+bot_conversations = Table(
+    "bot_conversations",
+    metadata,
+    Column("member_id", BigInteger, primary_key=True),
+    Column("state", String(32), nullable=False),  # what the flow waits for: "" (a choice), "signup.phone", …
+    Column("data", Text, nullable=False),  # JSON object, the flow's notes (a product draft, a shop id)
+    Column("updated_ms", BigInteger, nullable=False),
+)
+
+bot_inbox = Table(
+    "bot_inbox",
+    metadata,
+    Column("channel", String(16), primary_key=True),
+    Column("key", String(64), primary_key=True),  # Telegram update id, web message id
+    Column("member_id", BigInteger, nullable=False),
+    Column("created_ms", BigInteger, nullable=False),
+    Index("ix_bot_inbox_created", "created_ms"),
+)
+
+bot_reach = Table(
+    "bot_reach",
+    metadata,
+    Column("channel", String(16), primary_key=True),
+    Column("external_id", String(128), primary_key=True),
+    Column("member_id", BigInteger, nullable=False),
+    Column("status", String(16), nullable=False),  # ok | blocked | unreachable
+    Column("updated_ms", BigInteger, nullable=False),
+    Index("ix_bot_reach_member", "member_id"),
+)

@@ -1,0 +1,309 @@
+"""The shopper's chat, through the dialogue core on SQLite and PostgreSQL: what a person sees and taps.
+
+Every journey taps buttons by their label (tests/support/chat.py), and every screen is checked for at
+most six choices and a way home. The ledger is checked at the end of the money journeys.
+"""
+
+from __future__ import annotations
+
+from chestnut.bootstrap import App
+from commerce import catalog, delivery, members, orders, reviews, wallet
+from ledger.verify import verify_ledger
+from tests.support.chat import ChatUser
+from tests.support.market import Cast, cast
+
+
+async def _ledger_size(app: App) -> int:
+    async with app.db.snapshot() as snap:
+        return int((await snap.fetch("SELECT size FROM ledger_head WHERE id = 1"))[0][0])
+
+
+async def _buy_apples(user: ChatUser, qty_label: str = "1개 담기") -> None:
+    await user.send("/start")
+    await user.tap("장보기")
+    await user.tap("못골시장")
+    await user.tap("김씨네 과수원")
+    await user.tap("사과")
+    await user.tap(qty_label)
+    await user.tap("결제하러 가기")
+
+
+async def _buyer_orders(app: App, member_id: int) -> list[orders.Order]:
+    async with app.db.snapshot() as snap:
+        return await orders.list_for_buyer(snap, member_id)
+
+
+async def test_an_elderly_shopper_orders_with_buttons_only(app: App) -> None:
+    c = await cast(app)
+    grandma = ChatUser(app.dialogue, "kakao", "s1", "이할머니")
+    await _buy_apples(grandma, "2개 담기")
+    assert "합계: 15,000원" in grandma.text  # 2 × 6,000원 + 3,000원 delivery, every won before paying
+    assert "물건값: 12,000원" in grandma.text and "배달비: 3,000원" in grandma.text
+    await grandma.tap("15,000원 결제하기")
+    assert "결제됐어요" in grandma.text
+
+    (paid,) = await _buyer_orders(app, c.shopper)
+    assert (paid.state, paid.total, paid.btl_amount) == ("paid", 15_000, 15_000)
+    async with app.db.snapshot() as snap:
+        code = await delivery.delivery_code(snap, c.shopper, paid.id)
+        balance = await wallet.balances(app.market, snap, c.shopper)
+        product = await catalog.get(snap, c.product)
+    assert code in grandma.text  # the code the courier will ask for is in her chat
+    assert balance.btl_available == 100_000 - 15_000
+    assert product.stock == 18
+    await grandma.tap("주문 보기")
+    assert "결제 완료" in grandma.text and code in grandma.text
+    report = await verify_ledger(app.db, app.settings.ledger_origin, workers=0)
+    assert report.ok, report.problem
+
+
+async def test_a_double_tap_on_pay_charges_once(app: App) -> None:
+    c = await cast(app)
+    shopper = ChatUser(app.dialogue, "kakao", "s1")
+    await _buy_apples(shopper)
+    pay = shopper.find("결제하기")
+    await shopper.tap("결제하기")
+    first = shopper.text
+    shopper.last = None
+    await shopper.send(payload=pay.payload)  # the same confirmation button, tapped again
+    assert "결제됐어요" in shopper.text and shopper.text == first
+    assert len(await _buyer_orders(app, c.shopper)) == 1
+
+
+async def test_not_enough_bamtol_offers_a_top_up_and_changes_nothing(app: App) -> None:
+    c = await cast(app, topup=5_000)
+    shopper = ChatUser(app.dialogue, "kakao", "s1")
+    await _buy_apples(shopper)
+    size = await _ledger_size(app)
+    await shopper.tap("9,000원 결제하기")
+    assert "밤톨이 4,000원 모자라요" in shopper.text
+    assert shopper.find("충전 방법") and shopper.find("전화하기").phone
+    assert "Traceback" not in shopper.text
+    assert await _buyer_orders(app, c.shopper) == []
+    assert await _ledger_size(app) == size
+    async with app.db.snapshot() as snap:
+        assert (await catalog.get(snap, c.product)).stock == 20
+    await shopper.tap("충전 방법")
+    assert f"회원 번호 {c.shopper}번" in shopper.text  # what to say at the market office
+
+
+async def test_a_price_changed_after_the_confirmation_is_refused_not_charged(app: App) -> None:
+    c = await cast(app)
+    shopper = ChatUser(app.dialogue, "kakao", "s1")
+    await _buy_apples(shopper)
+    async with app.db.unit_of_work() as uow:
+        await catalog.update_price(app.market, uow, c.producer, c.product, 7_000)
+        await uow.commit()
+    await shopper.tap("9,000원 결제하기")
+    assert "가격이 바뀌었어요" in shopper.text and "10,000원" in shopper.text
+    assert await _buyer_orders(app, c.shopper) == []
+    await shopper.tap("장바구니")
+    await shopper.tap("결제하러 가기")
+    await shopper.tap("10,000원 결제하기")
+    assert "결제됐어요" in shopper.text
+    assert [o.total for o in await _buyer_orders(app, c.shopper)] == [10_000]
+
+
+async def test_bamnamu_share_is_capped_by_the_shop_and_paid_in_the_mix(app: App) -> None:
+    c = await cast(app, bnm_max_share=50)
+    async with app.db.unit_of_work() as uow:
+        from commerce.members import wallet as wallet_account
+        from ledger.model import Transfer
+        from ledger.service import Request
+
+        await app.ledger.record(
+            uow,
+            Request(
+                actor="system:operator",
+                kind="bnm.reward",
+                body={"member": c.shopper},
+                transfers=[Transfer("t-bnm-1", "treasury:bnm", wallet_account(c.shopper, "BNM"), 50_000, "BNM")],
+            ),
+        )
+        await uow.commit()
+    shopper = ChatUser(app.dialogue, "kakao", "s1")
+    await _buy_apples(shopper)
+    await shopper.tap("밤나무 비율")
+    assert "50%까지" in shopper.text
+    labels = [b.label for b in shopper.buttons()]
+    assert "100%" not in labels  # above the shop's limit: not offered at all
+    await shopper.tap("30%")
+    assert "밤나무" in shopper.text and "(밤나무 30%)" in shopper.text
+    await shopper.tap("9,000원 결제하기")
+    (paid,) = await _buyer_orders(app, c.shopper)
+    assert paid.bnm_units and paid.btl_amount is not None
+    assert paid.btl_amount + paid.bnm_units * (paid.bnm_price or 0) // 1000 >= 9_000 - 1
+
+
+async def test_order_like_last_time_refills_the_cart_at_todays_price(app: App) -> None:
+    c = await cast(app)
+    shopper = ChatUser(app.dialogue, "kakao", "s1")
+    await _buy_apples(shopper, "2개 담기")
+    await shopper.tap("결제하기")
+    async with app.db.unit_of_work() as uow:
+        await catalog.update_price(app.market, uow, c.producer, c.product, 5_000)
+        await uow.commit()
+    await shopper.tap("처음으로")
+    await shopper.tap("지난번처럼 주문")
+    assert "사과 1kg × 2 = 10,000원" in shopper.text and "합계: 13,000원" in shopper.text
+    await shopper.tap("13,000원 결제하기")
+    assert [o.total for o in await _buyer_orders(app, c.shopper)] == [13_000, 15_000]
+
+
+async def test_typing_finds_goods_the_forgiving_way(app: App) -> None:
+    await cast(app)
+    shopper = ChatUser(app.dialogue, "kakao", "s1")
+    for typed in ("사과", "ㅅㄱ", "사 과", "사과요", "사과 좀 주세요", "사고 있어요?"):
+        await shopper.send(typed)
+        assert shopper.find("사과 1kg 6,000원"), typed
+    await shopper.send("전혀없는물건")
+    assert "찾지 못했어요" in shopper.text and shopper.find("장보기")
+
+
+async def test_stale_buttons_junk_and_unknown_ids_get_a_kind_answer_and_change_nothing(app: App) -> None:
+    c = await cast(app)
+    shopper = ChatUser(app.dialogue, "kakao", "s1")
+    await shopper.send("/start")
+    size = await _ledger_size(app)
+    for payload in ("zzz:1", "p:999999", "add:abc:1", "ok:1", "o:999", f"ocx:{c.product}:y", "rv:1:2:9", "kat:99"):
+        screen = await shopper.send(payload=payload)
+        assert screen.replies and "Traceback" not in shopper.text and "Error" not in shopper.text, payload
+        assert shopper.find("처음으로")
+    for junk in ("", "   ", "\x00\x01", "ㅋ" * 500, "/unknowncommand"):
+        await shopper.send(junk)
+        assert shopper.last is not None and shopper.last.replies, repr(junk)
+    assert await _ledger_size(app) == size
+    assert await _buyer_orders(app, c.shopper) == []
+
+
+async def test_a_repeated_message_changes_nothing(app: App) -> None:
+    c = await cast(app)
+    shopper = ChatUser(app.dialogue, "kakao", "s1")
+    await _buy_apples(shopper)
+    from bots.messages import Incoming
+
+    pay = shopper.find("결제하기")
+    msg = Incoming("kakao", "s1", payload=pay.payload, key="same-update-7")
+    first = await app.dialogue.handle(msg)
+    again = await app.dialogue.handle(msg)
+    assert first.replies and again.replies == ()
+    assert len(await _buyer_orders(app, c.shopper)) == 1
+
+
+async def test_a_flood_from_one_person_is_slowed_down(app: App) -> None:
+    await cast(app)
+    from bots.messages import Incoming
+
+    answers = [await app.dialogue.handle(Incoming("web", "flooder", text="사과")) for _ in range(40)]
+    assert "너무 빨리" in answers[-1].replies[0].text
+    calm = await app.dialogue.handle(Incoming("web", "someone-else", text="사과"))
+    assert "너무 빨리" not in calm.replies[0].text
+
+
+async def test_one_person_on_two_messengers_is_one_member(app: App) -> None:
+    await cast(app)
+    tg = ChatUser(app.dialogue, "telegram", "7001", "최할아버지")
+    await tg.send("/start")
+    await tg.tap("더보기")
+    await tg.tap("전화번호 등록")
+    assert tg.last is not None and tg.last.expects == "phone"
+    assert any(b.share_contact for b in tg.buttons())
+    await tg.send(phone="010-5555-1234")  # Telegram's contact button, the adapter checked it is his own
+    assert "등록됐어요" in tg.text
+    await _buy_apples(tg)  # a basket on Telegram…
+
+    kakao = ChatUser(app.dialogue, "kakao", "kakao-7001", "최할아버지")
+    await kakao.send("/start")
+    await kakao.tap("더보기")
+    await kakao.tap("전화번호 등록")
+    await kakao.send("010 5555 1234")
+    code = kakao.text.split("인증번호: ")[1][:6]
+    await kakao.send("000000" if code != "000000" else "111111")
+    assert "맞지 않아요" in kakao.text and "4번" in kakao.text
+    await kakao.send(code)
+    assert "등록됐어요" in kakao.text
+    async with app.db.snapshot() as snap:
+        on_tg = await members.by_identity(snap, "telegram", "7001")
+        on_kakao = await members.by_identity(snap, "kakao", "kakao-7001")
+    assert on_tg is not None and on_kakao is not None and on_tg.id == on_kakao.id
+    await kakao.tap("처음으로")
+    await kakao.send("장바구니")  # …continued on KakaoTalk
+    assert "사과 1kg × 1" in kakao.text
+
+
+async def test_english_is_complete_and_the_choice_sticks(app: App) -> None:
+    await cast(app)
+    user = ChatUser(app.dialogue, "web", "w-en")
+    await user.send("/start")
+    await user.tap("더보기")
+    await user.tap("Language")
+    await user.tap("English")
+    assert "What would you like to do?" in user.text
+    await user.tap("Shop")
+    await user.tap("못골시장")
+    await user.tap("김씨네 과수원")
+    await user.tap("사과")
+    assert "Origin: 경북 청송" in user.text and user.find("Where from?")
+    await user.send("/start")
+    assert "Hello" in user.text
+
+
+async def test_receipt_review_and_claim_by_chat(app: App) -> None:
+    c: Cast = await cast(app)
+    shopper = ChatUser(app.dialogue, "kakao", "s1")
+    await _buy_apples(shopper)
+    await shopper.tap("결제하기")
+    (order,) = await _buyer_orders(app, c.shopper)
+    async with app.db.unit_of_work() as uow:
+        await orders.accept_order(app.market, uow, c.producer, order.id)
+        await delivery.take_job(app.market, uow, c.courier, order.id)
+        await delivery.confirm_pickup(app.market, uow, c.courier, order.id)
+        await uow.commit()
+    await shopper.tap("처음으로")
+    await shopper.tap("내 주문")
+    await shopper.tap(f"{order.id}번")
+    assert "배달 중" in shopper.text
+    await shopper.tap("잘 받았어요")
+    await shopper.tap("후기 쓰기")
+    await shopper.tap("⭐⭐⭐⭐⭐")
+    await shopper.send("아주 달고 맛있어요")
+    assert "후기 고마워요" in shopper.text
+    async with app.db.snapshot() as snap:
+        (review,) = await reviews.reviews_for_product(snap, c.product)
+    assert (review.rating, review.text) == (5, "아주 달고 맛있어요")
+
+    await shopper.tap("처음으로")
+    await shopper.tap("내 주문")
+    await shopper.tap(f"{order.id}번")
+    await shopper.tap("후기 쓰기")
+    await shopper.tap("⭐⭐⭐⭐")
+    await shopper.tap("글 없이 올리기")
+    assert "이미 남기셨어요" in shopper.text  # once per line, kindly
+
+    await shopper.tap("처음으로")
+    await shopper.tap("내 주문")
+    await shopper.tap(f"{order.id}번")
+    await shopper.tap("문제 신고")
+    await shopper.tap("빠진 게 있어요")
+    await shopper.send("사과가 한 개 모자라요")
+    assert "접수했어요" in shopper.text
+    report = await verify_ledger(app.db, app.settings.ledger_origin, workers=0)
+    assert report.ok, report.problem
+
+
+async def test_cancel_before_the_shop_accepts_returns_every_won(app: App) -> None:
+    c = await cast(app)
+    shopper = ChatUser(app.dialogue, "kakao", "s1")
+    await _buy_apples(shopper)
+    await shopper.tap("결제하기")
+    await shopper.tap("주문 보기")
+    await shopper.tap("주문 취소")
+    await shopper.tap("아니요")
+    assert "결제 완료" in shopper.text
+    await shopper.tap("주문 취소")
+    await shopper.tap("네, 취소해요")
+    assert "취소했어요" in shopper.text
+    async with app.db.snapshot() as snap:
+        balance = await wallet.balances(app.market, snap, c.shopper)
+        assert (await catalog.get(snap, c.product)).stock == 20
+    assert balance.btl_available == 100_000

@@ -1,0 +1,33 @@
+"""The message catalogues: English is complete, placeholders agree, amounts read as a person says them."""
+
+from __future__ import annotations
+
+import string
+
+from bots.texts import CATALOGUES, bnm, t, won
+
+
+def _fields(template: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
+def test_every_text_exists_in_every_language_with_the_same_placeholders() -> None:
+    ko, en = CATALOGUES["ko"], CATALOGUES["en"]
+    assert ko.keys() == en.keys(), sorted(ko.keys() ^ en.keys())
+    for key in ko:
+        assert _fields(ko[key]) == _fields(en[key]), key
+        assert ko[key].strip() and en[key].strip(), key
+
+
+def test_amounts_are_formatted_with_integers_only() -> None:
+    assert won(12_000) == "12,000원"
+    assert won(12_000, "en") == "12,000 won"
+    assert won(-500) == "-500원"
+    assert bnm(1_250) == "1.250 BNM"
+    assert bnm(5) == "0.005 BNM"
+    assert bnm(-1_001) == "-1.001 BNM"
+    assert bnm(12_345_678) == "12,345.678 BNM"
+
+
+def test_an_unknown_language_falls_back_to_korean() -> None:
+    assert t("fr", "menu.home") == t("ko", "menu.home")
