@@ -8,7 +8,7 @@ HOST   ?= 127.0.0.1
 # PostgreSQL for the service tests (CI: 127.0.0.1:5432, trust auth, database `test`).
 export CHESTNUT_TEST_POSTGRES_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
 
-.PHONY: run test lint typecheck unit integration e2e bench clean
+.PHONY: run test lint typecheck unit integration e2e bench clean browser
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -34,11 +34,24 @@ unit: $(STAMP)
 integration: $(STAMP)
 	$(PY) -m pytest tests/integration -q
 
-e2e: $(STAMP)
+e2e: $(STAMP) browser
 	$(PY) -m pytest tests/e2e -q
 
-test: $(STAMP) lint typecheck
+test: $(STAMP) browser lint typecheck
 	$(PY) -m pytest tests -q -p no:cacheprovider
+
+# The web chat's browser test drives Debian's Chromium through Playwright (which never downloads a browser
+# here) and needs fonts for Korean and emoji to render the page. Installed once where missing; quiet when present.
+CHROMIUM ?= /usr/bin/chromium
+BROWSER_FONTS = fonts-nanum fonts-noto-color-emoji
+SUDO     := $(shell test "$$(id -u)" = 0 || echo sudo)
+browser:
+	@if ! test -x $(CHROMIUM) || ! dpkg -s $(BROWSER_FONTS) >/dev/null 2>&1; then \
+	  echo "installing Debian's chromium and fonts ($(BROWSER_FONTS)) for the web chat browser test"; \
+	  { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq \
+	      chromium $(BROWSER_FONTS) >/dev/null; } \
+	  || echo "could not install chromium: the browser test will skip (and fail under CI=true)"; \
+	fi
 
 bench: $(STAMP)
 	CHESTNUT_HOME=$$(mktemp -d) $(VENV)/bin/chestnut bench ledger --entries 50000 --json

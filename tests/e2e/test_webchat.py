@@ -1,0 +1,239 @@
+"""The web chat over real HTTP (aiohttp's test server on loopback): cookie, screens, bad input, journeys.
+
+A ``WebUser`` is what the page does: it keeps the cookie, posts ``{"text"|"payload", "id"}`` and taps
+buttons by the label a person reads on the previous screen, never by a payload it made up.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from chestnut.bootstrap import App
+from chestnut.web import make_web_app
+from commerce import members, orders, wallet
+from tests.support.market import cast
+
+_ids = itertools.count(1)
+
+
+@pytest.fixture
+async def client(app: App) -> AsyncIterator[TestClient[Any, Any]]:
+    async with TestClient(TestServer(make_web_app(app, background=False))) as c:
+        yield c
+
+
+@dataclass
+class WebUser:
+    client: TestClient[Any, Any]
+    last: dict[str, Any] = field(default_factory=dict)
+
+    async def start(self) -> dict[str, Any]:
+        response = await self.client.get("/chat/api/start")
+        assert response.status == 200, await response.text()
+        self.last = await response.json()
+        return self.last
+
+    async def post(self, body: dict[str, Any]) -> dict[str, Any]:
+        response = await self.client.post("/chat/api/message", json=body)
+        assert response.status == 200, await response.text()
+        self.last = await response.json()
+        return self.last
+
+    async def send(self, text: str) -> dict[str, Any]:
+        return await self.post({"text": text, "payload": None, "id": f"m{next(_ids)}"})
+
+    def buttons(self) -> list[dict[str, str]]:
+        rows = [b for r in self.last["replies"] for row in r["buttons"] for b in row]
+        return rows + list(self.last["menu"])
+
+    def find(self, label_part: str) -> dict[str, str]:
+        matches = [b for b in self.buttons() if label_part in b["label"]]
+        assert matches, f"no button with {label_part!r}; screen has {[b['label'] for b in self.buttons()]}"
+        return matches[0]
+
+    async def tap(self, label_part: str) -> dict[str, Any]:
+        button = self.find(label_part)
+        assert button["kind"] == "payload", button
+        return await self.post({"text": None, "payload": button["payload"], "id": f"m{next(_ids)}"})
+
+    @property
+    def text(self) -> str:
+        return "\n".join(r["text"] for r in self.last["replies"])
+
+    def session(self) -> str:
+        cookies = {c.key: c.value for c in self.client.session.cookie_jar}
+        return cookies["chestnut_chat"]
+
+
+async def test_the_page_sets_a_private_session_cookie_and_needs_nothing_from_outside(
+    client: TestClient[Any, Any],
+) -> None:
+    page = await client.get("/chat")
+    assert page.status == 200
+    assert page.content_type == "text/html"
+    html = await page.text()
+    assert '<html lang="ko">' in html and "밤나무 장터" in html
+    cookie = page.cookies["chestnut_chat"]
+    assert len(cookie.value) == 43  # 32 random bytes
+    assert cookie["httponly"] is True
+    assert cookie["samesite"] == "Lax"
+    assert cookie["path"] == "/chat"
+    assert "default-src 'self'" in page.headers["Content-Security-Policy"]
+    for asset in ("/chat/static/chat.js", "/chat/static/chat.css"):
+        response = await client.get(asset)
+        assert response.status == 200, asset
+        body = await response.text()
+        assert "http://" not in body and "https://" not in body  # offline: no CDN, no external fonts
+    assert "https://" not in html and "http://" not in html
+    missing = await client.get("/chat/static/secrets.txt")
+    assert missing.status == 404
+    assert (await missing.json())["error"] == "not_found"
+
+    again = await client.get("/chat")
+    assert "chestnut_chat" not in again.cookies  # the same session from now on
+
+
+async def test_the_first_screen_is_home_with_big_choices_and_the_menu(client: TestClient[Any, Any]) -> None:
+    user = WebUser(client)
+    screen = await user.start()
+    assert screen["lang"] == "ko"
+    assert "밤나무 장터" in user.text
+    for label in ("장보기", "지난번처럼", "내 주문", "내 지갑"):
+        assert user.find(label)["kind"] == "payload"
+    assert [b["label"] for b in screen["menu"]] == ["🏠 처음으로", "❓ 도움말"]
+    assert screen["expects"] == "choice"
+    session = user.session()
+
+    help_screen = await user.tap("도움말")
+    assert "사용법" in user.text
+    call = user.find("전화")
+    assert call["kind"] == "phone" and call["phone"]  # a tel: link on the page, a person one tap away
+    assert help_screen["replies"][0]["text"].count("\n") >= 3  # newlines travel as they are
+    assert user.session() == session
+
+
+async def test_an_english_browser_gets_english_at_first_contact(client: TestClient[Any, Any]) -> None:
+    response = await client.get("/chat/api/start", headers={"Accept-Language": "en-US,en;q=0.9,ko;q=0.5"})
+    screen = await response.json()
+    assert screen["lang"] == "en"
+    labels = [b["label"] for r in screen["replies"] for row in r["buttons"] for b in row]
+    assert any("Shop" in label for label in labels), labels
+
+
+BAD_BODIES: list[tuple[str, bytes]] = [
+    ("not JSON", b"hello"),
+    ("not UTF-8", b'{"text": "\xff\xfe"}'),
+    ("a list", b'["text", "hi"]'),
+    ("text not a string", json.dumps({"text": 5}).encode()),
+    ("payload not a string", json.dumps({"payload": 7}).encode()),
+    ("payload an object", json.dumps({"payload": {"verb": "home"}}).encode()),
+    ("text too long", json.dumps({"text": "가" * 1001}).encode()),
+    ("both text and payload", json.dumps({"text": "사과", "payload": "home"}).encode()),
+    ("neither", json.dumps({"id": "m1"}).encode()),
+    ("blank text", json.dumps({"text": "   "}).encode()),
+    ("payload not ASCII", json.dumps({"payload": "처음"}).encode()),
+    ("payload too long", json.dumps({"payload": "x" * 65}).encode()),
+    ("id not a string", json.dumps({"text": "사과", "id": 12}).encode()),
+    ("id too long", json.dumps({"text": "사과", "id": "x" * 65}).encode()),
+    ("body too large", json.dumps({"text": "사과", "pad": "x" * 20_000}).encode()),
+]
+
+
+@pytest.mark.parametrize(("why", "body"), BAD_BODIES, ids=[why for why, _ in BAD_BODIES])
+async def test_bad_input_is_a_400_with_a_reason_never_a_500(
+    client: TestClient[Any, Any], why: str, body: bytes
+) -> None:
+    response = await client.post("/chat/api/message", data=body, headers={"Content-Type": "application/json"})
+    assert response.status == 400, (why, await response.text())
+    answer = await response.json()
+    assert answer["error"] == "bad_request" and answer["message"], answer
+
+    fine = await WebUser(client).send("사과")  # the server is none the worse for it
+    assert fine["replies"]
+
+
+async def test_other_bad_requests_are_400_or_405_json(client: TestClient[Any, Any]) -> None:
+    form = await client.post("/chat/api/message", data={"text": "사과"})  # a form post, not JSON
+    assert form.status == 400 and (await form.json())["error"] == "bad_request"
+    link = await client.get("/chat/api/start", params={"start": "<script>"})
+    assert link.status == 400 and (await link.json())["error"] == "bad_request"
+    wrong_method = await client.get("/chat/api/message")
+    assert wrong_method.status == 405 and (await wrong_method.json())["error"] == "method_not_allowed"
+
+
+async def test_a_forged_cookie_never_names_another_web_identity(app: App, client: TestClient[Any, Any]) -> None:
+    c = await cast(app)  # the operator's web identity is "op"
+    client.session.cookie_jar.update_cookies({"chestnut_chat": "op"})
+    response = await client.get("/chat/api/start")
+    assert response.status == 200
+    assert response.cookies["chestnut_chat"].value != "op"  # a fresh session instead
+    labels = [b["label"] for r in (await response.json())["replies"] for row in r["buttons"] for b in row]
+    assert not any("운영" in label for label in labels), labels
+    async with app.db.unit_of_work() as uow:
+        operator = await members.by_identity(uow, "web", "op")
+    assert operator is not None and operator.id == c.operator
+
+
+async def test_a_repeated_message_id_changes_nothing(client: TestClient[Any, Any], app: App) -> None:
+    user = WebUser(client)
+    await user.start()
+    english = await user.post({"payload": "lang:en", "id": "same-id"})
+    assert english["lang"] == "en"
+    repeat = await user.post({"payload": "lang:ko", "id": "same-id"})  # a retry — or a different message
+    assert repeat["replies"] == []  # already handled: nothing happens
+    after = await user.post({"payload": "home", "id": "next-id"})
+    assert after["lang"] == "en"  # still English: the repeat did not switch back
+
+    async with TestClient(TestServer(make_web_app(app, background=False))) as other_browser:
+        other = WebUser(other_browser)
+        answered = await other.post({"payload": "lang:en", "id": "same-id"})  # same id, another person
+        assert answered["replies"] and answered["lang"] == "en"
+
+
+async def test_many_new_sessions_from_one_address_are_slowed_down(client: TestClient[Any, Any]) -> None:
+    statuses = []
+    for _ in range(31):
+        client.session.cookie_jar.clear()
+        statuses.append((await client.get("/chat")).status)
+    assert statuses[:30] == [200] * 30
+    assert statuses[30] == 429
+    client.session.cookie_jar.clear()
+    refused = await client.get("/chat/api/start")
+    assert refused.status == 429 and (await refused.json())["error"] == "too_many_sessions"
+
+
+async def test_an_order_by_buttons_alone(app: App, client: TestClient[Any, Any]) -> None:
+    c = await cast(app, stock=20, price=6000)
+    user = WebUser(client)
+    await user.start()
+    async with app.db.unit_of_work() as uow:  # cash at the market office for this web member
+        me = await members.by_identity(uow, "web", user.session())
+        assert me is not None
+        await wallet.topup_at_office(app.market, uow, c.operator, me.id, 50_000, receipt="W-1")
+        await uow.commit()
+
+    await user.tap("장보기")
+    await user.tap("못골시장")
+    await user.tap("김씨네 과수원")
+    await user.tap("사과")
+    assert "경북 청송" in user.text  # where it came from, on the card
+    await user.tap("1개 담기")
+    await user.tap("결제하러 가기")
+    assert "주문 확인" in user.text and "9,000원" in user.text  # 6,000원 + 3,000원 delivery, before paying
+    pay = user.find("결제하기")
+    await user.tap("결제하기")
+    assert "결제됐어요" in user.text
+
+    first = user.text
+    await user.post({"payload": pay["payload"], "id": f"m{next(_ids)}"})  # a second tap on the same button
+    assert user.text == first  # the same order answered again, not a second one charged
+    async with app.db.unit_of_work() as uow:
+        placed = await orders.list_for_buyer(uow, me.id)
+    assert [(o.state, o.total) for o in placed] == [("paid", 9000)]
