@@ -189,4 +189,6 @@ EN: dict[str, str] = {
     "refusal.invalid_input": "We could not understand that. Please try once more.",
     "refusal.not_found": "We could not find it. It may be gone already.",
     "refusal.other": "That cannot be done right now. Tap 'Home' or call the market office.",
+    "wallet.trial": "🎁 Take {amount} to try",
+    "wallet.trial_done": "We put {amount} of play Bamtol in your wallet. (Only in the trial market.)",
 }

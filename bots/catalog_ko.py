@@ -191,4 +191,6 @@ KO: dict[str, str] = {
     "refusal.invalid_input": "입력하신 내용을 알아보지 못했어요. 다시 한 번 해 주세요.",
     "refusal.not_found": "찾는 것이 없어요. 이미 없어졌을 수 있어요.",
     "refusal.other": "지금은 그걸 할 수 없어요. '처음으로'를 누르거나 시장 사무실로 연락해 주세요.",
+    "wallet.trial": "🎁 체험용 {amount} 받기",
+    "wallet.trial_done": "체험용 밤톨 {amount}을 넣어 드렸어요. (시험 장터에서만 드려요)",
 }

@@ -96,6 +96,7 @@ async def build(settings: Settings, *, migrate: bool = True, initialize: bool = 
         office_phone=settings.office_phone,
         show_codes=settings.environment != "production",
         topup_url=settings.topup_page_url,
+        trial_topup=settings.trial_topup if settings.environment == "development" else 0,
     )
     dialogue = Dialogue(db, market, index, build_router(), chat)
     return App(settings, db, keys, ledger, market, index, dialogue, gateway, http)

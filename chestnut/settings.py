@@ -53,6 +53,7 @@ class Settings(BaseSettings):
     # -- chat (what the bots say about the cooperative)
     office_phone: str = "031-000-0000"  # the market office, shown on every "call a person" button
     topup_page_url: str | None = None  # the gateway's checkout page for top-ups, when there is one
+    trial_topup: int = 50_000  # development only: play money a `make run` visitor may take once (0: off)
 
     # -- telegram (all optional; with a token, serve brings the bot up)
     telegram_token: SecretStr | None = None

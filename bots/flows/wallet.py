@@ -56,8 +56,29 @@ async def topup(ctx: Ctx, _args: list[str]) -> Screen:
     if ctx.config.topup_url:
         text += "\n" + ctx.t("wallet.topup_gateway")
         rows.append([Button(won(a, ctx.lang), payload=f"wtg:{a}") for a in GATEWAY_AMOUNTS])
+    if ctx.config.trial_topup:
+        rows.append([ctx.button("wallet.trial", "wtt", amount=won(ctx.config.trial_topup, ctx.lang))])
     rows.append([Button(ctx.t("help.call"), phone=ctx.config.office_phone), ctx.button("home.wallet", "w")])
     return ctx.say(text, *rows)
+
+
+async def trial(ctx: Ctx, _args: list[str]) -> Screen:
+    """Development only: play money, once per member, recorded as an office top-up by the first operator."""
+    operators = await ctx.uow.fetch(
+        "SELECT id FROM members WHERE status = 'active' AND roles LIKE '%operator%' ORDER BY id LIMIT 1"
+    )
+    if not ctx.config.trial_topup or not operators:
+        return await topup(ctx, [])
+    amount = ctx.config.trial_topup
+    # One receipt per member: the ledger answers a second tap with the first top-up, minting nothing more.
+    await wallet.topup_at_office(
+        ctx.market, ctx.uow, int(operators[0][0]), ctx.member.id, amount, receipt=f"trial-{ctx.member.id}"
+    )
+    screen = await balances(ctx, [])
+    return ctx.say(
+        ctx.t("wallet.trial_done", amount=won(amount, ctx.lang)) + "\n\n" + screen.replies[0].text,
+        *[list(row) for row in screen.replies[0].buttons],
+    )
 
 
 async def gateway_link(ctx: Ctx, args: list[str]) -> Screen:
@@ -77,3 +98,4 @@ def register(router: Router) -> None:
     router.on("wh", history)
     router.on("wt", topup)
     router.on("wtg", gateway_link)
+    router.on("wtt", trial)

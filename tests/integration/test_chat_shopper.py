@@ -6,7 +6,10 @@ most six choices and a way home. The ledger is checked at the end of the money j
 
 from __future__ import annotations
 
-from chestnut.bootstrap import App
+from pathlib import Path
+
+from chestnut.bootstrap import App, build
+from chestnut.settings import Settings
 from commerce import catalog, delivery, members, orders, reviews, wallet
 from ledger.verify import verify_ledger
 from tests.support.chat import ChatUser
@@ -307,3 +310,44 @@ async def test_cancel_before_the_shop_accepts_returns_every_won(app: App) -> Non
         balance = await wallet.balances(app.market, snap, c.shopper)
         assert (await catalog.get(snap, c.product)).stock == 20
     assert balance.btl_available == 100_000
+
+
+async def test_a_visitor_of_the_trial_market_can_take_play_money_once(tmp_path: Path, db_url: str) -> None:
+    app = await build(Settings(home=tmp_path / "dev", database_url=db_url, environment="development"))
+    try:
+        await cast(app, topup=0)
+        visitor = ChatUser(app.dialogue, "web", "visitor-1")
+        await visitor.send("/start")
+        await visitor.tap("내 지갑")
+        await visitor.tap("충전 방법")
+        await visitor.tap("체험용 50,000원 받기")
+        assert "밤톨: 50,000원" in visitor.text
+        await visitor.send(payload="wtt")  # again, from the old screen
+        member = (await _member_of(app, "web", "visitor-1")).id
+        async with app.db.snapshot() as snap:
+            assert (await wallet.balances(app.market, snap, member)).btl == 50_000
+        await _buy_apples(visitor)
+        await visitor.tap("9,000원 결제하기")
+        assert "결제됐어요" in visitor.text
+    finally:
+        await app.close()
+
+
+async def test_production_offers_no_play_money(app: App) -> None:
+    await cast(app)
+    user = ChatUser(app.dialogue, "web", "w-prod")
+    await user.send("/start")
+    await user.tap("내 지갑")
+    await user.tap("충전 방법")
+    assert not [b for b in user.buttons() if "체험용" in b.label]
+    await user.send(payload="wtt")
+    async with app.db.snapshot() as snap:
+        member = await members.by_identity(snap, "web", "w-prod")
+        assert member is not None and (await wallet.balances(app.market, snap, member.id)).btl == 0
+
+
+async def _member_of(app: App, channel: str, external_id: str) -> members.Member:
+    async with app.db.snapshot() as snap:
+        found = await members.by_identity(snap, channel, external_id)
+    assert found is not None
+    return found
