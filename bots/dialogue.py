@@ -74,6 +74,9 @@ class FloodGate:
         return True
 
 
+STICKY = ("referrer",)
+
+
 @dataclass
 class Ctx:
     """What a handler sees: the services, this message, its member, and the conversation state."""
@@ -98,8 +101,13 @@ class Ctx:
         return Button(self.t(key, **values), payload=payload)
 
     def go(self, state: str = "", **data: Any) -> None:
-        """Wait for ``state`` next (``""``: nothing in particular), with the flow's notes."""
-        self.state, self.data = state, data
+        """Wait for ``state`` next (``""``: nothing in particular), with the flow's notes.
+
+        A recommendation (``referrer``, from a deep link) outlives the steps between the link and the
+        payment, so the member who recommended is credited whichever way the shopper wanders.
+        """
+        sticky = {k: self.data[k] for k in STICKY if k in self.data and k not in data}
+        self.state, self.data = state, {**sticky, **data}
 
     def menu(self) -> tuple[Button, ...]:
         return menu(self.lang)

@@ -86,6 +86,17 @@ async def lang(ctx: Ctx, args: list[str]) -> Screen:
     )
 
 
+async def _is_member(ctx: Ctx, member_id: int) -> bool:
+    from commerce import members
+    from commerce.errors import UnknownMember
+
+    try:
+        await members.get(ctx.uow, member_id)
+    except UnknownMember:
+        return False
+    return True
+
+
 async def start(ctx: Ctx, args: list[str]) -> Screen:
     """``/start`` and deep links: ``p<id>`` a product, ``s<id>`` a shop, ``r<member>p<id>`` a recommendation."""
     from bots.flows import shopper
@@ -98,10 +109,9 @@ async def start(ctx: Ctx, args: list[str]) -> Screen:
     if payload.startswith("r") and "p" in payload[1:]:
         referrer, _, product = payload[1:].partition("p")
         if referrer.isdigit() and product.isdigit():
-            ctx.data["referrer"] = int(referrer)
-            screen = await shopper.product(ctx, [product])
-            ctx.data["referrer"] = int(referrer)
-            return screen
+            if int(referrer) != ctx.member.id and await _is_member(ctx, int(referrer)):
+                ctx.data["referrer"] = int(referrer)
+            return await shopper.product(ctx, [product])
     first = Reply(ctx.t("start.welcome", name=ctx.member.display_name))
     screen = await home(ctx, [])
     return Screen((first, *screen.replies), screen.menu, screen.expects, screen.lang)

@@ -308,7 +308,7 @@ async def confirmation(ctx: Ctx, args: list[str]) -> Screen:
     q = await orders.quote(ctx.market, ctx.uow, ctx.member.id, shop_id, bnm_share=share)
     owner = await shops.get(ctx.uow, shop_id)
     nonce = secrets.token_hex(4)
-    ctx.go("", nonce=nonce, **({"referrer": ctx.data["referrer"]} if "referrer" in ctx.data else {}))
+    ctx.go("", nonce=nonce)
     lines = [ctx.t("pay.title", shop=owner.name)]
     lines += [ctx.t("cart.line", name=x.name, unit=x.unit, qty=x.qty, amount=won(x.amount, ctx.lang)) for x in q.lines]
     lines += [
@@ -356,6 +356,7 @@ async def pay(ctx: Ctx, args: list[str]) -> Screen:
         idempotency_key=f"chat:{ctx.member.id}:{nonce}",
     )
     ctx.go()
+    ctx.data.pop("referrer", None)  # one recommendation, one order
     code = await delivery.delivery_code(ctx.uow, ctx.member.id, order.id)
     parts = [won(order.btl_amount or 0, ctx.lang)] + ([bnm(order.bnm_units)] if order.bnm_units else [])
     return ctx.say(

@@ -351,3 +351,32 @@ async def _member_of(app: App, channel: str, external_id: str) -> members.Member
         found = await members.by_identity(snap, channel, external_id)
     assert found is not None
     return found
+
+
+async def test_deep_links_open_a_product_a_shop_or_a_recommendation(app: App) -> None:
+    c = await cast(app)
+    async with app.db.unit_of_work() as uow:
+        friend = await members.register(app.market, uow, channel="telegram", external_id="friend", display_name="친구")
+        await uow.commit()
+    shopper = ChatUser(app.dialogue, "telegram", "deep-1")
+    await shopper.send(f"/start p{c.product}")
+    assert "원산지: 경북 청송" in shopper.text
+    await shopper.send(f"/start s{c.shop}")
+    assert "김씨네 과수원" in shopper.text and shopper.find("사과")
+    for junk in ("/start p", "/start pabc", "/start r1p", "/start r999999p1", "/start " + "x" * 80):
+        await shopper.send(junk)
+        assert shopper.last is not None and shopper.last.replies, junk
+
+    buyer = ChatUser(app.dialogue, "kakao", "s1")
+    await buyer.send(f"/start r{friend.id}p{c.product}")
+    await buyer.tap("가게 보기")  # wandering off the link's path keeps the recommendation
+    await buyer.tap("사과")
+    await buyer.tap("1개 담기")
+    await buyer.tap("결제하러 가기")
+    await buyer.tap("결제하기")
+    await buyer.tap("처음으로")
+    await buyer.tap("지난번처럼")
+    await buyer.tap("결제하기")
+    second, first = await _buyer_orders(app, c.shopper)
+    assert first.referrer_id == friend.id
+    assert second.referrer_id is None  # one recommendation, one order
