@@ -12,6 +12,7 @@ import aiohttp
 
 from bots.dialogue import ChatConfig, Dialogue
 from bots.flows import build_router
+from bots.pushes import Pushes
 from chestnut.migrate import upgrade
 from chestnut.settings import Settings
 from commerce.context import Market
@@ -39,10 +40,12 @@ class App:
     market: Market
     search_index: SearchIndex
     dialogue: Dialogue
+    pushes: Pushes
     gateway: PaymentGateway | None = None
     http: aiohttp.ClientSession | None = None
 
     async def close(self) -> None:
+        await self.pushes.drain()
         if self.http is not None:
             await self.http.close()
         await self.db.close()
@@ -99,4 +102,6 @@ async def build(settings: Settings, *, migrate: bool = True, initialize: bool = 
         trial_topup=settings.trial_topup if settings.environment == "development" else 0,
     )
     dialogue = Dialogue(db, market, index, build_router(), chat)
-    return App(settings, db, keys, ledger, market, index, dialogue, gateway, http)
+    pushes = Pushes(db)
+    db.after_commit = pushes  # committed domain events become pushes once a messenger's notifier is added
+    return App(settings, db, keys, ledger, market, index, dialogue, pushes, gateway, http)

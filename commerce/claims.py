@@ -36,7 +36,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from commerce import members, orders, settlement, shops, validate
+from commerce import events, members, orders, settlement, shops, validate
 from commerce.context import Market
 from commerce.errors import ClaimWindowClosed, CommerceError, InvalidInput, InvalidState, NotAllowed
 from ledger.db import UnitOfWork, in_clause, write
@@ -243,6 +243,7 @@ async def open_claim(market: Market, uow: UnitOfWork, member_id: int, order_id: 
     # Checked again under the ledger's head lock, which every writer now waits for until we commit:
     # of two buyers' taps racing past the first check, the second finds the first's claim here.
     await _other_open(uow, order.id, besides=claim_id)
+    uow.publish(events.ClaimOpened(claim_id, order.id, order.shop_id))
     return await get(uow, claim_id)
 
 

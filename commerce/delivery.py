@@ -12,7 +12,7 @@ from __future__ import annotations
 import hmac
 from dataclasses import dataclass
 
-from commerce import members, orders, shops
+from commerce import events, members, orders, shops
 from commerce.context import Market
 from commerce.errors import AlreadyTaken, DeliveryLocked, InvalidState, NotAllowed, UnknownOrder
 from ledger.db import UnitOfWork, write
@@ -105,7 +105,9 @@ async def assign_courier(market: Market, uow: UnitOfWork, producer_id: int, orde
     if order.state not in ("paid", "accepted"):
         raise InvalidState(f"order {order_id} is {order.state}", order=order_id, state=order.state)
     producer = await members.get(uow, shop.owner_id)
-    return await _assign(market, uow, order_id, courier.id, by=producer.key_label, by_member=producer.id)
+    assigned = await _assign(market, uow, order_id, courier.id, by=producer.key_label, by_member=producer.id)
+    uow.publish(events.CourierAssigned(order_id, courier.id))
+    return assigned
 
 
 async def _assigned(uow: UnitOfWork, courier_id: int, order_id: int) -> tuple[members.Member, Job, orders.Order]:
@@ -146,6 +148,7 @@ async def confirm_pickup(market: Market, uow: UnitOfWork, courier_id: int, order
             ],
         ]
     )
+    uow.publish(events.OrderPickedUp(order_id, order.buyer_id))
     return await orders.get(uow, order_id)
 
 
@@ -193,6 +196,7 @@ async def confirm_delivery(
             ],
         ]
     )
+    uow.publish(events.OrderDelivered(order_id, order.buyer_id))
     return DeliveryOutcome(True, await orders.get(uow, order_id), limit - current.wrong_attempts, False)
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
-from commerce import catalog, members, shops, validate
+from commerce import catalog, events, members, shops, validate
 from commerce.context import Market
 from commerce.errors import (
     BnmShareTooHigh,
@@ -643,6 +643,7 @@ async def pay_order(
         _pay_request(member, order.id, payment),
         then=lambda recs: [] if recs[0].existing else _payment_writes(market, order.id, payment, region, recs[0].seq),
     )
+    uow.publish(events.OrderPaid(order.id, shop.id))
     return await get(uow, order.id)
 
 
@@ -696,6 +697,7 @@ async def checkout(
             *_payment_writes(market, order_id, payment, region, recs[1].seq),
         ],
     )
+    uow.publish(events.OrderPaid(order_id, shop.id))
     return await get(uow, order_id)
 
 
@@ -817,6 +819,7 @@ async def accept_order(market: Market, uow: UnitOfWork, producer_id: int, order_
     await uow.execute(
         "UPDATE orders SET state = 'accepted', updated_ms = :now WHERE id = :o", {"now": market.clock(), "o": order.id}
     )
+    uow.publish(events.OrderAccepted(order.id, order.buyer_id))
     return await get(uow, order.id)
 
 

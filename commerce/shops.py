@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from commerce import members, validate
+from commerce import events, members, validate
 from commerce.context import Market
 from commerce.errors import InvalidInput, NotAllowed, UnknownShop
 from ledger.db import UnitOfWork
@@ -185,6 +185,7 @@ async def verify_shop(market: Market, uow: UnitOfWork, operator_id: int, shop_id
             actor="system:operator", kind="shop.verify", body={"shop": shop.id, "status": status, "by": operator.id}
         ),
     )
+    uow.publish(events.ShopReviewed(shop.id, shop.owner_id, approve))
     return await get(uow, shop.id)
 
 

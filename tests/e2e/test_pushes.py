@@ -1,0 +1,101 @@
+"""Pushes after commit: the shop hears of a new order, the shopper of the trip — through the real
+Telegram notifier against the Bot API stand-in; a member who blocked the bot is not pushed again."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from telegram import Bot
+
+from bots.notify import reachable_identities
+from bots.telegram import TelegramBot
+from bots.telegram_push import TelegramNotifier
+from chestnut.bootstrap import App, build
+from chestnut.settings import Settings
+from commerce import delivery, events, members, orders, wallet
+from tests.support.chat import ChatUser
+from tests.support.market import cast
+from tests.support.telegram_standin import BotApiStandIn
+
+
+@pytest.fixture
+async def standin() -> AsyncIterator[BotApiStandIn]:
+    api = BotApiStandIn()
+    await api.start()
+    try:
+        yield api
+    finally:
+        await api.close()
+
+
+@pytest.fixture
+async def market_app(tmp_path: Path, db_url: str) -> AsyncIterator[App]:
+    built = await build(Settings(home=tmp_path / "home", database_url=db_url, environment="test"))
+    try:
+        yield built
+    finally:
+        await built.close()
+
+
+async def test_the_shop_and_the_shopper_are_told_what_happened(market_app: App, standin: BotApiStandIn) -> None:
+    app = market_app
+    c = await cast(app)  # the producer's identity is telegram 101, the shopper's kakao s1
+    async with app.db.unit_of_work() as uow:
+        shopper_tg = await members.register(app.market, uow, channel="telegram", external_id="555", display_name="할매")
+        await uow.commit()
+    TelegramBot(app.dialogue, standin.token, base_url=standin.base_url)  # PTB's timedelta periods, as serve does
+    async with Bot(standin.token, base_url=standin.base_url) as bot:
+        app.pushes.add(TelegramNotifier(bot, per_chat_s=0.05))
+        buyer = ChatUser(app.dialogue, "telegram", "555")
+        async with app.db.unit_of_work() as uow:
+            await wallet.topup_at_office(app.market, uow, c.operator, shopper_tg.id, 50_000, receipt="R-555")
+            await uow.commit()
+        await buyer.send("/start")
+        await buyer.tap("장보기")
+        await buyer.tap("못골시장")
+        await buyer.tap("김씨네 과수원")
+        await buyer.tap("사과")
+        await buyer.tap("1개 담기")
+        await buyer.tap("결제하러 가기")
+        await buyer.tap("결제하기")
+        await app.pushes.drain()
+        (to_producer,) = [
+            c.params["text"] for c in standin.calls_to(101, "sendMessage") if "새 주문" in c.params["text"]
+        ]
+        assert "사과 × 1" in to_producer and "9,000원" in to_producer
+
+        (order,) = [o for o in await _orders(app, shopper_tg.id)]
+        async with app.db.unit_of_work() as uow:
+            await orders.accept_order(app.market, uow, c.producer, order.id)
+            await delivery.assign_courier(app.market, uow, c.producer, order.id, c.courier)
+            await uow.commit()
+        async with app.db.unit_of_work() as uow:
+            await delivery.confirm_pickup(app.market, uow, c.courier, order.id)
+            await uow.commit()
+        await app.pushes.drain()
+        told = [call.params["text"] for call in standin.calls_to(555, "sendMessage")]
+        assert any("접수했어요" in text for text in told)
+        assert any("배달을 떠났어요" in text for text in told)
+
+        # A rolled-back change tells nobody.
+        before = len(standin.calls)
+        async with app.db.unit_of_work() as uow:
+            uow.publish(events.OrderPickedUp(order.id, shopper_tg.id))  # never committed
+        await app.pushes.drain()
+        assert len(standin.calls) == before
+
+        standin.fail("sendMessage", status=403)  # the shopper blocked the bot
+        async with app.db.unit_of_work() as uow:
+            code = await delivery.delivery_code(uow, shopper_tg.id, order.id)
+            await delivery.confirm_delivery(app.market, uow, c.courier, order.id, code)
+            await uow.commit()
+        await app.pushes.drain()
+        async with app.db.snapshot() as snap:
+            assert ("telegram", "555") not in await reachable_identities(snap, shopper_tg.id)
+
+
+async def _orders(app: App, member_id: int) -> list[orders.Order]:
+    async with app.db.snapshot() as snap:
+        return await orders.list_for_buyer(snap, member_id)
