@@ -72,7 +72,7 @@ KO: dict[str, str] = {
     "product.where_from": "🌱 어디서 왔나요?",
     "product.shop_button": "🏪 가게 보기",
     "product.back": "◀ 물건으로",
-    "prov.title": "{name}은(는) 어디서 왔나요?",
+    "prov.title": "🌱 {name}, 어디서 왔나요?",
     "prov.origin": "🌱 {region} · {producer}",
     "prov.listed": "📝 등록: 기록 #{seq}",
     "prov.step": "• {stage} (기록 #{seq})",
