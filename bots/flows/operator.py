@@ -1,0 +1,386 @@
+"""The market office's chat: approve shops, make couriers, record cash top-ups, decide disputes.
+
+Buttons all the way, with typing only where a person has to say something (a phone, an amount, a
+receipt number, a reason). Anything that moves money is shown once more before it is recorded::
+
+    op ▶ opsh (shops waiting) ▶ opsv:<shop> ▶ opsa:<shop> (approve) | opsr:<shop> (not approved)
+    op ▶ opc ▶ operator.courier (phone or member number) ▶ opcy:<member> (make a courier)
+    op ▶ optu ▶ operator.topup.who ▶ operator.topup.amount ▶ operator.topup.receipt
+        ▶ operator.topup.confirm ─optuy▶ cash.topup (a repeated receipt number changes nothing)
+    op ▶ opcl (escalated claims) ▶ opcv:<claim> ▶ opcd:<claim>:<f|p|r|x> [▶ operator.claim.amount]
+        ▶ operator.claim.reason ▶ operator.claim.confirm ─opcdy▶ decided (any refund paid now)
+
+The services check the operator role on every step; the screens only avoid offering what a
+non-operator could not do.
+"""
+
+from __future__ import annotations
+
+import re
+
+from bots.dialogue import Ctx, Router
+from bots.flows.producer import (
+    RESOLUTION_OF,
+    claim_card_text,
+    clean_text,
+    expects_text,
+    parse_amount,
+    resolution_buttons,
+    resolution_label,
+    with_note,
+)
+from bots.messages import Button, Screen
+from bots.texts import won
+from commerce import claims, members, orders, shops, validate, wallet
+from commerce.errors import InvalidInput, UnknownMember, UnknownShop
+
+PAGE = 5
+
+
+def mask_phone(phone: str | None) -> str:
+    return f"{phone[:3]}-****-{phone[-4:]}" if phone and len(phone) >= 10 else "-"
+
+
+async def find_member(ctx: Ctx, text: str) -> members.Member | None:
+    """A member by the phone they gave at the counter or by their member number (shown in their wallet)."""
+    raw = re.sub(r"[\s\-().]", "", text)
+    if raw.startswith(("01", "+82", "82")) and len(raw) >= 10:
+        try:
+            return await members.by_phone(ctx.uow, validate.phone(raw))
+        except InvalidInput:
+            return None
+    number = re.sub(r"^(#|m|회원번호|회원|no\.?)", "", raw.lower())
+    if not number.isdigit() or len(number) > 12:
+        return None
+    try:
+        return await members.get(ctx.uow, int(number))
+    except UnknownMember:
+        return None
+
+
+def _denied(ctx: Ctx) -> Screen:
+    ctx.go()
+    return ctx.say(ctx.t("op.not_operator"), [ctx.button("menu.home", "home")])
+
+
+async def _pending_shops(ctx: Ctx) -> list[shops.Shop]:
+    return [s for s in await shops.list_shops(ctx.uow, verified_only=False) if s.status == "pending"]
+
+
+async def home(ctx: Ctx, _args: list[str]) -> Screen:
+    ctx.go()
+    if not ctx.member.has("operator"):
+        return _denied(ctx)
+    waiting = await _pending_shops(ctx)
+    disputes = await claims.escalated(ctx.uow, limit=100)
+    return ctx.say(
+        ctx.t("op.title", shops=len(waiting), claims=len(disputes)),
+        [ctx.button("op.shops", "opsh", n=len(waiting)), ctx.button("op.courier", "opc")],
+        [ctx.button("op.topup", "optu"), ctx.button("op.claims", "opcl", n=len(disputes))],
+    )
+
+
+# ----------------------------------------------------------------------------------------- shops
+
+
+async def shop_list(ctx: Ctx, _args: list[str]) -> Screen:
+    ctx.go()
+    if not ctx.member.has("operator"):
+        return _denied(ctx)
+    waiting = await _pending_shops(ctx)
+    if not waiting:
+        return ctx.say(ctx.t("opsh.empty"), [ctx.button("home.work.operator", "op")])
+    rows = [[Button(s.name, payload=f"opsv:{s.id}")] for s in waiting[:PAGE]]
+    text = ctx.t("opsh.title", n=len(waiting))
+    return ctx.say(text, *rows, [ctx.button("home.work.operator", "op")])
+
+
+async def _shop(ctx: Ctx, args: list[str]) -> shops.Shop | None:
+    if not args or not args[0].isdigit() or len(args[0]) > 12:
+        return None
+    try:
+        return await shops.get(ctx.uow, int(args[0]))
+    except UnknownShop:
+        return None
+
+
+async def shop_card(ctx: Ctx, args: list[str]) -> Screen:
+    ctx.go()
+    shop = await _shop(ctx, args)
+    if shop is None or not ctx.member.has("operator"):
+        return with_note(await shop_list(ctx, []), ctx.t("work.stale"))
+    owner = await members.get(ctx.uow, shop.owner_id)
+    text = ctx.t(
+        "opsv.card",
+        name=shop.name,
+        kind=ctx.t(f"work.kind.{shop.kind}"),
+        market=shop.market or ctx.t("work.none"),
+        region=shop.region,
+        phone=shop.phone or ctx.t("work.none"),
+        owner=owner.display_name,
+        owner_id=owner.id,
+        share=shop.bnm_max_share,
+        fee=won(shop.delivery_fee, ctx.lang),
+        status=ctx.t(f"work.shop.{shop.status}"),
+    )
+    rows = [[ctx.button("opsv.approve", f"opsa:{shop.id}"), ctx.button("opsv.reject", f"opsr:{shop.id}")]]
+    if shop.status != "pending":
+        rows = []
+    return ctx.say(text, *rows, [ctx.button("opsv.list", "opsh")])
+
+
+async def _decide_shop(ctx: Ctx, args: list[str], approve: bool) -> Screen:
+    ctx.go()
+    shop = await _shop(ctx, args)
+    if shop is None or shop.status != "pending":
+        return with_note(await shop_list(ctx, []), ctx.t("work.stale"))
+    decided = await shops.verify_shop(ctx.market, ctx.uow, ctx.member.id, shop.id, approve=approve)
+    key = "opsa.done" if approve else "opsr.done"
+    return with_note(await shop_list(ctx, []), ctx.t(key, name=decided.name))
+
+
+async def shop_approve(ctx: Ctx, args: list[str]) -> Screen:
+    return await _decide_shop(ctx, args, True)
+
+
+async def shop_reject(ctx: Ctx, args: list[str]) -> Screen:
+    return await _decide_shop(ctx, args, False)
+
+
+# -------------------------------------------------------------------------------------- couriers
+
+
+async def courier_ask(ctx: Ctx, _args: list[str]) -> Screen:
+    if not ctx.member.has("operator"):
+        return _denied(ctx)
+    return expects_text(ctx, "operator.courier", ctx.t("opc.ask"))
+
+
+async def courier_typed(ctx: Ctx, args: list[str]) -> Screen:
+    member = await find_member(ctx, args[0])
+    if member is None:
+        return expects_text(ctx, ctx.state, ctx.t("op.who_unknown"))
+    ctx.go()
+    return ctx.say(
+        ctx.t("opc.confirm", name=member.display_name, id=member.id, phone=mask_phone(member.phone)),
+        [ctx.button("opc.yes", f"opcy:{member.id}"), ctx.button("work.cancel", "op")],
+    )
+
+
+async def courier_yes(ctx: Ctx, args: list[str]) -> Screen:
+    ctx.go()
+    if not args or not args[0].isdigit() or len(args[0]) > 12:
+        return with_note(await home(ctx, []), ctx.t("work.stale"))
+    member = await members.grant_role(ctx.market, ctx.uow, ctx.member.id, int(args[0]), "courier")
+    return with_note(await home(ctx, []), ctx.t("opc.done", name=member.display_name))
+
+
+# --------------------------------------------------------------------------------------- top-ups
+
+
+async def topup_ask(ctx: Ctx, _args: list[str]) -> Screen:
+    if not ctx.member.has("operator"):
+        return _denied(ctx)
+    return expects_text(ctx, "operator.topup.who", ctx.t("optu.ask_who"))
+
+
+async def topup_who_typed(ctx: Ctx, args: list[str]) -> Screen:
+    member = await find_member(ctx, args[0])
+    if member is None:
+        return expects_text(ctx, ctx.state, ctx.t("op.who_unknown"))
+    return expects_text(
+        ctx,
+        "operator.topup.amount",
+        ctx.t("optu.ask_amount", name=member.display_name, id=member.id, phone=mask_phone(member.phone)),
+        member=member.id,
+        name=member.display_name,
+    )
+
+
+async def topup_amount_typed(ctx: Ctx, args: list[str]) -> Screen:
+    amount = parse_amount(args[0])
+    if "member" not in ctx.data:
+        return await home(ctx, [])
+    if amount is None:
+        return expects_text(ctx, ctx.state, ctx.t("work.number"), **ctx.data)
+    validate.whole_number(amount, "amount", low=1, high=wallet.MAX_TOPUP)  # refused here, this step still waits
+    return expects_text(ctx, "operator.topup.receipt", ctx.t("optu.ask_receipt"), **ctx.data, amount=amount)
+
+
+def _topup_confirm(ctx: Ctx) -> Screen:
+    d = ctx.data
+    ctx.go("operator.topup.confirm", **d)
+    return ctx.say(
+        ctx.t(
+            "optu.confirm", name=d["name"], id=d["member"], amount=won(int(d["amount"]), ctx.lang), receipt=d["receipt"]
+        ),
+        [ctx.button("optu.yes", f"optuy:{d['member']}"), ctx.button("work.cancel", "op")],
+    )
+
+
+async def topup_receipt_typed(ctx: Ctx, args: list[str]) -> Screen:
+    receipt = args[0].strip().upper()
+    if "amount" not in ctx.data:
+        return await home(ctx, [])
+    if not (0 < len(receipt) <= 40 and receipt.isascii() and receipt.replace("-", "").isalnum()):
+        return expects_text(ctx, ctx.state, ctx.t("optu.bad_receipt") + "\n" + ctx.t("optu.ask_receipt"), **ctx.data)
+    ctx.data = {**ctx.data, "receipt": receipt}
+    return _topup_confirm(ctx)
+
+
+async def topup_still_choosing(ctx: Ctx, _args: list[str]) -> Screen:
+    if "receipt" not in ctx.data:
+        return await home(ctx, [])
+    return with_note(_topup_confirm(ctx), ctx.t("work.tap"))
+
+
+async def topup_yes(ctx: Ctx, args: list[str]) -> Screen:
+    d = ctx.data
+    if ctx.state != "operator.topup.confirm" or "receipt" not in d or not args or args[0] != str(d.get("member")):
+        ctx.go()
+        return with_note(await home(ctx, []), ctx.t("work.stale"))
+    seq = await wallet.topup_at_office(
+        ctx.market, ctx.uow, ctx.member.id, int(d["member"]), int(d["amount"]), receipt=str(d["receipt"])
+    )
+    ctx.go()
+    done = ctx.t("optu.done", name=d["name"], amount=won(int(d["amount"]), ctx.lang), seq=seq)
+    return ctx.say(done, [ctx.button("op.topup", "optu"), ctx.button("home.work.operator", "op")])
+
+
+# -------------------------------------------------------------------------------------- disputes
+
+
+async def claim_list(ctx: Ctx, _args: list[str]) -> Screen:
+    ctx.go()
+    if not ctx.member.has("operator"):
+        return _denied(ctx)
+    queue = await claims.escalated(ctx.uow, limit=PAGE)
+    if not queue:
+        return ctx.say(ctx.t("opcl.empty"), [ctx.button("home.work.operator", "op")])
+    rows = [[ctx.button("opcl.button", f"opcv:{c.id}", id=c.id)] for c in queue]
+    return ctx.say(ctx.t("opcl.title"), *rows, [ctx.button("home.work.operator", "op")])
+
+
+async def _escalated(ctx: Ctx, claim_id: object) -> tuple[claims.Claim, orders.Order] | None:
+    if not isinstance(claim_id, int) or not ctx.member.has("operator"):
+        return None
+    try:
+        claim = await claims.get(ctx.uow, claim_id)
+    except claims.UnknownClaim:
+        return None
+    if claim.status != "escalated":
+        return None
+    return claim, await orders.get(ctx.uow, claim.order_id)
+
+
+def _claim_id(args: list[str]) -> int | None:
+    return int(args[0]) if args and args[0].isdigit() and len(args[0]) < 12 else None
+
+
+async def claim_card(ctx: Ctx, args: list[str]) -> Screen:
+    ctx.go()
+    found = await _escalated(ctx, _claim_id(args))
+    if found is None:
+        return with_note(await claim_list(ctx, []), ctx.t("work.stale"))
+    claim, order = found
+    return ctx.say(claim_card_text(ctx, claim, order), *resolution_buttons(ctx, "opcd", claim.id))
+
+
+async def claim_choose(ctx: Ctx, args: list[str]) -> Screen:
+    ctx.go()
+    found = await _escalated(ctx, _claim_id(args))
+    resolution = RESOLUTION_OF.get(args[1] if len(args) > 1 else "")
+    if found is None or resolution is None:
+        return with_note(await claim_list(ctx, []), ctx.t("work.stale"))
+    claim, order = found
+    if resolution == "refund_partial":
+        text = ctx.t("pcl.ask_amount", subtotal=won(order.subtotal, ctx.lang))
+        return expects_text(ctx, "operator.claim.amount", text, claim=claim.id, resolution=resolution)
+    return expects_text(ctx, "operator.claim.reason", ctx.t("opcd.ask_reason"), claim=claim.id, resolution=resolution)
+
+
+async def claim_amount_typed(ctx: Ctx, args: list[str]) -> Screen:
+    amount = parse_amount(args[0])
+    if "claim" not in ctx.data:
+        return await claim_list(ctx, [])
+    if amount is None:
+        return expects_text(ctx, ctx.state, ctx.t("work.number"), **ctx.data)
+    return expects_text(ctx, "operator.claim.reason", ctx.t("opcd.ask_reason"), **ctx.data, amount=amount)
+
+
+def _claim_confirm(ctx: Ctx) -> Screen:
+    d = ctx.data
+    ctx.go("operator.claim.confirm", **d)
+    text = ctx.t(
+        "opcd.confirm",
+        id=d["claim"],
+        resolution=resolution_label(ctx, d["resolution"], d.get("amount")),
+        reason=d["reason"],
+    )
+    return ctx.say(text, [ctx.button("opcd.yes", f"opcdy:{d['claim']}"), ctx.button("work.no", f"opcv:{d['claim']}")])
+
+
+async def claim_reason_typed(ctx: Ctx, args: list[str]) -> Screen:
+    reason = clean_text(args[0], claims.MAX_TEXT)
+    if "claim" not in ctx.data:
+        return await claim_list(ctx, [])
+    if reason is None:
+        return expects_text(ctx, ctx.state, ctx.t("work.text_long", max=claims.MAX_TEXT), **ctx.data)
+    ctx.data = {**ctx.data, "reason": reason}
+    return _claim_confirm(ctx)
+
+
+async def claim_still_choosing(ctx: Ctx, _args: list[str]) -> Screen:
+    if "reason" not in ctx.data:
+        return await claim_list(ctx, [])
+    return with_note(_claim_confirm(ctx), ctx.t("work.tap"))
+
+
+async def claim_decide(ctx: Ctx, args: list[str]) -> Screen:
+    d = ctx.data
+    if ctx.state != "operator.claim.confirm" or "reason" not in d or d.get("claim") != _claim_id(args):
+        ctx.go()
+        return with_note(await claim_list(ctx, []), ctx.t("work.stale"))
+    claim = await claims.decide(
+        ctx.market,
+        ctx.uow,
+        ctx.member.id,
+        int(d["claim"]),
+        resolution=str(d["resolution"]),
+        amount=d.get("amount"),
+        text=str(d["reason"]),
+    )
+    ctx.go()
+    done = ctx.t("opcd.done", id=claim.id, resolution=resolution_label(ctx, d["resolution"], d.get("amount")))
+    return with_note(await claim_list(ctx, []), done)
+
+
+def register(router: Router) -> None:
+    for verb, handler in (
+        ("op", home),
+        ("opsh", shop_list),
+        ("opsv", shop_card),
+        ("opsa", shop_approve),
+        ("opsr", shop_reject),
+        ("opc", courier_ask),
+        ("opcy", courier_yes),
+        ("optu", topup_ask),
+        ("optuy", topup_yes),
+        ("opcl", claim_list),
+        ("opcv", claim_card),
+        ("opcd", claim_choose),
+        ("opcdy", claim_decide),
+    ):
+        router.on(verb, handler)
+    for state, waiting in (
+        ("operator.courier", courier_typed),
+        ("operator.topup.who", topup_who_typed),
+        ("operator.topup.amount", topup_amount_typed),
+        ("operator.topup.receipt", topup_receipt_typed),
+        ("operator.topup.confirm", topup_still_choosing),
+        ("operator.claim.amount", claim_amount_typed),
+        ("operator.claim.reason", claim_reason_typed),
+        ("operator.claim.confirm", claim_still_choosing),
+    ):
+        router.waiting(state, waiting)
+    router.label("home.work.operator", "op")
