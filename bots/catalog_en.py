@@ -177,7 +177,7 @@ EN: dict[str, str] = {
     "refusal.shop_not_verified": "The shop is still waiting for the market office's check.",
     "refusal.wrong_delivery_code": "That delivery code does not match. Please ask the shopper again. ({attempts_left} tries left)",
     "refusal.delivery_locked": "Too many wrong codes: this delivery is locked. Please call the market office.",
-    "refusal.already_taken": "Someone else has already taken it.",
+    "refusal.already_taken": "That job is already taken. Please choose another.",
     "refusal.already_reviewed": "You have already reviewed this product. Thank you!",
     "refusal.claim_window_closed": "The time for claims has passed. Please call the market office.",
     "refusal.verification_code_requested_recently": "A code was just sent. You can ask again in {wait_s} seconds.",
@@ -202,4 +202,5 @@ EN: dict[str, str] = {
     "push.see_claim": "⚠️ See claim",
     "push.shop_approved": "🎉 Your shop '{shop}' is approved! You can list goods now.",
     "push.shop_refused": "Your shop '{shop}' was not approved. Please call the market office.",
+    "refusal.insufficient_balance.cashout": "That is {missing} more than you can cash out. Please ask for less.",
 }

@@ -179,7 +179,7 @@ KO: dict[str, str] = {
     "refusal.shop_not_verified": "가게가 아직 시장 사무실의 확인을 기다리고 있어요.",
     "refusal.wrong_delivery_code": "배달 확인 번호가 맞지 않아요. 손님께 번호를 다시 여쭤봐 주세요. ({attempts_left}번 남음)",
     "refusal.delivery_locked": "번호가 여러 번 틀려서 이 배달은 잠겼어요. 시장 사무실로 연락해 주세요.",
-    "refusal.already_taken": "이미 다른 분이 맡았어요.",
+    "refusal.already_taken": "이미 맡겨진 일이에요. 다른 일을 골라 주세요.",
     "refusal.already_reviewed": "이 물건의 후기는 이미 남기셨어요. 고마워요!",
     "refusal.claim_window_closed": "신고할 수 있는 기간이 지났어요. 시장 사무실로 연락해 주세요.",
     "refusal.verification_code_requested_recently": "방금 번호를 보냈어요. {wait_s}초 뒤에 다시 받을 수 있어요.",
@@ -204,4 +204,5 @@ KO: dict[str, str] = {
     "push.see_claim": "⚠️ 신고 보기",
     "push.shop_approved": "🎉 '{shop}' 가게가 승인됐어요! 이제 물건을 올릴 수 있어요.",
     "push.shop_refused": "'{shop}' 가게는 승인되지 않았어요. 시장 사무실로 연락해 주세요.",
+    "refusal.insufficient_balance.cashout": "찾을 수 있는 돈보다 {missing} 많아요. 금액을 줄여 주세요.",
 }

@@ -29,7 +29,7 @@ NEXT_STEPS: dict[str, tuple[tuple[str, str], ...]] = {
     "claim_window_closed": (("more.human", "human"),),
     "verification_code_requested_recently": (),
     "verification_code_expired": (("more.phone", "phone"),),
-    "invalid_state": (("home.orders", "orders"),),
+    "invalid_state": (),
     "not_allowed": (),
 }
 
@@ -46,7 +46,14 @@ def _figures(ctx: Ctx, data: dict[str, object]) -> dict[str, object]:
     return out
 
 
+def _cashing_out(ctx: Ctx) -> bool:
+    """Money leaving the wallet by the member's own choice: not enough means "ask for less", not "top up"."""
+    return (ctx.msg.payload or "").startswith("pco") or ctx.state.startswith("producer.cashout")
+
+
 def explain(ctx: Ctx, exc: ChestnutError) -> Screen:
+    if exc.code == "insufficient_balance" and _cashing_out(ctx):
+        return ctx.say(ctx.t("refusal.insufficient_balance.cashout", **_figures(ctx, exc.data)), expects="text")
     key = f"refusal.{exc.code}"
     try:
         text = ctx.t(key, **_figures(ctx, exc.data))

@@ -61,6 +61,16 @@ async def open_jobs(uow: UnitOfWork, region: str | None = None, *, limit: int = 
     return [Job(int(o), str(r), None if c is None else int(c), str(s), int(w)) for o, r, c, s, w in rows]
 
 
+async def jobs_of(uow: UnitOfWork, courier_id: int, *, limit: int = 5) -> list[Job]:
+    """The deliveries this courier has taken and not finished."""
+    rows = await uow.fetch(
+        "SELECT order_id, region, courier_id, status, wrong_attempts FROM deliveries "
+        "WHERE courier_id = :c AND status IN ('assigned', 'picked_up', 'locked') ORDER BY order_id LIMIT :limit",
+        {"c": courier_id, "limit": limit},
+    )
+    return [Job(int(o), str(r), int(c), str(s), int(w)) for o, r, c, s, w in rows]
+
+
 async def delivery_code(uow: UnitOfWork, member_id: int, order_id: int) -> str:
     """The one-time code, for the buyer's own chat only."""
     order = await orders.get(uow, order_id)

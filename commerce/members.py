@@ -100,6 +100,18 @@ async def by_identity(uow: UnitOfWork, channel: str, external_id: str) -> Member
     return await get(uow, int(rows[0][0])) if rows else None
 
 
+async def with_role(uow: UnitOfWork, role: str, *, region: str | None = None, limit: int = 20) -> list[Member]:
+    """Active members who hold ``role``, those of ``region`` first (couriers a producer can call on)."""
+    if role not in ROLES:
+        raise InvalidInput(f"roles must be among {ROLES}", field="role")
+    rows = await uow.fetch(
+        f"SELECT {COLUMNS} FROM members WHERE status = 'active' AND (',' || roles || ',') LIKE :pattern "
+        "ORDER BY CASE WHEN region = :r THEN 0 ELSE 1 END, id LIMIT :limit",
+        {"pattern": f"%,{role},%", "r": region, "limit": limit},
+    )
+    return [from_row(r) for r in rows]
+
+
 async def by_phone(uow: UnitOfWork, phone: str) -> Member | None:
     rows = await uow.fetch("SELECT id FROM members WHERE phone = :p AND status = 'active'", {"p": phone})
     return await get(uow, int(rows[0][0])) if rows else None

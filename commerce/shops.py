@@ -84,6 +84,24 @@ async def list_shops(
     return [from_row(r) for r in await uow.fetch(sql + " ORDER BY name, id", params)]
 
 
+async def owned_by(uow: UnitOfWork, owner_id: int) -> Shop | None:
+    """The member's shop: the verified one first, then one waiting for the office, then any other."""
+    rows = await uow.fetch(
+        f"SELECT {COLUMNS} FROM shops WHERE owner_id = :o ORDER BY CASE status WHEN 'verified' THEN 0 "
+        "WHEN 'pending' THEN 1 ELSE 2 END, id LIMIT 1",
+        {"o": owner_id},
+    )
+    return from_row(rows[0]) if rows else None
+
+
+async def waiting_for_review(uow: UnitOfWork, *, limit: int = 20) -> list[Shop]:
+    """Shops the market office has not looked at yet, oldest first."""
+    rows = await uow.fetch(
+        f"SELECT {COLUMNS} FROM shops WHERE status = 'pending' ORDER BY id LIMIT :limit", {"limit": limit}
+    )
+    return [from_row(r) for r in rows]
+
+
 async def list_markets(uow: UnitOfWork) -> list[tuple[str, int]]:
     """Markets with verified shops, and how many shops each has."""
     rows = await uow.fetch(

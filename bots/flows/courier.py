@@ -30,16 +30,7 @@ ACTIVE = ("assigned", "picked_up", "locked")
 
 
 async def my_jobs(uow: UnitOfWork, courier_id: int, *, limit: int = 5) -> list[delivery.Job]:
-    """The deliveries this courier has taken and not finished.
-
-    (A read the commerce layer does not offer yet; ``delivery.jobs_of`` belongs there — see the report.)
-    """
-    rows = await uow.fetch(
-        "SELECT order_id, region, courier_id, status, wrong_attempts FROM deliveries "
-        "WHERE courier_id = :c AND status IN ('assigned', 'picked_up', 'locked') ORDER BY order_id LIMIT :limit",
-        {"c": courier_id, "limit": limit},
-    )
-    return [delivery.Job(int(o), str(r), int(c), str(s), int(w)) for o, r, c, s, w in rows]
+    return await delivery.jobs_of(uow, courier_id, limit=limit)
 
 
 def _not_courier(ctx: Ctx) -> Screen:

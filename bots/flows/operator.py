@@ -64,7 +64,7 @@ def _denied(ctx: Ctx) -> Screen:
 
 
 async def _pending_shops(ctx: Ctx) -> list[shops.Shop]:
-    return [s for s in await shops.list_shops(ctx.uow, verified_only=False) if s.status == "pending"]
+    return await shops.waiting_for_review(ctx.uow)
 
 
 async def home(ctx: Ctx, _args: list[str]) -> Screen:

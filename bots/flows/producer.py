@@ -77,24 +77,12 @@ def expects_text(ctx: Ctx, state: str, text: str, *rows: list[Button], **draft: 
 
 
 async def my_shop(uow: UnitOfWork, member_id: int) -> shops.Shop | None:
-    """The member's shop: the verified one first, then one waiting for the office, then any other."""
-    mine = [s for s in await shops.list_shops(uow, verified_only=False) if s.owner_id == member_id]
-    rank = {"verified": 0, "pending": 1}
-    mine.sort(key=lambda s: (rank.get(s.status, 2), s.id))
-    return mine[0] if mine else None
+    return await shops.owned_by(uow, member_id)
 
 
 async def couriers_near(uow: UnitOfWork, region: str, *, limit: int = PAGE) -> list[tuple[int, str]]:
-    """Couriers a producer can hand a delivery to, those of the shop's region first.
-
-    (A read the commerce layer does not offer yet; see the report — ``members.couriers`` belongs there.)
-    """
-    rows = await uow.fetch(
-        "SELECT id, display_name FROM members WHERE status = 'active' AND (',' || roles || ',') LIKE '%,courier,%' "
-        "ORDER BY CASE WHEN region = :r THEN 0 ELSE 1 END, id LIMIT :limit",
-        {"r": region, "limit": limit},
-    )
-    return [(int(i), str(n)) for i, n in rows]
+    """Couriers a producer can hand a delivery to, those of the shop's region first."""
+    return [(m.id, m.display_name) for m in await members.with_role(uow, "courier", region=region, limit=limit)]
 
 
 async def _stale(ctx: Ctx) -> Screen:

@@ -7,7 +7,7 @@ import datetime as dt
 from bots.dialogue import Ctx, Router
 from bots.messages import Button, Screen
 from bots.texts import bnm, won
-from commerce import wallet
+from commerce import members, wallet
 
 KST = dt.timezone(dt.timedelta(hours=9))
 GATEWAY_AMOUNTS = (10_000, 30_000, 50_000)
@@ -64,15 +64,13 @@ async def topup(ctx: Ctx, _args: list[str]) -> Screen:
 
 async def trial(ctx: Ctx, _args: list[str]) -> Screen:
     """Development only: play money, once per member, recorded as an office top-up by the first operator."""
-    operators = await ctx.uow.fetch(
-        "SELECT id FROM members WHERE status = 'active' AND roles LIKE '%operator%' ORDER BY id LIMIT 1"
-    )
+    operators = await members.with_role(ctx.uow, "operator", limit=1)
     if not ctx.config.trial_topup or not operators:
         return await topup(ctx, [])
     amount = ctx.config.trial_topup
     # One receipt per member: the ledger answers a second tap with the first top-up, minting nothing more.
     await wallet.topup_at_office(
-        ctx.market, ctx.uow, int(operators[0][0]), ctx.member.id, amount, receipt=f"trial-{ctx.member.id}"
+        ctx.market, ctx.uow, operators[0].id, ctx.member.id, amount, receipt=f"trial-{ctx.member.id}"
     )
     screen = await balances(ctx, [])
     return ctx.say(
