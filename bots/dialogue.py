@@ -18,11 +18,12 @@ apology and the menu — never a traceback.
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,7 +32,7 @@ from bots.texts import labels, t
 from commerce import members
 from commerce.context import Market
 from commerce.search import SearchIndex
-from ledger.db import Database, UnitOfWork
+from ledger.db import Database, Op, Row, UnitOfWork, read
 from ledger.errors import ChestnutError
 
 log = logging.getLogger("chestnut.bots")
@@ -52,6 +53,8 @@ class ChatConfig:
     trial_topup: int = 0  # development only: won a visitor of `make run` may take once to try paying
     flood_burst: int = 30  # messages …
     flood_window_s: float = 10.0  # … per this many seconds, per person
+    bot_username: str | None = None  # the Telegram bot's username: recommendation links t.me/<bot>?start=…
+    public_url: str = ""  # where people reach this server: the web chat's recommendation links
 
 
 class FloodGate:
@@ -153,6 +156,67 @@ def _fold(text: str) -> str:
     return "".join(ch for ch in text if ch.isalnum()).lower()
 
 
+INBOX_SQL = (
+    "INSERT INTO bot_inbox (channel, key, member_id, created_ms) VALUES (:c, :k, :m, :now) "
+    "ON CONFLICT (channel, key) DO NOTHING RETURNING member_id"
+)
+LOAD_SQL = "SELECT state, data FROM bot_conversations WHERE member_id = :m"
+
+
+def _state_of(rows: list[Row]) -> tuple[str, dict[str, Any]]:
+    if not rows:
+        return "", {}
+    try:
+        data = json.loads(str(rows[0][1]))
+    except ValueError:
+        data = {}
+    return str(rows[0][0]), data if isinstance(data, dict) else {}
+
+
+class _NeedsWrite(Exception):
+    """A turn tried on a snapshot wanted to write: it is done again as a writing turn."""
+
+
+_READ_PREFIXES = ("SELECT", "WITH")
+
+
+class _ReadOnlyTurn(UnitOfWork):
+    """A snapshot that refuses, by raising ``_NeedsWrite``, anything that would write or lock.
+
+    Services take a unit of work and may write at any point; run on this, the first write (or a
+    locking read, ``FOR UPDATE``, which only a writer needs) abandons the try before anything happened.
+    """
+
+    def __init__(self, snapshot: UnitOfWork) -> None:
+        super().__init__(None)
+        self.dialect = snapshot.dialect
+        self._snapshot = snapshot
+
+    @property
+    def for_update(self) -> str:
+        raise _NeedsWrite
+
+    def publish(self, event: object) -> None:
+        raise _NeedsWrite
+
+    async def _open(self) -> None:
+        pass
+
+    async def _run(self, ops: Sequence[Op]) -> list[list[Row]]:
+        if any(not op.fetch or not op.sql.lstrip().upper().startswith(_READ_PREFIXES) for op in ops):
+            raise _NeedsWrite
+        return await self._snapshot.batch(ops)
+
+    async def _commit(self) -> None:
+        raise _NeedsWrite
+
+    async def _rollback(self) -> None:
+        pass
+
+    async def _close(self) -> None:
+        pass
+
+
 class Dialogue:
     def __init__(
         self,
@@ -180,23 +244,53 @@ class Dialogue:
             return Screen((Reply(t("ko", "error.generic")),), menu("ko"))
 
     async def _handle(self, msg: Incoming) -> Screen:
+        if msg.key is None:
+            # Most turns only look (a market, a shop, a product card): try them on a read snapshot, off
+            # SQLite's one writer; a turn that writes anything is done again below as a writing turn.
+            # Only turns without a dedupe key: a key must be recorded, which is a write.
+            try:
+                screen = await self._read_only(msg)
+            except _NeedsWrite:
+                screen = None
+            if screen is not None:
+                return screen
         refused: ChestnutError | None = None
         async with self.db.unit_of_work() as uow:
             member = await self._member(uow, msg)
-            if msg.key is not None and not await self._first_time(uow, msg, member.id):
+            fresh, (state, data) = await self._first_time_and_load(uow, msg, member.id)
+            if not fresh:
                 return Screen((), lang=member.lang)
-            state, data = await self._load(uow, member.id)
-            ctx = Ctx(self.market, uow, self.index, self.config, member, msg, state, data)
+            # A copy: handlers change their notes in place, and only a real change is saved.
+            ctx = Ctx(self.market, uow, self.index, self.config, member, msg, state, copy.deepcopy(data))
             try:
                 screen = await self._route(ctx)
             except ChestnutError as exc:
                 refused = exc  # rolled back as the block ends; explained in a fresh unit of work below
             else:
-                await self._save(uow, ctx)
+                if (ctx.state, ctx.data) != (state, data):
+                    await self._save(uow, ctx)
                 await uow.commit()
                 return screen
         # Not inside the block above: SQLite has one writer connection, a second unit of work would wait on it.
         return await self._refused(msg, member, refused)
+
+    async def _read_only(self, msg: Incoming) -> Screen | None:
+        """The turn on a snapshot, if it turns out to write nothing and leave the state as it was."""
+        async with self.db.snapshot() as snap:
+            member = await members.by_identity(snap, msg.channel, msg.user_id)
+            if member is None:
+                return None  # first contact registers the member
+            state, data = await self._load(snap, member.id)
+            ctx = Ctx(
+                self.market, _ReadOnlyTurn(snap), self.index, self.config, member, msg, state, copy.deepcopy(data)
+            )
+            try:
+                screen = await self._route(ctx)
+            except ChestnutError:
+                return None  # refusals are explained (and may count an attempt) on the writing path
+            if (ctx.state, ctx.data) != (state, data):
+                return None
+            return screen
 
     async def _refused(self, msg: Incoming, member: members.Member, exc: ChestnutError) -> Screen:
         from bots import refusals
@@ -221,24 +315,27 @@ class Dialogue:
             self.market, uow, channel=msg.channel, external_id=msg.user_id, display_name=name, lang=lang
         )
 
+    async def _first_time_and_load(
+        self, uow: UnitOfWork, msg: Incoming, member_id: int
+    ) -> tuple[bool, tuple[str, dict[str, Any]]]:
+        """Record the message key (if any) and load the state, in one round trip."""
+        ops = [read(LOAD_SQL, {"m": member_id})]
+        if msg.key is not None:
+            ops.insert(0, read(INBOX_SQL, self._inbox_params(msg, member_id)))
+        results = await uow.batch(ops)
+        fresh = msg.key is None or bool(results[0])
+        return fresh, _state_of(results[-1])
+
+    def _inbox_params(self, msg: Incoming, member_id: int) -> dict[str, object]:
+        assert msg.key is not None
+        return {"c": msg.channel, "k": msg.key[:64], "m": member_id, "now": self.market.clock()}
+
     async def _first_time(self, uow: UnitOfWork, msg: Incoming, member_id: int) -> bool:
         assert msg.key is not None
-        rows = await uow.fetch(
-            "INSERT INTO bot_inbox (channel, key, member_id, created_ms) VALUES (:c, :k, :m, :now) "
-            "ON CONFLICT (channel, key) DO NOTHING RETURNING member_id",
-            {"c": msg.channel, "k": msg.key[:64], "m": member_id, "now": self.market.clock()},
-        )
-        return bool(rows)
+        return bool(await uow.fetch(INBOX_SQL, self._inbox_params(msg, member_id)))
 
     async def _load(self, uow: UnitOfWork, member_id: int) -> tuple[str, dict[str, Any]]:
-        rows = await uow.fetch("SELECT state, data FROM bot_conversations WHERE member_id = :m", {"m": member_id})
-        if not rows:
-            return "", {}
-        try:
-            data = json.loads(str(rows[0][1]))
-        except ValueError:
-            data = {}
-        return str(rows[0][0]), data if isinstance(data, dict) else {}
+        return _state_of(await uow.fetch(LOAD_SQL, {"m": member_id}))
 
     async def _save(self, uow: UnitOfWork, ctx: Ctx) -> None:
         await uow.execute(

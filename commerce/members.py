@@ -92,12 +92,20 @@ async def require_role(uow: UnitOfWork, member_id: int, role: str) -> Member:
     return member
 
 
+_JOINED = ", ".join("m." + c.strip() for c in COLUMNS.split(","))
+
+
 async def by_identity(uow: UnitOfWork, channel: str, external_id: str) -> Member | None:
+    """The member behind a channel identity, in one round trip (every chat message starts here)."""
     rows = await uow.fetch(
-        "SELECT member_id FROM member_identities WHERE channel = :c AND external_id = :e",
+        f"SELECT {_JOINED} FROM member_identities i JOIN members m ON m.id = i.member_id "
+        "WHERE i.channel = :c AND i.external_id = :e",
         {"c": channel, "e": external_id},
     )
-    return await get(uow, int(rows[0][0])) if rows else None
+    if not rows:
+        return None
+    member = from_row(rows[0])
+    return await get(uow, member.id) if member.status == "merged" else member
 
 
 async def with_role(uow: UnitOfWork, role: str, *, region: str | None = None, limit: int = 20) -> list[Member]:
