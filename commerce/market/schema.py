@@ -1,0 +1,62 @@
+"""The market's tables (same metadata as the ledger's, one Alembic history; revision ``0005_market``).
+
+Amounts are BIGINT: prices in won per 1 BNM, amounts in BNM units (0.001 BNM), values in won (BTL).
+The ledger is the record of every hold, trade and cancel; these rows are the book's working state and
+name the ledger entries that made them (``placed_seq``, ``closed_seq``, ``seq``).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Column, Index, Integer, String, Table, UniqueConstraint
+
+from ledger.schema import metadata
+
+# One row (id 1): the next order and trade ids. Every placement and cancel locks it first, so matching
+# is serialised across processes (PostgreSQL ``FOR UPDATE``; SQLite already holds the write lock).
+market_state = Table(
+    "market_state",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("next_order", BigInteger, nullable=False),
+    Column("next_trade", BigInteger, nullable=False),
+)
+
+market_orders = Table(
+    "market_orders",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("member_id", BigInteger, nullable=False),
+    Column("side", String(4), nullable=False),  # buy | sell
+    Column("kind", String(6), nullable=False),  # limit | market
+    Column("price", BigInteger, nullable=False),  # limit price; a market order's protection limit
+    Column("amount", BigInteger, nullable=False),  # BNM units asked
+    Column("remaining", BigInteger, nullable=False),  # BNM units not yet traded
+    Column("held", BigInteger, nullable=False),  # what the hold reserved: BTL (buy) or BNM units (sell)
+    Column("traded_btl", BigInteger, nullable=False),  # won paid (buy) or received (sell) so far
+    Column("status", String(10), nullable=False),  # open | filled | cancelled
+    Column("client_key", String(64), nullable=True),  # the chat's one-time nonce: a double tap places once
+    Column("placed_seq", BigInteger, nullable=False),
+    Column("closed_seq", BigInteger, nullable=True),
+    Column("created_ms", BigInteger, nullable=False),
+    Column("updated_ms", BigInteger, nullable=False),
+    UniqueConstraint("member_id", "client_key", name="uq_market_orders_client_key"),
+    Index("ix_market_orders_book", "status", "side", "price", "id"),
+    Index("ix_market_orders_member", "member_id", "status"),
+)
+
+market_trades = Table(
+    "market_trades",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("buy_order", BigInteger, nullable=False),
+    Column("sell_order", BigInteger, nullable=False),
+    Column("buyer_id", BigInteger, nullable=False),
+    Column("seller_id", BigInteger, nullable=False),
+    Column("taker_side", String(4), nullable=False),
+    Column("price", BigInteger, nullable=False),
+    Column("units", BigInteger, nullable=False),
+    Column("value", BigInteger, nullable=False),  # won: price × units / 1,000, exact by tick and lot
+    Column("seq", BigInteger, nullable=False),
+    Column("time_ms", BigInteger, nullable=False),
+    Index("ix_market_trades_time", "time_ms"),
+)
