@@ -1,0 +1,243 @@
+"""The public provenance page ``GET /p/<product code>``: where a product came from, checkable in the browser.
+
+What a shopper sees after scanning a label: the product, its shop and market, origin, certifications
+and harvest date, the shop's reputation (recomputed from the ledger, ``commerce.standing``), and the
+signed timeline — listed, harvested, processed, packed, handed over, delivered — then reviews and the
+claim record, each with the sequence number of the ledger entry that proves it. The "확인하기" button
+runs ``ledger/static/verify.js``: the browser fetches each entry's bytes and inclusion proof from the
+ledger API and checks the signatures, the Merkle path and the (witnessed) checkpoint itself.
+
+Nothing personal is shown: no reviewer or courier names, no claim texts (they are private; the
+ledger holds only their digests) — a role, a time, a kind and a sequence number. An unknown or
+mistyped code is a friendly 404 page; the label image is ``GET /p/<code>/label.png``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import time
+
+from aiohttp import web
+
+from commerce import labels, product_code, provenance
+from commerce.errors import UnknownProduct
+from commerce.standing import FactsCache, reputation
+from ledger.db import Database, UnitOfWork, read
+from ledger.errors import ChestnutError
+from ledger.html import HEADERS, esc, problem, shell
+
+log = logging.getLogger("chestnut.provenance_page")
+KST = dt.timezone(dt.timedelta(hours=9))
+STAGE_NAMES = {
+    "listed": "🏷️ 장터에 등록",
+    "harvested": "🌱 수확",
+    "processed": "🏭 가공",
+    "packed": "📦 포장",
+    "handed_over": "🚚 기사님께 전달",
+    "delivered": "🏠 배달 완료",
+}
+# The entry kinds that may prove a step (a courier's step is proven by delivery's own entry or a note).
+STAGE_KINDS = {
+    "listed": "product.list",
+    "harvested": "provenance.harvested",
+    "processed": "provenance.processed",
+    "packed": "provenance.packed",
+    "handed_over": "delivery.pickup|provenance.handed_over",
+    "delivered": "delivery.confirm|provenance.delivered",
+}
+CLAIM_KINDS = "claim.open|claim.answer|claim.accept|claim.escalate|claim.decide"
+CLAIM_KIND_NAMES = {
+    "wrong_item": "다른 물건",
+    "damaged": "상함·파손",
+    "missing": "빠짐",
+    "quality": "품질",
+    "after_sales": "A/S",
+}
+CLAIM_STATUS = {
+    "open": "가게 답변 기다림",
+    "answered": "가게가 답함",
+    "escalated": "사무실이 보는 중",
+    "resolved": "해결됨",
+    "rejected": "받아들여지지 않음",
+}
+RESOLUTIONS = {"refund_full": "전액 환불", "refund_partial": "일부 환불", "replacement": "교환", "reject": "거절"}
+_PAGE_HEADERS = {**HEADERS, "Cache-Control": "public, max-age=5"}
+COURIER_STEPS_SHOWN = 6
+REVIEWS_SHOWN = 8
+CLAIMS_SHOWN = 8
+
+
+def _when(ms: int) -> str:
+    return dt.datetime.fromtimestamp(ms / 1000, KST).strftime("%Y-%m-%d %H:%M")
+
+
+def _step(stage: str, seq: int, when: str, who: str, note: str = "") -> str:
+    note_html = f"<br>{esc(note)}" if note else ""
+    return (
+        f'<li data-seq="{seq}" data-kind="{esc(STAGE_KINDS[stage])}"><span class="stage">{esc(STAGE_NAMES[stage])}</span> '
+        f'<a class="seq" href="/ledger/entry/{seq}">기록 #{seq}</a><br><span class="muted">{esc(when + " · " if when else "")}{esc(who)}</span>'
+        f'{note_html}<span class="mark" data-mark></span></li>'
+    )
+
+
+class ProvenancePages:
+    def __init__(
+        self, db: Database, *, base_url: str = "", facts: FactsCache | None = None, cache_s: float = 2.0
+    ) -> None:
+        self.db = db
+        self.base_url = base_url
+        self.facts = facts or FactsCache()
+        # A page is rendered at most once per ``cache_s`` per product, however many readers scan the
+        # label at once (one render; the others wait for it): a market-day crowd reads the same pages.
+        self.cache_s = cache_s
+        self._cache: dict[int, tuple[float, asyncio.Future[bytes]]] = {}
+
+    def routes(self) -> list[web.RouteDef]:
+        return [
+            web.get("/p", self.no_code),
+            web.get("/p/", self.no_code),
+            web.get("/p/{code}", self.page),
+            web.get("/p/{code}/label.png", self.label),
+        ]
+
+    @staticmethod
+    def _not_found() -> web.Response:
+        return problem(
+            404,
+            "그런 물건을 찾지 못했어요",
+            "라벨의 코드를 다시 확인해 주세요. 코드는 숫자와 영문 대문자 5자 이상이에요 (예: 0001Y).",
+            hint="QR 코드를 다시 찍거나, 물건을 산 가게에 물어보세요.",
+        )
+
+    async def no_code(self, _request: web.Request) -> web.StreamResponse:
+        return self._not_found()
+
+    async def label(self, request: web.Request) -> web.StreamResponse:
+        product_id = product_code.decode(request.match_info["code"])
+        if product_id is None:
+            return self._not_found()
+        try:
+            async with self.db.snapshot() as snap:
+                history = await provenance.history(snap, product_id)
+        except UnknownProduct:
+            return self._not_found()
+        base = self.base_url or f"{request.scheme}://{request.host}"
+        item = labels.LabelItem(product_id, history.product.name, history.product.origin_region)
+        return web.Response(body=labels.label_png(item, base), content_type="image/png")
+
+    async def page(self, request: web.Request) -> web.StreamResponse:
+        product_id = product_code.decode(request.match_info["code"])
+        if product_id is None:
+            return self._not_found()
+        try:
+            html = await self._cached(product_id)
+        except UnknownProduct:
+            return self._not_found()
+        except ChestnutError as exc:
+            return problem(exc.http_status, "페이지를 만들지 못했어요", exc.message)
+        except Exception:
+            log.exception("provenance page %s failed", request.path)
+            return problem(500, "잠시 문제가 생겼어요", "잠시 후 다시 열어 주세요.")
+        return web.Response(body=html, content_type="text/html", charset="utf-8", headers=_PAGE_HEADERS)
+
+    async def _cached(self, product_id: int) -> bytes:
+        now = time.monotonic()
+        hit = self._cache.get(product_id)
+        if hit is not None and hit[0] > now:
+            return await asyncio.shield(hit[1])
+        if len(self._cache) > 10_000:
+            self._cache.clear()
+        future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+        self._cache[product_id] = (now + self.cache_s, future)
+        try:
+            async with self.db.snapshot() as snap:
+                body, title = await self._render(snap, product_id)
+            rendered = shell(title, body).encode()
+        except asyncio.CancelledError:
+            self._cache.pop(product_id, None)
+            future.cancel()
+            raise
+        except Exception as exc:  # the waiters get the same refusal (an unknown product: 404)
+            self._cache.pop(product_id, None)
+            future.set_exception(exc)
+            future.exception()  # retrieved: a waiter-less failure is not "never retrieved"
+            raise
+        future.set_result(rendered)
+        return rendered
+
+    async def _render(self, snap: UnitOfWork, product_id: int) -> tuple[str, str]:
+        h = await provenance.history(snap, product_id)
+        p, shop = h.product, h.shop
+        review_rows, claim_rows = await snap.batch(
+            [
+                read(
+                    "SELECT id, rating, text, seq, created_ms FROM reviews WHERE product_id = :p AND status = 'visible' "
+                    "ORDER BY seq DESC LIMIT :n",
+                    {"p": p.id, "n": REVIEWS_SHOWN},
+                ),
+                read(
+                    "SELECT c.kind, c.status, c.resolution, c.seq, c.created_ms FROM claims c WHERE EXISTS "
+                    "(SELECT 1 FROM order_lines l WHERE l.order_id = c.order_id AND l.product_id = :p) "
+                    "ORDER BY c.seq DESC LIMIT :n",
+                    {"p": p.id, "n": CLAIMS_SHOWN},
+                ),
+            ]
+        )
+        rep = reputation(await self.facts.get(snap), shop.id)
+        steps = [_step("listed", p.listed_seq, "", "생산자가 서명")]
+        producer = [e for e in h.events if e.role == "producer"]
+        courier = [e for e in h.events if e.role == "courier"][-COURIER_STEPS_SHOWN:]
+        for e in producer + courier:
+            who = "생산자가 서명" if e.role == "producer" else "배달 기사님이 서명"
+            steps.append(_step(e.stage, e.seq, _when(e.time_ms), who, e.note))
+        certs = ", ".join(p.certifications) if p.certifications else "없음"
+        minutes = rep.median_delivery_min
+        if minutes is None:
+            delivery = "아직 기록 없음"
+        elif minutes < 60:
+            delivery = f"보통 {max(1, minutes)}분 안"
+        else:
+            delivery = f"보통 {minutes // 60}시간 {minutes % 60}분"
+        facts = (
+            '<div class="card"><dl class="facts">'
+            f"<dt>원산지</dt><dd>{esc(p.origin_region)} · {esc(p.origin_producer)}</dd>"
+            f"<dt>인증</dt><dd>{esc(certs)}</dd>"
+            f"<dt>수확·생산일</dt><dd>{esc(p.produced_on or '기록 없음')}</dd>"
+            f'<dt>가게 별점</dt><dd><span class="stars">★</span> {esc(rep.rating.display)} (후기 {rep.rating.count}개)</dd>'
+            f"<dt>문제 신고</dt><dd>배달 {rep.delivered}건 중 {rep.claims}건 ({rep.claim_rate_bp / 100:.1f}%)</dd>"
+            f"<dt>주문→배달</dt><dd>{esc(delivery)}</dd>"
+            "</dl></div>"
+        )
+        reviews_html = "".join(
+            f'<li data-seq="{int(seq)}" data-kind="review.post"><span class="stars">{"★" * int(rating)}{"☆" * (5 - int(rating))}</span> '
+            f'<a class="seq" href="/ledger/entry/{int(seq)}">기록 #{int(seq)}</a><br>{esc(text) if text else "<span class=muted>(글 없음)</span>"}'
+            f'<br><span class="muted">구매 확인된 후기 · {esc(_when(int(created)))}</span><span class="mark" data-mark></span></li>'
+            for _rid, rating, text, seq, created in review_rows
+        )
+        claims_html = "".join(
+            f'<li data-seq="{int(seq)}" data-kind="{CLAIM_KINDS}"><span class="stage">{esc(CLAIM_KIND_NAMES.get(str(kind), str(kind)))}</span> '
+            f'<a class="seq" href="/ledger/entry/{int(seq)}">기록 #{int(seq)}</a><br>'
+            f"{esc(CLAIM_STATUS.get(str(status), str(status)))}"
+            f"{' · ' + esc(RESOLUTIONS.get(str(res), str(res))) if res else ''}"
+            f'<br><span class="muted">{esc(_when(int(created)))}</span><span class="mark" data-mark></span></li>'
+            for kind, status, res, seq, created in claim_rows
+        )
+        market = f" · {esc(shop.market)}" if shop.market else ""
+        body = (
+            f'<h1>{esc(p.name)} <span class="muted">{esc(p.unit)}</span></h1>'
+            f"<p>🏪 {esc(shop.name)}{market}{' · ✔ 사무실 확인 가게' if shop.verified else ''}</p>"
+            f"{facts}"
+            '<button class="verify" data-verify>🔍 이 기록들이 진짜인지 확인하기</button>'
+            '<div class="result" data-verify-result aria-live="polite">'
+            "버튼을 누르면 이 휴대폰의 브라우저가 장부에서 기록을 직접 받아 서명과 포함 증명을 확인해요.</div>"
+            "<div data-steps>"
+            f'<h2>어디서 왔나요? (서명된 기록)</h2><ol class="steps">{"".join(steps)}</ol>'
+            f'<h2>후기 ({rep.rating.count}개 중 최근)</h2><ol class="steps">{reviews_html or "<li>아직 후기가 없어요.</li>"}</ol>'
+            f'<h2>문제 신고 기록 ({h.claims}건)</h2><ol class="steps">{claims_html or "<li>문제 신고가 없었어요.</li>"}</ol>'
+            "</div>"
+            '<p class="muted">모든 기록은 한 사람 한 사람의 키로 서명되어 밤나무 공개 장부에 차례로 쌓여요. 한 번 쌓인 기록은 '
+            ' 고칠 수 없고, 복제 노드들이 같은 장부를 따로 검증해 함께 서명해요. <a href="/ledger/">공개 장부 보기</a></p>'
+        )
+        return body, f"{p.name} · {shop.name} — 밤나무 장터"
