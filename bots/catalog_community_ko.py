@@ -1,0 +1,41 @@
+"""Korean texts of recommendations, comments and what they earn (``bots/flows/community.py``)."""
+
+from __future__ import annotations
+
+COMMUNITY_KO: dict[str, str] = {
+    "rc.card_line": "💬 댓글 {n}개 · 최근: “{text}”",
+    "rc.card_button": "💬 댓글·추천",
+    "rc.comments_title": "💬 {name} 이야기",
+    "rc.comments_none": "아직 댓글이 없어요. 궁금한 걸 물어보거나 먹어 본 이야기를 남겨 주세요.",
+    "rc.ask": "❓ 물어보기",
+    "rc.tip": "💡 팁 남기기",
+    "rc.answer": "🙋 {who}님께 답하기",
+    "rc.share": "📣 친구에게 추천",
+    "rc.write_question": "궁금한 걸 적어 보내 주세요. (500자까지)",
+    "rc.write_tip": "먹어 본 이야기나 요리 팁을 적어 보내 주세요. (500자까지)",
+    "rc.write_answer": "답을 적어 보내 주세요. (500자까지)",
+    "rc.back_comments": "◀ 댓글로",
+    "rc.posted": "댓글이 올라갔어요! 서명되어 장부에 남았어요.",
+    "rc.share_title": "📣 {name} 추천하기",
+    "rc.share_pays": "이 링크로 친구가 {days}일 안에 사면, 가게가 물건값의 {pct}를 드려요. (배달이 끝나 정산될 때)",
+    "rc.share_free": "이 가게는 아직 추천 수수료가 없어요. 그래도 좋은 물건은 나눠 주세요!",
+    "rc.share_web": "🔗 링크: {link}",
+    "rc.share_kakao": "카카오톡으로 보낼 글 (길게 눌러 복사):\n{text}",
+    "rc.share_telegram": "✈️ 텔레그램으로 보내기",
+    "rc.earnings_button": "💰 추천으로 번 돈",
+    "rc.earnings": (
+        "💰 추천·댓글로 번 돈\n• 추천 수수료: {referral}\n• 댓글 덕분 보상: {broker}\n• 정산을 기다리는 주문: {waiting}건\n"
+        "• 확인 중인 주문: {held}건\n• 기여 보상(밤나무): {bnm}"
+    ),
+    "rc.credited": "💬 {who}님의 댓글 덕분에 사요: “{text}” (정산 때 감사 보상이 가요)",
+    "rc.thanks_comment": "💬 이 댓글 덕분에 샀어요",
+    "rc.choose_comment": "어느 댓글 덕분에 사시나요? 고르시면 그분께 감사 보상이 가요. (내시는 돈은 그대로예요)",
+    "rc.back_to_pay": "◀ 주문 확인으로",
+    "rc.set_commission": "⚙️ 추천 수수료 정하기",
+    "rc.commission_choose": "{shop}의 추천 수수료를 골라 주세요. 지금은 {pct}예요. 친구 추천으로 팔린 물건값에서 정산 때 드려요.",
+    "rc.commission_set": "{shop}의 추천 수수료를 {pct}로 정했어요. 장부에 서명되어 남았어요.",
+    "refusal.referral_product_not_sold": "이 물건은 이제 팔지 않아요. 다른 물건을 둘러보세요.",
+    "refusal.referral_commission_too_high": "추천 수수료는 물건값의 50%까지만 정할 수 있어요.",
+    "refusal.comment_limit_reached": "오늘은 댓글을 많이 쓰셨어요. 내일 다시 써 주세요.",
+    "refusal.unknown_comment": "그 댓글을 찾지 못했어요. 지워졌을 수 있어요.",
+}
