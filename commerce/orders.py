@@ -243,6 +243,14 @@ async def cart(uow: UnitOfWork, member_id: int, shop_id: int) -> list[tuple[int,
     return [(_int(p), _int(q), _int(pr)) for p, q, pr in rows]
 
 
+async def cart_version(uow: UnitOfWork, member_id: int, shop_id: int) -> int:
+    """When the member's cart at a shop last changed (ms): a new cart, even of the same goods, differs."""
+    rows = await uow.fetch(
+        "SELECT MAX(updated_ms) FROM cart_lines WHERE member_id = :m AND shop_id = :s", {"m": member_id, "s": shop_id}
+    )
+    return int(rows[0][0] or 0)
+
+
 async def cart_shops(uow: UnitOfWork, member_id: int) -> list[int]:
     rows = await uow.fetch(
         "SELECT DISTINCT shop_id FROM cart_lines WHERE member_id = :m ORDER BY shop_id", {"m": member_id}

@@ -8,15 +8,18 @@ A routine order needs no typing::
     home ─지난번처럼→ confirmation (the last order at today's prices)
     home ─내 주문→ orders ─→ order ─→ cancel | 잘 받았어요 | 후기 | 문제 신고
 
-The confirmation's "결제하기" button carries the total the member saw and a one-time nonce, so a changed
-price is refused (never charged) and a double tap pays once (the nonce is the checkout's idempotency key).
+The confirmation's "결제하기" button carries the total the member saw and a nonce naming that confirmation
+(the cart's version, share and total), so a changed price is refused (never charged) and a double tap
+pays once (the nonce is the checkout's idempotency key).
 """
 
 from __future__ import annotations
 
-import secrets
+import hashlib
 
 from bots.dialogue import Ctx, Router
+from bots.flows import ads as ads_flow
+from bots.flows import community
 from bots.messages import Button, Reply, Screen
 from bots.texts import bnm, won
 from commerce import catalog, claims, delivery, orders, provenance, reviews, shops
@@ -165,6 +168,9 @@ async def search(ctx: Ctx, args: list[str]) -> Screen:
         ]
         for h in hits
     ]
+    # One sponsored result at most, marked "(광고)", first; the page keeps ≤ 6 choices (bots.flows.ads).
+    if (ad := await ads_flow.sponsored_button(ctx, query)) is not None:
+        rows = [[ad], *rows[: PAGE - 1]]
     return ctx.say(ctx.t("search.found", query=query[:30]), *rows, [ctx.button("home.shop", "mk")])
 
 
@@ -189,6 +195,8 @@ async def product(ctx: Ctx, args: list[str]) -> Screen:
             ctx.t("product.rating", avg=f"{rating.average_x10 // 10}.{rating.average_x10 % 10}", n=rating.count)
         )
     lines.append(ctx.t("product.stock", n=found.stock) if found.available else ctx.t("product.sold_out"))
+    if talk := await community.card_line(ctx, found.id):
+        lines.append(talk)
     buy = (
         [ctx.button("product.add", f"add:{found.id}:1", n=1), ctx.button("product.add", f"add:{found.id}:2", n=2)]
         if found.available
@@ -206,6 +214,7 @@ async def product(ctx: Ctx, args: list[str]) -> Screen:
                 buy,
                 [ctx.button("product.where_from", f"pv:{found.id}")],
                 [ctx.button("product.shop_button", f"sh:{owner.id}"), *call],
+                community.product_row(ctx, found.id),  # comments and recommending: the sixth choice at most
             )
             if r
         ),
@@ -307,8 +316,11 @@ async def confirmation(ctx: Ctx, args: list[str]) -> Screen:
     share = _arg(args, 1) if len(args) > 1 else None
     q = await orders.quote(ctx.market, ctx.uow, ctx.member.id, shop_id, bnm_share=share)
     owner = await shops.get(ctx.uow, shop_id)
-    nonce = secrets.token_hex(4)
-    ctx.go("", nonce=nonce)
+    # The nonce names this very confirmation: the same cart, share and total give the same one, so
+    # showing the screen writes nothing, a double tap pays once, and any later cart (the cart is
+    # emptied by paying) gets another.
+    version = await orders.cart_version(ctx.uow, ctx.member.id, shop_id)
+    nonce = _confirmation_nonce(ctx.member.id, shop_id, q.split.share, q.total, version)
     lines = [ctx.t("pay.title", shop=owner.name)]
     lines += [ctx.t("cart.line", name=x.name, unit=x.unit, qty=x.qty, amount=won(x.amount, ctx.lang)) for x in q.lines]
     lines += [
@@ -322,13 +334,27 @@ async def confirmation(ctx: Ctx, args: list[str]) -> Screen:
         )
     else:
         lines.append(ctx.t("pay.split_btl", btl=won(q.split.btl, ctx.lang)))
+    credit_lines, credit, credit_row = await community.confirmation_extras(
+        ctx, shop_id, q.split.share, args, [x.product_id for x in q.lines]
+    )
+    lines += credit_lines
     rows = [
-        [ctx.button("pay.confirm", f"ok:{shop_id}:{q.split.share}:{q.total}:{nonce}", amount=won(q.total, ctx.lang))]
+        [
+            ctx.button(
+                "pay.confirm", f"ok:{shop_id}:{q.split.share}:{q.total}:{nonce}{credit}", amount=won(q.total, ctx.lang)
+            )
+        ]
     ]
     if q.max_share > 0:
         rows.append([ctx.button("pay.change_share", f"shr:{shop_id}")])
+    rows.append(credit_row)  # "이 댓글 덕분에 샀어요", when others commented on what is in the cart
     rows.append([ctx.button("pay.cancel", f"cart:{shop_id}")])
     return ctx.say("\n".join(lines), *rows)
+
+
+def _confirmation_nonce(member_id: int, shop_id: int, share: int, total: int, version: int) -> str:
+    seen = f"{member_id}:{shop_id}:{share}:{total}:{version}".encode()
+    return hashlib.sha256(seen).hexdigest()[:10]
 
 
 async def share(ctx: Ctx, args: list[str]) -> Screen:
@@ -355,6 +381,7 @@ async def pay(ctx: Ctx, args: list[str]) -> Screen:
         referrer_id=referrer if isinstance(referrer, int) and referrer != ctx.member.id else None,
         idempotency_key=f"chat:{ctx.member.id}:{nonce}",
     )
+    await community.after_checkout(ctx, order, args[4] if len(args) > 4 else None)
     ctx.go()
     ctx.data.pop("referrer", None)  # one recommendation, one order
     code = await delivery.delivery_code(ctx.uow, ctx.member.id, order.id)
