@@ -18,10 +18,11 @@ names the *first* bad entry.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,6 +39,16 @@ from ledger.model import ACTION_PREFIX, COUNTERSIGN_PREFIX, GENESIS_PREV, Action
 from ledger.note import Checkpoint, open_note, parse_verifier_key, verifier_key
 
 CHUNK = 4096
+__all__ = [
+    "Bad",
+    "Replay",
+    "VerifyReport",
+    "check_signatures",
+    "judge_chunk",
+    "operator_hint",
+    "submit_signatures",
+    "verify_ledger",
+]
 
 
 @dataclass
@@ -134,12 +145,22 @@ class _Replay:
         actor: bytes | None,
         nodes: bytes | None,
     ) -> None:
+        """A stored entry with its derived columns, each compared with what the bytes say."""
         if seq != self.next_seq:
             raise _Bad(self.next_seq, f"entry {self.next_seq} is missing (next stored entry is {seq})")
         if leaf_hash is None or entry is None or actor is None or nodes is None or not isinstance(kind, str):
             raise _Bad(seq, "a stored column of this entry holds a value of the wrong type")
+        self._apply(seq, entry, (leaf_hash, kind, actor, nodes))
+
+    def follow(self, entry: bytes) -> tuple[bytes, bytes]:
+        """The next entry as fetched from another node (a replica following): the same checks, no stored
+        columns to compare; returns the leaf hash and the Merkle nodes it completes, for the follower's store.
+        """
+        return self._apply(self.next_seq, entry, None)
+
+    def _apply(self, seq: int, entry: bytes, stored: tuple[bytes, Any, bytes, bytes] | None) -> tuple[bytes, bytes]:
         computed = merkle.leaf_hash(entry)
-        if computed != leaf_hash:
+        if stored is not None and computed != stored[0]:
             raise _Bad(seq, "stored leaf hash does not match SHA256(0x00 || entry bytes)")
         try:
             parts = split_entry(entry)
@@ -150,7 +171,7 @@ class _Replay:
             raise _Bad(seq, f"entry says it is number {parts.seq}")
         if parts.prev != self.prev:
             raise _Bad(seq, "prev does not link to the previous entry's leaf hash")
-        if kind != action.kind or actor != action.actor:
+        if stored is not None and (stored[1] != action.kind or stored[2] != action.actor):
             raise _Bad(seq, "stored kind/actor columns do not match the entry")
         # Why: the parsed fields do not pin the bytes (base64 with non-zero padding bits decodes to the
         # same signature or hash), so an entry re-encoded without changing what it says used to verify,
@@ -166,7 +187,8 @@ class _Replay:
         if action.seq != expected_seq:
             raise _Bad(seq, f"actor sequence {action.seq}, expected {expected_seq} (replay or gap)")
         completed = self.frontier.append(computed)
-        if nodes != b"".join(h for _level, _index, h in completed):
+        nodes = b"".join(h for _level, _index, h in completed)
+        if stored is not None and stored[3] != nodes:
             raise _Bad(seq, "stored Merkle nodes do not match the tree")
         if parts.cosig is not None and (self.book.rules is None):
             raise _Bad(seq, "countersignature before the genesis")
@@ -187,6 +209,7 @@ class _Replay:
         self.next_seq += 1
         if self.next_seq in self.checkpoint_sizes:
             self.roots[self.next_seq] = self.frontier.root()
+        return computed, nodes
 
     def _invariants(self, seq: int, touched: list[AccountState], before: dict[str, tuple[int, int]]) -> None:
         """ARCHITECTURE.md's invariants, kept incrementally: O(accounts touched) per entry."""
@@ -288,25 +311,10 @@ async def verify_ledger(
                 pending_chunk = await _read_chunk(snap, start)
                 while pending_chunk:
                     chunk = pending_chunk
-                    operator = replay.book.rules.operator_key if replay.book.rules else _peek_operator(chunk)
-                    sig_futures = _submit_signatures(loop, executor, chunk, operator, workers)
+                    sig_futures = submit_signatures(loop, executor, replay, chunk, workers)
                     next_start = chunk[-1][0] + 1
                     pending_chunk = await _read_chunk(snap, next_start)
-                    main_problem: _Bad | None = None
-                    try:
-                        for row in chunk:
-                            replay.entry(*row)
-                    except _Bad as bad:
-                        main_problem = bad
-                    sig_problems = [p for p in await asyncio.gather(*sig_futures) if p is not None]
-                    candidates = [(s, p) for s, p in sig_problems]
-                    if main_problem is not None:
-                        candidates.append(
-                            (main_problem.seq if main_problem.seq is not None else 0, main_problem.problem)
-                        )
-                    if candidates:
-                        seq, problem = min(candidates, key=lambda c: c[0])
-                        raise _Bad(seq, problem)
+                    await judge_chunk(sig_futures, functools.partial(_replay_rows, replay, chunk))
                     if progress:
                         progress(replay.next_seq, total)
                 if replay.next_seq != head_size:
@@ -337,11 +345,11 @@ async def verify_ledger(
     return report
 
 
-def _peek_operator(chunk: list[Row]) -> bytes | None:
+def _peek_operator(chunk: list[tuple[int, bytes | None]]) -> bytes | None:
     """The operator key from a genesis entry at the start of a chunk (for countersignatures in it)."""
-    if chunk and chunk[0][0] == 0 and chunk[0][2] is not None:
+    if chunk and chunk[0][0] == 0 and chunk[0][1] is not None:
         try:
-            action = Action.decode(split_entry(chunk[0][2]).action_bytes)
+            action = Action.decode(split_entry(chunk[0][1]).action_bytes)
             rules = action.body.get("rules", {})
             return unb64(rules.get("operator"), "operator", 32)
         except (ChestnutError, AttributeError):
@@ -349,15 +357,60 @@ def _peek_operator(chunk: list[Row]) -> bytes | None:
     return None
 
 
-def _submit_signatures(
+def _replay_rows(replay: _Replay, rows: list[Row]) -> None:
+    for row in rows:
+        replay.entry(*row)
+
+
+async def judge_chunk(
+    sig_futures: list[asyncio.Future[tuple[int, str] | None]], replay_chunk: Callable[[], object]
+) -> None:
+    """Replay a chunk here while the workers check its signatures; raise the *first* problem of either.
+
+    Shared by ``verify_ledger`` and the replica's follower (``ledger.replica.follower``), so both judge
+    an entry by exactly the same checks.
+    """
+    main_problem: _Bad | None = None
+    try:
+        replay_chunk()
+    except _Bad as bad:
+        main_problem = bad
+    sig_problems = [p for p in await asyncio.gather(*sig_futures) if p is not None]
+    candidates = [(s, p) for s, p in sig_problems]
+    if main_problem is not None:
+        candidates.append((main_problem.seq if main_problem.seq is not None else 0, main_problem.problem))
+    if candidates:
+        seq, problem = min(candidates, key=lambda c: c[0])
+        raise _Bad(seq, problem)
+
+
+_IN_FORCE = object()
+
+
+def operator_hint(replay: _Replay, chunk: Sequence[tuple[int, bytes | None]]) -> bytes | None:
+    """The operator key expected after ``chunk`` (not yet replayed): the one in force, or the genesis's."""
+    return replay.book.rules.operator_key if replay.book.rules else _peek_operator(list(chunk))
+
+
+def submit_signatures(
     loop: asyncio.AbstractEventLoop,
     executor: Executor | None,
-    chunk: list[Row],
-    operator: bytes | None,
+    replay: _Replay,
+    chunk: Sequence[tuple[int, bytes | None]] | Sequence[Row],
     workers: int,
+    *,
+    operator: object = _IN_FORCE,
 ) -> list[asyncio.Future[tuple[int, str] | None]]:
-    entries = [row[2] if row[2] is not None else b"" for row in chunk]  # b"": no entry, reported as such
-    first = chunk[0][0]
+    """Hand a chunk's canonical-form and signature checks to the workers (rows start ``(seq, _, entry)``
+    or are ``(seq, entry)`` pairs); the operator key is the one in force after the entries before it,
+    unless the caller passes the one it expects (a follower submitting a chunk ahead: see ``operator_hint``).
+    """
+    rows = [(row[0], row[2] if len(row) > 2 else row[1]) for row in chunk]
+    if operator is _IN_FORCE:
+        operator = replay.book.rules.operator_key if replay.book.rules else _peek_operator(rows)
+    assert operator is None or isinstance(operator, bytes)
+    entries = [entry if entry is not None else b"" for _seq, entry in rows]  # b"": no entry, reported as such
+    first = rows[0][0]
     if executor is None:
         fut: asyncio.Future[tuple[int, str] | None] = loop.create_future()
         fut.set_result(check_signatures(first, entries, operator))
@@ -442,3 +495,8 @@ async def _check_tables(snap: UnitOfWork, replay: _Replay) -> None:
     rows = await snap.fetch("SELECT public_key, last_seq FROM ledger_actors")
     if {_blob(pk): _whole(s) for pk, s in rows} != replay.actor_seq:
         raise _Bad(None, "stored actor sequence numbers differ from the ledger")
+
+
+# Public names for the replica's follower, which judges fetched entries with these very checks.
+Replay = _Replay
+Bad = _Bad
