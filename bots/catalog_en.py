@@ -203,4 +203,8 @@ EN: dict[str, str] = {
     "push.shop_approved": "🎉 Your shop '{shop}' is approved! You can list goods now.",
     "push.shop_refused": "Your shop '{shop}' was not approved. Please call the market office.",
     "refusal.insufficient_balance.cashout": "That is {missing} more than you can cash out. Please ask for less.",
+    "push.dividend_paid": "🌰 A cooperative dividend of {amount} arrived in your wallet. Thank you for being with us!",
+    "push.cashout_paid": "🏦 Your cash-out of {amount} was sent to the bank.",
+    "push.cashout_failed": "Your cash-out did not go through; the Bamtol are back in your wallet. Reason: {reason}",
+    "push.order_reminder": "⏰ Order #{order} is still waiting for you to accept it.",
 }

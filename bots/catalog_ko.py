@@ -205,4 +205,8 @@ KO: dict[str, str] = {
     "push.shop_approved": "🎉 '{shop}' 가게가 승인됐어요! 이제 물건을 올릴 수 있어요.",
     "push.shop_refused": "'{shop}' 가게는 승인되지 않았어요. 시장 사무실로 연락해 주세요.",
     "refusal.insufficient_balance.cashout": "찾을 수 있는 돈보다 {missing} 많아요. 금액을 줄여 주세요.",
+    "push.dividend_paid": "🌰 조합 배당금 {amount}이 지갑에 들어왔어요. 함께해 주셔서 고마워요!",
+    "push.cashout_paid": "🏦 출금 {amount}을 은행으로 보냈어요.",
+    "push.cashout_failed": "출금이 되지 않아 밤톨을 지갑으로 돌려드렸어요. 이유: {reason}",
+    "push.order_reminder": "⏰ 주문 {order}번이 아직 접수를 기다리고 있어요.",
 }

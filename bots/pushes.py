@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from bots.dialogue import menu
 from bots.messages import Button, Reply, Screen
@@ -73,8 +74,18 @@ async def _push_for(uow: UnitOfWork, event: object) -> Push | None:
     return None
 
 
+# What the scheduler's batches tell members afterwards (its ``Notice.kind``): text, button, where it leads.
+NOTICES: dict[str, tuple[str, str, str]] = {
+    "dividend.paid": ("push.dividend_paid", "home.wallet", "w"),
+    "cashout.paid": ("push.cashout_paid", "home.wallet", "w"),
+    "cashout.failed": ("push.cashout_failed", "home.wallet", "w"),
+    "order.reminder": ("push.order_reminder", "push.see_order", "po"),
+}
+MONEY = ("total", "amount")
+
+
 def _screen(push: Push, lang: str) -> Screen:
-    values = {k: won(v, lang) if k == "total" and isinstance(v, int) else v for k, v in push.values.items()}
+    values = {k: won(v, lang) if k in MONEY and isinstance(v, int) else v for k, v in push.values.items()}
     button = Button(t(lang, push.button_key), payload=push.payload)
     return Screen((Reply(t(lang, push.text_key, **values), buttons=((button,),)),), menu(lang), lang=lang)
 
@@ -94,9 +105,21 @@ class Pushes:
         if not self.notifiers:
             return
         for event in events:
-            task = asyncio.create_task(self._deliver(event))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._spawn(self._deliver(event))
+
+    async def announce(self, notices: Sequence[Any]) -> None:
+        """The scheduler's ``Announcer``: each notice (member_id, kind, data) after its chunk committed."""
+        for notice in notices:
+            known = NOTICES.get(getattr(notice, "kind", ""))
+            if known is None or not self.notifiers:
+                continue
+            text_key, button_key, payload = known
+            self._spawn(self._send(Push(int(notice.member_id), text_key, dict(notice.data), button_key, payload)))
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def drain(self, timeout_s: float = 10.0) -> None:
         if self._tasks:
@@ -106,8 +129,16 @@ class Pushes:
         try:
             async with self.db.snapshot() as snap:
                 push = await _push_for(snap, event)
-                if push is None:
-                    return
+            if push is not None:
+                await self._send(push)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # a push that cannot be made must never break anything else
+            log.exception("push for %s failed", type(event).__name__)
+
+    async def _send(self, push: Push) -> None:
+        try:
+            async with self.db.snapshot() as snap:
                 member = await members.get(snap, push.member_id)
                 targets = [(c, e) for c, e in await reachable_identities(snap, member.id) if c in self.notifiers]
             screen = _screen(push, member.lang)
@@ -120,4 +151,4 @@ class Pushes:
         except asyncio.CancelledError:
             raise
         except Exception:  # a push that cannot be made must never break anything else
-            log.exception("push for %s failed", type(event).__name__)
+            log.exception("push %s failed", push.text_key)

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 from telegram import Bot
 
 from bots.notify import reachable_identities
@@ -16,6 +17,7 @@ from chestnut.bootstrap import App, build
 from chestnut.settings import Settings
 from commerce import delivery, events, members, orders, wallet
 from tests.support.chat import ChatUser
+from tests.support.kakao_standin import KakaoEventApi
 from tests.support.market import cast
 from tests.support.telegram_standin import BotApiStandIn
 
@@ -99,3 +101,52 @@ async def test_the_shop_and_the_shopper_are_told_what_happened(market_app: App, 
 async def _orders(app: App, member_id: int) -> list[orders.Order]:
     async with app.db.snapshot() as snap:
         return await orders.list_for_buyer(snap, member_id)
+
+
+async def test_a_kakao_shopper_hears_of_the_delivery_through_the_event_api(tmp_path: Path, sqlite_url: str) -> None:
+    async with KakaoEventApi(pending_polls=0) as kakao:
+        app = await build(
+            Settings(
+                home=tmp_path / "k",
+                database_url=sqlite_url,
+                environment="test",
+                kakao_bot_id=kakao.bot_id,
+                kakao_rest_key=SecretStr(kakao.rest_key),
+                kakao_api_base=kakao.base_url,
+            )
+        )
+        try:
+            c = await cast(app)  # the shopper's identity is kakao s1
+            async with app.db.unit_of_work() as uow:
+                await orders.add_to_cart(app.market, uow, c.shopper, c.product, 1)
+                order = await orders.checkout(app.market, uow, c.shopper, c.shop, expected_total=9_000)
+                await orders.accept_order(app.market, uow, c.producer, order.id)
+                await uow.commit()
+            await app.pushes.drain()
+            (talk,) = kakao.talks  # the producer is on Telegram only: nothing for Kakao but the acceptance
+            assert talk["user"] == [{"type": "botUserKey", "id": "s1"}]
+            assert "접수했어요" in str(talk["event"])
+        finally:
+            await app.close()
+
+
+async def test_members_hear_of_batch_payments_through_their_messenger(market_app: App, standin: BotApiStandIn) -> None:
+    from chestnut.bootstrap import batch_context
+    from scheduler.notices import Notice
+
+    app = market_app
+    c = await cast(app)
+    assert batch_context(app).announcer is app.pushes  # the scheduler's batches announce through the bots
+    TelegramBot(app.dialogue, standin.token, base_url=standin.base_url)
+    async with Bot(standin.token, base_url=standin.base_url) as bot:
+        app.pushes.add(TelegramNotifier(bot, per_chat_s=0.05))
+        await app.pushes.announce(
+            [
+                Notice(c.producer, "dividend.paid", {"dividend": 1, "amount": 1_234}),
+                Notice(c.producer, "no.such.kind", {}),
+            ]
+        )
+        await app.pushes.drain()
+    told = [call.params["text"] for call in standin.calls_to(101, "sendMessage")]
+    assert any("배당금 1,234원" in text for text in told)
+    assert len([text for text in told if "배당금" in text]) == 1
