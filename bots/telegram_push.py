@@ -51,9 +51,13 @@ class TelegramNotifier:
         max_retries: int = 3,
         keyboards: KeyboardMemory | None = None,
         clock: Callable[[], float] = time.monotonic,
+        catch_up_s: float = 0.0,
     ) -> None:
         self.bot, self.per_chat_s, self.max_retries = bot, per_chat_s, max_retries
         self.spacing_s = 1.0 / overall_per_s
+        # A broadcast at hundreds a second loses its rate to timer overshoot (a 1 ms sleep takes 1–2 ms):
+        # slots may be taken up to ``catch_up_s`` late, so any second holds at most rate × (1 + catch_up_s).
+        self.catch_up_s = catch_up_s
         self.keyboards = keyboards or KeyboardMemory()
         self.clock = clock
         self._next_any = 0.0  # the earliest moment the next message may go, for any chat
@@ -104,7 +108,7 @@ class TelegramNotifier:
             if wait > 0:
                 await asyncio.sleep(wait)
         now = self.clock()
-        slot = max(now, self._next_any)
+        slot = max(now - self.catch_up_s, self._next_any)
         self._next_any = slot + self.spacing_s
         if slot > now:
             await asyncio.sleep(slot - now)

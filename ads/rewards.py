@@ -1,0 +1,122 @@
+"""Reward on open: the first tap of "자세히 보기" per member per campaign pays, from ``campaign:<id>``.
+
+The button's payload carries the recipient's random token (``ad_recipients.token``, 128 bits): a token
+another member holds, or one we never sent, is refused (``OpenTokenInvalid``); a second open by the same
+member is ``OpenTokenReused`` — the chat thanks them and shows the product, nothing is paid. A paid open is
+one operator-signed ``ad.open`` entry (the campaign account is unowned) in the same transaction that
+marks the row opened, so a double tap pays once. Opens of a paused or ended campaign, or after the budget
+ran out, are thanked, not paid. Opens sooner than a human could read (``min_open_ms`` after delivery) or
+beyond ``max_opens_per_day`` are held with a fraud signal (``ads.signals``) for an operator to review.
+"""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+
+from ads import signals
+from ads.campaigns import Campaign
+from ads.campaigns import get as get_campaign
+from ads.config import rules_of
+from ads.errors import OpenTokenInvalid, OpenTokenReused
+from commerce import members
+from commerce.context import Market
+from ledger.db import UnitOfWork
+from ledger.model import Transfer
+from ledger.service import Request
+
+DAY_MS = 86_400_000
+
+
+@dataclass(frozen=True, slots=True)
+class OpenResult:
+    campaign: Campaign
+    outcome: str  # paid | exhausted | closed | held
+    paid: int
+    seq: int | None = None
+
+
+async def paid_today(uow: UnitOfWork, member_id: int, now_ms: int) -> int:
+    """Paid opens (messages and sponsored results) of this member in the last 24 hours."""
+    rows = await uow.fetch(
+        "SELECT (SELECT COUNT(*) FROM ad_recipients WHERE member_id = :m AND paid > 0 AND opened_ms >= :since) + "
+        "(SELECT COUNT(*) FROM ad_sponsored_opens WHERE member_id = :m AND paid > 0 AND created_ms >= :since)",
+        {"m": member_id, "since": now_ms - DAY_MS},
+    )
+    return int(rows[0][0])
+
+
+async def pay(
+    market: Market, uow: UnitOfWork, campaign: Campaign, member_id: int, *, kind: str, transfer_id: str
+) -> tuple[str, int, int | None]:
+    """Pay one open from the campaign if it runs and its budget covers the reward: (outcome, paid, seq)."""
+    if campaign.status != "running":
+        return "closed", 0, None
+    left = (await market.ledger.account(uow, campaign.account)).available
+    if left < campaign.reward:
+        return "exhausted", 0, None
+    recorded = await market.ledger.record(
+        uow,
+        Request(
+            actor="system:operator",
+            kind=kind,
+            body={"campaign": campaign.id, "member": member_id, "reward": campaign.reward},
+            transfers=[
+                Transfer(transfer_id, campaign.account, members.wallet(member_id, "BTL"), campaign.reward, "BTL")
+            ],
+        ),
+    )
+    return "paid", campaign.reward, recorded.seq
+
+
+async def open_ad(market: Market, uow: UnitOfWork, member_id: int, campaign_id: int, token: str) -> OpenResult:
+    """The member tapped the ad's tracked button: check the token, pay the first open or say why not."""
+    rules = rules_of(market)
+    campaign = await get_campaign(uow, campaign_id, lock=True)  # one open of a campaign at a time
+    rows = await uow.fetch(
+        "SELECT token, status, sent_ms, opened_ms FROM ad_recipients WHERE campaign_id = :c AND member_id = :m"
+        + uow.for_update,
+        {"c": campaign_id, "m": member_id},
+    )
+    if (
+        not rows
+        or str(rows[0][1]) not in ("sent", "unknown")
+        or not hmac.compare_digest(str(rows[0][0]).encode(), (token or "").encode())
+    ):
+        raise OpenTokenInvalid("this ad button was not sent to this member", campaign=campaign_id)
+    _token, _status, sent_ms, opened_ms = rows[0]
+    if opened_ms is not None:
+        raise OpenTokenReused("this ad was already opened", campaign=campaign_id)
+    now = market.clock()
+    outcome, paid, seq = "held", 0, None
+    since_delivery = None if sent_ms is None else now - int(sent_ms)
+    if since_delivery is not None and since_delivery < rules.min_open_ms:
+        await signals.record_signal(
+            uow,
+            kind="fast_open",
+            member_id=member_id,
+            subject=f"campaign:{campaign_id}",
+            reason="opened faster than a person can read the ad",
+            evidence={"ms_after_delivery": since_delivery, "min_ms": rules.min_open_ms},
+            now_ms=now,
+        )
+    elif (count := await paid_today(uow, member_id, now)) >= rules.max_opens_per_day:
+        await signals.record_signal(
+            uow,
+            kind="open_flood",
+            member_id=member_id,
+            subject=f"campaign:{campaign_id}",
+            reason="more paid ad opens in a day than the limit",
+            evidence={"paid_today": count, "limit": rules.max_opens_per_day},
+            now_ms=now,
+        )
+    else:
+        outcome, paid, seq = await pay(
+            market, uow, campaign, member_id, kind="ad.open", transfer_id=f"ad-{campaign_id}-open-{member_id}"
+        )
+    await uow.execute(
+        "UPDATE ad_recipients SET opened_ms = :now, paid = :paid, open_seq = :seq "
+        "WHERE campaign_id = :c AND member_id = :m",
+        {"now": now, "paid": paid, "seq": seq, "c": campaign_id, "m": member_id},
+    )
+    return OpenResult(campaign, outcome, paid, seq)
