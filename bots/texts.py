@@ -8,13 +8,24 @@ same placeholders.
 
 from __future__ import annotations
 
+from bots.catalog_ads_en import ADS_EN
+from bots.catalog_ads_ko import ADS_KO
+from bots.catalog_bnm_en import BNM_EN
+from bots.catalog_bnm_ko import BNM_KO
+from bots.catalog_community_en import COMMUNITY_EN
+from bots.catalog_community_ko import COMMUNITY_KO
 from bots.catalog_en import EN
 from bots.catalog_ko import KO
+from bots.catalog_trust_en import TRUST_EN
+from bots.catalog_trust_ko import TRUST_KO
 from bots.catalog_work_en import WORK_EN
 from bots.catalog_work_ko import WORK_KO
 
-# The shopper's words and the work flows' (producer, courier, operator) in one catalogue per language.
-CATALOGUES: dict[str, dict[str, str]] = {"ko": {**KO, **WORK_KO}, "en": {**EN, **WORK_EN}}
+# The shopper's words, the work flows' (producer, courier, operator) and the BNM market's, one catalogue per language.
+CATALOGUES: dict[str, dict[str, str]] = {
+    "ko": {**KO, **WORK_KO, **BNM_KO, **ADS_KO, **COMMUNITY_KO, **TRUST_KO},
+    "en": {**EN, **WORK_EN, **BNM_EN, **ADS_EN, **COMMUNITY_EN, **TRUST_EN},
+}
 LANGS = tuple(CATALOGUES)
 
 

@@ -7,16 +7,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import aiohttp
 
+from ads.config import AdsMarket, AdsRules
 from bots.dialogue import ChatConfig, Dialogue
 from bots.flows import build_router
+from bots.kakao_events import KakaoEventNotifier
 from bots.pushes import Pushes
 from chestnut.migrate import upgrade
 from chestnut.settings import Settings
 from commerce.context import Market
 from commerce.gateway import HttpGateway, PaymentGateway
+from commerce.market.price import MarketPrice
 from commerce.search import SearchIndex
 from commerce.setup import OPERATOR_DEBIT_KINDS, ensure_market_ready
 from ledger.db import Database, open_database
@@ -29,6 +33,9 @@ from ledger.keys import (
     read_master_key,
 )
 from ledger.service import Ledger
+
+if TYPE_CHECKING:
+    from scheduler.wiring import BatchContext
 
 
 @dataclass
@@ -94,14 +101,61 @@ async def build(settings: Settings, *, migrate: bool = True, initialize: bool = 
             settings.gateway_secret_key.get_secret_value(),
             timeout_s=settings.gateway_timeout_s,
         )
-    market, index = Market(ledger, keys), SearchIndex()
+    # AdsMarket: the commerce Market with the ads' rules from settings (pacing, quiet hours, open limits).
+    market, index = AdsMarket(ledger, keys, ads=AdsRules.from_settings(settings)), SearchIndex()
+    # Payments value BNM at the market's reference price (the operator's price until members trade),
+    # on the market's clock, so a test or a replay that sets the clock moves the price window with it.
+    market.prices = MarketPrice(fallback=market.prices, clock=lambda: market.clock())
     chat = ChatConfig(
         office_phone=settings.office_phone,
         show_codes=settings.environment != "production",
         topup_url=settings.topup_page_url,
         trial_topup=settings.trial_topup if settings.environment == "development" else 0,
+        bot_username=settings.telegram_bot_username,
+        public_url=settings.public_url,
     )
     dialogue = Dialogue(db, market, index, build_router(), chat)
     pushes = Pushes(db)
     db.after_commit = pushes  # committed domain events become pushes once a messenger's notifier is added
+    if settings.kakao_bot_id and settings.kakao_rest_key:  # KakaoTalk pushes through the Event API
+        http = http or aiohttp.ClientSession()
+        kakao = KakaoEventNotifier.configured(
+            http, settings.kakao_bot_id, settings.kakao_rest_key.get_secret_value(), settings.kakao_api_base
+        )
+        if kakao is not None:
+            pushes.add(kakao)
     return App(settings, db, keys, ledger, market, index, dialogue, pushes, gateway, http)
+
+
+def batch_context(app: App) -> BatchContext:
+    """What the scheduler's batches need, from the app and its settings (``serve`` and ``chestnut batch``).
+
+    The announcer is silent until the bots' notifiers are connected here (a ``scheduler.notices.Announcer``
+    that pushes each ``Notice`` to the member's reachable identities).
+    """
+    from scheduler.payout import FilePayout, HttpBankPayout, Payout
+    from scheduler.wiring import BatchContext, Schedules
+
+    s = app.settings
+    payout: Payout = FilePayout()
+    if s.payout_bank_url and s.payout_bank_key:
+        payout = HttpBankPayout(s.payout_bank_url, s.payout_bank_key.get_secret_value(), timeout_s=s.payout_timeout_s)
+    schedules = Schedules(
+        settlement=s.scheduler_settlement_cron,
+        cashout=s.scheduler_cashout_cron,
+        dividend=s.scheduler_dividend_cron,
+        housekeeping=s.scheduler_housekeeping_cron,
+        timezone=s.scheduler_timezone,
+        misfire_grace_s=s.scheduler_misfire_grace_s,
+        lease_ttl_s=s.scheduler_lease_ttl_s,
+        heartbeat_s=max(0.2, s.scheduler_lease_ttl_s / 3),
+    )
+    return BatchContext(
+        app.db,
+        app.market,
+        s.home,
+        payout,
+        schedules=schedules,
+        auto_confirm_days=s.auto_confirm_days,
+        announcer=app.pushes,  # members hear of dividends and cash-outs through their messengers
+    )

@@ -12,9 +12,11 @@ import contextlib
 import json
 import logging
 import os
+import signal
 import sys
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -112,12 +114,19 @@ def settings() -> Settings:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8080, show_default=True, type=int)
-def serve(host: str, port: int) -> None:
-    """Run the server: ledger API (and, as they land, the bots, chat, scheduler)."""
+@click.option(
+    "--role",
+    type=click.Choice(["all", "web", "scheduler"]),
+    default="all",
+    show_default=True,
+    help="web: HTTP only; scheduler: the batches only (no HTTP); all: both",
+)
+def serve(host: str, port: int, role: str) -> None:
+    """Run the server: ledger API, bots, chat, and (roles all/scheduler) the batch scheduler."""
     from chestnut.web import serve as serve_web
 
     async def go(app: App) -> None:
-        await serve_web(app, host, port)
+        await serve_web(app, host, port, role=role)
 
     with contextlib.suppress(KeyboardInterrupt):
         _run(_with_app(settings(), go))
@@ -200,7 +209,8 @@ def ledger_verify(as_json: bool) -> None:
 
 @ledger.command("checkpoint")
 @click.option("--publish", is_flag=True, help="sign a new checkpoint first if the ledger grew")
-def ledger_checkpoint(publish: bool) -> None:
+@click.option("--witnessed", is_flag=True, help="the latest checkpoint the replicas' quorum cosigned")
+def ledger_checkpoint(publish: bool, witnessed: bool) -> None:
     """Print the latest signed checkpoint (C2SP signed note), as published."""
 
     async def go(app: App) -> str:
@@ -209,6 +219,10 @@ def ledger_checkpoint(publish: bool) -> None:
                 await app.ledger.publish_checkpoint(uow)
                 await uow.commit()
         async with app.db.snapshot() as snap:
+            if witnessed:
+                from ledger.witnessing import latest_witnessed
+
+                return (await latest_witnessed(snap))[1]
             return (await app.ledger.latest_checkpoint(snap))[1]
 
     click.echo(_run(_with_app(settings(), go)), nl=False)
@@ -290,6 +304,349 @@ class DemoRefused(ChestnutError):
     code = "demo_refused"
 
 
+# ----------------------------------------------------------------------------------------- batch
+
+
+@main.group()
+def batch() -> None:
+    """Money batches: settlement, cash-out, dividends (each runs once per period, resuming after a crash)."""
+
+
+def _print_runs(result: dict[str, Any]) -> None:
+    for run in result.get("runs", []):
+        click.echo(
+            f"{run['kind']:>12} {run['period']:<16} {run['status']:<8} {run['phase']:<12} "
+            f"items {run['items']:,}  amount {run['amount']:,}원  entries {run['entries']:,}"
+            + (f"  error: {run['error']}" if run.get("error") else "")
+        )
+
+
+@batch.command("run")
+@click.argument("kind", type=click.Choice(["settlement", "cashout", "dividend", "housekeeping"]))
+@click.option("--period", default=None, help="e.g. 2026-12-02T15 (settlement), 2026-12-02 (cashout), dividend-3")
+@click.option("--json", "as_json", is_flag=True)
+def batch_run(kind: str, period: str | None, as_json: bool) -> None:
+    """Run a batch for its period now (the current one by default), or resume it, or report it done."""
+    from chestnut.bootstrap import batch_context
+    from scheduler.wiring import run_batch
+
+    async def go(app: App) -> dict[str, Any]:
+        with progress_bar(not as_json, f"{kind} batch") as update:
+            report = await run_batch(
+                batch_context(app), kind, period, progress=lambda run: update(run.items, max(run.items, 1))
+            )
+        return report.to_json()
+
+    result = _run(_with_app(settings(), go), as_json=as_json)
+    if as_json:
+        click.echo(json.dumps(result, ensure_ascii=False))
+        return
+    _print_runs(result)
+    for key in ("file", "housekeeping"):
+        if key in result:
+            click.echo(f"{key}: {result[key]}")
+    for line in result.get("results", []):
+        click.echo(f"  {line['reference']}: {line['outcome']}" + (f" ({line['reason']})" if line["reason"] else ""))
+
+
+@batch.command("status")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1, max=1000))
+@click.option("--json", "as_json", is_flag=True)
+def batch_status(limit: int, as_json: bool) -> None:
+    """The latest batch runs (status, phase, cursor, totals) and dividends still to pay."""
+    from scheduler import dividends, runs
+
+    async def go(app: App) -> dict[str, Any]:
+        async with app.db.snapshot() as snap:
+            recent = await runs.recent_runs(snap, limit=limit)
+            unpaid = await dividends.unpaid(snap)
+        return {"runs": [r.to_json() for r in recent], "unpaid_dividends": [dividends.summary(d) for d in unpaid]}
+
+    result = _run(_with_app(settings(), go), as_json=as_json)
+    if as_json:
+        click.echo(json.dumps(result, ensure_ascii=False))
+        return
+    if not result["runs"]:
+        click.echo("no batch has run yet")
+    _print_runs(result)
+    for d in result["unpaid_dividends"]:
+        click.echo(f"dividend {d['dividend']}: {d['amount']:,}원 declared, not fully paid yet")
+
+
+@batch.command("reconcile")
+@click.argument("result_file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--json", "as_json", is_flag=True)
+def batch_reconcile(result_file: str, as_json: bool) -> None:
+    """Settle what a bank's result file confirms (CSV: reference, amount, status, reason), line by line."""
+    from pathlib import Path
+
+    from chestnut.bootstrap import batch_context
+    from scheduler import cashout
+
+    async def go(app: App) -> dict[str, Any]:
+        try:
+            text = Path(result_file).read_text(encoding="utf-8-sig")  # noqa: ASYNC240 - one small file
+        except (OSError, UnicodeDecodeError) as exc:
+            raise cashout.ResultFileError(f"cannot read {result_file}: {exc}") from None
+        results, refused = cashout.parse_result_file(text)
+        ctx = batch_context(app)
+        outcomes, notices = await cashout.apply_results(app.market, app.db, results)
+        await ctx.announcer.announce(notices)
+        lines = sorted([*outcomes, *refused], key=lambda o: o.line)
+        return {"lines": [o.to_json() for o in lines]}
+
+    result = _run(_with_app(settings(), go), as_json=as_json)
+    if as_json:
+        click.echo(json.dumps(result, ensure_ascii=False))
+    else:
+        for line in result["lines"]:
+            reason = f" ({line['reason']})" if line["reason"] else ""
+            click.echo(f"line {line['line']}: {line['reference']} {line['outcome']}{reason}")
+    if any(line["outcome"] == "refused" for line in result["lines"]):
+        sys.exit(1)
+
+
+@batch.command("declare-dividend")
+@click.option("--amount", required=True, type=click.IntRange(min=1), help="won, paid from fees:platform")
+@click.option("--operator", "operator_id", required=True, type=int, help="the declaring operator's member id")
+@click.option("--record-size", default=None, type=click.IntRange(min=1), help="record point (default: now)")
+@click.option("--pay/--no-pay", default=True, show_default=True, help="pay it right away (else the scheduler does)")
+@click.option("--json", "as_json", is_flag=True)
+def batch_declare_dividend(amount: int, operator_id: int, record_size: int | None, pay: bool, as_json: bool) -> None:
+    """Declare a dividend to BNM holders at a record point (a ledger size), and pay it."""
+    from chestnut.bootstrap import batch_context
+    from scheduler import dividends
+    from scheduler.wiring import run_batch
+
+    async def go(app: App) -> dict[str, Any]:
+        async with app.db.unit_of_work() as uow:
+            dividend = await dividends.declare(app.market, uow, operator_id, amount, record_size=record_size)
+            await uow.commit()
+        out: dict[str, Any] = {"declared": dividends.summary(dividend)}
+        if pay:
+            with progress_bar(not as_json, "dividend") as update:
+                report = await run_batch(
+                    batch_context(app),
+                    "dividend",
+                    dividend.period,
+                    progress=lambda run: update(run.items, dividend.holders),
+                )
+            out.update(report.to_json())
+        return out
+
+    result = _run(_with_app(settings(), go), as_json=as_json)
+    if as_json:
+        click.echo(json.dumps(result, ensure_ascii=False))
+        return
+    d = result["declared"]
+    click.echo(
+        f"dividend {d['dividend']}: {d['amount']:,}원 to {d['holders']:,} holders of {d['supply']:,} BNM units "
+        f"at record point {d['record_size']:,} (entry {d['declared_seq']})"
+    )
+    _print_runs(result)
+
+
+# --------------------------------------------------------------------------------------- replica
+
+
+def _replica_db_url(s: Settings, home: Path) -> str:
+    return s.replica_database_url or f"sqlite+aiosqlite:///{(home / 'replica.db').resolve()}"
+
+
+async def _replica_db(s: Settings, home: Path) -> Any:
+    from chestnut.migrate import upgrade
+    from ledger.db import open_database
+
+    home.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - once, at start-up
+    url = _replica_db_url(s, home)
+    await upgrade(url)
+    return await open_database(url, synchronous=s.sqlite_synchronous)
+
+
+@main.group(invoke_without_command=True)
+@click.option("--primary", help="the primary's base URL, e.g. http://127.0.0.1:8080")
+@click.option("--home", type=click.Path(file_okay=False, path_type=Path), help="this replica's data directory")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8090, show_default=True, type=int)
+@click.option("--peer", "peers", multiple=True, help="another replica to cross-check (repeatable)")
+@click.pass_context
+def replica(
+    ctx: click.Context, primary: str | None, home: Path | None, host: str, port: int, peers: tuple[str]
+) -> None:
+    """Run a replica: follow PRIMARY, verify every entry, keep a copy, cosign, and watch for forks."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if not primary or home is None:
+        raise click.UsageError("chestnut replica needs --primary URL and --home DIR")
+    from ledger.replica.node import ReplicaNode
+
+    s = settings()
+
+    async def go() -> None:
+        db = await _replica_db(s, home)
+        node = ReplicaNode(
+            db,
+            home,
+            primary,
+            name=s.replica_name,
+            ledger_key=s.replica_ledger_key,
+            peers=tuple(peers) or tuple(s.replica_peers),
+            poll_s=s.replica_poll_interval_s,
+            workers=os.cpu_count() or 1,
+            alarm_url=s.replica_alarm_url,
+        )
+        # SIGTERM stops the replica as Ctrl-C does: the server closes and its signature workers exit.
+        task = asyncio.current_task()
+        assert task is not None
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+        try:
+            await node.start()
+            await node.serve(
+                host,
+                port,
+                ready=lambda: print(
+                    f"replica {node.signer.name} serving on http://{host}:{port}, following {primary}", flush=True
+                ),
+            )
+        finally:
+            await node.close()
+            await db.close()
+
+    with contextlib.suppress(KeyboardInterrupt, asyncio.CancelledError):
+        _run(go())
+
+
+@replica.command("key")
+@click.option("--home", required=True, type=click.Path(file_okay=False, path_type=Path))
+def replica_key(home: Path) -> None:
+    """Print this replica's cosigner key (give it to the primary's CHESTNUT_WITNESSES)."""
+    from ledger.replica.node import cosigner_key, witness_signer
+
+    home.mkdir(parents=True, exist_ok=True)
+    click.echo(cosigner_key(witness_signer(home, settings().replica_name)))
+
+
+@replica.command("audit")
+@click.option("--home", required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True)
+def replica_audit(home: Path, as_json: bool) -> None:
+    """Print the fork evidence this replica kept, each re-verified; exit 1 if there is any."""
+    from ledger.note import parse_verifier_key
+    from ledger.replica.evidence import Evidence, verify_evidence
+    from ledger.replica.store import ReplicaStore
+
+    s = settings()
+
+    async def go() -> dict[str, Any]:
+        db = await _replica_db(s, home)
+        try:
+            store = ReplicaStore(db)
+            async with db.snapshot() as snap:
+                pinned = await store.pinned(snap)
+                rows = await store.evidence(snap)
+                latest = await store.latest(snap)
+        finally:
+            await db.close()
+        key = parse_verifier_key(pinned.ledger_key) if pinned else None
+        found = []
+        for row_id, kind, text, created_ms in rows:
+            evidence = Evidence.decode(text)
+            found.append(
+                {
+                    "id": row_id,
+                    "kind": kind,
+                    "created_ms": created_ms,
+                    "verified": verify_evidence(evidence, key),
+                    "evidence": evidence.to_json(),
+                }
+            )
+        return {
+            "ledger_key": pinned.ledger_key if pinned else None,
+            "accepted_size": latest[0] if latest else 0,
+            "evidence": found,
+        }
+
+    result = _run(go(), as_json=as_json)
+    if as_json:
+        click.echo(json.dumps(result, ensure_ascii=False))
+    elif not result["evidence"]:
+        click.echo(f"no fork evidence; verified copy at size {result['accepted_size']} ({result['ledger_key']})")
+    else:
+        for item in result["evidence"]:
+            click.echo(f"EVIDENCE #{item['id']} ({item['kind']}): {item['verified']}")
+            click.echo(json.dumps(item["evidence"], ensure_ascii=False, indent=2))
+    sys.exit(1 if result["evidence"] else 0)
+
+
+@main.command()
+@click.argument("shop", type=click.IntRange(min=1))
+@click.option("--out", "out", default=None, type=click.Path(dir_okay=False), help="default: labels-shop-<id>.pdf")
+@click.option("--base-url", default=None, help="where the pages are served (default: CHESTNUT_PUBLIC_URL)")
+def labels(shop: int, out: str | None, base_url: str | None) -> None:
+    """A printable sheet of QR labels (one per product of SHOP) pointing at the provenance pages.
+
+    The format follows the file name: .pdf (every page, A4) or .png (the first page).
+    """
+    from pathlib import Path
+
+    from commerce import catalog, shops
+    from commerce import labels as label_sheet
+
+    target = Path(out or f"labels-shop-{shop}.pdf")
+    fmt = target.suffix.lower().lstrip(".")
+    if fmt not in label_sheet.FORMATS:
+        raise click.BadParameter("the file must end in .pdf or .png", param_hint="--out")
+    s = settings()
+
+    async def go(app: App) -> dict[str, Any]:
+        async with app.db.snapshot() as snap:
+            the_shop = await shops.get(snap, shop)
+            products = await catalog.list_products(snap, shop_id=the_shop.id, limit=1000)
+        items = [label_sheet.LabelItem(p.id, p.name, p.origin_region) for p in products]
+        data = label_sheet.sheet(items, base_url or s.public_url, fmt)
+        return {"shop": the_shop.name, "labels": len(items), "data": data}
+
+    result = _run(_with_app(s, go, initialize=False))
+    target.write_bytes(result["data"])
+    click.echo(f"{result['labels']} labels for {result['shop']} → {target}")
+
+
+@main.group()
+def trust() -> None:
+    """Abuse rules over the public ledger."""
+
+
+@trust.command("scan")
+@click.option("--json", "as_json", is_flag=True)
+def trust_scan(as_json: bool) -> None:
+    """Run every abuse rule over the ledger; open (and record on the ledger) the new cases."""
+    from commerce import abuse
+
+    async def go(app: App) -> list[dict[str, Any]]:
+        async with app.db.unit_of_work() as uow:
+            opened = await abuse.scan(app.market, uow)
+            await uow.commit()
+        return [
+            {
+                "case": c.id,
+                "member": c.member_id,
+                "rule": c.rule,
+                "outcome": c.outcome,
+                "seq": c.seq,
+                "reason": c.reason,
+            }
+            for c in opened
+        ]
+
+    result = _run(_with_app(settings(), go), as_json=as_json)
+    if as_json:
+        click.echo(json.dumps({"opened": result}, ensure_ascii=False))
+    else:
+        for c in result:
+            click.echo(f"case {c['case']}: member {c['member']} {c['rule']} → {c['outcome']} (entry #{c['seq']})")
+        click.echo(f"{len(result)} new case(s)")
+
+
 # ----------------------------------------------------------------------------------------- bench
 
 
@@ -319,6 +676,47 @@ def bench_ledger(entries: int, as_json: bool) -> None:
             click.echo(f"{key:>24}: {value}")
 
 
+@bench.command("batch")
+@click.option("--orders", "orders_n", default=100_000, show_default=True, type=click.IntRange(min=10, max=10_000_000))
+@click.option("--holders", "holders_n", default=1_000_000, show_default=True, type=click.IntRange(min=1, max=10**8))
+@click.option("--json", "as_json", is_flag=True)
+def bench_batch(orders_n: int, holders_n: int, as_json: bool) -> None:
+    """Settlement of confirmed orders and a dividend to BNM holders (SQLite), timed, then verified."""
+    from chestnut.bench import run_batch_bench
+
+    async def go(app: App) -> dict[str, Any]:
+        with progress_bar(not as_json, "seeding orders") as update:
+            return await run_batch_bench(app, orders_n=orders_n, holders_n=holders_n, progress=update)
+
+    result = _run(_with_app(settings(), go), as_json=as_json)
+    if as_json:
+        click.echo(json.dumps(result))
+    else:
+        for key, value in result.items():
+            click.echo(f"{key:>26}: {value}")
+
+
+@bench.command("replica")
+@click.option("--entries", default=200_000, show_default=True, type=click.IntRange(min=100, max=10_000_000))
+@click.option("--rate", default=500, show_default=True, type=click.IntRange(min=10, max=10_000), help="entries/s")
+@click.option("--seconds", default=20.0, show_default=True, type=click.FloatRange(min=2))
+@click.option("--json", "as_json", is_flag=True)
+def bench_replica(entries: int, rate: int, seconds: float, as_json: bool) -> None:
+    """A replica process syncing ENTRIES from nothing, then commit → witnessed-checkpoint lag at RATE."""
+    from chestnut.bench import run_replica_bench
+
+    async def go(app: App) -> dict[str, Any]:
+        with progress_bar(not as_json, "writing the ledger") as update:
+            return await run_replica_bench(app, entries=entries, rate=rate, seconds=seconds, progress=update)
+
+    result = _run(_with_app(settings(), go, initialize=False), as_json=as_json)
+    if as_json:
+        click.echo(json.dumps(result))
+    else:
+        for key, value in result.items():
+            click.echo(f"{key:>34}: {value}")
+
+
 @bench.command("commerce")
 @click.option("--members", "members_n", default=1000, show_default=True, type=click.IntRange(min=10, max=1_000_000))
 @click.option("--products", "products_n", default=10_000, show_default=True, type=click.IntRange(min=10, max=1_000_000))
@@ -340,6 +738,92 @@ def bench_commerce(members_n: int, products_n: int, orders_n: int, as_json: bool
     else:
         for key, value in result.items():
             click.echo(f"{key:>30}: {value}")
+
+
+@bench.command("market")
+@click.option("--engine-orders", default=200_000, show_default=True, type=click.IntRange(min=100, max=10_000_000))
+@click.option("--orders", "orders_n", default=3_000, show_default=True, type=click.IntRange(min=10, max=1_000_000))
+@click.option("--json", "as_json", is_flag=True)
+def bench_market(engine_orders: int, orders_n: int, as_json: bool) -> None:
+    """The BNM matching engine in memory, then orders placed and settled through the ledger."""
+    from chestnut.bench import run_market_bench
+
+    async def go(app: App) -> dict[str, Any]:
+        with progress_bar(not as_json, "market benchmark") as update:
+            return await run_market_bench(app, engine_orders=engine_orders, ledgered_orders=orders_n, progress=update)
+
+    result = _run(_with_app(settings(), go), as_json=as_json)
+    if as_json:
+        click.echo(json.dumps(result))
+    else:
+        for key, value in result.items():
+            click.echo(f"{key:>24}: {value}")
+
+
+@bench.command("web")
+@click.option("--clients", default=200, show_default=True, type=click.IntRange(min=1, max=10_000))
+@click.option("--requests", "per_client", default=25, show_default=True, type=click.IntRange(min=1, max=10_000))
+@click.option("--shoppers", default=240, show_default=True, type=click.IntRange(min=10, max=100_000))
+@click.option("--json", "as_json", is_flag=True)
+def bench_web(clients: int, per_client: int, shoppers: int, as_json: bool) -> None:
+    """Provenance pages (GET /p/<code>) read by concurrent clients over loopback, on the demo market."""
+    from chestnut.bench import run_web_bench
+
+    async def go(app: App) -> dict[str, Any]:
+        with progress_bar(not as_json, "web benchmark") as update:
+            return await run_web_bench(app, clients=clients, per_client=per_client, shoppers=shoppers, progress=update)
+
+    result = _run(_with_app(settings(), go), as_json=as_json)
+    if as_json:
+        click.echo(json.dumps(result))
+    else:
+        for key, value in result.items():
+            click.echo(f"{key:>16}: {value}")
+
+
+@bench.command("chat")
+@click.option("--shoppers", default=200, show_default=True, type=click.IntRange(min=1, max=100_000))
+@click.option(
+    "--rate", default=0.0, show_default=True, type=click.FloatRange(min=0), help="messages/s offered; 0: unpaced"
+)
+@click.option("--json", "as_json", is_flag=True)
+def bench_chat(shoppers: int, rate: float, as_json: bool) -> None:
+    """Shoppers ordering at once through the Kakao skill endpoint over loopback HTTP."""
+    from chestnut.bench import run_chat_bench
+
+    async def go(app: App) -> dict[str, Any]:
+        with progress_bar(not as_json, "chat benchmark") as update:
+            return await run_chat_bench(app, shoppers=shoppers, rate=rate, progress=update)
+
+    result = _run(_with_app(settings(), go), as_json=as_json)
+    if as_json:
+        click.echo(json.dumps(result))
+    else:
+        for key, value in result.items():
+            click.echo(f"{key:>16}: {value}")
+
+
+@bench.command("ads")
+@click.option("--members", "members_n", default=100_000, show_default=True, type=click.IntRange(min=10, max=1_000_000))
+@click.option("--rate", default=1000.0, show_default=True, type=click.FloatRange(min=1), help="Telegram messages/s")
+@click.option("--opens", default=10_000, show_default=True, type=click.IntRange(min=1))
+@click.option("--json", "as_json", is_flag=True)
+def bench_ads(members_n: int, rate: float, opens: int, as_json: bool) -> None:
+    """A campaign to opted-in members through a Telegram stand-in, then reward-on-open throughput."""
+    from chestnut.bench_ads import run_ads_bench
+
+    async def go(app: App) -> dict[str, Any]:
+        with progress_bar(not as_json, "ads benchmark") as update:
+            return await run_ads_bench(
+                app, members_n=members_n, rate=rate, opens=min(opens, members_n), progress=update
+            )
+
+    result = _run(_with_app(settings(), go), as_json=as_json)
+    if as_json:
+        click.echo(json.dumps(result))
+    else:
+        for key, value in result.items():
+            click.echo(f"{key:>20}: {value}")
 
 
 if __name__ == "__main__":

@@ -50,13 +50,31 @@ class Settings(BaseSettings):
     master_key_file: Path | None = None
     checkpoint_interval_s: float = 5.0
 
+    # -- replication. Primary: the replicas that witness its checkpoints, each "<url> <cosigner key>
+    # [<operator>]" (JSON list in the environment), and how many must cosign (default: a majority).
+    witnesses: list[str] = []
+    witness_quorum: int | None = None
+    witness_timeout_s: float = 3.0
+    # Replica (``chestnut replica``): how often it polls, its peers (other replicas it cross-checks), its
+    # witness key name, a ledger key to pin instead of trusting the primary's first answer, its database
+    # (default: SQLite under its --home) and where to POST a fork alarm.
+    replica_poll_interval_s: float = 1.0
+    replica_peers: list[str] = []
+    replica_name: str | None = None
+    replica_ledger_key: str | None = None
+    replica_database_url: str | None = None
+    replica_alarm_url: str | None = None
+
     # -- chat (what the bots say about the cooperative)
     office_phone: str = "031-000-0000"  # the market office, shown on every "call a person" button
     topup_page_url: str | None = None  # the gateway's checkout page for top-ups, when there is one
     trial_topup: int = 50_000  # development only: play money a `make run` visitor may take once (0: off)
+    # -- where the public reaches this server (QR labels, the chat's ledger login link, recommendation links)
+    public_url: str = "http://127.0.0.1:8080"
 
     # -- telegram (all optional; with a token, serve brings the bot up)
     telegram_token: SecretStr | None = None
+    telegram_bot_username: str | None = None  # @BotFather's name for the bot: recommendation deep links
     telegram_base_url: str | None = None
     telegram_webhook_url: str | None = None
     telegram_webhook_secret: SecretStr | None = None
@@ -74,12 +92,48 @@ class Settings(BaseSettings):
     gateway_webhook_secret: SecretStr | None = None  # HMAC-SHA256 key of X-Chestnut-Signature
     gateway_timeout_s: float = 10.0
 
+    # -- ads (issue 6): pacing per platform, the night that needs separate consent, open-token key
+    ads_open_key: SecretStr | None = None  # HMAC key of sponsored-open buttons (unset: the market's pepper)
+    ads_telegram_rate_per_s: float = 30.0  # ad messages a second on Telegram (1000 with paid broadcasts)
+    ads_telegram_per_chat_s: float = 1.0  # at least this long between two messages to one chat
+    ads_kakao_batch: int = 100  # users per Event API request (Kakao's maximum is 100)
+    ads_quiet_start: str = "21:00"  # local time (ads_timezone) from which ads need the night consent
+    ads_quiet_end: str = "08:00"
+    ads_timezone: str = "Asia/Seoul"
+    ads_kakao_quiet_margin_min: int = 10  # Kakao blocks ads from 20:50: stop that much earlier there
+    ads_min_open_s: float = 1.0  # an open sooner than this after delivery is held (faster than a human)
+    ads_max_opens_per_day: int = 30  # paid opens per member per day beyond which opens are held
+
+    # -- scheduler (cron strings, minute hour day month weekday, in scheduler_timezone; "" turns a job off)
+    scheduler_settlement_cron: str = "0 * * * *"  # hourly settlement (and auto-confirm)
+    scheduler_cashout_cron: str = "0 16 * * *"  # daily cash-out file at 16:00
+    scheduler_dividend_cron: str = "*/5 * * * *"  # resume declared dividends still unpaid
+    scheduler_housekeeping_cron: str = "*/10 * * * *"
+    scheduler_timezone: str = "Asia/Seoul"
+    scheduler_misfire_grace_s: int = 3600
+    scheduler_lease_ttl_s: float = 30.0  # a standby takes over this long after the leader stopped renewing
+    auto_confirm_days: int = 3  # delivered orders with no claim are confirmed after this many days
+    payout_bank_url: str | None = None  # a bank transfer API; unset: the CSV file is the payout
+    payout_bank_key: SecretStr | None = None
+    payout_timeout_s: float = 30.0
+
     @field_validator("ledger_origin")
     @classmethod
     def _origin_is_a_note_key_name(cls, value: str) -> str:
         # The origin doubles as the checkpoint key name (C2SP): no spaces, no '+', not empty.
         if not value or any(c.isspace() or c == "+" for c in value):
             raise ValueError("ledger_origin must be non-empty with no spaces or '+'")
+        return value
+
+    @field_validator("witnesses")
+    @classmethod
+    def _witnesses_parse(cls, value: list[str]) -> list[str]:
+        from ledger.witnessing import parse_witnesses
+
+        try:
+            parse_witnesses(value)
+        except ChestnutError as exc:
+            raise ValueError(exc.message) from None
         return value
 
     @model_validator(mode="after")
@@ -93,6 +147,8 @@ class Settings(BaseSettings):
             "kakao_rest_key",
             "gateway_secret_key",
             "gateway_webhook_secret",
+            "payout_bank_key",
+            "ads_open_key",
         ):
             secret = getattr(self, name)
             if secret is not None and secret.get_secret_value().strip().lower() in PLACEHOLDER_SECRETS:

@@ -9,10 +9,21 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
 
-from chestnut.bootstrap import App
+from bots.kakao import KakaoSkill, SkillGuard
+from bots.telegram import TelegramBot, webhook_routes
+from bots.telegram_push import TelegramNotifier
+from bots.webchat import WebChat
+from chestnut.ads_wiring import dispatch_loop
+from chestnut.bootstrap import App, batch_context
 from commerce.api import PaymentsApi
+from commerce.market.api import MarketApi
+from commerce.provenance_page import ProvenancePages
 from ledger.api import LedgerApi, json_dumps
 from ledger.errors import ChestnutError
+from ledger.explorer import Explorer
+from ledger.tiles import TileApi, TreeStore
+from ledger.witnessing import WitnessedApi, Witnessing, parse_witnesses
+from scheduler.wiring import SchedulerService
 
 log = logging.getLogger("chestnut.web")
 
@@ -42,8 +53,11 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         )
 
 
-async def ledger_upkeep(app: App, interval_s: float) -> None:
-    """Every few seconds: void expired holds, and sign a new checkpoint when the ledger grew."""
+async def ledger_upkeep(app: App, interval_s: float, on_checkpoint: Callable[[], None] | None = None) -> None:
+    """Every few seconds: void expired holds, and sign a new checkpoint when the ledger grew.
+
+    ``on_checkpoint`` is told of each new checkpoint (witnessing wakes up; it never blocks this loop).
+    """
     while True:
         try:
             async with app.db.unit_of_work() as uow:
@@ -52,6 +66,8 @@ async def ledger_upkeep(app: App, interval_s: float) -> None:
             async with app.db.unit_of_work() as uow:
                 if await app.ledger.publish_checkpoint(uow):
                     await uow.commit()
+                    if on_checkpoint is not None:
+                        on_checkpoint()
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -59,9 +75,34 @@ async def ledger_upkeep(app: App, interval_s: float) -> None:
         await asyncio.sleep(interval_s)
 
 
-def make_web_app(app: App, *, background: bool = True) -> web.Application:
+def kakao_skill(app: App) -> KakaoSkill:
+    """``POST /kakao/skill``: always mounted; without a secret it answers only in development."""
+    secret = app.settings.kakao_skill_secret
+    guard = SkillGuard.configured(
+        secret.get_secret_value() if secret else None, app.settings.kakao_skill_header, app.settings.environment
+    )
+    return KakaoSkill(app.dialogue, guard, bot_id=app.settings.kakao_bot_id)
+
+
+def witnessing_for(app: App) -> Witnessing | None:
+    """The replicas that witness our checkpoints (``CHESTNUT_WITNESSES``), or None when there are none."""
+    if not app.settings.witnesses:
+        return None
+    return Witnessing(
+        app.db,
+        app.ledger,
+        parse_witnesses(app.settings.witnesses),
+        quorum=app.settings.witness_quorum,
+        timeout_s=app.settings.witness_timeout_s,
+    )
+
+
+def make_web_app(app: App, *, background: bool = True, scheduler: bool = False) -> web.Application:
     web_app = web.Application(middlewares=[error_middleware], client_max_size=1024 * 1024)
     web_app.add_routes(LedgerApi(app.db, app.ledger).routes())
+    web_app.add_routes(MarketApi(app.db, app.market).routes())
+    web_app.add_routes(TileApi(app.db, TreeStore()).routes())
+    web_app.add_routes(WitnessedApi(app.db).routes())
     if app.gateway is not None:
         secret = app.settings.gateway_webhook_secret
         web_app.add_routes(
@@ -74,40 +115,98 @@ def make_web_app(app: App, *, background: bool = True) -> web.Application:
         return web.json_response(dumps=json_dumps, data={"ok": True})
 
     web_app.add_routes([web.get("/health", health)])
+    kakao = kakao_skill(app)
+    web_app.add_routes(kakao.routes())
+
+    async def drain_kakao(_web_app: web.Application) -> None:
+        await kakao.drain()
+
+    web_app.on_shutdown.append(drain_kakao)
+    web_app.add_routes(WebChat(app.dialogue).routes())
+    # The trust pages: provenance pages behind the QR labels, and the ledger explorer (HTML under /ledger/).
+    web_app.add_routes(ProvenancePages(app.db, base_url=app.settings.public_url).routes())
+    explorer = Explorer(app.db, app.ledger, app.keys, witnesses=parse_witnesses(app.settings.witnesses))
+    web_app.add_routes(explorer.routes())
+    web_app.on_startup.append(explorer.startup)
+    if app.settings.telegram_token is not None:
+        # The bot lives as long as the server (polling, or the webhook route with its secret token),
+        # whether or not the other background work runs: the webhook route needs it to be up.
+        telegram = TelegramBot.from_settings(app.settings, app.dialogue)
+        if telegram.webhook_url:
+            web_app.add_routes(webhook_routes(telegram))
+        web_app.cleanup_ctx.append(telegram.lifespan)
+        # Pushes (a new order to the shop, "delivered" to the shopper) go out through the same bot.
+        app.pushes.add(TelegramNotifier(telegram.application.bot, keyboards=telegram.keyboards))
 
     if background:
 
         async def background_tasks(_web_app: web.Application) -> AsyncIterator[None]:
-            task = asyncio.create_task(ledger_upkeep(app, app.settings.checkpoint_interval_s))
+            witnessing = witnessing_for(app)
+            interval = app.settings.checkpoint_interval_s
+            tasks = [asyncio.create_task(ledger_upkeep(app, interval, witnessing.wake if witnessing else None))]
+            if witnessing is not None:
+                tasks.append(asyncio.create_task(witnessing.run(interval)))
+            # Ads go out from here, where the notifiers are (one process at a time: a lease).
+            tasks.append(asyncio.create_task(dispatch_loop(app).run_forever(), name="ads-dispatch"))
             yield
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
         web_app.cleanup_ctx.append(background_tasks)
+    if scheduler:
+
+        async def batch_scheduler(_web_app: web.Application) -> AsyncIterator[None]:
+            service = SchedulerService(batch_context(app))
+            await service.start()
+            yield
+            await service.stop()
+
+        web_app.cleanup_ctx.append(batch_scheduler)
     return web_app
+
+
+async def serve_scheduler_only(app: App) -> None:
+    """``serve --role scheduler``: the ledger upkeep and the batch scheduler, no HTTP listener."""
+    upkeep = asyncio.create_task(ledger_upkeep(app, app.settings.checkpoint_interval_s))
+    service = SchedulerService(batch_context(app))
+    await service.start()
+    print("Chestnut scheduler is standing by for the lease (role scheduler)", flush=True)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await service.stop()
+        upkeep.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await upkeep
 
 
 class CannotListen(ChestnutError):
     code = "cannot_listen"
 
 
-async def serve(app: App, host: str, port: int) -> None:
-    runner = web.AppRunner(make_web_app(app), access_log=None)
+async def serve(app: App, host: str, port: int, *, role: str = "all") -> None:
+    """Serve HTTP (roles ``all``, ``web``); run the batch scheduler too (roles ``all``, ``scheduler``)."""
+    if role == "scheduler":
+        await serve_scheduler_only(app)
+        return
+    runner = web.AppRunner(make_web_app(app, scheduler=role == "all"), access_log=None)
     await runner.setup()
     # Why the try starts before site.start() and the OSError becomes a typed refusal: a busy port used
     # to skip runner.cleanup(), so the background tasks kept running on a closed database (tracebacks in
     # the log), and the CLI reported "internal error (OSError)"
     # (tests/e2e/test_http_api.py::test_serve_on_a_busy_port_is_a_one_line_refusal).
     try:
-        site = web.TCPSite(runner, host, port)
+        site = web.TCPSite(runner, host, port, backlog=1024)  # a burst of connects must not wait for SYN retries
         try:
             await site.start()
         except OSError as exc:
             raise CannotListen(f"cannot listen on {host}:{port}: {exc.strerror or exc}", host=host, port=port) from None
         log.info("Chestnut is serving on http://%s:%d (ledger: /ledger/checkpoint)", host, port)
         print(
-            f"Chestnut is serving on http://{host}:{port}  —  try http://{host}:{port}/ledger/checkpoint",
+            f"Chestnut is serving on http://{host}:{port}  —  chat in your browser: http://{host}:{port}/chat",
             flush=True,
         )
         await asyncio.Event().wait()

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from commerce import events, members, orders, settlement, shops, validate
+from commerce import abuse, events, members, orders, settlement, shops, validate
 from commerce.context import Market
 from commerce.errors import ClaimWindowClosed, CommerceError, InvalidInput, InvalidState, NotAllowed
 from ledger.db import UnitOfWork, in_clause, write
@@ -210,6 +210,7 @@ async def open_claim(market: Market, uow: UnitOfWork, member_id: int, order_id: 
         raise InvalidInput(f"claim kind must be one of {KINDS}", field="kind")
     clean = _text(text, "text")
     member = await members.get(uow, member_id)
+    await abuse.require_claims_allowed(uow, member.id)  # habitual returns: the office approves further claims
     order = await orders.lock(uow, order_id)
     if order.buyer_id != member.id:
         raise NotAllowed("only the buyer can open a claim on an order", order=order.id)

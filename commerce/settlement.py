@@ -6,15 +6,22 @@ platform fee to ``fees:platform``, and the rest to the producer. BNM goes to the
 accepted it); the courier and the fee are always paid in BTL, which the payment rules guarantee is
 enough. After settlement, a refund moves BTL from the producer back to the buyer in an entry of the
 kind ``refund.after_settlement`` — the one kind in which the rules let the operator debit a wallet.
+
+A recommender's commission and a comment's brokering reward (``order_payees``, decided at checkout by
+``ads.referrals`` and ``ads.comments``) are shares of the producer's BTL proceeds paid in this same
+entry, so a cancelled or refunded order — which never settles — pays nobody.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from commerce import members, orders, shops, validate
 from commerce.context import BNM_UNITS, Market
 from commerce.errors import InvalidInput, InvalidState
 from commerce.orders import Order, escrow, hold_id
-from ledger.db import UnitOfWork
+from ledger.db import UnitOfWork, in_clause
 from ledger.model import Transfer
 from ledger.service import Request
 
@@ -27,8 +34,46 @@ def platform_fee(market: Market, order: Order) -> int:
     return (order.subtotal - order.refund_due) * market.rules.platform_fee_bp // 10_000
 
 
-def settlement_transfers(market: Market, order: Order, producer_id: int) -> list[Transfer]:
-    """Every transfer of an order's settlement, in the order they apply (posts first)."""
+@dataclass(frozen=True, slots=True)
+class Payee:
+    """Someone owed a share of an order's goods value at settlement (a recommender, a comment's author)."""
+
+    role: str  # referral | broker: also the transfer's name, ``order-<id>-<role>``
+    member_id: int
+    bp: int  # basis points of the goods' value after refunds
+
+
+async def payees(uow: UnitOfWork, order_ids: Sequence[int]) -> Mapping[int, tuple[Payee, ...]]:
+    """The shares due on these orders (held or refused ones are not paid), for ``settlement_transfers``."""
+    if not order_ids:
+        return {}
+    clause, params = in_clause("o", list(order_ids))
+    rows = await uow.fetch(
+        f"SELECT order_id, role, member_id, bp FROM order_payees WHERE order_id IN {clause} AND status = 'due' "
+        "ORDER BY order_id, role",
+        params,
+    )
+    found: dict[int, tuple[Payee, ...]] = {}
+    for oid, role, member_id, bp in rows:
+        found[int(oid)] = (*found.get(int(oid), ()), Payee(str(role), int(member_id), int(bp)))
+    return found
+
+
+def payee_amounts(order: Order, due: Sequence[Payee], available: int) -> list[tuple[Payee, int]]:
+    """Each share in won (rounded down), never more in all than the producer's BTL part (``available``)."""
+    goods = max(0, order.subtotal - order.refund_due)
+    out: list[tuple[Payee, int]] = []
+    for payee in due:
+        amount = min(goods * payee.bp // 10_000, available)
+        if amount > 0 and payee.member_id != order.buyer_id:
+            out.append((payee, amount))
+            available -= amount
+    return out
+
+
+def settlement_transfers(market: Market, order: Order, producer_id: int, due: Sequence[Payee] = ()) -> list[Transfer]:
+    """Every transfer of an order's settlement, in the order they apply (posts first); ``due`` are the
+    order's ``payees`` — every caller passes them, so a batch settles exactly as one order does."""
     btl = order.btl_amount or 0
     units = order.bnm_units or 0
     buyer_btl = members.wallet(order.buyer_id, "BTL")
@@ -42,6 +87,8 @@ def settlement_transfers(market: Market, order: Order, producer_id: int) -> list
         assert order.bnm_price
         refund_units = min(units, -(-rest * BNM_UNITS // order.bnm_price))  # round up: in the buyer's favour
     producer_btl = btl - courier_pay - fee - refund_btl
+    shares = payee_amounts(order, due, producer_btl)
+    producer_btl -= sum(amount for _payee, amount in shares)
     producer_units = units - refund_units
     courier = members.wallet(order.courier_id if order.courier_id is not None else producer_id, "BTL")
     plan: list[Transfer] = []
@@ -56,6 +103,8 @@ def settlement_transfers(market: Market, order: Order, producer_id: int) -> list
     add("refund-bnm", escrow(order.id, "BNM"), buyer_bnm, refund_units, "BNM")
     add("courier", escrow(order.id, "BTL"), courier, courier_pay, "BTL")
     add("fee", escrow(order.id, "BTL"), PLATFORM_FEES, fee, "BTL")
+    for payee, amount in shares:
+        add(payee.role, escrow(order.id, "BTL"), members.wallet(payee.member_id, "BTL"), amount, "BTL")
     add("producer-btl", escrow(order.id, "BTL"), members.wallet(producer_id, "BTL"), producer_btl, "BTL")
     add("producer-bnm", escrow(order.id, "BNM"), members.wallet(producer_id, "BNM"), producer_units, "BNM")
     return plan
@@ -82,7 +131,9 @@ async def settle_order(market: Market, uow: UnitOfWork, order_id: int) -> Order:
             actor="system:operator",
             kind="order.settle",
             body={"order": order.id, "fee": platform_fee(market, order), "refund": order.refund_due},
-            transfers=settlement_transfers(market, order, shop.owner_id),
+            transfers=settlement_transfers(
+                market, order, shop.owner_id, (await payees(uow, [order.id])).get(order.id, ())
+            ),
         ),
     )
     await uow.execute(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from commerce.market.service import ESCROW as MARKET_ESCROW
 from commerce.settlement import PLATFORM_FEES, REFUND_AFTER_SETTLEMENT
 from ledger.db import UnitOfWork, in_clause
 from ledger.model import AccountSpec
@@ -12,6 +13,7 @@ OPERATOR_DEBIT_KINDS: tuple[str, ...] = (REFUND_AFTER_SETTLEMENT,)
 SYSTEM_ACCOUNTS = (
     AccountSpec(PLATFORM_FEES, "BTL"),  # the cooperative's income: platform fees
     AccountSpec("pool:dividend", "BTL"),  # declared dividends waiting to be paid
+    *(AccountSpec(account, token) for token, account in MARKET_ESCROW.items()),  # BNM market: open orders' holds
 )
 
 

@@ -50,7 +50,7 @@ async def more(ctx: Ctx, _args: list[str]) -> Screen:
             if not ctx.member.has("producer")
             else ctx.button("home.work.producer", "ps")
         ],
-        [ctx.button("more.human", "human"), ctx.button("menu.help", "help")],
+        [ctx.button("more.ads", "ad"), ctx.button("more.human", "human")],  # 도움말 stays in the menu
     ]
     return ctx.say(ctx.t("more.title"), *rows)
 

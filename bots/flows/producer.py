@@ -30,7 +30,7 @@ from typing import Any
 from bots.dialogue import Ctx, Handler, Router
 from bots.messages import Button, Reply, Screen
 from bots.texts import bnm, won
-from commerce import catalog, claims, delivery, members, orders, provenance, shops, validate, wallet
+from commerce import catalog, claims, delivery, members, orders, product_code, provenance, shops, validate, wallet
 from commerce.errors import InvalidInput, UnknownOrder, UnknownProduct
 from ledger.db import UnitOfWork
 
@@ -120,7 +120,7 @@ async def shop_home(ctx: Ctx, _args: list[str]) -> Screen:
         ctx.t("ps.home", name=shop.name, orders=len(new), claims=len(open_claims)),
         [ctx.button("ps.add", "pa"), ctx.button("ps.products", "pl")],
         [ctx.button("ps.orders", "po", n=len(new)), ctx.button("ps.claims", "pcl", n=len(open_claims))],
-        [ctx.button("ps.sales", "psale"), ctx.button("ps.cashout", "pco")],
+        [ctx.button("ps.sales", "psale"), ctx.button("ad.producer", "adp")],  # cash-out: from 매출·잔액
     )
 
 
@@ -592,7 +592,25 @@ async def event_choose(ctx: Ctx, args: list[str]) -> Screen:
     if product is None:
         return await _stale(ctx)
     stages = [[ctx.button(f"work.stage.{s}", f"pevr:{product.id}:{s}")] for s in provenance.PRODUCER_STAGES]
-    return ctx.say(ctx.t("pev.ask", name=product.name), *stages, [Button(product.name, payload=f"pm:{product.id}")])
+    back = [Button(product.name, payload=f"pm:{product.id}")]
+    if ctx.config.public_url:  # the product card has its six choices already: the label is one tap further
+        back.insert(0, ctx.button("trust.label", f"plbl:{product.id}"))
+    return ctx.say(ctx.t("pev.ask", name=product.name), *stages, back)
+
+
+async def label_image(ctx: Ctx, args: list[str]) -> Screen:
+    """The product's QR label as an image (served by ``GET /p/<code>/label.png``), to print and stick on."""
+    ctx.go()
+    product = await _owned_product(ctx, args)
+    if product is None:
+        return await _stale(ctx)
+    code = product_code.encode(product.id)
+    reply = Reply(
+        ctx.t("trust.label_text", name=product.name, code=code),
+        image_url=f"{ctx.config.public_url.rstrip('/')}/p/{code}/label.png",
+        buttons=((Button(product.name, payload=f"pm:{product.id}"),),),
+    )
+    return ctx.screen(reply)
 
 
 async def event_record(ctx: Ctx, args: list[str]) -> Screen:
@@ -1078,6 +1096,7 @@ def register(router: Router) -> None:
         ("pprd", price_step),
         ("pev", event_choose),
         ("pevr", event_record),
+        ("plbl", label_image),
         ("po", order_list),
         ("pod", order_card),
         ("pacc", order_accept),

@@ -8,6 +8,7 @@ from bots.dialogue import Ctx, Router
 from bots.messages import Button, Screen
 from bots.texts import bnm, won
 from commerce import members, wallet
+from ledger.links import login_link
 
 KST = dt.timezone(dt.timedelta(hours=9))
 GATEWAY_AMOUNTS = (10_000, 30_000, 50_000)
@@ -31,7 +32,15 @@ async def balances(ctx: Ctx, _args: list[str]) -> Screen:
         available=won(b.btl_available, ctx.lang),
         bnm=bnm(b.bnm_units),
     )
-    return ctx.say(text, [ctx.button("wallet.history", "wh"), ctx.button("wallet.topup", "wt")])
+    rows = [
+        [ctx.button("wallet.history", "wh"), ctx.button("wallet.topup", "wt")],
+        [ctx.button("bnm.open", "bnm")],  # the 밤나무 market (bots/flows/bnm.py)
+    ]
+    if ctx.config.public_url:  # the member's own entries on the public ledger, by a signed 10-minute link
+        key = await ctx.market.keys.get(ctx.uow, ctx.member.key_label)
+        link = await login_link(ctx.market.keys, ctx.uow, ctx.config.public_url, key.public_key)
+        rows[1].append(Button(ctx.t("trust.my_ledger"), url=link))
+    return ctx.say(text, *rows)
 
 
 async def history(ctx: Ctx, _args: list[str]) -> Screen:
