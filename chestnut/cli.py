@@ -92,6 +92,16 @@ def progress_bar(enabled: bool, description: str) -> Iterator[Callable[[int, int
         yield update
 
 
+def _report(result: dict[str, Any], *, as_json: bool) -> None:
+    """A command's figures: one JSON object with ``--json``, else one aligned line each."""
+    if as_json:
+        click.echo(json.dumps(result))
+        return
+    width = max((len(str(key)) for key in result), default=0) + 2
+    for key, value in result.items():
+        click.echo(f"{key:>{width}}: {value}")
+
+
 @click.group()
 def main() -> None:
     """Chestnut (밤나무 장터): a cooperative's direct-trade market on a signed hash-chain ledger."""
@@ -669,11 +679,7 @@ def bench_ledger(entries: int, as_json: bool) -> None:
             return await run_ledger_bench(app, entries, progress=update)
 
     result = _run(_with_app(s, go, initialize=False), as_json=as_json)
-    if as_json:
-        click.echo(json.dumps(result))
-    else:
-        for key, value in result.items():
-            click.echo(f"{key:>24}: {value}")
+    _report(result, as_json=as_json)
 
 
 @bench.command("batch")
@@ -689,11 +695,7 @@ def bench_batch(orders_n: int, holders_n: int, as_json: bool) -> None:
             return await run_batch_bench(app, orders_n=orders_n, holders_n=holders_n, progress=update)
 
     result = _run(_with_app(settings(), go), as_json=as_json)
-    if as_json:
-        click.echo(json.dumps(result))
-    else:
-        for key, value in result.items():
-            click.echo(f"{key:>26}: {value}")
+    _report(result, as_json=as_json)
 
 
 @bench.command("replica")
@@ -710,11 +712,7 @@ def bench_replica(entries: int, rate: int, seconds: float, as_json: bool) -> Non
             return await run_replica_bench(app, entries=entries, rate=rate, seconds=seconds, progress=update)
 
     result = _run(_with_app(settings(), go, initialize=False), as_json=as_json)
-    if as_json:
-        click.echo(json.dumps(result))
-    else:
-        for key, value in result.items():
-            click.echo(f"{key:>34}: {value}")
+    _report(result, as_json=as_json)
 
 
 @bench.command("commerce")
@@ -733,11 +731,7 @@ def bench_commerce(members_n: int, products_n: int, orders_n: int, as_json: bool
             )
 
     result = _run(_with_app(settings(), go), as_json=as_json)
-    if as_json:
-        click.echo(json.dumps(result))
-    else:
-        for key, value in result.items():
-            click.echo(f"{key:>30}: {value}")
+    _report(result, as_json=as_json)
 
 
 @bench.command("market")
@@ -753,11 +747,7 @@ def bench_market(engine_orders: int, orders_n: int, as_json: bool) -> None:
             return await run_market_bench(app, engine_orders=engine_orders, ledgered_orders=orders_n, progress=update)
 
     result = _run(_with_app(settings(), go), as_json=as_json)
-    if as_json:
-        click.echo(json.dumps(result))
-    else:
-        for key, value in result.items():
-            click.echo(f"{key:>24}: {value}")
+    _report(result, as_json=as_json)
 
 
 @bench.command("web")
@@ -774,11 +764,7 @@ def bench_web(clients: int, per_client: int, shoppers: int, as_json: bool) -> No
             return await run_web_bench(app, clients=clients, per_client=per_client, shoppers=shoppers, progress=update)
 
     result = _run(_with_app(settings(), go), as_json=as_json)
-    if as_json:
-        click.echo(json.dumps(result))
-    else:
-        for key, value in result.items():
-            click.echo(f"{key:>16}: {value}")
+    _report(result, as_json=as_json)
 
 
 @bench.command("chat")
@@ -796,11 +782,7 @@ def bench_chat(shoppers: int, rate: float, as_json: bool) -> None:
             return await run_chat_bench(app, shoppers=shoppers, rate=rate, progress=update)
 
     result = _run(_with_app(settings(), go), as_json=as_json)
-    if as_json:
-        click.echo(json.dumps(result))
-    else:
-        for key, value in result.items():
-            click.echo(f"{key:>16}: {value}")
+    _report(result, as_json=as_json)
 
 
 @bench.command("ads")
@@ -819,11 +801,7 @@ def bench_ads(members_n: int, rate: float, opens: int, as_json: bool) -> None:
             )
 
     result = _run(_with_app(settings(), go), as_json=as_json)
-    if as_json:
-        click.echo(json.dumps(result))
-    else:
-        for key, value in result.items():
-            click.echo(f"{key:>20}: {value}")
+    _report(result, as_json=as_json)
 
 
 if __name__ == "__main__":
