@@ -19,6 +19,7 @@ from urllib.parse import quote
 
 from ads import comments, referrals, reward_settings
 from bots.dialogue import Ctx, Router
+from bots.flows import payload
 from bots.messages import Button, Screen
 from bots.texts import bnm, won
 from commerce import catalog, orders, shops
@@ -29,9 +30,7 @@ SHOWN = 4  # comments per screen: short enough to read aloud
 
 
 def _int(arg: str) -> int:
-    if not arg.isdigit() or len(arg) > 12:
-        raise InvalidInput("id must be a number", field="id")
-    return int(arg)
+    return payload.required(arg)
 
 
 def _short(text: str, n: int = 40) -> str:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 
 from bots.dialogue import Ctx, Router
+from bots.flows import payload
 from bots.flows.producer import with_note
 from bots.messages import Button, Screen
 from bots.texts import won
@@ -65,7 +66,7 @@ async def jobs(ctx: Ctx, _args: list[str]) -> Screen:
 
 
 async def _my_order(ctx: Ctx, args: list[str]) -> tuple[orders.Order, delivery.Job] | None:
-    order_id = int(args[0]) if args and args[0].isdigit() and len(args[0]) < 12 else None
+    order_id = payload.number(args, 0)
     if order_id is None:
         return None
     try:
@@ -101,7 +102,7 @@ async def _job_card(ctx: Ctx, order: orders.Order, job: delivery.Job, note: str 
 
 async def take(ctx: Ctx, args: list[str]) -> Screen:
     ctx.go()
-    order_id = int(args[0]) if args and args[0].isdigit() and len(args[0]) < 12 else None
+    order_id = payload.number(args, 0)
     if order_id is None:
         return await jobs(ctx, [])
     await delivery.take_job(ctx.market, ctx.uow, ctx.member.id, order_id)

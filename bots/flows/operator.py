@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 
 from bots.dialogue import Ctx, Router
+from bots.flows import payload
 from bots.flows.producer import (
     RESOLUTION_OF,
     claim_card_text,
@@ -274,7 +275,7 @@ async def _escalated(ctx: Ctx, claim_id: object) -> tuple[claims.Claim, orders.O
 
 
 def _claim_id(args: list[str]) -> int | None:
-    return int(args[0]) if args and args[0].isdigit() and len(args[0]) < 12 else None
+    return payload.number(args, 0)
 
 
 async def claim_card(ctx: Ctx, args: list[str]) -> Screen:

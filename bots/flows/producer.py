@@ -28,6 +28,7 @@ from dataclasses import replace
 from typing import Any
 
 from bots.dialogue import Ctx, Handler, Router
+from bots.flows import payload
 from bots.messages import Button, Reply, Screen
 from bots.texts import bnm, won
 from commerce import catalog, claims, delivery, members, orders, product_code, provenance, shops, validate, wallet
@@ -90,7 +91,7 @@ async def _stale(ctx: Ctx) -> Screen:
 
 
 def _arg_int(args: list[str], i: int) -> int | None:
-    return int(args[i]) if len(args) > i and args[i].lstrip("-").isdigit() and len(args[i]) < 12 else None
+    return payload.number(args, i, signed=True)
 
 
 def _state_label(ctx: Ctx, state: str) -> str:

@@ -19,7 +19,7 @@ import hashlib
 
 from bots.dialogue import Ctx, Router
 from bots.flows import ads as ads_flow
-from bots.flows import community
+from bots.flows import community, payload
 from bots.messages import Button, Reply, Screen
 from bots.texts import bnm, won
 from commerce import catalog, claims, delivery, orders, provenance, reviews, shops
@@ -33,9 +33,7 @@ CLAIM_KINDS = claims.KINDS
 
 
 def _int(arg: str, field: str = "id") -> int:
-    if not arg.isdigit() or len(arg) > 12:
-        raise InvalidInput(f"{field} must be a number", field=field)
-    return int(arg)
+    return payload.required(arg, field)
 
 
 def _arg(args: list[str], i: int, default: int = 0) -> int:
