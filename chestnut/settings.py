@@ -109,6 +109,7 @@ class Settings(BaseSettings):
     scheduler_cashout_cron: str = "0 16 * * *"  # daily cash-out file at 16:00
     scheduler_dividend_cron: str = "*/5 * * * *"  # resume declared dividends still unpaid
     scheduler_housekeeping_cron: str = "*/10 * * * *"
+    scheduler_contributions_cron: str = "20 * * * *"  # hourly BNM contribution rewards
     scheduler_timezone: str = "Asia/Seoul"
     scheduler_misfire_grace_s: int = 3600
     scheduler_lease_ttl_s: float = 30.0  # a standby takes over this long after the leader stopped renewing

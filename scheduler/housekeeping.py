@@ -4,8 +4,9 @@ None of this moves money, so it needs no batch run: each step is idempotent by i
 - Cart lines untouched for ``cart_days`` are removed (a cart reserves nothing; this only tidies).
 - Orders still ``placed`` (stock reserved, never paid) after ``unpaid_minutes`` are cancelled by the
   operator (``order.expire``), putting the stock back — the same release as a buyer's cancel.
-- Producers are reminded of orders paid ``remind_after_minutes`` ago and not yet accepted; the window is
-  one scheduling interval wide, so an order is reminded once when the job runs on time.
+- Producers are reminded of orders paid ``remind_after_minutes`` ago and not yet accepted, once per
+  order: the reminder is written down (``order_reminders``) in the transaction that picks it, so a late,
+  repeated or overlapping run neither repeats a reminder nor skips one.
 Expired ledger holds (pending transfers with a timeout) are voided by the server's ledger upkeep.
 """
 
@@ -15,11 +16,12 @@ from dataclasses import dataclass
 
 from commerce import orders
 from commerce.context import Market
-from ledger.db import Database
+from ledger.db import Database, in_clause
 from scheduler.notices import Notice
 
 MINUTE_MS = 60_000
 EXPIRE_CHUNK = 200
+REMIND_LIMIT = 500  # per run; the rest are reminded by the next run
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +45,6 @@ async def housekeeping(
     cart_days: int = 7,
     unpaid_minutes: int = 60,
     remind_after_minutes: int = 120,
-    interval_minutes: int = 10,
 ) -> HousekeepingReport:
     now = market.clock()
     async with db.unit_of_work() as uow:
@@ -75,12 +76,27 @@ async def housekeeping(
             await uow.commit()
         if len(stale) < EXPIRE_CHUNK:
             break
-    async with db.snapshot() as snap:
-        due = now - remind_after_minutes * MINUTE_MS
-        rows = await snap.fetch(
-            "SELECT o.id, s.owner_id FROM orders o JOIN shops s ON s.id = o.shop_id WHERE o.state = 'paid' "
-            "AND o.paid_ms <= :due AND o.paid_ms > :since ORDER BY o.id",
-            {"due": due, "since": due - interval_minutes * MINUTE_MS},
+    async with db.unit_of_work() as uow:
+        # One statement claims the reminders: a run racing this one conflicts on the key and gets none.
+        # Claimed before it is told: a reminder lost to a failing messenger is not worth a second one.
+        claimed = await uow.fetch(
+            "INSERT INTO order_reminders (order_id, sent_ms) SELECT o.id, :now FROM orders o "
+            "WHERE o.state = 'paid' AND o.paid_ms <= :due "
+            "AND NOT EXISTS (SELECT 1 FROM order_reminders r WHERE r.order_id = o.id) ORDER BY o.id LIMIT :n "
+            "ON CONFLICT (order_id) DO NOTHING RETURNING order_id",
+            {"now": now, "due": now - remind_after_minutes * MINUTE_MS, "n": REMIND_LIMIT},
         )
-    reminders = tuple(Notice(int(owner), "order.reminder", {"order": int(oid)}) for oid, owner in rows)
+        owners: list[tuple[int, int]] = []
+        if claimed:
+            clause, params = in_clause("o", [int(r[0]) for r in claimed])
+            owners = [
+                (int(oid), int(owner))
+                for oid, owner in await uow.fetch(
+                    f"SELECT o.id, s.owner_id FROM orders o JOIN shops s ON s.id = o.shop_id WHERE o.id IN {clause} "
+                    "ORDER BY o.id",
+                    params,
+                )
+            ]
+        await uow.commit()
+    reminders = tuple(Notice(owner, "order.reminder", {"order": oid}) for oid, owner in owners)
     return HousekeepingReport(carts, expired, reminders)

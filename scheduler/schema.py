@@ -69,3 +69,10 @@ scheduler_lease = Table(
     Column("holder", String(64), nullable=False),
     Column("expires_ms", BigInteger, nullable=False),
 )
+
+order_reminders = Table(
+    "order_reminders",
+    metadata,
+    Column("order_id", BigInteger, primary_key=True),  # a paid order whose producer was reminded once
+    Column("sent_ms", BigInteger, nullable=False),
+)

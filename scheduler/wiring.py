@@ -32,6 +32,7 @@ from zoneinfo import ZoneInfo
 from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]
 from apscheduler.triggers.cron import CronTrigger  # type: ignore[import-untyped]
 
+from ads import contributions
 from commerce.context import Market
 from ledger.db import Database
 from ledger.errors import ChestnutError
@@ -43,7 +44,7 @@ from scheduler.runs import BatchError, Progress, Run, drive
 
 log = logging.getLogger("chestnut.scheduler")
 
-KINDS = ("settlement", "cashout", "dividend", "housekeeping")
+KINDS = ("settlement", "cashout", "dividend", "housekeeping", "contributions")
 SEOUL = ZoneInfo("Asia/Seoul")
 LEASE = "scheduler"
 
@@ -58,6 +59,7 @@ class Schedules:
     cashout: str = "0 16 * * *"  # daily at 16:00, before the banks' cut-off
     dividend: str = "*/5 * * * *"  # resume any declared dividend still unpaid
     housekeeping: str = "*/10 * * * *"
+    contributions: str = "20 * * * *"  # hourly: couriers, reviewers and new members paid their BNM
     timezone: str = "Asia/Seoul"
     misfire_grace_s: int = 3600
     lease_ttl_s: float = 30.0
@@ -118,6 +120,8 @@ async def run_batch(
         report = await housekeeping.housekeeping(ctx.market, ctx.db)
         await ctx.announcer.announce(report.reminders)
         return BatchReport([], {"housekeeping": report.to_json()})
+    if kind == "contributions":
+        return BatchReport([], {"contributions": await _pay_contributions(ctx)})
     if kind == "dividend":
         return await _pay_dividends(ctx, period, progress)
     chosen = _check_period(period) if period is not None else period_for(kind)
@@ -137,6 +141,22 @@ async def run_batch(
             "results": [o.to_json() for o in outcomes],
         },
     )
+
+
+async def _pay_contributions(ctx: BatchContext) -> dict[str, Any]:
+    """Every contribution reward due, a transaction per round: each payout is keyed by (rule, subject), so
+    this needs no batch run — a rerun or a crash mid-way pays nothing twice. Stops at the month's budget."""
+    paid = units = refused = 0
+    over_budget = False
+    while not over_budget:
+        async with ctx.db.unit_of_work() as uow:
+            result = await contributions.run(ctx.market, uow)
+            await uow.commit()
+        paid, units, refused = paid + result.paid, units + result.units, refused + result.refused
+        over_budget = result.over_budget
+        if result.paid + result.refused == 0:  # nothing left that this round could pay or refuse
+            break
+    return {"paid": paid, "units": units, "refused": refused, "over_budget": over_budget}
 
 
 async def _pay_dividends(ctx: BatchContext, period: str | None, progress: Progress | None) -> BatchReport:

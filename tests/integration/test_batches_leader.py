@@ -24,7 +24,13 @@ async def test_two_schedulers_started_at_once_only_one_runs(app: App) -> None:
             await asyncio.sleep(0.15)
             assert [a.leading, b.leading].count(True) == 1
         leader, standby = (a, b) if a.leading else (b, a)
-        assert {job for job, _ in leader.jobs()} == {"settlement", "cashout", "dividend", "housekeeping"}
+        assert {job for job, _ in leader.jobs()} == {
+            "settlement",
+            "cashout",
+            "dividend",
+            "housekeeping",
+            "contributions",
+        }
         assert standby.jobs() == []
 
         # The leader dies without a word (no release): the standby takes over once the lease expires.
