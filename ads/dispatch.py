@@ -299,14 +299,16 @@ class Dispatcher:
                     report.status = stop or "done"
                     break
                 claim = asyncio.create_task(self._claim(campaign_id, cursor, report))  # overlaps the send
-                campaign, items, withdrawn = await self._recheck(campaign_id, items)
-                if campaign.status != "running":  # paused or ended since the claim: back to pending
-                    await self._release(campaign_id, items)
-                    items = []
                 while len(inflight) >= self.depth:  # the next chunk queues behind the one being paced
                     finished, inflight = await asyncio.wait(inflight, return_when=asyncio.FIRST_COMPLETED)
                     for task in finished:
                         task.result()
+                # Re-read consent only now, when this chunk's turn has come: an opt-out while the chunks
+                # before it were going out stops its message.
+                campaign, items, withdrawn = await self._recheck(campaign_id, items)
+                if campaign.status != "running":  # paused or ended since the claim: back to pending
+                    await self._release(campaign_id, items)
+                    items = []
                 task = asyncio.create_task(self._send_and_record(campaign, items, withdrawn, report, journal))
                 inflight.add(task)
         finally:

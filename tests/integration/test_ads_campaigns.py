@@ -238,3 +238,40 @@ async def test_a_restart_reads_the_journal_resends_the_unsent_and_never_the_doub
         rows = dict(await snap.fetch("SELECT member_id, status FROM ad_recipients", {}))
     assert rows == {answered: "sent", on_wire: "unknown", never: "sent"}
     assert not (tmp_path / f"campaign-{camp.id}.journal").exists()  # done: the journal is dropped
+
+
+class _OptsOutWhileSending(AdOutbox):
+    """The messengers' outbox, with one member tapping "광고 그만 받기" while the first message goes out."""
+
+    def __init__(self, app: App, member_id: int) -> None:
+        super().__init__({})
+        self.app, self.member_id, self.sent_to = app, member_id, []  # type: list[int]
+
+    async def send(self, db, campaign, items, log):  # type: ignore[no-untyped-def]
+        if not self.sent_to:
+            async with self.app.db.unit_of_work() as uow:
+                await consent.opt_out(self.app.market, uow, self.member_id, campaign_id=campaign.id)
+                await uow.commit()
+        self.sent_to.extend(i.member_id for i in items)
+        return await super().send(db, campaign, items, log)
+
+
+async def test_an_opt_out_during_dispatch_stops_the_next_message(app: App) -> None:
+    app.market.clock = lambda: NOON_KST
+    c = await cast(app)
+    await _topup(app, c, 10_000)
+    people = await _shoppers(app, 4)
+    camp = await _campaign(app, c, reward=10, budget=1000)
+    quitter = people[1]  # next in line: claimed, maybe, before they opted out, but not yet sent
+    outbox = _OptsOutWhileSending(app, quitter)
+    report = await dispatch.Dispatcher(app.db, app.market, outbox, chunk=1, depth=1).run(camp.id)
+    assert quitter not in outbox.sent_to
+    assert (report.sent, report.refused) == (3, 1)
+    async with app.db.snapshot() as snap:
+        status = dict(
+            await snap.fetch("SELECT member_id, status FROM ad_recipients WHERE campaign_id = :c", {"c": camp.id})
+        )
+    assert status[quitter] == "refused" and sorted(m for m, s in status.items() if s == "sent") == sorted(
+        m for m in people if m != quitter
+    )
+    assert (await verify_ledger(app.db, app.ledger.origin)).ok
