@@ -5,7 +5,8 @@ beyond that it answers 429 with ``retry_after``. PTB's own rate limiter does not
 private chat, so pacing is done here:
 
 - one chat: at least ``per_chat_s`` between two messages (a screen of two bubbles takes a second);
-- overall: at most ``overall_per_s`` messages a second, in the order they were asked for;
+- overall: at most ``overall_per_s`` messages a second, in the order they were asked for; above the
+  free 30 a second every message asks for the paid broadcast rate (``allow_paid_broadcast``, up to 1,000);
 - a 429 pauses every push for ``retry_after`` seconds, then the message is tried again
   (``max_retries`` times);
 - 403 (the person blocked the bot, or deleted their account) → ``"blocked"``: the caller records it
@@ -29,6 +30,8 @@ from bots.notify import PushOutcome
 from bots.telegram import KeyboardMemory, render, send_one
 
 log = logging.getLogger("chestnut.telegram.push")
+
+FREE_RATE_PER_S = 30.0  # Telegram's overall limit for a bot's messages without paid broadcast
 
 
 def retry_after_s(exc: RetryAfter) -> float:
@@ -55,6 +58,7 @@ class TelegramNotifier:
     ) -> None:
         self.bot, self.per_chat_s, self.max_retries = bot, per_chat_s, max_retries
         self.spacing_s = 1.0 / overall_per_s
+        self.paid_broadcast = overall_per_s > FREE_RATE_PER_S
         # A broadcast at hundreds a second loses its rate to timer overshoot (a 1 ms sleep takes 1–2 ms):
         # slots may be taken up to ``catch_up_s`` late, so any second holds at most rate × (1 + catch_up_s).
         self.catch_up_s = catch_up_s
@@ -83,7 +87,7 @@ class TelegramNotifier:
             while True:
                 await self._turn(chat_id)
                 try:
-                    await send_one(self.bot, chat_id, message)
+                    await send_one(self.bot, chat_id, message, paid_broadcast=self.paid_broadcast)
                     break
                 except RetryAfter as exc:
                     wait = retry_after_s(exc)

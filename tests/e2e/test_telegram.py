@@ -386,6 +386,19 @@ async def test_a_push_waits_out_retry_after(standin: BotApiStandIn, lite_app: Ap
         assert delivered.params["text"] == "광고 소식"
 
 
+async def test_a_broadcast_above_the_free_rate_asks_for_paid_broadcast(standin: BotApiStandIn, lite_app: App) -> None:
+    TelegramBot(lite_app.dialogue, standin.token, base_url=standin.base_url)
+    async with bare_bot(standin) as bot:
+        everyday = TelegramNotifier(bot)  # notices: within the free 30 a second
+        ads = TelegramNotifier(bot, per_chat_s=1.0, overall_per_s=1000)  # an ad campaign's rate
+        assert await everyday.push("811", note("주문이 들어왔어요")) == "ok"
+        assert await ads.push("812", note("(광고) 햇사과 나왔어요")) == "ok"
+    (notice,) = standin.calls_to(811)
+    (ad,) = standin.calls_to(812)
+    assert "allow_paid_broadcast" not in notice.params
+    assert ad.params["allow_paid_broadcast"] == "true"
+
+
 # ------------------------------------------------------------------------------------ journeys
 
 
