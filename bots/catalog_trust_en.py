@@ -1,4 +1,4 @@
-"""English — the trust features' chat texts (the ledger login button, the producer's QR label)."""
+"""English — the trust features' chat texts (the ledger login button, the producer's QR label, my record notices and appeals)."""
 
 from __future__ import annotations
 
@@ -6,4 +6,46 @@ TRUST_EN: dict[str, str] = {
     "trust.my_ledger": "📒 My ledger",
     "trust.label": "🏷️ Get a QR label",
     "trust.label_text": "The QR label for {name}. Print it and stick it on: shoppers scan it to check the origin and every record themselves.\nCode: {code}",
+    # My record notices: what the ledger's rules found, what follows, and an appeal (bots/flows/trust.py)
+    "abuse.list": "📋 My record notices",
+    "abuse.title": "📋 Your record notices. Tap one to see it.",
+    "abuse.none": "You have no record notices. All is well. 😊",
+    "abuse.line": "• No. {id}: {rule} ({status})",
+    "abuse.more": "There are more notices. Call the market office ({phone}) if you would like to hear about them.",
+    "abuse.open": "📋 Notice no. {id}",
+    "abuse.unknown": "That notice cannot be found. Please choose again from your record notices.",
+    "abuse.case_title": "📋 Notice no. {id}",
+    "abuse.found": "What we noticed: {rule}",
+    "abuse.reason": "Details (as recorded): {reason}",
+    "abuse.state": "Now: {status}",
+    "abuse.your_appeal": "Your appeal: {text}",
+    "abuse.can_appeal": "This is not a penalty. If we got it wrong, tap 'Appeal' or call the market office ({phone}).",
+    "abuse.appeal": "✍️ Appeal",
+    "abuse.back": "↩️ Back to the notice",
+    "abuse.see_case": "📋 See details",
+    "abuse.write": "Please tell us what happened, in your own words (up to {max} characters). The market office reads it and answers you.",
+    "abuse.too_long": "That is a little long ({n} characters). We can take up to {max}. Please shorten it and send it again.",
+    "abuse.received": "✅ We have your appeal. The market office will look into it and let you know. Thank you.",
+    "abuse.not_open.appealed": "We already have your appeal for this notice. Please wait for the market office's answer.",
+    "abuse.not_open.upheld": "The market office has already decided this notice. Call them if you would like to talk it over.",
+    "abuse.not_open.released": "This notice has already been lifted. There is nothing more to do.",
+    "abuse.status.open": "being checked",
+    "abuse.status.appealed": "appeal received, the office is checking",
+    "abuse.status.upheld": "kept by the office",
+    "abuse.status.released": "lifted",
+    "abuse.rule.review_burst": "many reviews posted within a short time",
+    "abuse.rule.copy_paste": "the same words posted as reviews of several products",
+    "abuse.rule.tied_reviewer": "a review of a shop you run or deliver for",
+    "abuse.rule.rating_pattern": "several reviews in a day with only the lowest or only the highest stars",
+    "abuse.rule.habitual_returns": "many more problem reports than the market's average",
+    "abuse.rule.review_spam": "rewards waiting while your reviews are being checked",
+    "abuse.rule.other": "something unusual in the ledger's records",
+    "abuse.outcome.hold_review": "So: this review is hidden for now, until the market office has checked it.",
+    "abuse.outcome.withhold_reward": "So: review and recommendation rewards wait until the check is done. They are not lost.",
+    "abuse.outcome.claims_need_approval": "So: from now on, the market office checks your problem reports before they are filed.",
+    # What the "trust" batch tells members (bots/pushes.py NOTICES)
+    "push.abuse.hold_review": "🔔 A note for you: some of your reviews looked unusual, so one is hidden until the market office has checked it. This is not a penalty. See why, and appeal if we got it wrong.",
+    "push.abuse.withhold_reward": "🔔 A note for you: while your reviews are being checked, review and recommendation rewards wait. They are not lost. See why, and appeal if we got it wrong.",
+    "push.abuse.claims_need_approval": "🔔 A note for you: you have made many more problem reports than the market's average, so the market office now checks each one before it is filed. See why, and appeal if we got it wrong.",
+    "refusal.claims_need_approval": "The market office checks your problem reports first for now. Call them and they will file it with you. You can see why under 'My record notices'.",
 }

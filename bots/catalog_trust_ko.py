@@ -1,4 +1,4 @@
-"""한국어 — 신뢰 기능의 채팅 문구 (공개 장부 로그인 버튼, 생산자의 QR 라벨)."""
+"""한국어 — 신뢰 기능의 채팅 문구 (공개 장부 로그인 버튼, 생산자의 QR 라벨, 내 기록 알림과 이의 신청)."""
 
 from __future__ import annotations
 
@@ -6,4 +6,46 @@ TRUST_KO: dict[str, str] = {
     "trust.my_ledger": "📒 내 장부 보기",
     "trust.label": "🏷️ QR 라벨 받기",
     "trust.label_text": "{name}의 QR 라벨이에요. 인쇄해서 붙이시면 손님이 휴대폰으로 찍어 원산지와 기록을 직접 확인해요.\n코드: {code}",
+    # 내 기록 알림: 장부를 살피는 규칙이 찾은 것, 그래서 생기는 일, 이의 신청 (bots/flows/trust.py)
+    "abuse.list": "📋 내 기록 알림",
+    "abuse.title": "📋 내 기록 알림이에요. 보고 싶은 알림을 눌러 주세요.",
+    "abuse.none": "내 기록 알림이 없어요. 모두 괜찮아요. 😊",
+    "abuse.line": "• {id}번: {rule} ({status})",
+    "abuse.more": "알림이 더 있어요. 궁금하시면 시장 사무실({phone})로 전화 주세요.",
+    "abuse.open": "📋 {id}번 알림 보기",
+    "abuse.unknown": "그 알림은 찾을 수 없어요. 내 기록 알림에서 다시 골라 주세요.",
+    "abuse.case_title": "📋 {id}번 알림",
+    "abuse.found": "무엇이 보였나요: {rule}",
+    "abuse.reason": "자세히: {reason}",
+    "abuse.state": "지금 상태: {status}",
+    "abuse.your_appeal": "보내신 이의: {text}",
+    "abuse.can_appeal": "벌을 드리는 게 아니에요. 잘못 본 것 같으면 '이의 신청'을 누르시거나 시장 사무실({phone})로 전화 주세요.",
+    "abuse.appeal": "✍️ 이의 신청",
+    "abuse.back": "↩️ 알림으로 돌아가기",
+    "abuse.see_case": "📋 자세히 보기",
+    "abuse.write": "어떤 사정이었는지 편하게 적어 주세요 ({max}자까지). 시장 사무실에서 읽고 답을 드려요.",
+    "abuse.too_long": "조금 길어요 ({n}자). {max}자까지만 받을 수 있어요. 줄여서 다시 적어 주세요.",
+    "abuse.received": "✅ 이의 신청을 받았어요. 시장 사무실에서 살펴보고 결과를 알려 드릴게요. 고마워요.",
+    "abuse.not_open.appealed": "이 알림은 이의 신청을 이미 받았어요. 시장 사무실의 답을 기다려 주세요.",
+    "abuse.not_open.upheld": "이 알림은 시장 사무실이 이미 결정했어요. 더 이야기하고 싶으시면 전화 주세요.",
+    "abuse.not_open.released": "이 알림은 이미 풀렸어요. 더 하실 일은 없어요.",
+    "abuse.status.open": "확인 중",
+    "abuse.status.appealed": "이의 신청 받음, 사무실 확인 중",
+    "abuse.status.upheld": "사무실에서 그대로 두기로 함",
+    "abuse.status.released": "풀림",
+    "abuse.rule.review_burst": "짧은 시간에 후기를 한꺼번에 많이 올리셨어요",
+    "abuse.rule.copy_paste": "같은 글을 여러 물건의 후기에 올리셨어요",
+    "abuse.rule.tied_reviewer": "직접 운영하시거나 배달하시는 가게의 후기예요",
+    "abuse.rule.rating_pattern": "하루 사이에 별점이 한쪽으로만 몰린 후기를 여러 개 올리셨어요",
+    "abuse.rule.habitual_returns": "문제 신고가 장터 평균보다 훨씬 많아요",
+    "abuse.rule.review_spam": "후기가 잠시 가려져서 보상을 기다리는 중이에요",
+    "abuse.rule.other": "장부를 살피다가 평소와 다른 점이 보였어요",
+    "abuse.outcome.hold_review": "그래서: 이 후기는 시장 사무실이 확인할 때까지 잠시 가려 두었어요.",
+    "abuse.outcome.withhold_reward": "그래서: 확인이 끝날 때까지 후기·추천 보상을 드리지 않고 보류해요. 없어지는 게 아니에요.",
+    "abuse.outcome.claims_need_approval": "그래서: 앞으로의 문제 신고는 시장 사무실이 확인한 뒤에 접수해요.",
+    # "trust" 묶음 작업이 보내는 알림 (bots/pushes.py NOTICES)
+    "push.abuse.hold_review": "🔔 안내드려요. 올리신 후기 가운데 평소와 다른 점이 보여서, 시장 사무실이 확인할 때까지 그 후기를 잠시 가려 두었어요. 벌을 드리는 게 아니에요. 이유를 보시고, 잘못 본 것 같으면 이의 신청을 해 주세요.",
+    "push.abuse.withhold_reward": "🔔 안내드려요. 후기를 확인하는 동안 후기·추천 보상을 잠시 보류해요. 없어지는 게 아니에요. 이유를 보시고, 잘못 본 것 같으면 이의 신청을 해 주세요.",
+    "push.abuse.claims_need_approval": "🔔 안내드려요. 문제 신고가 장터 평균보다 훨씬 많아서, 앞으로의 신고는 시장 사무실이 확인한 뒤에 접수해요. 이유를 보시고, 잘못 본 것 같으면 이의 신청을 해 주세요.",
+    "refusal.claims_need_approval": "지금은 문제 신고를 시장 사무실이 먼저 확인해요. 사무실로 전화 주시면 함께 접수해 드려요. 이유는 '내 기록 알림'에서 보실 수 있어요.",
 }

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from bots.dialogue import menu
-from bots.messages import Button, Reply, Screen
+from bots.messages import PAYLOAD_MAX_BYTES, Button, Reply, Screen
 from bots.notify import Notifier, reachable_identities, record_reach
-from bots.texts import t, won
+from bots.texts import CATALOGUES, t, won
 from commerce import events as domain
 from commerce import members, orders, shops
 from ledger.db import Database, UnitOfWork
@@ -75,13 +75,33 @@ async def _push_for(uow: UnitOfWork, event: object) -> Push | None:
 
 
 # What the scheduler's batches tell members afterwards (its ``Notice.kind``): text, button, where it leads.
+# A ``{name}`` in the text key or the payload is filled from the notice's data ("abuse.case": the text for
+# its outcome, the button to that very case).
 NOTICES: dict[str, tuple[str, str, str]] = {
     "dividend.paid": ("push.dividend_paid", "home.wallet", "w"),
     "cashout.paid": ("push.cashout_paid", "home.wallet", "w"),
     "cashout.failed": ("push.cashout_failed", "home.wallet", "w"),
     "order.reminder": ("push.order_reminder", "push.see_order", "po"),
+    "abuse.case": ("push.abuse.{outcome}", "abuse.see_case", "ab:{case}"),
 }
 MONEY = ("total", "amount")
+
+
+def notice_push(notice: Any) -> Push | None:
+    """The push for one of the scheduler's notices, or ``None`` (a kind or a text no chat knows)."""
+    known = NOTICES.get(getattr(notice, "kind", ""))
+    if known is None:
+        return None
+    data = dict(notice.data)
+    try:
+        text_key, button_key, payload = (part.format_map(data) for part in known)
+    except (KeyError, ValueError):
+        log.warning("notice %s lacks the data its push needs", notice.kind)
+        return None
+    if text_key not in CATALOGUES["ko"] or not payload.isascii() or len(payload.encode()) > PAYLOAD_MAX_BYTES:
+        log.warning("notice %s has no text %s or no button %r", notice.kind, text_key, payload[:70])
+        return None
+    return Push(int(notice.member_id), text_key, data, button_key, payload)
 
 
 def _screen(push: Push, lang: str) -> Screen:
@@ -109,12 +129,12 @@ class Pushes:
 
     async def announce(self, notices: Sequence[Any]) -> None:
         """The scheduler's ``Announcer``: each notice (member_id, kind, data) after its chunk committed."""
+        if not self.notifiers:
+            return
         for notice in notices:
-            known = NOTICES.get(getattr(notice, "kind", ""))
-            if known is None or not self.notifiers:
-                continue
-            text_key, button_key, payload = known
-            self._spawn(self._send(Push(int(notice.member_id), text_key, dict(notice.data), button_key, payload)))
+            push = notice_push(notice)
+            if push is not None:
+                self._spawn(self._send(push))
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(work)

@@ -31,6 +31,7 @@ NEXT_STEPS: dict[str, tuple[tuple[str, str], ...]] = {
     "verification_code_expired": (("more.phone", "phone"),),
     "invalid_state": (),
     "not_allowed": (),
+    "claims_need_approval": (("abuse.list", "ab"), ("more.human", "human")),
 }
 
 

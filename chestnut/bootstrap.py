@@ -146,6 +146,7 @@ def batch_context(app: App) -> BatchContext:
         dividend=s.scheduler_dividend_cron,
         housekeeping=s.scheduler_housekeeping_cron,
         contributions=s.scheduler_contributions_cron,
+        trust=s.scheduler_trust_cron,
         timezone=s.scheduler_timezone,
         misfire_grace_s=s.scheduler_misfire_grace_s,
         lease_ttl_s=s.scheduler_lease_ttl_s,

@@ -332,7 +332,9 @@ def _print_runs(result: dict[str, Any]) -> None:
 
 
 @batch.command("run")
-@click.argument("kind", type=click.Choice(["settlement", "cashout", "dividend", "housekeeping", "contributions"]))
+@click.argument(
+    "kind", type=click.Choice(["settlement", "cashout", "dividend", "housekeeping", "contributions", "trust"])
+)
 @click.option("--period", default=None, help="e.g. 2026-12-02T15 (settlement), 2026-12-02 (cashout), dividend-3")
 @click.option("--json", "as_json", is_flag=True)
 def batch_run(kind: str, period: str | None, as_json: bool) -> None:
@@ -352,7 +354,7 @@ def batch_run(kind: str, period: str | None, as_json: bool) -> None:
         click.echo(json.dumps(result, ensure_ascii=False))
         return
     _print_runs(result)
-    for key in ("file", "housekeeping", "contributions"):
+    for key in ("file", "housekeeping", "contributions", "trust"):
         if key in result:
             click.echo(f"{key}: {result[key]}")
     for line in result.get("results", []):

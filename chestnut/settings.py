@@ -110,6 +110,7 @@ class Settings(BaseSettings):
     scheduler_dividend_cron: str = "*/5 * * * *"  # resume declared dividends still unpaid
     scheduler_housekeeping_cron: str = "*/10 * * * *"
     scheduler_contributions_cron: str = "20 * * * *"  # hourly BNM contribution rewards
+    scheduler_trust_cron: str = "40 * * * *"  # hourly abuse scan; members told of new cases
     scheduler_timezone: str = "Asia/Seoul"
     scheduler_misfire_grace_s: int = 3600
     scheduler_lease_ttl_s: float = 30.0  # a standby takes over this long after the leader stopped renewing

@@ -353,6 +353,22 @@ async def notices(uow: UnitOfWork, member_id: int) -> list[Case]:
     return [_case(r) for r in rows]
 
 
+async def member_cases(uow: UnitOfWork, member_id: int, *, limit: int = 5) -> list[Case]:
+    """The member's cases, the open (and appealed) ones first, newest first: their "내 기록 알림" screen."""
+    rows = await uow.fetch(
+        f"SELECT {_COLUMNS} FROM abuse_cases WHERE member_id = :m "
+        "ORDER BY CASE WHEN status IN ('open', 'appealed') THEN 0 ELSE 1 END, id DESC LIMIT :n",
+        {"m": member_id, "n": limit},
+    )
+    return [_case(r) for r in rows]
+
+
+async def has_cases(uow: UnitOfWork, member_id: int) -> bool:
+    """Whether the member has any case at all (the wallet shows its way to the cases only then)."""
+    rows = await uow.fetch("SELECT 1 FROM abuse_cases WHERE member_id = :m LIMIT 1", {"m": member_id})
+    return bool(rows)
+
+
 async def open_cases(uow: UnitOfWork, *, limit: int = 50) -> list[Case]:
     """What an operator has to look at, appealed first."""
     rows = await uow.fetch(

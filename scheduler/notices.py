@@ -15,7 +15,7 @@ from typing import Protocol
 @dataclass(frozen=True, slots=True)
 class Notice:
     member_id: int
-    kind: str  # dividend.paid | cashout.paid | cashout.failed | order.reminder
+    kind: str  # dividend.paid | cashout.paid | cashout.failed | order.reminder | abuse.case
     data: Mapping[str, object] = field(default_factory=dict)
 
 

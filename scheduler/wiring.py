@@ -33,18 +33,19 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[impo
 from apscheduler.triggers.cron import CronTrigger  # type: ignore[import-untyped]
 
 from ads import contributions
+from commerce import abuse
 from commerce.context import Market
 from ledger.db import Database
 from ledger.errors import ChestnutError
 from ledger.service import now_ms
 from scheduler import cashout, dividends, housekeeping, settlement
-from scheduler.notices import Announcer, SilentAnnouncer
+from scheduler.notices import Announcer, Notice, SilentAnnouncer
 from scheduler.payout import FilePayout, Payout
 from scheduler.runs import BatchError, Progress, Run, drive
 
 log = logging.getLogger("chestnut.scheduler")
 
-KINDS = ("settlement", "cashout", "dividend", "housekeeping", "contributions")
+KINDS = ("settlement", "cashout", "dividend", "housekeeping", "contributions", "trust")
 SEOUL = ZoneInfo("Asia/Seoul")
 LEASE = "scheduler"
 
@@ -60,6 +61,7 @@ class Schedules:
     dividend: str = "*/5 * * * *"  # resume any declared dividend still unpaid
     housekeeping: str = "*/10 * * * *"
     contributions: str = "20 * * * *"  # hourly: couriers, reviewers and new members paid their BNM
+    trust: str = "40 * * * *"  # hourly: the abuse rules over the ledger, each new case told to its member
     timezone: str = "Asia/Seoul"
     misfire_grace_s: int = 3600
     lease_ttl_s: float = 30.0
@@ -122,6 +124,8 @@ async def run_batch(
         return BatchReport([], {"housekeeping": report.to_json()})
     if kind == "contributions":
         return BatchReport([], {"contributions": await _pay_contributions(ctx)})
+    if kind == "trust":
+        return BatchReport([], {"trust": await _scan_trust(ctx)})
     if kind == "dividend":
         return await _pay_dividends(ctx, period, progress)
     chosen = _check_period(period) if period is not None else period_for(kind)
@@ -157,6 +161,18 @@ async def _pay_contributions(ctx: BatchContext) -> dict[str, Any]:
         if result.paid + result.refused == 0:  # nothing left that this round could pay or refuse
             break
     return {"paid": paid, "units": units, "refused": refused, "over_budget": over_budget}
+
+
+async def _scan_trust(ctx: BatchContext) -> dict[str, Any]:
+    """The abuse rules over the whole ledger in one transaction (``abuse.scan`` is idempotent: a case is
+    unique per rule, member and subject); after commit each member hears of their new cases and how to appeal."""
+    async with ctx.db.unit_of_work() as uow:
+        opened = await abuse.scan(ctx.market, uow)
+        await uow.commit()
+    await ctx.announcer.announce(
+        [Notice(c.member_id, "abuse.case", {"case": c.id, "rule": c.rule, "outcome": c.outcome}) for c in opened]
+    )
+    return {"opened": len(opened), "cases": [c.id for c in opened]}
 
 
 async def _pay_dividends(ctx: BatchContext, period: str | None, progress: Progress | None) -> BatchReport:

@@ -61,6 +61,7 @@ async def help_(ctx: Ctx, _args: list[str]) -> Screen:
         ctx.t("help.text", phone=ctx.config.office_phone),
         [ctx.button("home.shop", "mk"), ctx.button("home.reorder", "re")],
         [Button(ctx.t("help.call"), phone=ctx.config.office_phone), ctx.button("menu.home", "home")],
+        [ctx.button("abuse.list", "ab")],  # the member's record notices and appeals (bots/flows/trust.py)
     )
 
 

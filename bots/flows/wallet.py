@@ -7,7 +7,7 @@ import datetime as dt
 from bots.dialogue import Ctx, Router
 from bots.messages import Button, Screen
 from bots.texts import bnm, won
-from commerce import members, wallet
+from commerce import abuse, members, wallet
 from ledger.links import login_link
 
 KST = dt.timezone(dt.timedelta(hours=9))
@@ -40,6 +40,8 @@ async def balances(ctx: Ctx, _args: list[str]) -> Screen:
         key = await ctx.market.keys.get(ctx.uow, ctx.member.key_label)
         link = await login_link(ctx.market.keys, ctx.uow, ctx.config.public_url, key.public_key)
         rows[1].append(Button(ctx.t("trust.my_ledger"), url=link))
+    if await abuse.has_cases(ctx.uow, ctx.member.id):  # withheld rewards are explained there
+        rows.append([ctx.button("abuse.list", "ab")])
     return ctx.say(text, *rows)
 
 

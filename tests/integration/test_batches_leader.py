@@ -30,6 +30,7 @@ async def test_two_schedulers_started_at_once_only_one_runs(app: App) -> None:
             "dividend",
             "housekeeping",
             "contributions",
+            "trust",
         }
         assert standby.jobs() == []
 

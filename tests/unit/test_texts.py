@@ -31,3 +31,18 @@ def test_amounts_are_formatted_with_integers_only() -> None:
 
 def test_an_unknown_language_falls_back_to_korean() -> None:
     assert t("fr", "menu.home") == t("ko", "menu.home")
+
+
+def test_every_abuse_outcome_and_status_has_its_words_and_a_push() -> None:
+    from bots.pushes import notice_push
+    from commerce.abuse import OUTCOMES
+    from scheduler.notices import Notice
+
+    for outcome in OUTCOMES:
+        push = notice_push(Notice(7, "abuse.case", {"case": 12, "rule": "copy_paste", "outcome": outcome}))
+        assert push is not None and push.text_key == f"push.abuse.{outcome}" and push.payload == "ab:12", outcome
+        assert t("ko", f"abuse.outcome.{outcome}")
+    for status in ("open", "appealed", "upheld", "released"):
+        assert t("ko", f"abuse.status.{status}")
+    assert notice_push(Notice(7, "abuse.case", {"case": 12, "outcome": "no_such_outcome"})) is None
+    assert notice_push(Notice(7, "abuse.case", {"case": 12})) is None  # data missing: no push, no crash
