@@ -27,6 +27,7 @@ from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from nacl.bindings import crypto_sign_open
 from nacl.exceptions import BadSignatureError
 from nacl.signing import VerifyKey
 
@@ -94,8 +95,10 @@ class _Bad(Exception):
 
 def check_signatures(first_seq: int, entries: list[bytes], operator_key: bytes | None) -> tuple[int, str] | None:
     """Worker: canonical form and signatures of a run of entries. The first problem, or None."""
-    keys: dict[bytes, VerifyKey] = {}
-    operator = VerifyKey(operator_key) if operator_key else None
+    # The raw libsodium binding, not VerifyKey.verify: the same call on signature + message, less ~6 µs of
+    # wrapper per entry on the sync path. It needs 32-byte keys and 64-byte signatures: unb64 and
+    # split_entry check those, VerifyKey checks the operator's key.
+    operator = bytes(VerifyKey(operator_key)) if operator_key else None
     for offset, entry in enumerate(entries):
         seq = first_seq + offset
         try:
@@ -104,14 +107,11 @@ def check_signatures(first_seq: int, entries: list[bytes], operator_key: bytes |
             if canonical_json(obj) != parts.action_bytes:
                 return seq, "the action is not in canonical JSON form"
             actor = unb64(obj.get("actor") if isinstance(obj, dict) else None, "actor", 32)
-            key = keys.get(actor)
-            if key is None:
-                key = keys[actor] = VerifyKey(actor)
-            key.verify(ACTION_PREFIX + parts.action_bytes, parts.sig)
+            crypto_sign_open(parts.sig + ACTION_PREFIX + parts.action_bytes, actor)
             if parts.cosig is not None:
                 if operator is None:
                     return seq, "a countersignature before the operator key is known"
-                operator.verify(COUNTERSIGN_PREFIX + parts.action_bytes, parts.cosig)
+                crypto_sign_open(parts.cosig + COUNTERSIGN_PREFIX + parts.action_bytes, operator)
         except BadSignatureError:
             return seq, "a signature does not verify against the action"
         except ChestnutError as exc:
