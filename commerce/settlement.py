@@ -91,22 +91,24 @@ def settlement_transfers(market: Market, order: Order, producer_id: int, due: Se
     producer_btl -= sum(amount for _payee, amount in shares)
     producer_units = units - refund_units
     courier = members.wallet(order.courier_id if order.courier_id is not None else producer_id, "BTL")
+    escrow_btl, escrow_bnm = escrow(order.id, "BTL"), escrow(order.id, "BNM")
+    prefix = f"order-{order.id}-"
     plan: list[Transfer] = []
 
     def add(tid: str, debit: str, credit: str, amount: int, token: str, **kw: str) -> None:
         if amount > 0:
-            plan.append(Transfer(f"order-{order.id}-{tid}", debit, credit, amount, token, **kw))  # type: ignore[arg-type]
+            plan.append(Transfer(prefix + tid, debit, credit, amount, token, **kw))  # type: ignore[arg-type]
 
-    add("btl-post", buyer_btl, escrow(order.id, "BTL"), btl, "BTL", type="post", pending_id=hold_id(order.id, "BTL"))
-    add("bnm-post", buyer_bnm, escrow(order.id, "BNM"), units, "BNM", type="post", pending_id=hold_id(order.id, "BNM"))
-    add("refund-btl", escrow(order.id, "BTL"), buyer_btl, refund_btl, "BTL")
-    add("refund-bnm", escrow(order.id, "BNM"), buyer_bnm, refund_units, "BNM")
-    add("courier", escrow(order.id, "BTL"), courier, courier_pay, "BTL")
-    add("fee", escrow(order.id, "BTL"), PLATFORM_FEES, fee, "BTL")
+    add("btl-post", buyer_btl, escrow_btl, btl, "BTL", type="post", pending_id=hold_id(order.id, "BTL"))
+    add("bnm-post", buyer_bnm, escrow_bnm, units, "BNM", type="post", pending_id=hold_id(order.id, "BNM"))
+    add("refund-btl", escrow_btl, buyer_btl, refund_btl, "BTL")
+    add("refund-bnm", escrow_bnm, buyer_bnm, refund_units, "BNM")
+    add("courier", escrow_btl, courier, courier_pay, "BTL")
+    add("fee", escrow_btl, PLATFORM_FEES, fee, "BTL")
     for payee, amount in shares:
-        add(payee.role, escrow(order.id, "BTL"), members.wallet(payee.member_id, "BTL"), amount, "BTL")
-    add("producer-btl", escrow(order.id, "BTL"), members.wallet(producer_id, "BTL"), producer_btl, "BTL")
-    add("producer-bnm", escrow(order.id, "BNM"), members.wallet(producer_id, "BNM"), producer_units, "BNM")
+        add(payee.role, escrow_btl, members.wallet(payee.member_id, "BTL"), amount, "BTL")
+    add("producer-btl", escrow_btl, members.wallet(producer_id, "BTL"), producer_btl, "BTL")
+    add("producer-bnm", escrow_bnm, members.wallet(producer_id, "BNM"), producer_units, "BNM")
     return plan
 
 

@@ -20,7 +20,7 @@ ledger's genesis entry and later ``ledger.rules`` entries, so anyone can replay 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from ledger.errors import (
@@ -113,6 +113,22 @@ class TransferState:
     timeout_ms: int | None
     actor: bytes
 
+    def copy(self) -> TransferState:
+        """A copy to restore on refusal (``dataclasses.replace`` costs a field walk per call)."""
+        return TransferState(
+            self.id,
+            self.seq,
+            self.type,
+            self.debit,
+            self.credit,
+            self.token,
+            self.amount,
+            self.pending_id,
+            self.state,
+            self.timeout_ms,
+            self.actor,
+        )
+
     def same_request(self, t: Transfer) -> bool:
         return (
             self.type == t.type
@@ -190,10 +206,12 @@ class Book:
             self.transfers.update(saved_transfers)
             self.rules = saved_rules
             raise
-        self.new_accounts.update(created_accounts)
+        if created_accounts:
+            self.new_accounts.update(created_accounts)
         self.dirty_accounts.update(a for a in touched if a not in self.new_accounts)
         self.new_transfers.extend(created_transfers)
-        self.resolved_pending.update(saved_transfers)
+        if saved_transfers:
+            self.resolved_pending.update(saved_transfers)
         return list(touched.values())
 
     def _apply_genesis(self, action: Action, seq: int) -> None:
@@ -305,7 +323,7 @@ class Book:
                     pending_id=t.pending_id,
                     pending_amount=pending.amount,
                 )
-            saved_transfers[pending.id] = replace(pending)
+            saved_transfers[pending.id] = pending.copy()
             debit.debits_pending -= pending.amount
             credit.credits_pending -= pending.amount
             if t.type == "post":

@@ -111,7 +111,10 @@ def _scan(value: object, depth: int) -> bool:
             # isascii() is a C-speed shortcut for the common case; max() finds astral characters.
             if not key.isascii() and max(key) > "\uffff":
                 wide = True
-            if type(item) is not str and _scan(item, depth + 1):
+            # Strings and safe integers (most members) are checked here, without a call per value.
+            if type(item) is str or (type(item) is int and -MAX_SAFE_INTEGER <= item <= MAX_SAFE_INTEGER):
+                continue
+            if _scan(item, depth + 1):
                 wide = True
         return wide
     if kind is list or kind is tuple:
@@ -119,7 +122,9 @@ def _scan(value: object, depth: int) -> bool:
             raise MalformedAction(f"JSON nested deeper than {MAX_DEPTH} levels")
         wide = False
         for item in value:  # type: ignore[attr-defined]
-            if type(item) is not str and _scan(item, depth + 1):
+            if type(item) is str or (type(item) is int and -MAX_SAFE_INTEGER <= item <= MAX_SAFE_INTEGER):
+                continue
+            if _scan(item, depth + 1):
                 wide = True
         return wide
     if kind is int:
