@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import threading
 from pathlib import Path
 
@@ -57,5 +58,105 @@ async def test_cancelling_before_the_first_batch_ran_is_a_clean_cancel(tmp_path:
             rows = await uow.fetch("SELECT COUNT(*) FROM market_settings WHERE key = 'x'")
             await uow.commit()
         assert rows == [(0,)]
+    finally:
+        await db.close()
+
+
+# ------------------------------------------------------------------------------------------ group commit
+
+
+async def _sqlite(tmp_path: Path) -> SqliteDatabase:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'group.db'}"
+    await upgrade(url)
+    db = await open_database(url)
+    assert isinstance(db, SqliteDatabase)
+    return db
+
+
+async def _visible(db: SqliteDatabase, key: str) -> bool:
+    async with db.snapshot() as snap:
+        return bool(await snap.fetch("SELECT 1 FROM market_settings WHERE key = :k", {"k": key}))
+
+
+async def test_concurrent_writers_share_commits_and_each_commit_is_durable_when_it_returns(tmp_path: Path) -> None:
+    db = await _sqlite(tmp_path)
+    try:
+        seen_after_commit: list[bool] = []
+
+        async def writer(n: int) -> None:
+            async with db.unit_of_work() as uow:
+                await uow.execute("INSERT INTO market_settings (key, value) VALUES (:k, 'v')", {"k": f"w{n}"})
+                await uow.commit()
+            seen_after_commit.append(await _visible(db, f"w{n}"))  # another connection: committed, not just written
+
+        await asyncio.gather(*(writer(n) for n in range(40)))
+        assert seen_after_commit == [True] * 40
+        async with db.snapshot() as snap:
+            assert await snap.fetch("SELECT COUNT(*) FROM market_settings WHERE key LIKE 'w%'") == [(40,)]
+        assert 1 <= db.commits < 40  # queued writers joined a group instead of committing one by one
+    finally:
+        await db.close()
+
+
+async def test_a_writer_that_rolls_back_inside_a_group_undoes_only_its_own_work(tmp_path: Path) -> None:
+    db = await _sqlite(tmp_path)
+    try:
+
+        async def writer(n: int) -> None:
+            async with db.unit_of_work() as uow:
+                await uow.execute("INSERT INTO market_settings (key, value) VALUES (:k, 'v')", {"k": f"r{n}"})
+                if n % 3 == 0:
+                    raise ValueError("refused")
+                await uow.commit()
+
+        results = await asyncio.gather(*(writer(n) for n in range(30)), return_exceptions=True)
+        assert [isinstance(r, ValueError) for r in results] == [n % 3 == 0 for n in range(30)]
+        async with db.snapshot() as snap:
+            keys = {k for (k,) in await snap.fetch("SELECT key FROM market_settings WHERE key LIKE 'r%'")}
+        assert keys == {f"r{n}" for n in range(30) if n % 3}
+
+        # A duplicate key inside a group is that writer's error; the others' rows still commit.
+        async def duplicate(key: str) -> None:
+            async with db.unit_of_work() as uow:
+                await uow.execute("INSERT INTO market_settings (key, value) VALUES (:k, 'again')", {"k": key})
+                await uow.commit()
+
+        outcome = await asyncio.gather(
+            duplicate("r1"), duplicate("fresh-1"), duplicate("fresh-2"), return_exceptions=True
+        )
+        assert isinstance(outcome[0], sqlite3.IntegrityError) and outcome[1:] == [None, None]
+        assert await _visible(db, "fresh-1") and await _visible(db, "fresh-2")
+    finally:
+        await db.close()
+
+
+async def test_a_group_whose_commit_fails_fails_every_member_and_keeps_none_of_their_work(tmp_path: Path) -> None:
+    """A deferred constraint is checked at COMMIT, so one member's violation fails the group's COMMIT:
+    every member's ``commit()`` raises and none of their rows is kept (none was told it was saved)."""
+    db = await _sqlite(tmp_path)
+    try:
+        async with db.unit_of_work() as uow:
+            await uow.execute("CREATE TABLE t_parent (id INTEGER PRIMARY KEY)")
+            await uow.execute(
+                "CREATE TABLE t_child (parent INTEGER REFERENCES t_parent(id) DEFERRABLE INITIALLY DEFERRED)"
+            )
+            await uow.commit()
+
+        async def writer(key: str, violate: bool) -> None:
+            async with db.unit_of_work() as uow:
+                await uow.execute("INSERT INTO market_settings (key, value) VALUES (:k, 'v')", {"k": key})
+                if violate:
+                    await uow.execute("INSERT INTO t_child (parent) VALUES (99)")  # no such parent
+                await uow.commit()
+
+        outcome = await asyncio.gather(
+            writer("g-a", False), writer("g-b", True), writer("g-c", False), return_exceptions=True
+        )
+        assert all(isinstance(r, sqlite3.IntegrityError) for r in outcome), outcome
+        assert not any([await _visible(db, k) for k in ("g-a", "g-b", "g-c")])
+        async with db.unit_of_work() as uow:  # the writer goes on afterwards
+            await uow.execute("INSERT INTO market_settings (key, value) VALUES ('after', 'v')")
+            await uow.commit()
+        assert await _visible(db, "after")
     finally:
         await db.close()
