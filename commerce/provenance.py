@@ -11,13 +11,14 @@ who did it and the sequence number that proves it, and how many reviews and clai
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from commerce import catalog, members, orders, shops, validate
 from commerce.context import Market
-from commerce.errors import InvalidInput, InvalidState, NotAllowed
-from commerce.reviews import RatingSummary, rating_summary
-from ledger.db import UnitOfWork, read
+from commerce.errors import InvalidInput, InvalidState, NotAllowed, UnknownProduct, UnknownShop
+from commerce.reviews import RatingSummary, product_rating_read, rating_from_rows
+from ledger.db import Op, Row, UnitOfWork, read
 from ledger.service import Request
 
 PRODUCER_STAGES = ("harvested", "processed", "packed")
@@ -127,29 +128,49 @@ async def record_event(
     )
 
 
-async def history(uow: UnitOfWork, product_id: int, *, order_id: int | None = None) -> ProductHistory:
-    """A product's page. With ``order_id``: the producer's steps and that one order's delivery only."""
-    product = await catalog.get(uow, product_id)
-    shop = await shops.get(uow, product.shop_id)
-    sql = "SELECT id, stage, actor_id, note, order_id, time_ms, seq FROM provenance_events WHERE product_id = :p"
-    params: dict[str, object] = {"p": product.id}
+def history_reads(product_id: int, *, order_id: int | None = None) -> list[Op]:
+    """The reads of ``history``, for a caller that batches them with its own (one round trip in all).
+
+    ``history_from_rows`` makes the history of their results, in the same order.
+    """
+    events = "SELECT id, stage, actor_id, note, order_id, time_ms, seq FROM provenance_events WHERE product_id = :p"
+    params: dict[str, object] = {"p": product_id}
     if order_id is not None:
-        sql += " AND (order_id IS NULL OR order_id = :o)"
+        events += " AND (order_id IS NULL OR order_id = :o)"
         params["o"] = order_id
-    events, claims = await uow.batch(
-        [
-            read(sql + " ORDER BY time_ms, seq, id", params),
-            read(
-                "SELECT COUNT(*) FROM claims c WHERE EXISTS "
-                "(SELECT 1 FROM order_lines l WHERE l.order_id = c.order_id AND l.product_id = :p)",
-                {"p": product.id},
-            ),
-        ]
-    )
+    return [
+        read(f"SELECT {catalog.COLUMNS} FROM products WHERE id = :p", {"p": product_id}),
+        read(
+            f"SELECT {shops.COLUMNS} FROM shops WHERE id = (SELECT shop_id FROM products WHERE id = :p)",
+            {"p": product_id},
+        ),
+        read(events + " ORDER BY time_ms, seq, id", params),
+        read(
+            "SELECT COUNT(*) FROM claims c WHERE EXISTS "
+            "(SELECT 1 FROM order_lines l WHERE l.order_id = c.order_id AND l.product_id = :p)",
+            {"p": product_id},
+        ),
+        product_rating_read(product_id),
+    ]
+
+
+def history_from_rows(product_id: int, results: Sequence[Sequence[Row]]) -> ProductHistory:
+    """The history from the results of ``history_reads`` (an unknown product: ``UnknownProduct``)."""
+    product_rows, shop_rows, events, claims, rating = results
+    if not product_rows:
+        raise UnknownProduct(f"no product {product_id}", product=product_id)
+    product = catalog.from_row(product_rows[0])
+    if not shop_rows:
+        raise UnknownShop(f"no shop {product.shop_id}", shop=product.shop_id)
     return ProductHistory(
         product,
-        shop,
+        shops.from_row(shop_rows[0]),
         tuple(_event(r) for r in events),
-        await rating_summary(uow, product_id=product.id),
+        rating_from_rows(rating),
         int(claims[0][0]),
     )
+
+
+async def history(uow: UnitOfWork, product_id: int, *, order_id: int | None = None) -> ProductHistory:
+    """A product's page. With ``order_id``: the producer's steps and that one order's delivery only."""
+    return history_from_rows(product_id, await uow.batch(history_reads(product_id, order_id=order_id)))

@@ -12,12 +12,13 @@ average ×10 rounded half up (4.25 → 43, shown as "4.3"), which is all a chat 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from commerce import members, orders, validate
 from commerce.context import Market
 from commerce.errors import AlreadyReviewed, CommerceError, InvalidInput, InvalidState, NotAllowed
-from ledger.db import UnitOfWork, write
+from ledger.db import Op, Row, UnitOfWork, read, write
 from ledger.errors import NotFound
 from ledger.service import Request
 
@@ -165,6 +166,18 @@ async def reviews_for_product(uow: UnitOfWork, product_id: int, *, limit: int = 
     return [_review(r) for r in rows]
 
 
+def product_rating_read(product_id: int) -> Op:
+    """One product's ``rating_summary`` as a read to batch with others; ``rating_from_rows`` reads its rows."""
+    return read(
+        "SELECT COUNT(*), COALESCE(SUM(rating), 0) FROM reviews WHERE product_id = :p AND status = 'visible'",
+        {"p": product_id},
+    )
+
+
+def rating_from_rows(rows: Sequence[Row]) -> RatingSummary:
+    return RatingSummary(int(rows[0][0]), int(rows[0][1]))
+
+
 async def rating_summary(
     uow: UnitOfWork, *, product_id: int | None = None, shop_id: int | None = None
 ) -> RatingSummary:
@@ -172,14 +185,11 @@ async def rating_summary(
     if (product_id is None) == (shop_id is None):
         raise InvalidInput("name a product or a shop", field="product")
     if product_id is not None:
-        rows = await uow.fetch(
-            "SELECT COUNT(*), COALESCE(SUM(rating), 0) FROM reviews WHERE product_id = :p AND status = 'visible'",
-            {"p": product_id},
-        )
+        (rows,) = await uow.batch([product_rating_read(product_id)])
     else:
         rows = await uow.fetch(
             "SELECT COUNT(*), COALESCE(SUM(r.rating), 0) FROM reviews r JOIN products p ON p.id = r.product_id "
             "WHERE p.shop_id = :s AND r.status = 'visible'",
             {"s": shop_id},
         )
-    return RatingSummary(int(rows[0][0]), int(rows[0][1]))
+    return rating_from_rows(rows)

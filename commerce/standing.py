@@ -14,8 +14,8 @@ Integers only: rates in basis points (1 % = 100), times in minutes, averages as 
 
 from __future__ import annotations
 
+import asyncio
 import json
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -217,19 +217,26 @@ def standing(facts: Facts, member_id: int) -> MemberStanding:
 
 
 class FactsCache:
-    """The facts at the latest ledger size, recomputed at most every ``max_age_s`` (public pages read it)."""
+    """The facts of the ledger, folded forward from the new entries as readers ask (public pages read it).
 
-    def __init__(self, max_age_s: float = 5.0) -> None:
-        self.max_age_s = max_age_s
+    One fold at a time (a lock): the fold adds to the facts in place, and two folds of the same entries
+    would count them twice.
+    """
+
+    def __init__(self) -> None:
         self._facts: Facts | None = None
-        self._at = 0.0
+        self._lock = asyncio.Lock()
 
-    async def get(self, uow: UnitOfWork) -> Facts:
-        now = time.monotonic()
-        if self._facts is None or now - self._at > self.max_age_s:
-            self._at = now  # one refresh at a time: the others use the facts they have
-            self._facts = await load_facts(uow, since=self._facts)
-        return self._facts
+    async def at_least(self, uow: UnitOfWork, size: int) -> Facts:
+        """The facts of at least the first ``size`` entries, which ``uow`` must see.
+
+        Why: a page rendered at ledger size ``size`` and cached until the ledger grows must not show
+        figures from fewer entries than that, or it would keep them until the next entry.
+        """
+        async with self._lock:
+            if self._facts is None or self._facts.size < size:
+                self._facts = await load_facts(uow, size, since=self._facts)
+            return self._facts
 
     def forget(self) -> None:
         self._facts = None
