@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass, field
 
 from ads.errors import BudgetOverBalance, CampaignState, EmptyAudience, InvalidCampaign, UnknownCampaign
-from commerce import catalog, members, shops
+from commerce import catalog, identity, members, shops
 from commerce.context import Market
 from ledger.db import UnitOfWork
 from ledger.model import AccountSpec, Transfer
@@ -150,7 +150,9 @@ async def create(
     audience: Audience | None = None,
 ) -> Campaign:
     """A draft campaign of the producer's own product, checked whole; no money moves yet."""
-    producer = await members.require_role(uow, producer_id, "producer")
+    producer = identity.require(
+        await members.require_role(uow, producer_id, "producer"), identity.OPERATOR, action="ad_campaign"
+    )
     product = await catalog.get(uow, product_id)
     shop = await shops.require_owner(uow, producer.id, product.shop_id)
     message = (message or "").strip()

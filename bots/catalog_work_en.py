@@ -268,4 +268,10 @@ WORK_EN: dict[str, str] = {
     "opcd.confirm": "Decide dispute #{id} like this?\nDecision: {resolution}\nReason: {reason}",
     "opcd.yes": "✅ Decide",
     "opcd.done": "✅ Dispute #{id} decided: {resolution}.",
+    "op.phone": "📱 Check a phone",
+    "opph.ask_who": "Type the member number (e.g. 12) of the person whose phone you are checking. (Their wallet's top-up help shows it.)",
+    "opph.ask_phone": "Type the mobile number of {name} (member {id}). Please look at their own handset to check it.",
+    "opph.confirm": "Register {phone} as the number of {name} (member {id})?",
+    "opph.yes": "✅ Register the number",
+    "opph.done": "✅ {name}'s phone number is registered. They can pay now.",
 }

@@ -269,4 +269,10 @@ WORK_KO: dict[str, str] = {
     "opcd.confirm": "분쟁 #{id}을(를) 이렇게 결정할까요?\n결정: {resolution}\n이유: {reason}",
     "opcd.yes": "✅ 결정하기",
     "opcd.done": "✅ 분쟁 #{id}: {resolution}(으)로 결정했어요.",
+    "op.phone": "📱 전화번호 확인",
+    "opph.ask_who": "전화번호를 확인해 드릴 분의 회원번호(예: 12)를 써 주세요. (지갑 화면의 충전 안내에 나와요)",
+    "opph.ask_phone": "{name}님 (회원 {id})의 휴대폰 번호를 써 주세요. 그분 휴대폰을 직접 보고 확인해 주세요.",
+    "opph.confirm": "{name}님 (회원 {id})의 번호를 {phone}(으)로 등록할까요?",
+    "opph.yes": "✅ 번호 등록",
+    "opph.done": "✅ {name}님의 전화번호를 등록했어요. 이제 결제할 수 있어요.",
 }

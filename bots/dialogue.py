@@ -48,7 +48,7 @@ class ChatConfig:
     """What the chat says about the cooperative itself, from settings."""
 
     office_phone: str = "031-000-0000"  # the market office: a person to call
-    show_codes: bool = False  # development only: show the phone code in the chat (no SMS sender yet)
+    show_codes: bool = False  # development and test without an SMS sender: show the phone code in the chat
     topup_url: str | None = None  # the gateway's checkout page, when a gateway is configured
     trial_topup: int = 0  # development only: won a visitor of `make run` may take once to try paying
     flood_burst: int = 30  # messages …

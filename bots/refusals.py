@@ -32,6 +32,12 @@ NEXT_STEPS: dict[str, tuple[tuple[str, str], ...]] = {
     "invalid_state": (),
     "not_allowed": (),
     "claims_need_approval": (("abuse.list", "ab"), ("more.human", "human")),
+    "identity_required": (("identity.verify_phone", "phone"),),
+    "verification_code_limit": (("more.human", "human"),),
+    "sms_not_configured": (("more.human", "human"),),
+    "sms_unavailable": (("signup.again", "phone"), ("more.human", "human")),
+    "sms_failed": (("signup.again", "phone"), ("more.human", "human")),
+    "sms_refused": (("signup.again", "phone"), ("more.human", "human")),
 }
 
 
@@ -44,7 +50,19 @@ def _figures(ctx: Ctx, data: dict[str, object]) -> dict[str, object]:
     for key in ("available", "max_share", "wait_s", "attempts_left"):
         value = data.get(key)
         out[key] = value if isinstance(value, int) else "?"
+    wait_s = data.get("wait_s")
+    out["wait_min"] = max(1, (wait_s + 59) // 60) if isinstance(wait_s, int) else "?"
     return out
+
+
+def _identity(ctx: Ctx, exc: ChestnutError) -> Screen:
+    """Verify the phone and come back: to this shop's confirmation when it was a payment that stopped."""
+    if exc.data.get("needed") == "operator":
+        return ctx.say(ctx.t("refusal.identity_required.operator"), [ctx.button("more.human", "human")])
+    verb, _, rest = (ctx.msg.payload or "").partition(":")
+    shop = rest.split(":")[0] if verb in ("ok", "pay") else ""
+    target = f"phone:pay:{shop}" if shop.isdigit() else "phone"
+    return ctx.say(ctx.t("refusal.identity_required"), [ctx.button("identity.verify_phone", target)])
 
 
 def _cashing_out(ctx: Ctx) -> bool:
@@ -55,6 +73,8 @@ def _cashing_out(ctx: Ctx) -> bool:
 def explain(ctx: Ctx, exc: ChestnutError) -> Screen:
     if exc.code == "insufficient_balance" and _cashing_out(ctx):
         return ctx.say(ctx.t("refusal.insufficient_balance.cashout", **_figures(ctx, exc.data)), expects="text")
+    if exc.code == "identity_required":
+        return _identity(ctx, exc)
     key = f"refusal.{exc.code}"
     try:
         text = ctx.t(key, **_figures(ctx, exc.data))

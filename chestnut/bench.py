@@ -226,6 +226,7 @@ async def _commerce_setup(app: App, members_n: int, products_n: int) -> tuple[li
         async with app.db.unit_of_work() as uow:
             for i in range(start, min(members_n, start + 250)):
                 member = await members.register(m, uow, channel="web", external_id=f"bench-{i}", display_name="손님")
+                await members.verified_phone(m, uow, member.id, f"0106{i:07d}")  # paying needs a verified phone
                 await wallet.topup_at_office(m, uow, office.id, member.id, 2_000_000, receipt=f"bench-{i}")
                 buyers.append(member.id)
             await uow.commit()
@@ -349,6 +350,7 @@ async def _chat_setup(app: App, shoppers: int) -> list[str]:
             for i in range(start, min(shoppers, start + 250)):
                 user = f"bench-kakao-{i}"
                 member = await members.register(m, uow, channel="kakao", external_id=user, display_name="손님")
+                await members.verified_phone(m, uow, member.id, f"0107{i:07d}")  # paying needs a verified phone
                 await wallet.topup_at_office(m, uow, office.id, member.id, 1_000_000, receipt=f"chat-{i}")
                 users.append(user)
             await uow.commit()
@@ -1071,6 +1073,7 @@ async def _market_setup(app: App, members_n: int) -> list[int]:
         traders = []
         for i in range(members_n):
             member = await members.register(m, uow, channel="web", external_id=f"bench-t{i}", display_name="조합원")
+            await members.verified_phone(m, uow, member.id, f"0104{i:07d}")  # trading BNM needs a verified phone
             await wallet.topup_at_office(m, uow, office.id, member.id, 2_000_000, receipt=f"bench-t{i}")
             await app.ledger.record(
                 uow,
@@ -1185,6 +1188,7 @@ async def _page_client(
 
     latencies: list[float] = []
     failed = 0
+    cpu = time.process_time()
     connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(connector=connector) as http:
 
@@ -1205,7 +1209,7 @@ async def _page_client(
         started = time.perf_counter()
         await asyncio.gather(*(one(n) for n in range(clients)))
         elapsed = time.perf_counter() - started
-    return {"latencies": latencies, "failed": failed, "elapsed": elapsed}
+    return {"latencies": latencies, "failed": failed, "elapsed": elapsed, "cpu_s": time.process_time() - cpu}
 
 
 def drive_pages(
@@ -1258,7 +1262,9 @@ async def run_web_bench(
             await loop.run_in_executor(pool, drive_pages, url, paths, 4, 5)  # start-up and warm-up, not timed
             if progress:
                 progress(0, clients)
+            server_cpu = time.process_time()
             driven = await loop.run_in_executor(pool, drive_pages, url, paths, clients, per_client)
+            server_cpu = time.process_time() - server_cpu
             # The same readers on GET /health (a constant answer): what this machine's HTTP stack gives
             # right now, to read the page figures against (the machine is shared).
             floor = await loop.run_in_executor(pool, drive_pages, url, ["/health"], clients, per_client, b"ok")
@@ -1280,6 +1286,10 @@ async def run_web_bench(
         "max_ms": round(ordered[-1] * 1000, 1) if ordered else 0.0,
         "failed": int(driven["failed"]),
         "seconds": round(driven["elapsed"], 2),
+        # Each process's CPU over the timed run, in % of one core: near 100 the process is the limit
+        # (the readers' aiohttp client costs more per request than the server does).
+        "server_cpu_pct": round(100 * server_cpu / driven["elapsed"]),
+        "client_cpu_pct": round(100 * driven["cpu_s"] / driven["elapsed"]),
         "health_requests_per_s": round(len(floor["latencies"]) / floor["elapsed"]),
         "health_p99_ms": round(_percentile(sorted(floor["latencies"]), 0.99) * 1000, 1),
         "verify_ok": report.ok,

@@ -23,6 +23,7 @@ from commerce.gateway import HttpGateway, PaymentGateway
 from commerce.market.price import MarketPrice
 from commerce.search import SearchIndex
 from commerce.setup import OPERATOR_DEBIT_KINDS, ensure_market_ready
+from commerce.sms import HttpSms
 from ledger.db import Database, open_database
 from ledger.errors import KeyStoreError
 from ledger.keys import (
@@ -106,9 +107,14 @@ async def build(settings: Settings, *, migrate: bool = True, initialize: bool = 
     # Payments value BNM at the market's reference price (the operator's price until members trade),
     # on the market's clock, so a test or a replay that sets the clock moves the price window with it.
     market.prices = MarketPrice(fallback=market.prices, clock=lambda: market.clock())
+    if settings.sms_url and settings.sms_key:  # sign-up codes by SMS (commerce.identity)
+        http = http or aiohttp.ClientSession()
+        market.sms = HttpSms(
+            http, settings.sms_url, settings.sms_key.get_secret_value(), timeout_s=settings.sms_timeout_s
+        )
     chat = ChatConfig(
         office_phone=settings.office_phone,
-        show_codes=settings.environment != "production",
+        show_codes=settings.environment != "production" and market.sms is None,
         topup_url=settings.topup_page_url,
         trial_topup=settings.trial_topup if settings.environment == "development" else 0,
         bot_username=settings.telegram_bot_username,

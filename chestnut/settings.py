@@ -92,6 +92,13 @@ class Settings(BaseSettings):
     gateway_webhook_secret: SecretStr | None = None  # HMAC-SHA256 key of X-Chestnut-Signature
     gateway_timeout_s: float = 10.0
 
+    # -- SMS (sign-up codes for Kakao and the web chat): a JSON gateway taking POST {to, text} with the key
+    # in X-Api-Key. Unset: development and test show the code in the chat; production offers Telegram's
+    # contact button or the market office instead.
+    sms_url: str | None = None
+    sms_key: SecretStr | None = None
+    sms_timeout_s: float = 10.0
+
     # -- ads (issue 6): pacing per platform, the night that needs separate consent, open-token key
     ads_open_key: SecretStr | None = None  # HMAC key of sponsored-open buttons (unset: the market's pepper)
     ads_telegram_rate_per_s: float = 30.0  # ad messages a second on Telegram (1000 with paid broadcasts)
@@ -151,6 +158,7 @@ class Settings(BaseSettings):
             "gateway_webhook_secret",
             "payout_bank_key",
             "ads_open_key",
+            "sms_key",
         ):
             secret = getattr(self, name)
             if secret is not None and secret.get_secret_value().strip().lower() in PLACEHOLDER_SECRETS:

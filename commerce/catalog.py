@@ -7,7 +7,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from commerce import members, search, shops, validate
+from commerce import identity, members, search, shops, validate
 from commerce.context import Market
 from commerce.errors import InvalidInput, ShopNotVerified, UnknownProduct
 from ledger.db import UnitOfWork
@@ -151,6 +151,7 @@ async def add_product(
     shop = await shops.require_owner(uow, producer.id, shop_id)
     if not shop.verified:
         raise ShopNotVerified("the market office has not verified this shop yet", shop=shop.id)
+    identity.require(producer, identity.OPERATOR, action="sell")
     if category not in CATEGORIES:
         raise InvalidInput(f"category must be one of {', '.join(CATEGORIES)}", field="category")
     fields = {

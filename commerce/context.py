@@ -7,11 +7,14 @@ import hmac
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from ledger.db import UnitOfWork
 from ledger.keys import KeyStore
 from ledger.service import Ledger, now_ms
+
+if TYPE_CHECKING:
+    from commerce.sms import SmsSender
 
 BNM_UNITS = 1000  # 1 BNM = 1,000 units
 
@@ -25,6 +28,7 @@ class MarketRules:
     max_price: int = 100_000_000
     phone_code_ttl_s: int = 600
     phone_code_attempts: int = 5
+    phone_codes_per_hour: int = 5  # codes sent to one phone number per hour, whoever asks (SMS flood)
     delivery_code_attempts: int = 3
 
 
@@ -46,13 +50,14 @@ class OperatorPrice:
 
 @dataclass
 class Market:
-    """The commerce services' dependencies: ledger, keys, price source, rules, clock."""
+    """The commerce services' dependencies: ledger, keys, price source, rules, clock, SMS sender."""
 
     ledger: Ledger
     keys: KeyStore
     prices: PriceSource = field(default_factory=OperatorPrice)
     rules: MarketRules = field(default_factory=MarketRules)
     clock: Callable[[], int] = now_ms
+    sms: SmsSender | None = None  # sign-up codes go out by SMS when set (``commerce.identity``)
     _pepper: bytes | None = None
 
     async def pepper(self, uow: UnitOfWork) -> bytes:

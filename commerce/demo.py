@@ -305,6 +305,8 @@ async def build_demo(
                 await members.set_preferences(
                     uow, member.id, region=rng.choice(list(MARKETS.values())), bnm_share_pref=0
                 )
+                # Demo shoppers signed up with their phone (paying needs one): made-up numbers, one each.
+                await members.verified_phone(market, uow, member.id, f"0108{i:07d}")
                 await wallet.topup_at_office(
                     market, uow, office.id, member.id, rng.choice([30_000, 50_000, 100_000]), receipt=f"demo-{i}"
                 )

@@ -20,6 +20,7 @@ from commerce.errors import (
     CodeRequestedRecently,
     InvalidInput,
     NotAllowed,
+    PhoneCodeLimit,
     PhoneInUse,
     UnknownMember,
 )
@@ -180,6 +181,7 @@ async def verified_phone(market: Market, uow: UnitOfWork, member_id: int, raw_ph
 
 
 RESEND_AFTER_MS = 60_000  # one new code a minute: with 5 tries a code, guessing 10⁶ codes is hopeless
+HOUR_MS = 3_600_000  # the window of the per-number limit (``MarketRules.phone_codes_per_hour``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,7 +195,13 @@ class CodeCheck:
 
 
 async def request_phone_code(market: Market, uow: UnitOfWork, member_id: int, raw_phone: str) -> str:
-    """A 6-digit code to send by SMS (Kakao/web sign-up); only its hash is stored."""
+    """A 6-digit code to send by SMS (Kakao/web sign-up); only its hash is stored.
+
+    Two floods are refused: one member asking again within a minute (``CodeRequestedRecently``), and
+    more than ``rules.phone_codes_per_hour`` codes to one number within the hour, whichever members ask
+    (``PhoneCodeLimit``) — so nobody can text-bomb a stranger's phone through us. ``commerce.identity``
+    sends the code.
+    """
     await get(uow, member_id)
     phone = validate.phone(raw_phone)
     now = market.clock()
@@ -202,6 +210,7 @@ async def request_phone_code(market: Market, uow: UnitOfWork, member_id: int, ra
     if rows and int(rows[0][0]) - ttl + RESEND_AFTER_MS > now:
         wait_s = (int(rows[0][0]) - ttl + RESEND_AFTER_MS - now + 999) // 1000
         raise CodeRequestedRecently(f"a code was just sent; a new one can be asked for in {wait_s}s", wait_s=wait_s)
+    await _count_send(market, uow, member_id, await market.personal_ref(uow, "phone", phone), now)
     code = f"{secrets.randbelow(1_000_000):06d}"
     await uow.execute(
         "INSERT INTO phone_codes (member_id, phone, code_hash, expires_ms, attempts) "
@@ -215,6 +224,33 @@ async def request_phone_code(market: Market, uow: UnitOfWork, member_id: int, ra
         },
     )
     return code
+
+
+async def _count_send(market: Market, uow: UnitOfWork, member_id: int, phone_hash: str, now: int) -> None:
+    """Count one more code to this number, or refuse with the wait until the hour's oldest one ages out."""
+    if uow.dialect == "postgresql":  # one asker per number at a time: concurrent askers cannot both pass
+        await uow.fetch("SELECT pg_advisory_xact_lock(hashtextextended(:h, 0))", {"h": phone_hash})
+    since = now - HOUR_MS
+    _gone, recent = await uow.batch(
+        [
+            write(
+                "DELETE FROM phone_code_sends WHERE phone_hash = :h AND sent_ms <= :since",
+                {"h": phone_hash, "since": since},
+            ),
+            read(
+                "SELECT sent_ms FROM phone_code_sends WHERE phone_hash = :h AND sent_ms > :since ORDER BY sent_ms",
+                {"h": phone_hash, "since": since},
+            ),
+        ]
+    )
+    limit = market.rules.phone_codes_per_hour
+    if len(recent) >= limit:
+        wait_s = max(1, (int(recent[-limit][0]) + HOUR_MS - now + 999) // 1000)
+        raise PhoneCodeLimit(f"{limit} codes went to this number within the hour; wait {wait_s}s", wait_s=wait_s)
+    await uow.execute(
+        "INSERT INTO phone_code_sends (phone_hash, member_id, sent_ms) VALUES (:h, :m, :now)",
+        {"h": phone_hash, "m": member_id, "now": now},
+    )
 
 
 async def confirm_phone_code(market: Market, uow: UnitOfWork, member_id: int, code: str) -> CodeCheck:

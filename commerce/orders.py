@@ -12,7 +12,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
-from commerce import catalog, events, members, shops, validate
+from commerce import catalog, events, identity, members, shops, validate
 from commerce.context import Market
 from commerce.errors import (
     BnmShareTooHigh,
@@ -617,6 +617,7 @@ async def place_order(
     basket = await _load_basket(uow, member_id, shop_id, key, address_id)
     if basket.earlier_order is not None:
         return await get(uow, basket.earlier_order)
+    identity.require(basket.member, identity.PHONE, action="order")  # an order is a promise to pay
     plan = _plan_placement(basket, expected_total, address_id)
     order_id = await _reserve_and_insert(
         market, uow, basket, plan, address_id=address_id, referrer_id=referrer_id, idempotency_key=key
@@ -643,6 +644,7 @@ async def pay_order(
         if order.paid_seq is not None:
             return order  # paid before: the same answer again, nothing charged twice
         raise InvalidState(f"order {order.id} is {order.state}", order=order.id, state=order.state)
+    identity.require(member, identity.PHONE, action="pay")
     shop = await shops.get(uow, order.shop_id)
     payment = await _plan_payment(market, uow, member, shop, order.id, order.subtotal, order.delivery_fee, bnm_share)
     region = await _delivery_region(uow, order, member, shop)
@@ -689,8 +691,8 @@ async def checkout(
             if earlier.state != "placed"
             else await pay_order(market, uow, member_id, earlier.id, bnm_share=bnm_share)
         )
+    member, shop = identity.require(basket.member, identity.PHONE, action="pay"), basket.shop
     plan = _plan_placement(basket, expected_total, address_id)
-    member, shop = basket.member, basket.shop
     _check_share(market, member, shop, plan.subtotal, shop.delivery_fee, bnm_share)  # refuse before reserving
     order_id = await _reserve_and_insert(
         market, uow, basket, plan, address_id=address_id, referrer_id=referrer_id, idempotency_key=key

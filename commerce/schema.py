@@ -47,6 +47,17 @@ phone_codes = Table(
     Column("attempts", Integer, nullable=False),
 )
 
+# Every code sent, by phone hash: at most ``MarketRules.phone_codes_per_hour`` to one number, whoever asks.
+phone_code_sends = Table(
+    "phone_code_sends",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("phone_hash", String(64), nullable=False),
+    Column("member_id", BigInteger, nullable=False),
+    Column("sent_ms", BigInteger, nullable=False),
+    Index("ix_phone_code_sends_phone", "phone_hash", "sent_ms"),
+)
+
 addresses = Table(
     "addresses",
     metadata,

@@ -17,7 +17,7 @@ import re
 import secrets
 from dataclasses import dataclass, replace
 
-from commerce import gateway, members, validate
+from commerce import gateway, identity, members, validate
 from commerce.context import Market
 from commerce.errors import CommerceError, GatewayError, InvalidInput, InvalidState, NotAllowed
 from ledger.db import Database, UnitOfWork, in_clause
@@ -472,7 +472,7 @@ async def request_cashout(
 
     More than the available balance is the ledger's ``InsufficientBalance`` (with ``missing``).
     """
-    member = await members.get(uow, member_id)
+    member = identity.require(await members.get(uow, member_id), identity.PHONE, action="cashout")
     validate.whole_number(amount, "amount", low=1, high=MAX_AMOUNT)
     if type(bank_account_id) is not int:
         raise InvalidInput("choose one of your bank accounts", field="bank_account")

@@ -5,6 +5,8 @@ receipt number, a reason). Anything that moves money is shown once more before i
 
     op ▶ opsh (shops waiting) ▶ opsv:<shop> ▶ opsa:<shop> (approve) | opsr:<shop> (not approved)
     op ▶ opc ▶ operator.courier (phone or member number) ▶ opcy:<member> (make a courier)
+    op ▶ opph ▶ operator.phone.who (member number) ▶ operator.phone.number ▶ opphy:<member> (phone seen
+        at the counter: the member may pay; for Kakao and web members when no SMS sender is configured)
     op ▶ optu ▶ operator.topup.who ▶ operator.topup.amount ▶ operator.topup.receipt
         ▶ operator.topup.confirm ─optuy▶ cash.topup (a repeated receipt number changes nothing)
     op ▶ opcl (escalated claims) ▶ opcv:<claim> ▶ opcd:<claim>:<f|p|r|x> [▶ operator.claim.amount]
@@ -32,7 +34,7 @@ from bots.flows.producer import (
 )
 from bots.messages import Button, Screen
 from bots.texts import won
-from commerce import claims, members, orders, shops, validate, wallet
+from commerce import claims, identity, members, orders, shops, validate, wallet
 from commerce.errors import InvalidInput, UnknownMember, UnknownShop
 
 PAGE = 5
@@ -78,6 +80,7 @@ async def home(ctx: Ctx, _args: list[str]) -> Screen:
         ctx.t("op.title", shops=len(waiting), claims=len(disputes)),
         [ctx.button("op.shops", "opsh", n=len(waiting)), ctx.button("op.courier", "opc")],
         [ctx.button("op.topup", "optu"), ctx.button("op.claims", "opcl", n=len(disputes))],
+        [ctx.button("op.phone", "opph")],
     )
 
 
@@ -174,6 +177,46 @@ async def courier_yes(ctx: Ctx, args: list[str]) -> Screen:
         return with_note(await home(ctx, []), ctx.t("work.stale"))
     member = await members.grant_role(ctx.market, ctx.uow, ctx.member.id, int(args[0]), "courier")
     return with_note(await home(ctx, []), ctx.t("opc.done", name=member.display_name))
+
+
+# ----------------------------------------------------------------------------- phones at the counter
+
+
+async def phone_ask(ctx: Ctx, _args: list[str]) -> Screen:
+    if not ctx.member.has("operator"):
+        return _denied(ctx)
+    return expects_text(ctx, "operator.phone.who", ctx.t("opph.ask_who"))
+
+
+async def phone_who_typed(ctx: Ctx, args: list[str]) -> Screen:
+    member = await find_member(ctx, args[0])
+    if member is None:
+        return expects_text(ctx, ctx.state, ctx.t("op.who_unknown"))
+    text = ctx.t("opph.ask_phone", name=member.display_name, id=member.id)
+    return expects_text(ctx, "operator.phone.number", text, member=member.id, name=member.display_name)
+
+
+async def phone_number_typed(ctx: Ctx, args: list[str]) -> Screen:
+    if "member" not in ctx.data:
+        return await home(ctx, [])
+    phone = validate.phone(args[0])  # refused kindly here; this step still waits
+    ctx.go("operator.phone.confirm", **ctx.data, phone=phone)
+    return ctx.say(
+        ctx.t("opph.confirm", name=ctx.data["name"], id=ctx.data["member"], phone=mask_phone(phone)),
+        [ctx.button("opph.yes", f"opphy:{ctx.data['member']}"), ctx.button("work.cancel", "op")],
+    )
+
+
+async def phone_yes(ctx: Ctx, args: list[str]) -> Screen:
+    d = ctx.data
+    if ctx.state != "operator.phone.confirm" or "phone" not in d or not args or args[0] != str(d.get("member")):
+        ctx.go()
+        return with_note(await home(ctx, []), ctx.t("work.stale"))
+    member = await identity.phone_checked_at_office(
+        ctx.market, ctx.uow, ctx.member.id, int(d["member"]), str(d["phone"])
+    )
+    ctx.go()
+    return with_note(await home(ctx, []), ctx.t("opph.done", name=member.display_name))
 
 
 # --------------------------------------------------------------------------------------- top-ups
@@ -367,6 +410,8 @@ def register(router: Router) -> None:
         ("opcy", courier_yes),
         ("optu", topup_ask),
         ("optuy", topup_yes),
+        ("opph", phone_ask),
+        ("opphy", phone_yes),
         ("opcl", claim_list),
         ("opcv", claim_card),
         ("opcd", claim_choose),
@@ -376,6 +421,9 @@ def register(router: Router) -> None:
     for state, waiting in (
         ("operator.courier", courier_typed),
         ("operator.topup.who", topup_who_typed),
+        ("operator.phone.who", phone_who_typed),
+        ("operator.phone.number", phone_number_typed),
+        ("operator.phone.confirm", phone_number_typed),
         ("operator.topup.amount", topup_amount_typed),
         ("operator.topup.receipt", topup_receipt_typed),
         ("operator.topup.confirm", topup_still_choosing),

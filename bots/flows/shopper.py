@@ -22,7 +22,7 @@ from bots.flows import ads as ads_flow
 from bots.flows import community, payload
 from bots.messages import Button, Reply, Screen
 from bots.texts import bnm, won
-from commerce import catalog, claims, delivery, orders, provenance, reviews, shops
+from commerce import catalog, claims, delivery, identity, orders, provenance, reviews, shops
 from commerce import search as product_search
 from commerce.errors import InvalidInput, NotAllowed
 
@@ -336,6 +336,13 @@ async def confirmation(ctx: Ctx, args: list[str]) -> Screen:
         ctx, shop_id, q.split.share, args, [x.product_id for x in q.lines]
     )
     lines += credit_lines
+    if identity.level_of(ctx.member) < identity.PHONE:  # paying needs a phone: verify, then come back here
+        lines.append(ctx.t("pay.need_phone"))
+        return ctx.say(
+            "\n".join(lines),
+            [ctx.button("identity.verify_phone", f"phone:pay:{shop_id}")],
+            [ctx.button("pay.cancel", f"cart:{shop_id}")],
+        )
     rows = [
         [
             ctx.button(

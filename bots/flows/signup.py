@@ -2,29 +2,70 @@
 
 A verified phone is what links identities: the same number confirmed on KakaoTalk after Telegram makes
 one member of the two (``commerce.members`` merges them), so the order history and wallet follow.
-The code would go out by SMS; until an SMS sender is configured, development and test show it in the
-chat (``ChatConfig.show_codes``) — production never does.
+It is also what paying needs (``commerce.identity``)::
+
+    confirmation ─📱 전화번호 인증하기→ phone:pay:<shop> ─(telegram) share contact ─┐
+                                                     └─(kakao, web) type number → code ─┴→ done → confirmation again
+
+The code goes out by SMS when an SMS sender is configured (``commerce.identity.send_phone_code``);
+without one, development and test show it in the chat (``ChatConfig.show_codes``) and production offers
+Telegram's contact button or the market office instead. A ``resume`` note (only ``pay:<shop>`` or
+``cart[:<shop>]``) brings the member back to where the need for a phone stopped them.
 """
 
 from __future__ import annotations
 
 from bots.dialogue import Ctx, Router
+from bots.flows import shopper
 from bots.flows.home import home
 from bots.messages import Button, Reply, Screen
-from commerce import members
+from commerce import identity, members
+from ledger.errors import ChestnutError
+
+RESUMABLE = ("pay", "cart")  # verbs a verified member is brought back to (never one that charges)
 
 
-async def ask_phone(ctx: Ctx, _args: list[str]) -> Screen:
+def _resume_of(args: list[str]) -> str | None:
+    if args and args[0] in RESUMABLE and all(a.isdigit() for a in args[1:2]) and len(args) <= 2:
+        return ":".join(args)
+    return None
+
+
+def _resume(ctx: Ctx) -> dict[str, str]:
+    resume = ctx.data.get("resume")
+    return {"resume": resume} if isinstance(resume, str) and _resume_of(resume.split(":")) else {}
+
+
+async def ask_phone(ctx: Ctx, args: list[str]) -> Screen:
+    resume = _resume_of(args)
+    notes = {"resume": resume} if resume else _resume(ctx) if ctx.state.startswith("signup.") else {}
+    if resume and ctx.member.phone:  # verified meanwhile (an old button): straight back
+        ctx.go()
+        screen = await _back_to(ctx, resume)
+        if screen is not None:
+            return screen
+    later = ctx.button("signup.later", "home")
     if ctx.msg.channel == "telegram":
-        ctx.go("signup.phone")
+        ctx.go("signup.phone", **notes)
         return ctx.say(
             ctx.t("signup.share_phone"),
             [Button(ctx.t("signup.share_button"), share_contact=True)],
-            [ctx.button("signup.later", "home")],
+            [later],
             expects="phone",
         )
-    ctx.go("signup.phone")
-    return ctx.say(ctx.t("signup.type_phone"), [ctx.button("signup.later", "home")], expects="phone")
+    if ctx.market.sms is None and not ctx.config.show_codes:
+        ctx.go()
+        return _no_sms(ctx)
+    ctx.go("signup.phone", **notes)
+    return ctx.say(ctx.t("signup.type_phone"), [later], expects="phone")
+
+
+def _no_sms(ctx: Ctx) -> Screen:
+    """Production without an SMS sender: Telegram's contact button or the market office instead."""
+    rows = [[Button(ctx.t("help.call"), phone=ctx.config.office_phone)]]
+    if ctx.config.bot_username:
+        rows.append([Button(ctx.t("signup.on_telegram"), url=f"https://t.me/{ctx.config.bot_username}")])
+    return ctx.say(ctx.t("refusal.sms_not_configured"), *rows)
 
 
 async def shared_phone(ctx: Ctx, args: list[str]) -> Screen:
@@ -34,10 +75,15 @@ async def shared_phone(ctx: Ctx, args: list[str]) -> Screen:
 
 
 async def typed_phone(ctx: Ctx, args: list[str]) -> Screen:
-    code = await members.request_phone_code(ctx.market, ctx.uow, ctx.member.id, args[0] if args else "")
-    ctx.go("signup.code")
+    if ctx.market.sms is None and not ctx.config.show_codes:
+        ctx.go()
+        return _no_sms(ctx)
+    code = await identity.send_phone_code(
+        ctx.market, ctx.uow, ctx.member.id, args[0] if args else "", reveal=ctx.config.show_codes
+    )
+    ctx.go("signup.code", **_resume(ctx))
     text = ctx.t("signup.code_sent")
-    if ctx.config.show_codes:
+    if code is not None:
         text += "\n" + ctx.t("signup.code_shown", code=code)
     return ctx.say(text, [ctx.button("signup.again", "phone"), ctx.button("signup.later", "home")], expects="code")
 
@@ -57,8 +103,27 @@ async def typed_code(ctx: Ctx, args: list[str]) -> Screen:
 
 async def _welcome(ctx: Ctx) -> Screen:
     first = Reply(ctx.t("signup.done"))
-    screen = await home(ctx, [])
+    resume = _resume(ctx).get("resume")
+    ctx.go()
+    screen = await _back_to(ctx, resume) if resume else None
+    if screen is None:
+        screen = await home(ctx, [])
     return Screen((first, *screen.replies), screen.menu, screen.expects, screen.lang)
+
+
+async def _back_to(ctx: Ctx, resume: str) -> Screen | None:
+    """The screen the member left for the phone (their order's confirmation, or the cart).
+
+    Both only read; if the cart changed meanwhile (emptied, a member merged into another), the refusal
+    would roll back the phone just verified, so the member lands on the home screen instead.
+    """
+    verb, *args = resume.split(":")
+    try:
+        if verb == "pay" and args:
+            return await shopper.confirmation(ctx, args)
+        return await shopper.cart(ctx, args)
+    except ChestnutError:
+        return None
 
 
 async def bnm_preference(ctx: Ctx, args: list[str]) -> Screen:

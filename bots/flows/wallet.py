@@ -7,7 +7,7 @@ import datetime as dt
 from bots.dialogue import Ctx, Router
 from bots.messages import Button, Screen
 from bots.texts import bnm, won
-from commerce import abuse, members, wallet
+from commerce import abuse, identity, members, wallet
 from ledger.links import login_link
 
 KST = dt.timezone(dt.timedelta(hours=9))
@@ -32,10 +32,14 @@ async def balances(ctx: Ctx, _args: list[str]) -> Screen:
         available=won(b.btl_available, ctx.lang),
         bnm=bnm(b.bnm_units),
     )
+    level = identity.level_of(ctx.member)
+    text += "\n" + ctx.t("identity.level", level=ctx.t(f"identity.level.{level.code}"))
     rows = [
         [ctx.button("wallet.history", "wh"), ctx.button("wallet.topup", "wt")],
         [ctx.button("bnm.open", "bnm")],  # the 밤나무 market (bots/flows/bnm.py)
     ]
+    if level < identity.PHONE:
+        rows.append([ctx.button("identity.verify_phone", "phone")])
     if ctx.config.public_url:  # the member's own entries on the public ledger, by a signed 10-minute link
         key = await ctx.market.keys.get(ctx.uow, ctx.member.key_label)
         link = await login_link(ctx.market.keys, ctx.uow, ctx.config.public_url, key.public_key)

@@ -28,7 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from commerce import members
+from commerce import identity, members
 from commerce.context import BNM_UNITS, Market
 from commerce.market import book as engine
 from commerce.market.book import BUY, LIMIT, MARKET, SELL, Fill, Level
@@ -351,6 +351,7 @@ async def place(
     if client_key is not None and earlier_rows:
         earlier = await get_order(uow, int(earlier_rows[0][0]))
         return Placed(earlier, tuple(await trades_of(uow, earlier.id)), earlier=True)
+    identity.require(member, identity.PHONE, action="bnm_trade")
     today = band_of((await prices.from_rows(uow, anchor_rows, anchor_at)).price, config)
     if price is None:
         price = today.high if side == BUY else today.low

@@ -19,6 +19,7 @@ from commerce import members, wallet
 from commerce.market import service as market
 from ledger.model import Transfer
 from ledger.service import Request
+from tests.support.identity import verify
 
 NOON_KST = 1_798_729_200_000 + 12 * 3_600_000
 
@@ -37,6 +38,8 @@ async def trade_some(app: App) -> tuple[int, int]:
         await members.make_operator(m, uow, op.id)
         buyer = await members.register(m, uow, channel="web", external_id="b", display_name="b")
         seller = await members.register(m, uow, channel="web", external_id="s", display_name="s")
+        await verify(app, uow, buyer.id)  # trading BNM needs a verified phone
+        await verify(app, uow, seller.id)
         await wallet.topup_at_office(m, uow, op.id, buyer.id, 100_000, receipt="R-1")
         await app.ledger.record(
             uow,

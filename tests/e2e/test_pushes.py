@@ -17,6 +17,7 @@ from chestnut.bootstrap import App, build
 from chestnut.settings import Settings
 from commerce import delivery, events, members, orders, wallet
 from tests.support.chat import ChatUser
+from tests.support.identity import verify
 from tests.support.kakao_standin import KakaoEventApi
 from tests.support.market import cast
 from tests.support.telegram_standin import BotApiStandIn
@@ -46,6 +47,7 @@ async def test_the_shop_and_the_shopper_are_told_what_happened(market_app: App, 
     c = await cast(app)  # the producer's identity is telegram 101, the shopper's kakao s1
     async with app.db.unit_of_work() as uow:
         shopper_tg = await members.register(app.market, uow, channel="telegram", external_id="555", display_name="할매")
+        await verify(app, uow, shopper_tg.id)  # paying needs a verified phone
         await uow.commit()
     TelegramBot(app.dialogue, standin.token, base_url=standin.base_url)  # PTB's timedelta periods, as serve does
     async with Bot(standin.token, base_url=standin.base_url) as bot:

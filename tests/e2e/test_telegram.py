@@ -412,13 +412,23 @@ def _inline_choices(user: TgUser) -> list[int]:
     return [sum(len(row) for row in (c.params.get("reply_markup") or {}).get("inline_keyboard", [])) for c in user.last]
 
 
-async def _buy_with_buttons(shopper: TgUser, product_label: str) -> str:
-    """장보기 → market → shop → product → 담기 → 결제하러 가기 → confirmation → 결제하기; the delivery code."""
+async def _buy_with_buttons(shopper: TgUser, product_label: str, phone: str) -> str:
+    """장보기 → market → shop → product → 담기 → 결제하러 가기 → confirmation → 결제하기; the delivery code.
+
+    A first payment needs a verified phone: the confirmation offers "📱 전화번호 인증하기", the member
+    shares their own contact with Telegram's button, and lands back on the same confirmation.
+    """
     choices: list[int] = []
     for label in ("장보기", "못골시장", "김씨네 과수원", product_label, "1개 담기", "결제하러 가기"):
         await shopper.tap(label)
         choices += _inline_choices(shopper)
     assert "주문 확인" in shopper.text and "합계" in shopper.text  # the full breakdown before paying
+    assert "전화번호 인증이 필요해요" in shopper.text, shopper.text
+    await shopper.tap("전화번호 인증하기")
+    assert shopper.keyboard[0][0]["request_contact"] is True
+    await shopper.share_contact(phone)
+    assert t("ko", "signup.done") in shopper.text and "주문 확인" in shopper.text, shopper.text
+    choices += _inline_choices(shopper)
     await shopper.tap("결제하기")
     assert "결제됐어요" in shopper.text, shopper.text
     assert max(choices) <= 6  # elderly first: at most six choices on a screen
@@ -434,10 +444,11 @@ async def test_an_elderly_shopper_orders_with_buttons_only(app: App, standin: Bo
         await grandma.say("/start")
         member = await member_of(app, grandma)
         await _top_up(app, c.operator, member.id, 50_000)
-        code = await _buy_with_buttons(grandma, "사과")
+        code = await _buy_with_buttons(grandma, "사과", "010-2345-6789")
         assert "9,000원" in grandma.text  # 6,000원 apples + 3,000원 delivery
 
-    assert [line for line in grandma.transcript if line.startswith(">")] == ["> /start"]  # she never typed
+    typed = [line for line in grandma.transcript if line.startswith(">")]
+    assert typed == ["> /start", "> [contact 010-2345-6789]"]  # she never typed: the contact is a button
     async with app.db.snapshot() as snap:
         (placed,) = await orders.list_for_buyer(snap, member.id)  # type: ignore[arg-type]
     assert placed.state == "paid" and placed.total == 9_000 and placed.btl_amount == 9_000
@@ -475,7 +486,7 @@ async def test_producer_lists_with_a_photo_courier_delivers_by_code_shopper_revi
         await shopper.say("/start")
         buyer = await member_of(app, shopper)
         await _top_up(app, c.operator, buyer.id, 50_000)
-        code = await _buy_with_buttons(shopper, "햇배")
+        code = await _buy_with_buttons(shopper, "햇배", "010-3456-7890")
         pear_cards = [call for call in standin.calls_to(shopper.id, "sendPhoto")]
         assert pear_cards and pear_cards[0].params["photo"] == "AgACpear-photo"
 

@@ -10,15 +10,20 @@ import itertools
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from pydantic import SecretStr
 
-from chestnut.bootstrap import App
+from chestnut.bootstrap import App, build
+from chestnut.settings import Settings
 from chestnut.web import make_web_app
 from commerce import members, orders, wallet
+from tests.support.identity import verify
 from tests.support.market import cast
+from tests.support.sms_standin import API_KEY, SmsStandIn
 
 _ids = itertools.count(1)
 
@@ -217,6 +222,7 @@ async def test_an_order_by_buttons_alone(app: App, client: TestClient[Any, Any])
         me = await members.by_identity(uow, "web", user.session())
         assert me is not None
         await wallet.topup_at_office(app.market, uow, c.operator, me.id, 50_000, receipt="W-1")
+        await verify(app, uow, me.id)  # paying needs a verified phone (the SMS journey is below)
         await uow.commit()
 
     await user.tap("장보기")
@@ -237,3 +243,91 @@ async def test_an_order_by_buttons_alone(app: App, client: TestClient[Any, Any])
     async with app.db.unit_of_work() as uow:
         placed = await orders.list_for_buyer(uow, me.id)
     assert [(o.state, o.total) for o in placed] == [("paid", 9000)]
+
+
+@pytest.fixture
+async def sms() -> AsyncIterator[SmsStandIn]:
+    standin = SmsStandIn()
+    await standin.start()
+    try:
+        yield standin
+    finally:
+        await standin.stop()
+
+
+async def test_a_first_payment_verifies_the_phone_by_sms_and_returns_to_the_order(
+    tmp_path: Path, db_url: str, sms: SmsStandIn
+) -> None:
+    """The code goes out through the SMS gateway (never shown in the chat); a wrong code is counted kindly;
+    the right one lands the shopper back on the same confirmation, ready to pay, with nothing retyped."""
+    settings = Settings(
+        home=tmp_path / "sms",
+        database_url=db_url,
+        environment="test",
+        sms_url=sms.url,
+        sms_key=SecretStr(API_KEY),
+    )
+    app = await build(settings)
+    try:
+        c = await cast(app)
+        async with TestClient(TestServer(make_web_app(app, background=False))) as client:
+            user = WebUser(client)
+            await user.start()
+            async with app.db.unit_of_work() as uow:
+                me = await members.by_identity(uow, "web", user.session())
+                assert me is not None
+                await wallet.topup_at_office(app.market, uow, c.operator, me.id, 50_000, receipt="W-sms")
+                await uow.commit()
+            for label in ("장보기", "못골시장", "김씨네 과수원", "사과", "1개 담기", "결제하러 가기"):
+                await user.tap(label)
+            assert "주문 확인" in user.text and "전화번호 인증이 필요해요" in user.text
+            await user.tap("전화번호 인증하기")
+            await user.send("010-7777-8888")
+            assert "문자로 인증번호 6자리를 보냈어요" in user.text
+            code = sms.code_for("01077778888")
+            assert code not in user.text and "인증번호:" not in user.text  # by SMS only, never in the chat
+            assert "10분 안에" in sms.to("01077778888")[0]
+            await user.send("000000" if code != "000000" else "111111")
+            assert "번호가 맞지 않아요. 4번 더" in user.text
+            await user.send(code)
+            assert "전화번호가 등록됐어요" in user.text and "김씨네 과수원 주문 확인" in user.text
+            await user.tap("결제하기")
+            assert "결제됐어요" in user.text
+        async with app.db.snapshot() as snap:
+            member = await members.get(snap, me.id)
+            placed = await orders.list_for_buyer(snap, me.id)
+        assert member.phone == "01077778888" and [o.state for o in placed] == ["paid"]
+        assert len(sms.messages) == 1
+    finally:
+        await app.close()
+
+
+async def test_an_sms_gateway_failure_is_explained_and_uses_up_nothing(
+    tmp_path: Path, sqlite_url: str, sms: SmsStandIn
+) -> None:
+    settings = Settings(
+        home=tmp_path / "sms",
+        database_url=sqlite_url,
+        environment="test",
+        sms_url=sms.url,
+        sms_key=SecretStr(API_KEY),
+    )
+    app = await build(settings)
+    try:
+        async with TestClient(TestServer(make_web_app(app, background=False))) as client:
+            user = WebUser(client)
+            await user.start()
+            await user.tap("더보기")
+            await user.tap("전화번호")
+            sms.fail_next(503)
+            await user.send("010-7777-8888")
+            assert "문자를 보내지 못했어요" in user.text
+            assert user.find("사람과 이야기")
+            await user.send("010-7777-8888")  # the failed send neither counted nor started the minute's wait
+            assert "문자로 인증번호 6자리를 보냈어요" in user.text
+        assert len(sms.to("01077778888")) == 1
+        async with app.db.snapshot() as snap:
+            rows = await snap.fetch("SELECT COUNT(*) FROM phone_code_sends")
+        assert int(rows[0][0]) == 1
+    finally:
+        await app.close()

@@ -23,6 +23,7 @@ from chestnut.bootstrap import App, build
 from chestnut.settings import Settings
 from chestnut.web import make_web_app
 from commerce import members, orders, wallet
+from tests.support.identity import verify
 from tests.support.market import cast
 
 CHROMIUM = os.environ.get("CHESTNUT_TEST_CHROMIUM", "/usr/bin/chromium")
@@ -102,6 +103,7 @@ async def test_an_elderly_shopper_orders_apples_by_clicking_big_buttons(
         me = await members.by_identity(uow, "web", session)
         assert me is not None
         await wallet.topup_at_office(app.market, uow, c.operator, me.id, 50_000, receipt="W-1")
+        await verify(app, uow, me.id)  # paying needs a verified phone (the chat's phone steps: test_webchat)
         await uow.commit()
 
     # Big type and big buttons: what an elderly reader checks first.

@@ -10,6 +10,7 @@ from commerce.demo import build_demo
 from commerce.standing import load_facts, reputation
 from ledger.errors import ChestnutError
 from ledger.model import decode_entry_json
+from tests.support.identity import verify
 from tests.support.market import Cast, cast
 
 
@@ -56,7 +57,11 @@ async def _products(app: App, c: Cast, owner: int, shop: int, n: int) -> list[in
 
 async def _shopper(app: App, c: Cast, name: str) -> int:
     async with app.db.unit_of_work() as uow:
-        m = await members.register(app.market, uow, channel="kakao", external_id=name, display_name="손님")
+        m = await verify(
+            app,
+            uow,
+            (await members.register(app.market, uow, channel="kakao", external_id=name, display_name="손님")).id,
+        )
         await wallet.topup_at_office(app.market, uow, c.operator, m.id, 200_000, receipt=f"R-{name}")
         await uow.commit()
     return m.id

@@ -45,6 +45,7 @@ from ledger.model import Transfer
 from ledger.service import Request
 from ledger.verify import verify_ledger
 from tests.conftest import create_pg_database, drop_pg_database, require_postgres
+from tests.support.identity import verify
 from tests.support.market import cast
 
 NOON_KST = 1_798_729_200_000 + 12 * 3_600_000  # 2027-01-01 12:00 in Seoul: "today" is well inside one day
@@ -78,7 +79,8 @@ async def people(app: App) -> People:
         await members.make_operator(m, uow, op.id)
         ids = []
         for name in ("alice", "bob", "carol"):
-            ids.append((await members.register(m, uow, channel="web", external_id=name, display_name=name)).id)
+            person = await members.register(m, uow, channel="web", external_id=name, display_name=name)
+            ids.append((await verify(app, uow, person.id)).id)  # trading BNM needs a verified phone
         alice, bob, carol = ids
         await wallet.topup_at_office(m, uow, op.id, alice, 200_000, receipt="R-a")
         await wallet.topup_at_office(m, uow, op.id, carol, 50_000, receipt="R-c")
@@ -313,6 +315,7 @@ async def test_the_reference_follows_trading_not_one_small_trade_and_payments_us
     m.clock = lambda: NOON_KST
     async with app.db.unit_of_work() as uow:
         seller = await members.register(m, uow, channel="web", external_id="seller", display_name="판매자")
+        await verify(app, uow, seller.id)
         await grant_bnm(app, uow, seller.id, 50_000, "seller")
         await grant_bnm(app, uow, c.shopper, 20_000, "shopper")
         await uow.commit()

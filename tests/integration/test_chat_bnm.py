@@ -17,16 +17,10 @@ from ledger.model import Transfer
 from ledger.service import Request
 from ledger.verify import verify_ledger
 from tests.support.chat import ChatUser
+from tests.support.identity import verify_user
 from tests.support.market import cast
 
 NOON_KST = 1_798_729_200_000 + 12 * 3_600_000
-
-
-async def _member_of(app: App, user: ChatUser) -> int:
-    async with app.db.snapshot() as snap:
-        found = await members.by_identity(snap, user.channel, user.user_id)
-    assert found is not None
-    return found.id
 
 
 async def _give_bnm(app: App, member_id: int, units: int) -> None:
@@ -55,7 +49,7 @@ async def test_members_trade_bamnamu_with_buttons_only(app: App) -> None:
     app.market.clock = lambda: NOON_KST
     farmer = ChatUser(app.dialogue, "telegram", "777", "밤나무 농부")
     await farmer.send("/start")
-    seller_id = await _member_of(app, farmer)
+    seller_id = (await verify_user(app, farmer)).id
     await _give_bnm(app, seller_id, 20_000)  # 20 BNM
 
     # The seller: wallet → market → sell 5 BNM a bit above the reference price.
@@ -124,6 +118,7 @@ async def test_english_and_nothing_to_sell(app: App) -> None:
     app.market.clock = lambda: NOON_KST
     visitor = ChatUser(app.dialogue, "web", "w-1", "Visitor")
     await visitor.send("/start", lang_hint="en")
+    await verify_user(app, visitor)
     await visitor.send("🌰 Bamnamu price")  # the typed menu label leads to the market too
     assert "Reference price: 1,000 won" in visitor.text
     await visitor.tap("Sell Bamnamu")

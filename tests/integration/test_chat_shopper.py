@@ -327,6 +327,15 @@ async def test_a_visitor_of_the_trial_market_can_take_play_money_once(tmp_path: 
         async with app.db.snapshot() as snap:
             assert (await wallet.balances(app.market, snap, member)).btl == 50_000
         await _buy_apples(visitor)
+        # Paying needs a verified phone: the confirmation says so kindly, the web chat (no SMS sender in
+        # development) shows the code, and the visitor lands back on the same confirmation.
+        assert "전화번호 인증이 필요해요" in visitor.text
+        assert not [b for b in visitor.buttons() if "결제하기" in b.label]
+        await visitor.tap("전화번호 인증하기")
+        await visitor.send("010-3333-4444")
+        code = visitor.text.split("인증번호: ")[1][:6]
+        await visitor.send(code)
+        assert "전화번호가 등록됐어요" in visitor.text and "김씨네 과수원 주문 확인" in visitor.text
         await visitor.tap("9,000원 결제하기")
         assert "결제됐어요" in visitor.text
     finally:

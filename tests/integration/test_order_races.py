@@ -11,6 +11,7 @@ from commerce import delivery, members, orders, wallet
 from ledger.db import UnitOfWork
 from ledger.errors import ChestnutError
 from ledger.verify import verify_ledger
+from tests.support.identity import verify
 from tests.support.market import cast
 
 
@@ -79,7 +80,9 @@ async def test_checkouts_racing_cancellations_do_not_deadlock(app: App) -> None:
     buyers = []
     async with app.db.unit_of_work() as uow:
         for i in range(12):
-            b = await members.register(m, uow, channel="web", external_id=f"dl-{i}", display_name="손님")
+            b = await verify(
+                app, uow, (await members.register(m, uow, channel="web", external_id=f"dl-{i}", display_name="손님")).id
+            )
             await wallet.topup_at_office(m, uow, c.operator, b.id, 100_000, receipt=f"dl-{i}")
             buyers.append(b.id)
         await uow.commit()

@@ -28,6 +28,7 @@ from ledger.errors import ChestnutError, InsufficientBalance
 from ledger.model import Transfer
 from ledger.service import Request
 from ledger.verify import verify_ledger
+from tests.support.identity import verify
 from tests.support.market import Cast, cast
 
 
@@ -333,6 +334,7 @@ async def test_hundred_shoppers_race_for_the_last_ten(app: App) -> None:
         shoppers = []
         for i in range(100):
             s = await members.register(m, uow, channel="web", external_id=f"racer-{i}", display_name=f"손님{i}")
+            await verify(app, uow, s.id)
             await wallet.topup_at_office(m, uow, c.operator, s.id, 20_000, receipt=f"race-{i}")
             await orders.add_to_cart(m, uow, s.id, c.product, 1)
             shoppers.append(s.id)

@@ -6,6 +6,7 @@ from ads import comments, referrals
 from chestnut.bootstrap import App
 from commerce import delivery, members, orders, wallet
 from ledger.verify import verify_ledger
+from tests.support.identity import verify
 from tests.support.market import Cast
 
 PRICE, FEE_DELIVERY = 6000, 3000
@@ -18,9 +19,12 @@ def advance(app: App, ms: int) -> None:
     app.market.clock = lambda: now
 
 
-async def member(app: App, name: str, *, topup: int = 0, operator: int | None = None) -> int:
+async def member(app: App, name: str, *, topup: int = 0, operator: int | None = None, phone: bool = True) -> int:
+    """A Telegram member, phone-verified unless ``phone=False`` (paying needs it)."""
     async with app.db.unit_of_work() as uow:
         m = await members.register(app.market, uow, channel="telegram", external_id=f"t-{name}", display_name=name)
+        if phone:
+            await verify(app, uow, m.id)
         if topup:
             assert operator is not None
             await wallet.topup_at_office(app.market, uow, operator, m.id, topup, receipt=f"R-{m.id}")

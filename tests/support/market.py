@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from chestnut.bootstrap import App
 from commerce import catalog, members, shops, wallet
+from tests.support.identity import verify
 
 
 @dataclass
@@ -53,6 +54,7 @@ async def cast(app: App, *, stock: int = 20, price: int = 6000, bnm_max_share: i
         courier = await members.register(m, uow, channel="kakao", external_id="c1", display_name="박배달")
         await members.grant_role(m, uow, operator.id, courier.id, "courier")
         shopper = await members.register(m, uow, channel="kakao", external_id="s1", display_name="이할머니")
+        await verify(app, uow, shopper.id)  # paying needs a verified phone
         if topup:
             await wallet.topup_at_office(m, uow, operator.id, shopper.id, topup, receipt="R-1")
         await uow.commit()
