@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from chestnut.migrate import upgrade
-from ledger.db import SqliteDatabase, open_database
+from ledger.db import SqliteDatabase, open_database, write_many
 
 
 async def test_uncommitted_work_is_rolled_back(db_url: str) -> None:
@@ -33,32 +33,68 @@ async def test_uncommitted_work_is_rolled_back(db_url: str) -> None:
 async def test_cancelling_before_the_first_batch_ran_is_a_clean_cancel(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'uow.db'}"
     await upgrade(url)
-    db = await open_database(url)
-    assert isinstance(db, SqliteDatabase)
+    db = SqliteDatabase(url, tmp_path / "uow.db", readers=1)
+    await db.open()
     try:
         gate = threading.Event()
-        writer = await db.acquire(readonly=False)
-        db.release(writer, readonly=False)
-        # Occupy the writer connection's thread so the next batch waits in its queue.
-        blocker = asyncio.ensure_future(writer.call(gate.wait, 5))
+        reader = await db.acquire(readonly=True)
+        db.release(reader, readonly=True)
+        # Occupy the one reader's thread so the snapshot's first batch (BEGIN + read) waits in its queue.
+        blocker = asyncio.ensure_future(reader.call(gate.wait, 5))
 
-        async def work() -> None:
-            async with db.unit_of_work() as uow:
-                await uow.execute("INSERT INTO market_settings (key, value) VALUES ('x', '1')")
-                await uow.commit()
+        async def look() -> None:
+            async with db.snapshot() as snap:
+                await snap.fetch("SELECT COUNT(*) FROM market_settings")
 
-        task = asyncio.ensure_future(work())
+        task = asyncio.ensure_future(look())
         await asyncio.sleep(0.05)  # the batch is queued behind the blocker, not started
         task.cancel()
         gate.set()
         with pytest.raises(asyncio.CancelledError):
             await task
         await blocker
-        async with db.unit_of_work() as uow:  # the connection is usable and nothing was written
-            rows = await uow.fetch("SELECT COUNT(*) FROM market_settings WHERE key = 'x'")
+        async with db.unit_of_work() as uow:
+            await uow.execute("INSERT INTO market_settings (key, value) VALUES ('x', '1')")
             await uow.commit()
-        assert rows == [(0,)]
+        async with db.snapshot() as snap:  # the reader is usable and not stuck in the cancelled transaction
+            assert await snap.fetch("SELECT COUNT(*) FROM market_settings WHERE key = 'x'") == [(1,)]
     finally:
+        await db.close()
+
+
+async def test_a_write_lock_held_by_another_process_is_waited_for_off_the_loop(tmp_path: Path) -> None:
+    db = await _sqlite(tmp_path)
+    other = sqlite3.connect(tmp_path / "group.db", isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")  # as a CLI command writing to the same file would
+        other.execute("INSERT INTO market_settings (key, value) VALUES ('cli', '1')")
+
+        async def write() -> None:
+            async with db.unit_of_work() as uow:
+                await uow.execute("INSERT INTO market_settings (key, value) VALUES ('serve', '1')")
+                await uow.commit()
+
+        ticks = 0
+
+        async def tick() -> None:
+            nonlocal ticks
+            while True:
+                await asyncio.sleep(0.01)
+                ticks += 1
+
+        ticker = asyncio.ensure_future(tick())
+        writing = asyncio.ensure_future(write())
+        await asyncio.sleep(0.3)
+        assert not writing.done()  # waiting for the other process's lock …
+        assert ticks >= 10  # … while the loop goes on serving everyone else
+        other.execute("COMMIT")
+        await asyncio.wait_for(writing, 5)
+        ticker.cancel()
+        async with db.snapshot() as snap:
+            rows = await snap.fetch("SELECT key FROM market_settings WHERE key IN ('cli', 'serve') ORDER BY key")
+        assert rows == [("cli",), ("serve",)]
+    finally:
+        other.close()
         await db.close()
 
 
@@ -71,6 +107,12 @@ async def _sqlite(tmp_path: Path) -> SqliteDatabase:
     db = await open_database(url)
     assert isinstance(db, SqliteDatabase)
     return db
+
+
+async def _elsewhere() -> None:
+    """A writer waiting on something other than SQLite (a thread, a bank's API) while it holds the writer:
+    the writer's own statements run on the loop without yielding, so only such waits let others queue."""
+    await asyncio.sleep(0)
 
 
 async def _visible(db: SqliteDatabase, key: str) -> bool:
@@ -86,6 +128,7 @@ async def test_concurrent_writers_share_commits_and_each_commit_is_durable_when_
         async def writer(n: int) -> None:
             async with db.unit_of_work() as uow:
                 await uow.execute("INSERT INTO market_settings (key, value) VALUES (:k, 'v')", {"k": f"w{n}"})
+                await _elsewhere()
                 await uow.commit()
             seen_after_commit.append(await _visible(db, f"w{n}"))  # another connection: committed, not just written
 
@@ -105,6 +148,7 @@ async def test_a_writer_that_rolls_back_inside_a_group_undoes_only_its_own_work(
         async def writer(n: int) -> None:
             async with db.unit_of_work() as uow:
                 await uow.execute("INSERT INTO market_settings (key, value) VALUES (:k, 'v')", {"k": f"r{n}"})
+                await _elsewhere()
                 if n % 3 == 0:
                     raise ValueError("refused")
                 await uow.commit()
@@ -119,6 +163,7 @@ async def test_a_writer_that_rolls_back_inside_a_group_undoes_only_its_own_work(
         async def duplicate(key: str) -> None:
             async with db.unit_of_work() as uow:
                 await uow.execute("INSERT INTO market_settings (key, value) VALUES (:k, 'again')", {"k": key})
+                await _elsewhere()
                 await uow.commit()
 
         outcome = await asyncio.gather(
@@ -147,6 +192,7 @@ async def test_a_group_whose_commit_fails_fails_every_member_and_keeps_none_of_t
                 await uow.execute("INSERT INTO market_settings (key, value) VALUES (:k, 'v')", {"k": key})
                 if violate:
                     await uow.execute("INSERT INTO t_child (parent) VALUES (99)")  # no such parent
+                await _elsewhere()
                 await uow.commit()
 
         outcome = await asyncio.gather(
@@ -158,5 +204,32 @@ async def test_a_group_whose_commit_fails_fails_every_member_and_keeps_none_of_t
             await uow.execute("INSERT INTO market_settings (key, value) VALUES ('after', 'v')")
             await uow.commit()
         assert await _visible(db, "after")
+    finally:
+        await db.close()
+
+
+async def test_the_wal_is_checkpointed_off_the_loop_and_stays_bounded(tmp_path: Path) -> None:
+    """The writer runs on the loop with SQLite's auto-checkpoint off; the database checkpoints on its own
+    thread instead, so a day of writes does not leave a WAL as large as all of them."""
+    db = await _sqlite(tmp_path)
+    try:
+        blob = "x" * 10_000
+        for n in range(200):  # 20 MB in all, 100 kB per transaction
+            async with db.unit_of_work() as uow:
+                await uow.batch(
+                    [
+                        write_many(
+                            "INSERT INTO market_settings (key, value) VALUES (:k, :v)",
+                            [{"k": f"big-{n}-{i}", "v": blob} for i in range(10)],
+                        )
+                    ]
+                )
+                await uow.commit()
+            await asyncio.sleep(0)  # lets a running checkpoint finish, as serving traffic would
+        wal = tmp_path / "group.db-wal"
+        assert wal.stat().st_size < db.CHECKPOINT_HOLD_BYTES + (1 << 20)  # started over, not 20 MB
+        assert db.checkpoints >= 1
+        async with db.snapshot() as snap:
+            assert await snap.fetch("SELECT COUNT(*) FROM market_settings WHERE key LIKE 'big-%'") == [(2000,)]
     finally:
         await db.close()
