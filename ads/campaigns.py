@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from ads.errors import BudgetOverBalance, CampaignState, EmptyAudience, InvalidCampaign, UnknownCampaign
 from commerce import catalog, identity, members, shops
 from commerce.context import Market
-from ledger.db import UnitOfWork
+from ledger.db import Op, Row, UnitOfWork, read
 from ledger.model import AccountSpec, Transfer
 from ledger.service import Request
 
@@ -107,8 +107,16 @@ def _campaign(r: tuple[object, ...]) -> Campaign:
 
 
 async def get(uow: UnitOfWork, campaign_id: int, *, lock: bool = False) -> Campaign:
+    return one_of((await uow.batch([select(uow, campaign_id, lock=lock)]))[0], campaign_id)
+
+
+def select(uow: UnitOfWork, campaign_id: int, *, lock: bool = False) -> Op:
+    """The campaign's row, as one statement of a caller's batch (``one_of`` reads the answer)."""
     suffix = uow.for_update if lock else ""
-    rows = await uow.fetch(f"SELECT {_COLUMNS} FROM ad_campaigns WHERE id = :id{suffix}", {"id": campaign_id})
+    return read(f"SELECT {_COLUMNS} FROM ad_campaigns WHERE id = :id{suffix}", {"id": campaign_id})
+
+
+def one_of(rows: list[Row], campaign_id: int) -> Campaign:
     if not rows:
         raise UnknownCampaign(f"no campaign {campaign_id}", campaign=campaign_id)
     return _campaign(rows[0])

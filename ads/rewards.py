@@ -12,16 +12,17 @@ beyond ``max_opens_per_day`` are held with a fraud signal (``ads.signals``) for 
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from ads import signals
+from ads import campaigns, signals
 from ads.campaigns import Campaign
-from ads.campaigns import get as get_campaign
 from ads.config import rules_of
 from ads.errors import OpenTokenInvalid, OpenTokenReused
 from commerce import members
 from commerce.context import Market
-from ledger.db import UnitOfWork
+from ledger.db import Op, UnitOfWork, read, write
+from ledger.errors import InsufficientBalance
 from ledger.model import Transfer
 from ledger.service import Request
 
@@ -36,48 +37,67 @@ class OpenResult:
     seq: int | None = None
 
 
-async def paid_today(uow: UnitOfWork, member_id: int, now_ms: int) -> int:
-    """Paid opens (messages and sponsored results) of this member in the last 24 hours."""
-    rows = await uow.fetch(
+def paid_today_op(member_id: int, now_ms: int) -> Op:
+    """Paid opens (messages and sponsored results) of this member in the last 24 hours, as one statement."""
+    return read(
         "SELECT (SELECT COUNT(*) FROM ad_recipients WHERE member_id = :m AND paid > 0 AND opened_ms >= :since) + "
         "(SELECT COUNT(*) FROM ad_sponsored_opens WHERE member_id = :m AND paid > 0 AND created_ms >= :since)",
         {"m": member_id, "since": now_ms - DAY_MS},
     )
-    return int(rows[0][0])
+
+
+async def paid_today(uow: UnitOfWork, member_id: int, now_ms: int) -> int:
+    return int((await uow.batch([paid_today_op(member_id, now_ms)]))[0][0][0])
 
 
 async def pay(
-    market: Market, uow: UnitOfWork, campaign: Campaign, member_id: int, *, kind: str, transfer_id: str
+    market: Market,
+    uow: UnitOfWork,
+    campaign: Campaign,
+    member_id: int,
+    *,
+    kind: str,
+    transfer_id: str,
+    mark: Callable[[int, int | None], Op],
 ) -> tuple[str, int, int | None]:
-    """Pay one open from the campaign if it runs and its budget covers the reward: (outcome, paid, seq)."""
+    """Pay one open from the campaign if it runs and its budget covers the reward: (outcome, paid, seq).
+
+    ``mark(paid, seq)`` is the statement that records the open; it is written in the ledger's own round
+    trip, since opens arrive by the thousand and each round trip holds the one SQLite writer.
+    """
     if campaign.status != "running":
+        await uow.batch([mark(0, None)])
         return "closed", 0, None
-    left = (await market.ledger.account(uow, campaign.account)).available
-    if left < campaign.reward:
-        return "exhausted", 0, None
-    recorded = await market.ledger.record(
-        uow,
-        Request(
-            actor="system:operator",
-            kind=kind,
-            body={"campaign": campaign.id, "member": member_id, "reward": campaign.reward},
-            transfers=[
-                Transfer(transfer_id, campaign.account, members.wallet(member_id, "BTL"), campaign.reward, "BTL")
-            ],
-        ),
+    request = Request(
+        actor="system:operator",
+        kind=kind,
+        body={"campaign": campaign.id, "member": member_id, "reward": campaign.reward},
+        transfers=[Transfer(transfer_id, campaign.account, members.wallet(member_id, "BTL"), campaign.reward, "BTL")],
     )
+    try:
+        recorded = await market.ledger.record(uow, request, then=lambda done: [mark(campaign.reward, done[0].seq)])
+    except InsufficientBalance:  # the ledger is the one judge of what is left in campaign:<id>
+        await uow.batch([mark(0, None)])
+        return "exhausted", 0, None
     return "paid", campaign.reward, recorded.seq
 
 
 async def open_ad(market: Market, uow: UnitOfWork, member_id: int, campaign_id: int, token: str) -> OpenResult:
     """The member tapped the ad's tracked button: check the token, pay the first open or say why not."""
     rules = rules_of(market)
-    campaign = await get_campaign(uow, campaign_id, lock=True)  # one open of a campaign at a time
-    rows = await uow.fetch(
-        "SELECT token, status, sent_ms, opened_ms FROM ad_recipients WHERE campaign_id = :c AND member_id = :m"
-        + uow.for_update,
-        {"c": campaign_id, "m": member_id},
+    now = market.clock()
+    campaign_rows, rows, counted = await uow.batch(
+        [
+            campaigns.select(uow, campaign_id, lock=True),  # one open of a campaign at a time
+            read(
+                "SELECT token, status, sent_ms, opened_ms FROM ad_recipients WHERE campaign_id = :c AND member_id = :m"
+                + uow.for_update,
+                {"c": campaign_id, "m": member_id},
+            ),
+            paid_today_op(member_id, now),
+        ]
     )
+    campaign = campaigns.one_of(campaign_rows, campaign_id)
     if (
         not rows
         or str(rows[0][1]) not in ("sent", "unknown")
@@ -87,9 +107,16 @@ async def open_ad(market: Market, uow: UnitOfWork, member_id: int, campaign_id: 
     _token, _status, sent_ms, opened_ms = rows[0]
     if opened_ms is not None:
         raise OpenTokenReused("this ad was already opened", campaign=campaign_id)
-    now = market.clock()
-    outcome, paid, seq = "held", 0, None
+
+    def mark(paid: int, seq: int | None) -> Op:
+        return write(
+            "UPDATE ad_recipients SET opened_ms = :now, paid = :paid, open_seq = :seq "
+            "WHERE campaign_id = :c AND member_id = :m",
+            {"now": now, "paid": paid, "seq": seq, "c": campaign_id, "m": member_id},
+        )
+
     since_delivery = None if sent_ms is None else now - int(sent_ms)
+    count = int(counted[0][0])
     if since_delivery is not None and since_delivery < rules.min_open_ms:
         await signals.record_signal(
             uow,
@@ -100,7 +127,7 @@ async def open_ad(market: Market, uow: UnitOfWork, member_id: int, campaign_id: 
             evidence={"ms_after_delivery": since_delivery, "min_ms": rules.min_open_ms},
             now_ms=now,
         )
-    elif (count := await paid_today(uow, member_id, now)) >= rules.max_opens_per_day:
+    elif count >= rules.max_opens_per_day:
         await signals.record_signal(
             uow,
             kind="open_flood",
@@ -112,11 +139,14 @@ async def open_ad(market: Market, uow: UnitOfWork, member_id: int, campaign_id: 
         )
     else:
         outcome, paid, seq = await pay(
-            market, uow, campaign, member_id, kind="ad.open", transfer_id=f"ad-{campaign_id}-open-{member_id}"
+            market,
+            uow,
+            campaign,
+            member_id,
+            kind="ad.open",
+            transfer_id=f"ad-{campaign_id}-open-{member_id}",
+            mark=mark,
         )
-    await uow.execute(
-        "UPDATE ad_recipients SET opened_ms = :now, paid = :paid, open_seq = :seq "
-        "WHERE campaign_id = :c AND member_id = :m",
-        {"now": now, "paid": paid, "seq": seq, "c": campaign_id, "m": member_id},
-    )
-    return OpenResult(campaign, outcome, paid, seq)
+        return OpenResult(campaign, outcome, paid, seq)
+    await uow.batch([mark(0, None)])
+    return OpenResult(campaign, "held", 0, None)

@@ -23,7 +23,7 @@ from ads.errors import CampaignState, InvalidBid, OpenTokenInvalid, OpenTokenReu
 from ads.rewards import OpenResult, paid_today, pay
 from commerce import members
 from commerce.context import Market
-from ledger.db import UnitOfWork
+from ledger.db import Op, UnitOfWork, write
 from ledger.service import Request
 
 MAX_KEYWORD = 32
@@ -114,6 +114,14 @@ async def open_sponsored(market: Market, uow: UnitOfWork, member_id: int, campai
     if seen:
         raise OpenTokenReused("this sponsored result was already opened", campaign=campaign_id)
     rules, now = rules_of(market), market.clock()
+
+    def mark(paid: int, seq: int | None) -> Op:
+        return write(
+            "INSERT INTO ad_sponsored_opens (campaign_id, member_id, paid, seq, created_ms) "
+            "VALUES (:c, :m, :p, :s, :now)",
+            {"c": campaign_id, "m": member_id, "p": paid, "s": seq, "now": now},
+        )
+
     outcome, paid, seq = "held", 0, None
     if member_id == campaign.producer_id:
         outcome = "closed"
@@ -129,10 +137,14 @@ async def open_sponsored(market: Market, uow: UnitOfWork, member_id: int, campai
         )
     else:
         outcome, paid, seq = await pay(
-            market, uow, campaign, member_id, kind="ad.sponsored_open", transfer_id=f"ad-{campaign_id}-sp-{member_id}"
+            market,
+            uow,
+            campaign,
+            member_id,
+            kind="ad.sponsored_open",
+            transfer_id=f"ad-{campaign_id}-sp-{member_id}",
+            mark=mark,
         )
-    await uow.execute(
-        "INSERT INTO ad_sponsored_opens (campaign_id, member_id, paid, seq, created_ms) VALUES (:c, :m, :p, :s, :now)",
-        {"c": campaign_id, "m": member_id, "p": paid, "s": seq, "now": now},
-    )
+        return OpenResult(campaign, outcome, paid, seq)
+    await uow.batch([mark(0, None)])
     return OpenResult(campaign, outcome, paid, seq)
