@@ -155,10 +155,14 @@ class NamedSigner:
 class KeyStore:
     """Creates, unseals and caches custodial keys; all rows live in ``ledger_keys``."""
 
+    # Unsealed keys kept in memory, the most recently used first to stay: a member's key is needed again
+    # within a conversation, not forever, and 100,000 kept keys would only be secrets held in memory and
+    # a heap the cycle collector walks (a ~100 ms pause, seen in bench ads).
+    CACHE_LIMIT = 10_000
+
     def __init__(self, master: MasterKey) -> None:
         self._master = master
         self._by_label: dict[str, CustodialKey] = {}
-        self._by_public: dict[bytes, CustodialKey] = {}
 
     @property
     def master_id(self) -> str:
@@ -166,7 +170,8 @@ class KeyStore:
 
     def _remember(self, key: CustodialKey) -> CustodialKey:
         self._by_label[key.label] = key
-        self._by_public[key.public_key] = key
+        if len(self._by_label) > self.CACHE_LIMIT:
+            del self._by_label[next(iter(self._by_label))]  # the least recently used
         return key
 
     def _forget_on_rollback(self, uow: UnitOfWork, keys: Sequence[CustodialKey]) -> None:
@@ -175,7 +180,6 @@ class KeyStore:
         def forget() -> None:
             for key in keys:
                 self._by_label.pop(key.label, None)
-                self._by_public.pop(key.public_key, None)
 
         uow.on_rollback(forget)
 
@@ -248,7 +252,8 @@ class KeyStore:
 
     async def find(self, uow: UnitOfWork, labels: Sequence[str]) -> dict[str, CustodialKey]:
         """The keys among ``labels`` that exist, from the cache or one query."""
-        found = {label: self._by_label[label] for label in labels if label in self._by_label}
+        found = {label: self._by_label.pop(label) for label in labels if label in self._by_label}
+        self._by_label.update(found)  # used now: the last to be forgotten
         missing = [label for label in labels if label not in found]
         if missing:
             clause, params = in_clause("l", missing)

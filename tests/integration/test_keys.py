@@ -314,6 +314,32 @@ async def test_a_key_created_in_a_rolled_back_unit_of_work_is_forgotten(app: App
         assert (await again.keys.get(snap, "member:9")).public_key == kept.public_key
 
 
+async def test_keys_forgotten_from_memory_are_unsealed_again_and_sign_as_before(app: App) -> None:
+    """The in-memory cache is bounded: a key pushed out of it still signs, unsealed again from its row."""
+    app.keys.CACHE_LIMIT = 3  # type: ignore[misc]
+    async with app.db.unit_of_work() as uow:
+        made = {label: await app.keys.create(uow, label) for label in ("member:71", "member:72", "member:73")}
+        await uow.commit()
+    async with app.db.unit_of_work() as uow:
+        for n in range(74, 80):  # pushes member:71–73 out of memory
+            await app.keys.create(uow, f"member:{n}")
+        again = await app.keys.find(uow, list(made))
+        await app.ledger.record(
+            uow,
+            Request(
+                actor="member:71",
+                kind="wallet.open",
+                accounts=[AccountSpec("wallet:m71:btl", "BTL", made["member:71"].public_key)],
+            ),
+        )
+        await uow.commit()
+    assert {label: key.public_key for label, key in again.items()} == {
+        label: key.public_key for label, key in made.items()
+    }
+    assert len(app.keys._by_label) <= 3
+    assert (await verify_ledger(app.db, app.ledger.origin)).ok
+
+
 # ------------------------------------------------------------------------------------ rotation
 
 
