@@ -25,6 +25,8 @@ is written; every refusal is a typed error and changes nothing.
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,7 +44,7 @@ from commerce.market.errors import (
     UnknownMarketOrder,
 )
 from commerce.market.price import DAY_MS, day_start, source_of
-from ledger.db import Op, UnitOfWork, read, write, write_many
+from ledger.db import Op, Row, UnitOfWork, read, write, write_many
 from ledger.model import Transfer
 from ledger.service import Recorded, Request
 
@@ -277,6 +279,23 @@ def _trade_request(trade_id: int, fill: Fill, buy: _Live, sell: _Live, last_for_
     )
 
 
+# Most orders trade with one or two resting orders: the best few are read with the rest of the decision,
+# the rest of the crossing side (up to ``max_fills``) only when an order goes through all of them.
+FIRST_MAKERS = 8
+
+
+def _match(taker: engine.Order, maker_rows: Sequence[Row]) -> tuple[engine.Placement, dict[int, _Live]]:
+    book = engine.Book()
+    live: dict[int, _Live] = {}
+    for row in maker_rows:
+        m = order_from_row(row)
+        book.rest(engine.Order(m.id, m.member_id, m.side, m.price, m.remaining))
+        live[m.id] = _Live(
+            m.id, m.member_id, m.side, m.kind, m.price, m.amount, m.remaining, m.held, m.traded_btl, m.filled > 0
+        )
+    return book.place(dataclasses.replace(taker)), live
+
+
 async def place(
     market: Market,
     uow: UnitOfWork,
@@ -312,6 +331,14 @@ async def place(
     crosses = "" if price is None else "AND price <= :p " if side == BUY else "AND price >= :p "
     prices = source_of(market.prices)
     now = market.clock()
+
+    def makers_read(n: int) -> Op:
+        return read(
+            f"SELECT {_ORDER_COLUMNS} FROM market_orders WHERE status = 'open' AND side = :s {crosses}"
+            f"ORDER BY {ordering} LIMIT :n",
+            {"s": opposite, "p": price, "n": n},
+        )
+
     anchor_at = day_start(now) - 1
     state, member_rows, earlier_rows, wallet_rows, open_rows, maker_rows, *anchor_rows = await uow.batch(
         [
@@ -326,11 +353,7 @@ async def place(
                 {"w": members.wallet(member_id, token)},
             ),
             read("SELECT COUNT(*) FROM market_orders WHERE member_id = :m AND status = 'open'", {"m": member_id}),
-            read(
-                f"SELECT {_ORDER_COLUMNS} FROM market_orders WHERE status = 'open' AND side = :s {crosses}"
-                f"ORDER BY {ordering} LIMIT :n",
-                {"s": opposite, "p": price, "n": config.max_fills},
-            ),
+            makers_read(min(FIRST_MAKERS, config.max_fills)),
             *prices.reads(anchor_at),
         ]
     )
@@ -370,16 +393,11 @@ async def place(
             have=have,
             missing=held - have,
         )
-    book = engine.Book()
-    live: dict[int, _Live] = {}
-    for row in maker_rows:
-        m = order_from_row(row)
-        book.rest(engine.Order(m.id, m.member_id, m.side, m.price, m.remaining))
-        live[m.id] = _Live(
-            m.id, m.member_id, m.side, m.kind, m.price, m.amount, m.remaining, m.held, m.traded_btl, m.filled > 0
-        )
     taker = engine.Order(order_id, member.id, side, price, amount, kind)
-    placement = book.place(taker)  # SelfTrade, NoLiquidity: refused before anything is written
+    placement, live = _match(taker, maker_rows)  # SelfTrade, NoLiquidity: refused before anything is written
+    if placement.order.remaining and len(placement.fills) == len(maker_rows) == FIRST_MAKERS < config.max_fills:
+        maker_rows = (await uow.batch([makers_read(config.max_fills)]))[0]
+        placement, live = _match(taker, maker_rows)
     if placement.order.remaining and len(placement.fills) == len(maker_rows) == config.max_fills:
         raise BadOrder(
             f"this order would trade with more than {config.max_fills} orders; place a smaller one",

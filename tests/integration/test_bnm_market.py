@@ -179,6 +179,24 @@ async def test_partial_fills_price_improvement_and_cancel_give_back_exactly_what
     await verified(app)
 
 
+async def test_an_order_sweeping_more_resting_orders_than_are_read_at_first_fills_in_price_time_order(
+    app: App,
+) -> None:
+    """The decision reads the best few resting orders with everything else (``FIRST_MAKERS``); an order
+    that goes through all of them must still meet the rest of the crossing side, best price first."""
+    p = await people(app)
+    n = market.FIRST_MAKERS + 4
+    for i in range(n):  # bob and carol alternate, so no one trades with themselves; prices rise by a tick
+        await place(app, p.bob if i % 2 else p.carol, "sell", 1_000, 1_000 + 10 * (i // 2))
+    sweep = await place(app, p.alice, "buy", (n - 1) * 1_000, 1_200)
+    assert [(t.price, t.units) for t in sweep.trades] == [(1_000 + 10 * (i // 2), 1_000) for i in range(n - 1)]
+    assert sweep.order.status == "filled"
+    async with app.db.snapshot() as snap:
+        book = await market.book_view(snap)
+    assert [(lv.price, lv.units) for lv in book.asks] == [(1_000 + 10 * ((n - 1) // 2), 1_000)]
+    await verified(app)
+
+
 async def test_a_buy_filled_below_its_limit_gets_the_difference_back(app: App) -> None:
     p = await people(app)
     await place(app, p.bob, "sell", 5_000, 900)
