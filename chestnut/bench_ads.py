@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import dataclasses
+import gc
 import sys
 import time
 from typing import Any
@@ -303,4 +304,8 @@ async def _serve_standin(rate: float) -> None:
 
 
 if __name__ == "__main__":  # the stand-in's process (StandInProcess)
+    # The instrument must not pause: a full collection of its 100,000-chat table stalls its loop for
+    # ~100 ms, after which the requests queued in the socket all arrive at once and are counted as a
+    # burst the client never sent. A two-minute run leaks next to nothing without the cycle collector.
+    gc.disable()
     asyncio.run(_serve_standin(float(sys.argv[1])))
