@@ -226,6 +226,15 @@ async def request_phone_code(market: Market, uow: UnitOfWork, member_id: int, ra
     return code
 
 
+async def forget_code_sends(uow: UnitOfWork, now_ms: int) -> int:
+    """Forget the code sends the hourly limit no longer looks at, for every number (a number asked for
+    again is tidied then anyway): they only said which member asked codes for which (hashed) number, when."""
+    gone = await uow.fetch(
+        "DELETE FROM phone_code_sends WHERE sent_ms <= :since RETURNING phone_hash", {"since": now_ms - HOUR_MS}
+    )
+    return len(gone)
+
+
 async def _count_send(market: Market, uow: UnitOfWork, member_id: int, phone_hash: str, now: int) -> None:
     """Count one more code to this number, or refuse with the wait until the hour's oldest one ages out."""
     if uow.dialect == "postgresql":  # one asker per number at a time: concurrent askers cannot both pass

@@ -1,4 +1,5 @@
-"""Housekeeping (every few minutes): stale carts, orders placed but never paid, producers to remind.
+"""Housekeeping (every few minutes): stale carts, orders placed but never paid, producers to remind,
+phone-code sends older than the hour their limit counts.
 
 None of this moves money, so it needs no batch run: each step is idempotent by its own ``WHERE``.
 - Cart lines untouched for ``cart_days`` are removed (a cart reserves nothing; this only tidies).
@@ -7,6 +8,8 @@ None of this moves money, so it needs no batch run: each step is idempotent by i
 - Producers are reminded of orders paid ``remind_after_minutes`` ago and not yet accepted, once per
   order: the reminder is written down (``order_reminders``) in the transaction that picks it, so a late,
   repeated or overlapping run neither repeats a reminder nor skips one.
+- Phone-code sends (the per-number SMS limit's record) older than its hour are forgotten
+  (``members.forget_code_sends``): kept, they would only say who asked codes for which number.
 Expired ledger holds (pending transfers with a timeout) are voided by the server's ledger upkeep.
 """
 
@@ -14,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from commerce import orders
+from commerce import members, orders
 from commerce.context import Market
 from ledger.db import Database, in_clause
 from scheduler.notices import Notice
@@ -29,12 +32,14 @@ class HousekeepingReport:
     carts_removed: int
     orders_expired: int
     reminders: tuple[Notice, ...]
+    code_sends_forgotten: int = 0
 
     def to_json(self) -> dict[str, object]:
         return {
             "carts_removed": self.carts_removed,
             "orders_expired": self.orders_expired,
             "reminders": len(self.reminders),
+            "code_sends_forgotten": self.code_sends_forgotten,
         }
 
 
@@ -52,6 +57,7 @@ async def housekeeping(
             "DELETE FROM cart_lines WHERE updated_ms < :cut RETURNING member_id",
             {"cut": now - cart_days * 1440 * MINUTE_MS},
         )
+        forgotten = await members.forget_code_sends(uow, now)
         await uow.commit()
     carts = len(rows)
     expired = 0
@@ -99,4 +105,4 @@ async def housekeeping(
             ]
         await uow.commit()
     reminders = tuple(Notice(owner, "order.reminder", {"order": oid}) for oid, owner in owners)
-    return HousekeepingReport(carts, expired, reminders)
+    return HousekeepingReport(carts, expired, reminders, forgotten)

@@ -48,16 +48,31 @@ async def test_unpaid_orders_expire_with_their_stock_and_stale_carts_are_tidied(
     ctx = batch_context(app)
 
     early = await run_batch(ctx, "housekeeping")
-    assert early.details["housekeeping"] == {"carts_removed": 0, "orders_expired": 0, "reminders": 0}
+    assert early.details["housekeeping"] == {
+        "carts_removed": 0,
+        "orders_expired": 0,
+        "reminders": 0,
+        "code_sends_forgotten": 0,
+    }
 
     advance(app, 8 * 1440 * MINUTE_MS)  # past the hour for payment and the week for carts
     report = await run_batch(ctx, "housekeeping")
-    assert report.details["housekeeping"] == {"carts_removed": 1, "orders_expired": 1, "reminders": 0}
+    assert report.details["housekeeping"] == {
+        "carts_removed": 1,
+        "orders_expired": 1,
+        "reminders": 0,
+        "code_sends_forgotten": 0,
+    }
     async with app.db.snapshot() as snap:
         assert (await orders.get(snap, placed.id)).state == "cancelled"
     assert await stock_of(app, c.product) == 10
     again = await run_batch(ctx, "housekeeping")
-    assert again.details["housekeeping"] == {"carts_removed": 0, "orders_expired": 0, "reminders": 0}
+    assert again.details["housekeeping"] == {
+        "carts_removed": 0,
+        "orders_expired": 0,
+        "reminders": 0,
+        "code_sends_forgotten": 0,
+    }
     await verified(app)
 
 

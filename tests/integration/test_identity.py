@@ -12,7 +12,7 @@ import pytest
 
 from bots.dialogue import ChatConfig, Dialogue
 from bots.flows import build_router
-from chestnut.bootstrap import App
+from chestnut.bootstrap import App, batch_context
 from commerce import catalog, identity, members, orders, shops, wallet
 from commerce.errors import (
     CodeExpired,
@@ -27,6 +27,7 @@ from commerce.errors import (
 from commerce.market import service as bnm_market
 from commerce.sms import HttpSms, SmsRefused, SmsUnavailable
 from ledger.db import UnitOfWork
+from scheduler.wiring import run_batch
 from tests.support.chat import ChatUser
 from tests.support.community import advance
 from tests.support.identity import verify_phone, verify_user
@@ -215,6 +216,27 @@ async def test_codes_to_one_number_are_limited_across_members(app: App) -> None:
     async with app.db.snapshot() as snap:
         rows = await snap.fetch("SELECT phone_hash FROM phone_code_sends")
     assert len(rows) == 6 and all(len(str(r[0])) == 64 for r in rows)  # hashes: no number kept here
+
+
+async def test_housekeeping_forgets_code_sends_once_their_hour_is_over_and_the_limit_still_counts(app: App) -> None:
+    m = app.market
+    askers = [await _fresh(app, f"tidy-{i}") for i in range(6)]
+    for who in askers[:4]:  # four codes to one number, then 40 minutes pass, then one more
+        async with app.db.unit_of_work() as uow:
+            await members.request_phone_code(m, uow, who, "010-4100-5100")
+            await uow.commit()
+    advance(app, 40 * MINUTE_MS)
+    async with app.db.unit_of_work() as uow:
+        await members.request_phone_code(m, uow, askers[4], "010-4100-5100")
+        await uow.commit()
+    advance(app, 25 * MINUTE_MS)  # the first four are more than an hour old; the fifth is 25 minutes old
+    report = await run_batch(batch_context(app), "housekeeping")
+    assert report.details["housekeeping"]["code_sends_forgotten"] == 4
+    assert await _count(app, "phone_code_sends") == 1
+    async with app.db.unit_of_work() as uow:  # the hour's limit still sees the one that is left: 2 of 5
+        await members.request_phone_code(m, uow, askers[5], "010-4100-5100")
+        await uow.commit()
+    assert await _count(app, "phone_code_sends") == 2
 
 
 async def test_askers_at_the_same_moment_cannot_pass_the_limit_together(app: App) -> None:
