@@ -233,3 +233,34 @@ async def test_the_wal_is_checkpointed_off_the_loop_and_stays_bounded(tmp_path: 
             assert await snap.fetch("SELECT COUNT(*) FROM market_settings WHERE key LIKE 'big-%'") == [(2000,)]
     finally:
         await db.close()
+
+
+async def test_a_new_platform_database_gets_small_pages_and_an_existing_one_keeps_its_own(tmp_path: Path) -> None:
+    from chestnut.bootstrap import SQLITE_PAGE_SIZE, build
+    from chestnut.settings import Settings
+
+    fresh = Settings(home=tmp_path / "fresh", environment="test")
+    app = await build(fresh)
+    try:
+        async with app.db.snapshot() as snap:
+            assert (await snap.fetch("PRAGMA page_size"))[0][0] == SQLITE_PAGE_SIZE == 1024
+            assert (await app.ledger.head(snap)).size > 0  # the platform started on it as usual
+    finally:
+        await app.close()
+
+    # A database made before (SQLite's default 4 KiB pages) is opened as it is, never remade.
+    (tmp_path / "old").mkdir()
+    old_path = tmp_path / "old" / "chestnut.db"
+    conn = sqlite3.connect(old_path)
+    conn.execute("PRAGMA page_size=4096")
+    conn.execute("CREATE TABLE kept (x INTEGER)")
+    conn.execute("INSERT INTO kept VALUES (7)")
+    conn.commit()
+    conn.close()
+    app = await build(Settings(home=tmp_path / "old", environment="test"))
+    try:
+        async with app.db.snapshot() as snap:
+            assert (await snap.fetch("PRAGMA page_size"))[0][0] == 4096
+            assert await snap.fetch("SELECT x FROM kept") == [(7,)]
+    finally:
+        await app.close()
