@@ -1013,6 +1013,7 @@ async def run_replica_bench(
 # ----------------------------------------------------------------------------------------- BNM market
 
 MARKET_MEMBERS = 200
+MARKET_CLIENTS = 16  # members placing orders at once in the concurrent phase
 MARKET_GROUP = 50  # orders per transaction in the group-commit run
 
 
@@ -1099,14 +1100,18 @@ async def run_market_bench(
     members_n: int = MARKET_MEMBERS,
     progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
-    """The matching engine alone, then orders placed through the ledger: one transaction each (as a chat
-    order is; ``p50_ms``/``p99_ms`` are per order there), then ``MARKET_GROUP`` per transaction.
+    """The matching engine alone, then orders placed through the ledger: one transaction each, one after
+    another (as a chat order is; ``p50_ms``/``p99_ms`` are per order there), then ``MARKET_GROUP`` per
+    transaction, then ``MARKET_CLIENTS`` members placing at once, each order its own transaction.
 
     Ledgered orders are limit orders around the reference price (buys up to 4 ticks above, sells down to
-    4 below), so most trade at once against one or two makers: each order is one unit of work with its
-    placement entry and one entry per trade, holds and settlement included. A refusal (self-trade, the
-    open-order limit) counts as an order too — it is a full round trip that writes nothing.
+    4 below), so about half trade at once, against a few makers: each order is one unit of work with its
+    placement entry and, if it trades, a ``market.trade`` entry for its fills, holds and settlement
+    included. A refusal (self-trade, the open-order limit) counts as an order too — it is a full round
+    trip that writes nothing.
     """
+    import asyncio
+
     from commerce.market import service
     from commerce.market.errors import MarketError
 
@@ -1155,6 +1160,32 @@ async def run_market_bench(
                 grouped += 1
             await uow.commit()
     grouped_elapsed = time.perf_counter() - started
+    # Members at once: MARKET_CLIENTS of them, each placing an order, waiting for it, placing the next
+    # (each order its own unit of work, as chat orders are); the database commits together what is ready.
+    concurrent_latencies: list[float] = []
+    left = ledgered_orders
+
+    async def member_placing() -> None:
+        nonlocal left, trades, refused
+        while left > 0:
+            left -= 1
+            side = "buy" if rng.random() < 0.5 else "sell"
+            price = 1_000 + (10 if side == "buy" else -10) * rng.randrange(-1, 5)
+            member, units = rng.choice(traders), 100 * (1 + rng.randrange(20))
+            t0 = time.perf_counter()
+            try:
+                async with app.db.unit_of_work() as uow:
+                    placed = await service.place(m, uow, member, side=side, amount=units, price=price)
+                    await uow.commit()
+                trades += len(placed.trades)
+            except MarketError:
+                refused += 1
+            concurrent_latencies.append(time.perf_counter() - t0)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(member_placing() for _ in range(MARKET_CLIENTS)))
+    concurrent_elapsed = time.perf_counter() - started
+    concurrent_latencies.sort()
     report = await verify_ledger(app.db, app.ledger.origin)
     return {
         "database": app.db.dialect,
@@ -1170,6 +1201,9 @@ async def run_market_bench(
         "ledgered_orders_per_cpu_s": round(ledgered_orders / cpu_s),
         "ledgered_grouped_orders_per_s": round(ledgered_orders / grouped_elapsed),
         "ledgered_group": MARKET_GROUP,
+        "ledgered_concurrent_orders_per_s": round(ledgered_orders / concurrent_elapsed),
+        "ledgered_concurrent_members": MARKET_CLIENTS,
+        "concurrent_p99_ms": round(_percentile(concurrent_latencies, 0.99) * 1000, 2),
         "p50_ms": round(_percentile(latencies, 0.50) * 1000, 2),
         "p99_ms": round(_percentile(latencies, 0.99) * 1000, 2),
         "verify_ok": report.ok,

@@ -117,6 +117,9 @@ class MarketPrice:
         self.fallback = fallback if fallback is not None else OperatorPrice()
         self.rules = rules if rules is not None else PriceRules()
         self.clock = clock
+        self._anchor_day: int | None = None  # the day whose anchor trades are known, and they
+        self._anchor_trades: list[Trade] = []
+        self._anchor_refs: dict[int, Reference] = {}  # the anchor by operator price
 
     async def reference_price(self, uow: UnitOfWork) -> int:
         return (await self.reference(uow)).price
@@ -141,7 +144,7 @@ class MarketPrice:
         return ops
 
     async def from_rows(self, uow: UnitOfWork, rows: Sequence[Sequence[Row]], at_ms: int) -> Reference:
-        trades = [Trade(int(p), int(u), int(t)) for p, u, t in rows[0]]
+        trades = _trades(rows[0])
         if len(rows) > 1:
             operator = int(rows[1][0][0]) if rows[1] else OperatorPrice.DEFAULT
         else:
@@ -151,7 +154,43 @@ class MarketPrice:
     async def band_anchor(self, uow: UnitOfWork, *, at_ms: int | None = None) -> Reference:
         """The reference as today began (Korean time): the day's price band is drawn around it."""
         at = self.clock() if at_ms is None else at_ms
-        return await self.reference(uow, at_ms=day_start(at) - 1)
+        return await self.anchor_from(uow, await uow.batch(self.anchor_reads(at)), at)
+
+    # Every placement checks the day's band, whose anchor reads up to ``sample_limit`` trades from before
+    # midnight. Those trades do not change once the day is under way, so they are read once a day; the
+    # operator's price (which may change any time) is still read each time. Not in the first minute of
+    # a day: a trade stamped just before midnight may still be on its way to its commit then.
+    ANCHOR_SETTLED_MS = 60_000
+
+    def anchor_reads(self, at_ms: int) -> list[Op]:
+        """The statements ``anchor_from`` needs for the band anchor at ``at_ms``, for a caller's batch."""
+        if self._anchor_day == day_start(at_ms) and type(self.fallback) is OperatorPrice:
+            return [read(_OPERATOR_PRICE_SQL)]
+        return self.reads(day_start(at_ms) - 1)
+
+    async def anchor_from(self, uow: UnitOfWork, rows: Sequence[Sequence[Row]], at_ms: int) -> Reference:
+        """The band anchor at ``at_ms`` from the results of ``anchor_reads`` (told apart by their shape:
+        the day's trades may have become known between the two calls)."""
+        anchor_at = day_start(at_ms) - 1
+        day = day_start(at_ms)
+        if type(self.fallback) is OperatorPrice and len(rows) == 1 and self._anchor_day == day:
+            operator = int(rows[0][0][0]) if rows[0] else OperatorPrice.DEFAULT
+            known = self._anchor_refs.get(operator)
+            if known is None:
+                if len(self._anchor_refs) >= 16:  # the operator's price changed many times today
+                    self._anchor_refs.clear()
+                known = reference_from(self._anchor_trades, anchor_at, operator, self.rules)
+                self._anchor_refs[operator] = known
+            return known
+        ref = await self.from_rows(uow, rows, anchor_at)
+        if at_ms - day >= self.ANCHOR_SETTLED_MS:
+            self._anchor_day, self._anchor_trades = day, _trades(rows[0])
+            self._anchor_refs = {ref.operator_price: ref}
+        return ref
+
+
+def _trades(rows: Sequence[Row]) -> list[Trade]:
+    return [Trade(int(p), int(u), int(t)) for p, u, t in rows]
 
 
 def source_of(prices: PriceSource) -> MarketPrice:

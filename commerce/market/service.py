@@ -244,7 +244,17 @@ def _give_back(o: _Live) -> Transfer | None:
     return Transfer(f"mkt-{o.id}-rest", ESCROW[o.token], members.wallet(o.member, o.token), rest, o.token)
 
 
-def _trade_request(trade_id: int, fill: Fill, buy: _Live, sell: _Live, last_for_market_taker: bool) -> Request:
+# The fills of one placement are settled together: one operator-signed entry for up to this many of them
+# (an entry's 64 KiB limit holds ~140), not one each. Each trade still settles both its sides in that one
+# entry; what a placement matched at once is on the ledger at once. Most placements that trade meet
+# several makers (3.4 on average in bench market), and an entry (signature, hashes, rows) cost as much
+# as the rest of the order.
+TRADES_PER_ENTRY = 32
+
+
+def _settle(trade_id: int, fill: Fill, buy: _Live, sell: _Live, last_for_market_taker: bool) -> list[Transfer]:
+    """One trade's transfers (its orders' figures updated): the holds posted at each order's first fill,
+    the BNM to the buyer and the won to the seller, and what a closing order gets back."""
     value = worth(fill.price, fill.units)
     transfers = [_post(o) for o in (buy, sell) if not o.posted]
     buy.posted = sell.posted = True
@@ -263,20 +273,40 @@ def _trade_request(trade_id: int, fill: Fill, buy: _Live, sell: _Live, last_for_
             if back is not None:
                 transfers.append(back)
             o.status, o.closed = ("filled" if done else "cancelled"), True
-    return Request(
-        actor=OPERATOR,
-        kind=TRADE_KIND,
-        body={
-            "buy": fill.buy_order,
-            "price": fill.price,
-            "sell": fill.sell_order,
-            "taker": fill.taker_side,
-            "trade": trade_id,
-            "units": fill.units,
-            "value": value,
-        },
-        transfers=transfers,
-    )
+    return transfers
+
+
+def _trade_requests(
+    fills: Sequence[Fill], first_trade: int, live: dict[int, _Live], *, market_taker: bool, first_entry: int
+) -> tuple[list[Request], list[int]]:
+    """The ``market.trade`` entries of a placement's fills, and for each fill the index of its entry
+    among the placement's requests (theirs start at ``first_entry``; so does each order's ``closed_at``)."""
+    requests: list[Request] = []
+    entry_of: list[int] = []
+    for start in range(0, len(fills), TRADES_PER_ENTRY):
+        trades: list[dict[str, Any]] = []
+        transfers: list[Transfer] = []
+        for i in range(start, min(len(fills), start + TRADES_PER_ENTRY)):
+            fill = fills[i]
+            last = market_taker and i == len(fills) - 1
+            transfers += _settle(first_trade + i, fill, live[fill.buy_order], live[fill.sell_order], last)
+            trades.append(
+                {
+                    "buy": fill.buy_order,
+                    "price": fill.price,
+                    "sell": fill.sell_order,
+                    "taker": fill.taker_side,
+                    "trade": first_trade + i,
+                    "units": fill.units,
+                    "value": worth(fill.price, fill.units),
+                }
+            )
+            entry_of.append(first_entry + len(requests))
+            for oid in (fill.maker, fill.taker):
+                if live[oid].closed and live[oid].closed_at is None:
+                    live[oid].closed_at = first_entry + len(requests)
+        requests.append(Request(actor=OPERATOR, kind=TRADE_KIND, body={"trades": trades}, transfers=transfers))
+    return requests, entry_of
 
 
 # Most orders trade with one or two resting orders: the best few are read with the rest of the decision,
@@ -285,15 +315,33 @@ FIRST_MAKERS = 8
 
 
 def _match(taker: engine.Order, maker_rows: Sequence[Row]) -> tuple[engine.Placement, dict[int, _Live]]:
+    """Match ``taker`` against the resting orders read (rows of ``_ORDER_COLUMNS``, in priority order);
+    the live figures of each maker it trades with, by order id."""
     book = engine.Book()
-    live: dict[int, _Live] = {}
+    by_id: dict[int, Row] = {}
     for row in maker_rows:
-        m = order_from_row(row)
-        book.rest(engine.Order(m.id, m.member_id, m.side, m.price, m.remaining))
-        live[m.id] = _Live(
-            m.id, m.member_id, m.side, m.kind, m.price, m.amount, m.remaining, m.held, m.traded_btl, m.filled > 0
-        )
-    return book.place(dataclasses.replace(taker)), live
+        oid = int(row[0])
+        by_id[oid] = row
+        book.rest(engine.Order(oid, int(row[1]), str(row[2]), int(row[4]), int(row[6])))
+    placement = book.place(dataclasses.replace(taker))
+    live: dict[int, _Live] = {}
+    for fill in placement.fills:  # most of the makers read only stood by: no figures for them
+        if fill.maker not in live:
+            r = by_id[fill.maker]
+            amount, remaining = int(r[5]), int(r[6])
+            live[fill.maker] = _Live(
+                fill.maker,
+                int(r[1]),
+                str(r[2]),
+                str(r[3]),
+                int(r[4]),
+                amount,
+                remaining,
+                int(r[7]),
+                int(r[8]),
+                amount > remaining,
+            )
+    return placement, live
 
 
 async def place(
@@ -323,8 +371,8 @@ async def place(
     if client_key is not None and (not isinstance(client_key, str) or not 0 < len(client_key) <= 64):
         raise BadOrder("client_key is 1–64 characters", field="client_key", reason="bad")
     # Everything the decision needs in one round trip, the market's lock first (rows lock in statement
-    # order): the member, an earlier placement with this key, the wallet, the open orders, the crossing
-    # side of the book, and the day's reference for the band.
+    # order): the member, the wallet, the open orders, the crossing side of the book, the day's reference
+    # for the band, and an earlier placement with this key (if a key is given).
     token = "BTL" if side == BUY else "BNM"
     opposite = SELL if side == BUY else BUY
     ordering = "price ASC, id ASC" if side == BUY else "price DESC, id ASC"
@@ -339,24 +387,24 @@ async def place(
             {"s": opposite, "p": price, "n": n},
         )
 
-    anchor_at = day_start(now) - 1
-    state, member_rows, earlier_rows, wallet_rows, open_rows, maker_rows, *anchor_rows = await uow.batch(
+    earlier_read = read(  # a placement made before with this one-time key
+        "SELECT id FROM market_orders WHERE member_id = :m AND client_key = :k", {"m": member_id, "k": client_key}
+    )
+    state, member_rows, wallet_rows, open_rows, maker_rows, *rest = await uow.batch(
         [
             read(f"SELECT next_order, next_trade FROM market_state WHERE id = 1{uow.for_update}"),
             read(f"SELECT {members.COLUMNS} FROM members WHERE id = :m", {"m": member_id}),
-            read(
-                "SELECT id FROM market_orders WHERE member_id = :m AND client_key = :k",
-                {"m": member_id, "k": client_key or ""},
-            ),
             read(
                 "SELECT credits_posted - debits_posted - debits_pending FROM ledger_accounts WHERE id = :w",
                 {"w": members.wallet(member_id, token)},
             ),
             read("SELECT COUNT(*) FROM market_orders WHERE member_id = :m AND status = 'open'", {"m": member_id}),
             makers_read(min(FIRST_MAKERS, config.max_fills)),
-            *prices.reads(anchor_at),
+            *prices.anchor_reads(now),
+            *([earlier_read] if client_key is not None else []),
         ]
     )
+    anchor_rows, earlier_rows = (rest[:-1], rest[-1]) if client_key is not None else (rest, [])
     member = members.from_row(member_rows[0]) if member_rows else await members.get(uow, member_id)
     if member.status == "merged":  # the person's identities were joined: trade as the member they became
         merged = await members.get(uow, member.id)
@@ -375,7 +423,7 @@ async def place(
         earlier = await get_order(uow, int(earlier_rows[0][0]))
         return Placed(earlier, tuple(await trades_of(uow, earlier.id)), earlier=True)
     identity.require(member, identity.PHONE, action="bnm_trade")
-    today = band_of((await prices.from_rows(uow, anchor_rows, anchor_at)).price, config)
+    today = band_of((await prices.anchor_from(uow, anchor_rows, now)).price, config)
     if price is None:
         price = today.high if side == BUY else today.low
     elif not today.low <= price <= today.high:
@@ -419,14 +467,11 @@ async def place(
             ],
         )
     ]
-    trade_ids: list[int] = []
-    for i, fill in enumerate(placement.fills):
-        last = kind == MARKET and i == len(placement.fills) - 1
-        requests.append(_trade_request(next_trade + i, fill, live[fill.buy_order], live[fill.sell_order], last))
-        trade_ids.append(next_trade + i)
-        for oid in (fill.maker, fill.taker):
-            if live[oid].closed and live[oid].closed_at is None:
-                live[oid].closed_at = len(requests) - 1
+    settled, entry_of = _trade_requests(
+        placement.fills, next_trade, live, market_taker=kind == MARKET, first_entry=len(requests)
+    )
+    requests += settled
+    trade_ids = [next_trade + i for i in range(len(placement.fills))]
     next_ids = {"o": order_id + 1, "t": next_trade + len(placement.fills)}
 
     def writes(recs: list[Recorded]) -> list[Op]:
@@ -490,7 +535,7 @@ async def place(
                             "p": f.price,
                             "u": f.units,
                             "v": worth(f.price, f.units),
-                            "seq": seq[i + 1],
+                            "seq": seq[entry_of[i]],
                             "now": now,
                         }
                         for i, f in enumerate(placement.fills)
@@ -511,7 +556,7 @@ async def place(
             f.price,
             f.units,
             worth(f.price, f.units),
-            recs[i + 1].seq,
+            recs[entry_of[i]].seq,
             now,
         )
         for i, f in enumerate(placement.fills)
