@@ -197,6 +197,50 @@ async def test_an_order_sweeping_more_resting_orders_than_are_read_at_first_fill
     await verified(app)
 
 
+async def test_the_fills_of_one_placement_are_settled_by_one_trade_entry(app: App) -> None:
+    p = await people(app)
+    await place(app, p.bob, "sell", 2_000, 1_000)
+    await place(app, p.carol, "sell", 1_000, 1_010)
+    await place(app, p.bob, "sell", 1_000, 1_020)
+    bid = await place(app, p.alice, "buy", 4_000, 1_020)
+    assert [(t.price, t.units) for t in bid.trades] == [(1_000, 2_000), (1_010, 1_000), (1_020, 1_000)]
+    assert len({t.seq for t in bid.trades}) == 1  # one entry for the three trades …
+    async with app.db.snapshot() as snap:
+        rows = await snap.fetch("SELECT kind, entry FROM ledger_entries WHERE seq >= :s", {"s": bid.order.placed_seq})
+    assert [kind for kind, _ in rows] == ["market.place", "market.trade"]
+    signed = json.loads(bytes(rows[1][1]))["signed"]
+    assert [(t["trade"], t["price"], t["units"], t["value"]) for t in signed["body"]["trades"]] == [
+        (t.id, t.price, t.units, t.value) for t in bid.trades
+    ]
+    moved = {(t["debit"], t["credit"], t["amount"]) for t in signed["transfers"]}  # … that settles each
+    for seller, units, won in ((p.bob, 2_000, 2_000), (p.carol, 1_000, 1_010), (p.bob, 1_000, 1_020)):
+        assert ("escrow:market:bnm", members.wallet(p.alice, "BNM"), units) in moved
+        assert ("escrow:market:btl", members.wallet(seller, "BTL"), won) in moved
+    a, b, c = [await balances(app, x) for x in (p.alice, p.bob, p.carol)]
+    assert (a.btl, a.bnm_units) == (200_000 - 4_030, 4_000)
+    assert (b.btl, c.btl) == (3_020, 50_000 + 1_010)
+    await verified(app)
+
+
+async def test_the_band_follows_the_operators_price_set_during_the_day(app: App) -> None:
+    """With no trading before today the band is drawn around the operator's price; the day's earlier
+    trades are read once a day, but a new operator price counts at once."""
+    p = await people(app)
+    await place(app, p.bob, "sell", 1_000, 1_300)  # inside 700–1,300 around the default 1,000
+    with pytest.raises(OutsideBand):
+        await place(app, p.bob, "sell", 1_000, 1_310)
+    async with app.db.unit_of_work() as uow:
+        await uow.execute(
+            "INSERT INTO market_settings (key, value) VALUES ('bnm_reference_price', '2000') "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+        )
+        await uow.commit()
+    assert (await place(app, p.bob, "sell", 1_000, 2_600)).order.status == "open"  # now 1,400–2,600
+    with pytest.raises(OutsideBand):
+        await place(app, p.alice, "buy", 1_000, 1_300)
+    await verified(app)
+
+
 async def test_a_buy_filled_below_its_limit_gets_the_difference_back(app: App) -> None:
     p = await people(app)
     await place(app, p.bob, "sell", 5_000, 900)
