@@ -303,13 +303,15 @@ class Explorer:
         seq = seq_param(request.match_info["seq"])
         async with self.db.snapshot() as snap:
             raw = await self.ledger.entry(snap, seq)
-            transfers = await snap.fetch(
-                "SELECT type, debit, credit, token, amount FROM ledger_transfers WHERE seq = :s ORDER BY id",
-                {"s": seq},
-            )
         decoded = decode_entry_json(raw)
         signed = decoded["signed"]
         kind = str(signed.get("kind", ""))
+        # The money the entry moved, from the signed entry itself: the transfers table has no index by
+        # entry, and reading it by seq scanned every transfer ever made for each page view.
+        transfers = [
+            (t["type"], t["debit"], t["credit"], t["token"], int(t["amount"]))
+            for t in sorted(signed.get("transfers", []), key=lambda t: str(t["id"]))
+        ]
         rows = "".join(
             f"<tr><td>{esc(t)}</td><td>{esc(d)}</td><td>{esc(c)}</td><td>{int(a):,} {esc(tok)}</td></tr>"
             for t, d, c, tok, a in transfers

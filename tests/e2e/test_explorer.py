@@ -59,6 +59,23 @@ async def test_the_public_pages(client: tuple[App, TestClient]) -> None:
     assert trust["ledger_key"].startswith("chestnut.coop/ledger+") and trust["witnesses"] == []
 
 
+async def test_an_entry_page_shows_the_money_it_moved(client: tuple[App, TestClient]) -> None:
+    app, http = client
+    async with app.db.snapshot() as snap:
+        (seq,) = (await snap.fetch("SELECT seq FROM ledger_transfers GROUP BY seq HAVING COUNT(*) >= 2 LIMIT 1"))[0]
+        moved = await snap.fetch(
+            "SELECT debit, credit, token, amount FROM ledger_transfers WHERE seq = :s ORDER BY id", {"s": seq}
+        )
+    page = await (await http.get(f"/ledger/entry/{seq}")).text()
+    assert "돈의 움직임" in page
+    table = page[page.index("돈의 움직임") :]
+    cells = [
+        f"<td>{debit}</td><td>{credit}</td><td>{int(amount):,} {token}</td>" for debit, credit, token, amount in moved
+    ]
+    assert all(c in table for c in cells)
+    assert [table.index(c) for c in cells] == sorted(table.index(c) for c in cells)  # in transfer-id order
+
+
 @pytest.mark.parametrize("seq", ["x1", "-1", "1.5", "99999999999999999999", "%20", "١٢"])
 async def test_a_malformed_entry_number_is_a_400_page(client: tuple[App, TestClient], seq: str) -> None:
     _app, http = client
