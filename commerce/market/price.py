@@ -173,7 +173,8 @@ class MarketPrice:
         the day's trades may have become known between the two calls)."""
         anchor_at = day_start(at_ms) - 1
         day = day_start(at_ms)
-        if type(self.fallback) is OperatorPrice and len(rows) == 1 and self._anchor_day == day:
+        short = type(self.fallback) is OperatorPrice and len(rows) == 1  # only the operator's price was read
+        if short and self._anchor_day == day:
             operator = int(rows[0][0][0]) if rows[0] else OperatorPrice.DEFAULT
             known = self._anchor_refs.get(operator)
             if known is None:
@@ -182,6 +183,8 @@ class MarketPrice:
                 known = reference_from(self._anchor_trades, anchor_at, operator, self.rules)
                 self._anchor_refs[operator] = known
             return known
+        if short:  # the known day changed since the reads were made (another placement, across midnight)
+            rows = await uow.batch(self.reads(anchor_at))
         ref = await self.from_rows(uow, rows, anchor_at)
         if at_ms - day >= self.ANCHOR_SETTLED_MS:
             self._anchor_day, self._anchor_trades = day, _trades(rows[0])

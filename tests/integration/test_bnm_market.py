@@ -416,6 +416,24 @@ async def test_the_window_ages_out_and_the_band_follows_the_days_reference(app: 
     assert (await place(app, p.alice, "buy", 100, 1_560)).order.status == "open"
 
 
+async def test_the_band_anchor_is_read_again_when_the_known_day_changed_in_between(app: App) -> None:
+    """The day's anchor trades are read once a day. A placement's reads are made before its decision:
+    if another placement (on another day, across midnight) replaced the known day in between, the
+    anchor is read again in full, not taken from the operator's price alone."""
+    p = await people(app)
+    prices = source_of(app.market.prices)
+    app.market.clock = lambda: NOON_KST - DAY_MS  # yesterday's trading, at 1,200
+    await place(app, p.bob, "sell", 20_000, 1_200)
+    await place(app, p.alice, "buy", 20_000, 1_200)
+    async with app.db.snapshot() as snap:
+        assert (await prices.band_anchor(snap, at_ms=NOON_KST)).price == 1_200  # today's day is now known
+        reads = prices.anchor_reads(NOON_KST)
+        assert len(reads) == 1  # so only the operator's price is read …
+        rows = await snap.batch(reads)
+        await prices.band_anchor(snap, at_ms=NOON_KST + DAY_MS)  # … while tomorrow's becomes the known day
+        assert (await prices.anchor_from(snap, rows, NOON_KST)).price == 1_200
+
+
 # ------------------------------------------------------------------------------------ the state machine
 
 
