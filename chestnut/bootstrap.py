@@ -24,7 +24,7 @@ from commerce.market.price import MarketPrice
 from commerce.search import SearchIndex
 from commerce.setup import OPERATOR_DEBIT_KINDS, ensure_market_ready
 from commerce.sms import HttpSms
-from ledger.db import Database, create_sqlite_file, open_database
+from ledger.db import Database, open_database
 from ledger.errors import KeyStoreError
 from ledger.keys import (
     KeyStore,
@@ -83,8 +83,7 @@ async def build(settings: Settings, *, migrate: bool = True, initialize: bool = 
     settings.home.mkdir(parents=True, exist_ok=True)
     url = settings.resolved_database_url
     if migrate:
-        create_sqlite_file(url, page_size=SQLITE_PAGE_SIZE)
-        await upgrade(url)
+        await upgrade(url, page_size=SQLITE_PAGE_SIZE)
     db = await open_database(url, synchronous=settings.sqlite_synchronous)
     try:
         keys = KeyStore(await _master_key(db, settings.resolved_master_key_file))

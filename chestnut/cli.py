@@ -167,12 +167,10 @@ def db_upgrade(revision: str) -> None:
     """Migrate the configured database to the newest schema."""
     from chestnut.bootstrap import SQLITE_PAGE_SIZE
     from chestnut.migrate import upgrade_sync
-    from ledger.db import create_sqlite_file
 
     s = settings()
     s.home.mkdir(parents=True, exist_ok=True)
-    create_sqlite_file(s.resolved_database_url, page_size=SQLITE_PAGE_SIZE)  # as `serve` would make it
-    upgrade_sync(s.resolved_database_url, revision)
+    upgrade_sync(s.resolved_database_url, revision, page_size=SQLITE_PAGE_SIZE)  # made as `serve` makes it
     click.echo(f"database is at {revision}")
 
 

@@ -221,6 +221,7 @@ class Book:
         if action.actor != rules.ledger_key:
             raise Unauthorized("the genesis must be signed by the ledger key it names")
         self.rules = rules
+        self.rules_changed = True
 
     def _open_account(
         self, action: Action, seq: int, spec: AccountSpec, countersigned: bool, created: list[str]

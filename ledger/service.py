@@ -375,10 +375,7 @@ class Ledger:
             if extra:
                 await uow.batch(extra)
             return out
-        rules_changed = book.rules is not head.rules  # a ledger.rules entry (or the genesis) set new ones
-        await uow.batch(
-            [*self._writes(book, entry_rows, last_seq, new_idempotency, size, prev, frontier, rules_changed), *extra]
-        )
+        await uow.batch([*self._writes(book, entry_rows, last_seq, new_idempotency, size, prev, frontier), *extra])
         return out
 
     def _parse_signed(self, signed: SignedAction) -> Action:
@@ -432,7 +429,6 @@ class Ledger:
         size: int,
         last_hash: bytes,
         frontier: merkle.Frontier,
-        rules_changed: bool,
     ) -> list[Op]:
         touched_actors = {r["actor"] for r in entry_rows}
         ops = [
@@ -507,20 +503,16 @@ class Ledger:
                     new_idempotency,
                 )
             )
-        head = {"size": size, "hash": last_hash, "frontier": frontier.to_bytes()}
-        if rules_changed:  # otherwise the stored rules stand (encoding them was ~10 µs of every append)
-            rules_json = canonical_json(book.rules.to_json()).decode() if book.rules is not None else None
-            ops.append(
-                write(
-                    "UPDATE ledger_head SET size = :size, last_hash = :hash, frontier = :frontier, rules = :rules "
-                    "WHERE id = 1",
-                    {**head, "rules": rules_json},
-                )
+        head: dict[str, Any] = {"size": size, "hash": last_hash, "frontier": frontier.to_bytes()}
+        if book.rules_changed:  # otherwise the stored rules stand (encoding them was ~10 µs of every append)
+            head["rules"] = canonical_json(book.rules.to_json()).decode() if book.rules is not None else None
+        ops.append(
+            write(
+                "UPDATE ledger_head SET size = :size, last_hash = :hash, frontier = :frontier"
+                f"{', rules = :rules' if 'rules' in head else ''} WHERE id = 1",
+                head,
             )
-        else:
-            ops.append(
-                write("UPDATE ledger_head SET size = :size, last_hash = :hash, frontier = :frontier WHERE id = 1", head)
-            )
+        )
         return ops
 
     async def void_expired(self, uow: UnitOfWork, *, limit: int = 150) -> Recorded | None:
