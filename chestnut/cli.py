@@ -162,7 +162,9 @@ def db() -> None:
 
 
 @db.command("upgrade")
-@click.option("--revision", default="head", show_default=True)
+@click.option(
+    "--revision", default="heads", show_default=True, help="an Alembic revision; heads: every branch's newest"
+)
 def db_upgrade(revision: str) -> None:
     """Migrate the configured database to the newest schema."""
     from chestnut.bootstrap import SQLITE_PAGE_SIZE

@@ -483,3 +483,18 @@ def test_a_readable_master_key_is_refused_by_every_command(home_copy: Path, mode
     assert key_file.read_bytes() == before, "a refusing command touched the key file"
     key_file.chmod(0o600)
     assert cli(home_copy, "ledger", "verify").code == 0, "the advertised remedy works"
+
+
+def test_db_upgrade_makes_a_fresh_database_as_serve_would_and_runs_again(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    first = cli(home, "db", "upgrade")
+    _no_traceback(first)
+    assert first.code == 0, first.err
+    conn = sqlite3.connect(home / "chestnut.db")
+    try:
+        assert conn.execute("PRAGMA page_size").fetchone() == (1024,)
+        assert conn.execute("SELECT COUNT(*) FROM alembic_version").fetchone()[0] >= 1
+    finally:
+        conn.close()
+    again = cli(home, "db", "upgrade")
+    assert again.code == 0 and "database is at heads" in again.out, again.err
