@@ -18,6 +18,7 @@ SQL is written once with ``:name`` parameters, which both backends accept. Schem
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import queue
 import sqlite3
@@ -62,10 +63,17 @@ def write_many(sql: str, params: Sequence[Params]) -> Op:
     return Op(sql, params, many=True)
 
 
+@functools.lru_cache(maxsize=512)
+def _in_names(prefix: str, n: int) -> tuple[str, tuple[str, ...]]:
+    names = tuple(f"{prefix}{i}" for i in range(n))
+    return "(" + ", ".join(":" + name for name in names) + ")", names
+
+
 def in_clause(prefix: str, values: Sequence[Any]) -> tuple[str, dict[str, Any]]:
-    """``(:p0, :p1, …)`` and its parameters, for ``IN`` lists on both backends."""
-    names = [f"{prefix}{i}" for i in range(len(values))]
-    return "(" + ", ".join(":" + n for n in names) + ")", dict(zip(names, values, strict=True))
+    """``(:p0, :p1, …)`` and its parameters, for ``IN`` lists on both backends (the text is made once
+    per length: a ledger append builds four of them)."""
+    clause, names = _in_names(prefix, len(values))
+    return clause, dict(zip(names, values, strict=True))
 
 
 class EventSink(Protocol):

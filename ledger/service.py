@@ -101,12 +101,22 @@ def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
         yield values[start : start + _IN_CHUNK]
 
 
+@functools.lru_cache(maxsize=256)
+def _with_in(sql: str, clause: str) -> str:
+    return sql.replace("{in}", clause)
+
+
 def _reads_in(sql: str, values: Sequence[Any]) -> list[Op]:
     """``sql`` with an ``{in}`` placeholder, split into IN lists of a safe length."""
+    if not values:
+        return []
+    if len(values) <= _IN_CHUNK:  # the common case: one list
+        clause, params = in_clause("v", values)
+        return [read(_with_in(sql, clause), params)]
     ops = []
     for part in _chunks(values):
-        clause, params = in_clause("v", list(part))
-        ops.append(read(sql.format(**{"in": clause}), params))
+        clause, params = in_clause("v", part)
+        ops.append(read(_with_in(sql, clause), params))
     return ops
 
 
