@@ -34,7 +34,8 @@ ledger_head = Table(
 ledger_entries = Table(
     "ledger_entries",
     metadata,
-    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    # INTEGER on SQLite: the rowid itself, not a second B-tree of keys (migration 0012_market_keys).
+    Column("seq", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=False),
     Column("leaf_hash", LargeBinary(32), nullable=False),
     Column("entry", LargeBinary, nullable=False),
     Column("kind", String(64), nullable=False),

@@ -7,7 +7,7 @@ name the ledger entries that made them (``placed_seq``, ``closed_seq``, ``seq``)
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Index, Integer, String, Table, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, Integer, String, Table, text
 
 from ledger.schema import metadata
 
@@ -21,10 +21,16 @@ market_state = Table(
     Column("next_trade", BigInteger, nullable=False),
 )
 
+# Keys are INTEGER on SQLite, the rowid itself rather than a second B-tree of keys; the book index holds
+# the open orders only, the one-time-key index only keyed orders (migration 0012_market_keys).
+ROWID_KEY = BigInteger().with_variant(Integer(), "sqlite")
+_OPEN = text("status = 'open'")
+_KEY_GIVEN = text("client_key IS NOT NULL")
+
 market_orders = Table(
     "market_orders",
     metadata,
-    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("id", ROWID_KEY, primary_key=True, autoincrement=False),
     Column("member_id", BigInteger, nullable=False),
     Column("side", String(4), nullable=False),  # buy | sell
     Column("kind", String(6), nullable=False),  # limit | market
@@ -39,15 +45,22 @@ market_orders = Table(
     Column("closed_seq", BigInteger, nullable=True),
     Column("created_ms", BigInteger, nullable=False),
     Column("updated_ms", BigInteger, nullable=False),
-    UniqueConstraint("member_id", "client_key", name="uq_market_orders_client_key"),
-    Index("ix_market_orders_book", "status", "side", "price", "id"),
+    Index(
+        "uq_market_orders_client_key",
+        "member_id",
+        "client_key",
+        unique=True,
+        sqlite_where=_KEY_GIVEN,
+        postgresql_where=_KEY_GIVEN,
+    ),
+    Index("ix_market_orders_book", "side", "price", "id", sqlite_where=_OPEN, postgresql_where=_OPEN),
     Index("ix_market_orders_member", "member_id", "status"),
 )
 
 market_trades = Table(
     "market_trades",
     metadata,
-    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("id", ROWID_KEY, primary_key=True, autoincrement=False),
     Column("buy_order", BigInteger, nullable=False),
     Column("sell_order", BigInteger, nullable=False),
     Column("buyer_id", BigInteger, nullable=False),

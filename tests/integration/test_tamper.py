@@ -555,12 +555,23 @@ async def test_postgresql_flips_gap_swap_and_forgery(pg_ledger: str) -> None:
 
 FIRST_CP = "(SELECT MIN(size) FROM ledger_checkpoints)"
 AT_FIRST_CP = -1  # expected first_bad_seq: the last entry the first checkpoint covers
+# ledger_entries as a database made before migration 0012_market_keys has it: seq a declared BIGINT key
+# (a B-tree of its own beside the rowid), which SQLite lets hold any value.
+_AS_BIGINT_KEY = (
+    "ALTER TABLE ledger_entries RENAME TO rowid_entries; "
+    "CREATE TABLE ledger_entries (seq BIGINT NOT NULL, leaf_hash BLOB NOT NULL, entry BLOB NOT NULL, "
+    "kind VARCHAR(64) NOT NULL, actor BLOB NOT NULL, nodes BLOB NOT NULL, PRIMARY KEY (seq)); "
+    "INSERT INTO ledger_entries SELECT seq, leaf_hash, entry, kind, actor, nodes FROM rowid_entries; "
+    "DROP TABLE rowid_entries; "
+)
 WRONG_TYPES: list[tuple[str, str, int | None]] = [
     ("entry as text", "UPDATE ledger_entries SET entry = CAST(entry AS TEXT) WHERE seq = 50", 50),
     ("entry empty text", "UPDATE ledger_entries SET entry = '' WHERE seq = 50", 50),
     ("entry a number", "UPDATE ledger_entries SET entry = 12 WHERE seq = 50", 50),
-    ("seq not a number", "UPDATE ledger_entries SET seq = 'x' WHERE seq = 50", 50),
-    ("seq a fraction", "UPDATE ledger_entries SET seq = 50.5 WHERE seq = 50", 50),
+    # seq is the rowid on SQLite, which refuses anything but a whole number (see the test after this one);
+    # these two are made on a table rebuilt as an older database had it, with a declared BIGINT key.
+    ("seq not a number", _AS_BIGINT_KEY + "UPDATE ledger_entries SET seq = 'x' WHERE seq = 50", 50),
+    ("seq a fraction", _AS_BIGINT_KEY + "UPDATE ledger_entries SET seq = 50.5 WHERE seq = 50", 50),
     ("leaf hash as text", "UPDATE ledger_entries SET leaf_hash = 'abc' WHERE seq = 50", 50),
     ("nodes a number", "UPDATE ledger_entries SET nodes = 7 WHERE seq = 51", 51),
     ("actor a number", "UPDATE ledger_entries SET actor = 7 WHERE seq = 50", 50),
@@ -583,7 +594,10 @@ async def test_values_of_the_wrong_type_are_reported_not_crashed_on(work_copy: P
         seq = _checkpoints(work_copy)[0][0] - 1
     changed = sqlite3.connect(work_copy)
     try:
-        assert changed.execute(sql).rowcount == 1, "the tampering statement changed nothing"
+        *rebuild, tamper = sql.split("; ")
+        for statement in rebuild:
+            changed.execute(statement)
+        assert changed.execute(tamper).rowcount == 1, "the tampering statement changed nothing"
         changed.commit()
     finally:
         changed.close()
@@ -595,3 +609,16 @@ async def test_values_of_the_wrong_type_are_reported_not_crashed_on(work_copy: P
             assert report.first_bad_seq == seq, report.problem
         else:
             assert report.first_bad_seq is None or report.first_bad_seq >= 0, report
+
+
+@pytest.mark.parametrize("value", ["'x'", "50.5", "NULL"])
+async def test_an_entry_seq_that_is_not_a_whole_number_is_refused_by_the_database(work_copy: Path, value: str) -> None:
+    """On a database made now, an entry's seq is SQLite's rowid: such a tampering cannot even be written."""
+    changed = sqlite3.connect(work_copy)
+    try:
+        with pytest.raises(sqlite3.IntegrityError):
+            changed.execute(f"UPDATE ledger_entries SET seq = {value} WHERE seq = 50")
+    finally:
+        changed.close()
+    report = await _verify(_url(work_copy), workers=0)
+    assert report.ok, report.problem
