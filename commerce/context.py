@@ -58,6 +58,8 @@ class Market:
     rules: MarketRules = field(default_factory=MarketRules)
     clock: Callable[[], int] = now_ms
     sms: SmsSender | None = None  # sign-up codes go out by SMS when set (``commerce.identity``)
+    # The BNM market's copy of its open orders in this process (``commerce.market.resting.RestingBook``).
+    resting_book: object | None = None
     _pepper: bytes | None = None
 
     async def pepper(self, uow: UnitOfWork) -> bytes:

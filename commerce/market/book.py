@@ -170,7 +170,8 @@ class Book:
         del prices[bisect_left(prices, price)]
 
     def plan(self, order: Order) -> list[Fill]:
-        """The fills ``order`` would get, in order, without changing anything. Raises on a self-trade."""
+        """The fills ``order`` would get, in order, without changing anything. Raises on a self-trade,
+        and for a market order that finds nothing inside its protection limit."""
         side = order.side
         if side not in SIDES or order.kind not in KINDS or order.remaining <= 0 or order.price <= 0:
             raise BadOrder(f"order {order.id} is not a valid order", order=order.id)
@@ -182,7 +183,7 @@ class Book:
         limit = order.price
         # The commonest case, an order that does not cross, returns before any loop starts.
         if not prices or (prices[0] > limit if buying else prices[-1] < limit):
-            return []
+            return self._nothing_for(order)
         levels = self._levels[opposite]
         left, member, oid = order.remaining, order.member, order.id
         fills: list[Fill] = []
@@ -199,17 +200,24 @@ class Book:
                 left -= take
                 if not left:
                     return fills
-        return fills
+        return fills  # a market order that crossed found something: it never gets here empty
 
-    def place(self, order: Order) -> Placement:
-        """Match ``order`` against the book, then rest what is left of a limit order."""
-        fills = self.plan(order)
-        if order.kind == MARKET and not fills:
+    @staticmethod
+    def _nothing_for(order: Order) -> list[Fill]:
+        if order.kind == MARKET:
             raise NoLiquidity(
                 f"no {'sell' if order.side == BUY else 'buy'} orders within the protection price {order.price}",
                 side=order.side,
                 protection=order.price,
             )
+        return []
+
+    def place(self, order: Order) -> Placement:
+        """Match ``order`` against the book, then rest what is left of a limit order."""
+        return self.apply(order, self.plan(order))
+
+    def apply(self, order: Order, fills: list[Fill]) -> Placement:
+        """Make the fills ``plan`` gave for ``order`` (nothing changed since), then rest what is left."""
         opposite = SELL if order.side == BUY else BUY
         levels = self._levels[opposite]
         for fill in fills:

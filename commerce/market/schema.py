@@ -11,14 +11,18 @@ from sqlalchemy import BigInteger, Column, Index, Integer, String, Table, text
 
 from ledger.schema import metadata
 
-# One row (id 1): the next order and trade ids. Every placement and cancel locks it first, so matching
-# is serialised across processes (PostgreSQL ``FOR UPDATE``; SQLite already holds the write lock).
+# One row (id 1): the next order and trade ids, and the book's version. Every placement and cancel locks
+# it first, so matching is serialised across processes (PostgreSQL ``FOR UPDATE``; SQLite already holds
+# the write lock).
 market_state = Table(
     "market_state",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=False),
     Column("next_order", BigInteger, nullable=False),
     Column("next_trade", BigInteger, nullable=False),
+    # New at every placement and cancel: a process's copy of the open book is good while it matches
+    # (``commerce.market.resting``; migration 0013_market_book_version).
+    Column("book_version", BigInteger, nullable=False, server_default="0"),
 )
 
 # Keys are INTEGER on SQLite, the rowid itself rather than a second B-tree of keys; the book index holds

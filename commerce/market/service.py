@@ -16,16 +16,15 @@ member's wallet is only ever debited by the member's own hold; the operator neve
 debit a wallet for the market (no operator-debit kind).
 
 Every placement and cancel first locks the one ``market_state`` row, so matching is serialised across
-processes; the opposite side's crossing orders are read in priority order into a fresh ``Book``
-(``commerce.market.book``), matched there, and the outcome written with the ledger entries in the same
-round trip (``Ledger.record_many(..., then=...)``). Fair play — tick and lot sizes, the daily band
-around the reference price, per-member open-order limits, no self-trade — is checked before anything
-is written; every refusal is a typed error and changes nothing.
+processes; the order is matched against the process's copy of the open book (``commerce.market.resting``,
+good while the row's ``book_version`` is the one it was made at, read anew otherwise), and the outcome
+written with the ledger entries in the same round trip (``Ledger.record_many(..., then=...)``). Fair
+play — tick and lot sizes, the daily band around the reference price, per-member open-order limits, no
+self-trade — is checked before anything is written; every refusal is a typed error and changes nothing.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -33,6 +32,7 @@ from typing import Any
 from commerce import identity, members
 from commerce.context import BNM_UNITS, Market
 from commerce.market import book as engine
+from commerce.market import resting
 from commerce.market.book import BUY, LIMIT, MARKET, SELL, Fill, Level
 from commerce.market.errors import (
     BadOrder,
@@ -44,6 +44,7 @@ from commerce.market.errors import (
     UnknownMarketOrder,
 )
 from commerce.market.price import DAY_MS, day_start, source_of
+from commerce.market.resting import Resting, RestingBook, new_version
 from ledger.db import Op, Row, UnitOfWork, read, write, write_many
 from ledger.model import Transfer
 from ledger.service import Recorded, Request
@@ -309,39 +310,39 @@ def _trade_requests(
     return requests, entry_of
 
 
-# Most orders trade with one or two resting orders: the best few are read with the rest of the decision,
-# the rest of the crossing side (up to ``max_fills``) only when an order goes through all of them.
-FIRST_MAKERS = 8
+def _resting_book(market: Market) -> RestingBook | None:
+    book = market.resting_book
+    return book if isinstance(book, RestingBook) else None
 
 
-def _match(taker: engine.Order, maker_rows: Sequence[Row]) -> tuple[engine.Placement, dict[int, _Live]]:
-    """Match ``taker`` against the resting orders read (rows of ``_ORDER_COLUMNS``, in priority order);
-    the live figures of each maker it trades with, by order id."""
-    book = engine.Book()
-    by_id: dict[int, Row] = {}
-    for row in maker_rows:
-        oid = int(row[0])
-        by_id[oid] = row
-        book.rest(engine.Order(oid, int(row[1]), str(row[2]), int(row[4]), int(row[6])))
-    placement = book.place(dataclasses.replace(taker))
+async def _book_at(market: Market, uow: UnitOfWork, version: int, rows: Sequence[Row] | None) -> RestingBook:
+    """The process's copy of the open orders if it is the book at ``version`` (read under the market's
+    lock); otherwise the book read anew (``rows``, if the decision's reads fetched it already)."""
+    book = _resting_book(market)
+    if book is not None and book.version == version:
+        return book
+    if rows is None:
+        rows = (await uow.batch([read(resting.OPEN_ORDERS)]))[0]
+    book = RestingBook(version, rows)
+    market.resting_book = book
+    return book
+
+
+def _forget_book(market: Market) -> None:
+    market.resting_book = None
+
+
+def _makers(book: RestingBook, fills: Sequence[Fill]) -> dict[int, _Live]:
+    """The live figures of each maker ``fills`` trade with, by order id."""
     live: dict[int, _Live] = {}
-    for fill in placement.fills:  # most of the makers read only stood by: no figures for them
+    for fill in fills:
         if fill.maker not in live:
-            r = by_id[fill.maker]
-            amount, remaining = int(r[5]), int(r[6])
+            r = book.orders[fill.maker]
+            posted = r.amount > r.remaining  # filled in part before: its hold went to the escrow then
             live[fill.maker] = _Live(
-                fill.maker,
-                int(r[1]),
-                str(r[2]),
-                str(r[3]),
-                int(r[4]),
-                amount,
-                remaining,
-                int(r[7]),
-                int(r[8]),
-                amount > remaining,
+                fill.maker, r.member, r.side, r.kind, r.price, r.amount, r.remaining, r.held, r.traded, posted
             )
-    return placement, live
+    return live
 
 
 async def place(
@@ -371,40 +372,30 @@ async def place(
     if client_key is not None and (not isinstance(client_key, str) or not 0 < len(client_key) <= 64):
         raise BadOrder("client_key is 1–64 characters", field="client_key", reason="bad")
     # Everything the decision needs in one round trip, the market's lock first (rows lock in statement
-    # order): the member, the wallet, the open orders, the crossing side of the book, the day's reference
-    # for the band, and an earlier placement with this key (if a key is given).
+    # order): the member, the wallet, the day's reference for the band, an earlier placement with this
+    # key (if a key is given) and, unless this process has a copy of it, the open book.
     token = "BTL" if side == BUY else "BNM"
-    opposite = SELL if side == BUY else BUY
-    ordering = "price ASC, id ASC" if side == BUY else "price DESC, id ASC"
-    crosses = "" if price is None else "AND price <= :p " if side == BUY else "AND price >= :p "
     prices = source_of(market.prices)
     now = market.clock()
-
-    def makers_read(n: int) -> Op:
-        return read(
-            f"SELECT {_ORDER_COLUMNS} FROM market_orders WHERE status = 'open' AND side = :s {crosses}"
-            f"ORDER BY {ordering} LIMIT :n",
-            {"s": opposite, "p": price, "n": n},
-        )
-
     earlier_read = read(  # a placement made before with this one-time key
         "SELECT id FROM market_orders WHERE member_id = :m AND client_key = :k", {"m": member_id, "k": client_key}
     )
-    state, member_rows, wallet_rows, open_rows, maker_rows, *rest = await uow.batch(
+    copy = _resting_book(market)
+    state, member_rows, wallet_rows, *rest = await uow.batch(
         [
-            read(f"SELECT next_order, next_trade FROM market_state WHERE id = 1{uow.for_update}"),
+            read(f"SELECT next_order, next_trade, book_version FROM market_state WHERE id = 1{uow.for_update}"),
             read(f"SELECT {members.COLUMNS} FROM members WHERE id = :m", {"m": member_id}),
             read(
                 "SELECT credits_posted - debits_posted - debits_pending FROM ledger_accounts WHERE id = :w",
                 {"w": members.wallet(member_id, token)},
             ),
-            read("SELECT COUNT(*) FROM market_orders WHERE member_id = :m AND status = 'open'", {"m": member_id}),
-            makers_read(min(FIRST_MAKERS, config.max_fills)),
-            *prices.anchor_reads(now),
+            *([read(resting.OPEN_ORDERS)] if copy is None else []),
             *([earlier_read] if client_key is not None else []),
+            *prices.anchor_reads(now),
         ]
     )
-    anchor_rows, earlier_rows = (rest[:-1], rest[-1]) if client_key is not None else (rest, [])
+    open_rows = rest.pop(0) if copy is None else None
+    earlier_rows = rest.pop(0) if client_key is not None else []
     member = members.from_row(member_rows[0]) if member_rows else await members.get(uow, member_id)
     if member.status == "merged":  # the person's identities were joined: trade as the member they became
         merged = await members.get(uow, member.id)
@@ -423,7 +414,7 @@ async def place(
         earlier = await get_order(uow, int(earlier_rows[0][0]))
         return Placed(earlier, tuple(await trades_of(uow, earlier.id)), earlier=True)
     identity.require(member, identity.PHONE, action="bnm_trade")
-    today = band_of((await prices.anchor_from(uow, anchor_rows, now)).price, config)
+    today = band_of((await prices.anchor_from(uow, rest, now)).price, config)
     if price is None:
         price = today.high if side == BUY else today.low
     elif not today.low <= price <= today.high:
@@ -441,19 +432,19 @@ async def place(
             have=have,
             missing=held - have,
         )
+    book = await _book_at(market, uow, int(state[0][2]), open_rows)
     taker = engine.Order(order_id, member.id, side, price, amount, kind)
-    placement, live = _match(taker, maker_rows)  # SelfTrade, NoLiquidity: refused before anything is written
-    if placement.order.remaining and len(placement.fills) == len(maker_rows) == FIRST_MAKERS < config.max_fills:
-        maker_rows = (await uow.batch([makers_read(config.max_fills)]))[0]
-        placement, live = _match(taker, maker_rows)
-    if placement.order.remaining and len(placement.fills) == len(maker_rows) == config.max_fills:
+    fills = book.book.plan(taker)  # SelfTrade, NoLiquidity: refused before anything is written
+    if len(fills) > config.max_fills:
         raise BadOrder(
             f"this order would trade with more than {config.max_fills} orders; place a smaller one",
             field="amount",
             reason="too_many_fills",
         )
-    if placement.rested and int(open_rows[0][0]) >= config.max_open_orders:
+    rests = kind == LIMIT and sum(f.units for f in fills) < amount
+    if rests and book.open_by_member[member.id] >= config.max_open_orders:
         raise TooManyOrders(f"at most {config.max_open_orders} open orders per member", limit=config.max_open_orders)
+    live = _makers(book, fills)
     me = live[order_id] = _Live(order_id, member.id, side, kind, price, amount, amount, held, 0, False)
     requests = [
         Request(
@@ -467,12 +458,11 @@ async def place(
             ],
         )
     ]
-    settled, entry_of = _trade_requests(
-        placement.fills, next_trade, live, market_taker=kind == MARKET, first_entry=len(requests)
-    )
+    settled, entry_of = _trade_requests(fills, next_trade, live, market_taker=kind == MARKET, first_entry=len(requests))
     requests += settled
-    trade_ids = [next_trade + i for i in range(len(placement.fills))]
-    next_ids = {"o": order_id + 1, "t": next_trade + len(placement.fills)}
+    trade_ids = [next_trade + i for i in range(len(fills))]
+    version = new_version()
+    next_ids = {"o": order_id + 1, "t": next_trade + len(fills), "v": version}
 
     def writes(recs: list[Recorded]) -> list[Op]:
         seq = [r.seq for r in recs]
@@ -498,7 +488,7 @@ async def place(
                     "now": now,
                 },
             ),
-            write("UPDATE market_state SET next_order = :o, next_trade = :t WHERE id = 1", next_ids),
+            write("UPDATE market_state SET next_order = :o, next_trade = :t, book_version = :v WHERE id = 1", next_ids),
         ]
         makers = [o for oid, o in live.items() if oid != order_id and o.touched]
         if makers:
@@ -519,7 +509,7 @@ async def place(
                     ],
                 )
             )
-        if placement.fills:
+        if fills:
             ops.append(
                 write_many(
                     "INSERT INTO market_trades (id, buy_order, sell_order, buyer_id, seller_id, taker_side, price, "
@@ -538,13 +528,22 @@ async def place(
                             "seq": seq[entry_of[i]],
                             "now": now,
                         }
-                        for i, f in enumerate(placement.fills)
+                        for i, f in enumerate(fills)
                     ],
                 )
             )
         return ops
 
     recs = await market.ledger.record_many(uow, requests, then=writes)
+    # Written: the copy of the book follows, and is forgotten if this transaction does not commit.
+    uow.on_rollback(lambda: _forget_book(market))
+    book.placed(
+        taker,
+        fills,
+        {oid: (o.remaining, o.traded) for oid, o in live.items() if oid != order_id},
+        Resting(member.id, side, kind, price, amount, me.remaining, held, me.traded) if rests else None,
+        version,
+    )
     trades = tuple(
         MarketTrade(
             trade_ids[i],
@@ -559,7 +558,7 @@ async def place(
             recs[entry_of[i]].seq,
             now,
         )
-        for i, f in enumerate(placement.fills)
+        for i, f in enumerate(fills)
     )
     order = MarketOrder(
         order_id,
@@ -585,7 +584,7 @@ async def place(
 async def cancel(market: Market, uow: UnitOfWork, member_id: int, order_id: int) -> MarketOrder:
     """The member takes their open order off the book; whatever it still holds goes back to them."""
     member = await members.get(uow, member_id)
-    await uow.fetch(f"SELECT next_order FROM market_state WHERE id = 1{uow.for_update}")
+    state = await uow.fetch(f"SELECT book_version FROM market_state WHERE id = 1{uow.for_update}")
     order = await get_order(uow, order_id)
     if order.member_id != member.id:
         raise NotYourOrder("only the member who placed an order can cancel it", order=order.id)
@@ -599,7 +598,7 @@ async def cancel(market: Market, uow: UnitOfWork, member_id: int, order_id: int)
         )
     else:  # posted at its first fill: the rest comes back out of the escrow, with the operator's consent
         transfer = Transfer(f"mkt-{order.id}-rest", ESCROW[token], wallet, back, token)
-    now = market.clock()
+    now, version = market.clock(), new_version()
     await market.ledger.record(
         uow,
         Request(
@@ -613,9 +612,16 @@ async def cancel(market: Market, uow: UnitOfWork, member_id: int, order_id: int)
             write(
                 "UPDATE market_orders SET status = 'cancelled', closed_seq = :seq, updated_ms = :now WHERE id = :id",
                 {"seq": recs[0].seq, "now": now, "id": order.id},
-            )
+            ),
+            write("UPDATE market_state SET book_version = :v WHERE id = 1", {"v": version}),
         ],
     )
+    uow.on_rollback(lambda: _forget_book(market))
+    book = _resting_book(market)
+    if book is not None and book.version == int(state[0][0]):
+        book.cancelled(order.id, version)
+    else:
+        _forget_book(market)
     return await get_order(uow, order.id)
 
 

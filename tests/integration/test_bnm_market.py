@@ -10,7 +10,9 @@ BTL is created or lost, that the holds equal the open orders, and that the ledge
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import random
 import shutil
 import tempfile
 from collections.abc import Awaitable, Callable
@@ -26,6 +28,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 from chestnut.bootstrap import App, build
 from chestnut.settings import Settings
 from commerce import members, orders, wallet
+from commerce.market import resting
 from commerce.market import service as market
 from commerce.market.errors import (
     BadOrder,
@@ -39,6 +42,7 @@ from commerce.market.errors import (
     UnknownMarketOrder,
 )
 from commerce.market.price import DAY_MS, source_of
+from commerce.market.resting import RestingBook
 from ledger.db import UnitOfWork
 from ledger.errors import ChestnutError, InsufficientBalance
 from ledger.model import Transfer
@@ -179,17 +183,18 @@ async def test_partial_fills_price_improvement_and_cancel_give_back_exactly_what
     await verified(app)
 
 
-async def test_an_order_sweeping_more_resting_orders_than_are_read_at_first_fills_in_price_time_order(
-    app: App,
-) -> None:
-    """The decision reads the best few resting orders with everything else (``FIRST_MAKERS``); an order
-    that goes through all of them must still meet the rest of the crossing side, best price first."""
+async def test_an_order_sweeping_many_resting_orders_fills_them_in_price_time_order(app: App) -> None:
+    """A buy that goes through a dozen asks at rising prices meets them best price first, and at one
+    price the earlier first; what it leaves of the last is still on the book."""
     p = await people(app)
-    n = market.FIRST_MAKERS + 4
+    n = 12
     for i in range(n):  # bob and carol alternate, so no one trades with themselves; prices rise by a tick
         await place(app, p.bob if i % 2 else p.carol, "sell", 1_000, 1_000 + 10 * (i // 2))
     sweep = await place(app, p.alice, "buy", (n - 1) * 1_000, 1_200)
     assert [(t.price, t.units) for t in sweep.trades] == [(1_000 + 10 * (i // 2), 1_000) for i in range(n - 1)]
+    assert [t.seller_id for t in sweep.trades] == [
+        p.bob if i % 2 else p.carol for i in range(n - 1)
+    ]  # time, at a price
     assert sweep.order.status == "filled"
     async with app.db.snapshot() as snap:
         book = await market.book_view(snap)
@@ -434,6 +439,87 @@ async def test_the_band_anchor_is_read_again_when_the_known_day_changed_in_betwe
         assert (await prices.anchor_from(snap, rows, NOON_KST)).price == 1_200
 
 
+# ------------------------------------------------------------------------ the process's copy of the book
+
+
+async def test_orders_another_process_placed_or_cancelled_are_matched_as_the_database_has_them(
+    app: App, settings: Settings
+) -> None:
+    """Each process matches against its own copy of the open book; what another one placed or cancelled
+    meanwhile (a second server, a CLI command) must be met, or not, exactly as the database says."""
+    p = await people(app)
+    await place(app, p.bob, "sell", 2_000, 1_000)  # this process's copy now has bob's ask
+    other = await build(settings)
+    other.market.clock = app.market.clock
+    try:
+        await place(other, p.carol, "sell", 1_000, 990)  # the other process adds a better ask
+        bid = await place(app, p.alice, "buy", 1_000, 1_000)
+        assert [(t.price, t.seller_id) for t in bid.trades] == [(990, p.carol)]
+        await cancel(other, p.bob, (await open_of(other, p.bob))[0])  # … and takes bob's away
+        with pytest.raises(NoLiquidity):  # nothing left to sell: bob's ask is not met from an old copy
+            await place(app, p.alice, "buy", 1_000, None, kind="market")
+    finally:
+        await other.close()
+    await verified(app)
+
+
+async def test_an_order_whose_transaction_rolled_back_is_not_matched_later(app: App) -> None:
+    p = await people(app)
+    before = await everything(app)
+    async with app.db.unit_of_work() as uow:  # placed, then the transaction ends without a commit
+        await market.place(app.market, uow, p.bob, side="sell", amount=1_000, price=1_000)
+    assert await everything(app) == before
+    with pytest.raises(NoLiquidity):
+        await place(app, p.alice, "buy", 1_000, None, kind="market")
+    await verified(app)
+
+
+async def test_members_placing_at_once_leave_the_copy_and_the_database_the_same_book(app: App) -> None:
+    """Sixteen placements in flight at a time (group commits on SQLite, row locks on PostgreSQL): every
+    copy this process used was the database's book, and the ledger verifies."""
+    p = await people(app)
+    rng = random.Random(7)
+
+    async def trader(n: int) -> None:
+        for i in range(6):
+            who = (p.alice, p.bob, p.carol)[(n + i) % 3]
+            side = "buy" if rng.random() < 0.5 else "sell"
+            price = 1_000 + (10 if side == "buy" else -10) * rng.randrange(-1, 3)
+            with contextlib.suppress(SelfTrade, TooManyOrders, NotEnoughTokens):
+                traded.extend((await place(app, who, side, 100 * (1 + rng.randrange(10)), price)).trades)
+
+    traded: list[market.MarketTrade] = []
+    await asyncio.gather(*(trader(n) for n in range(16)))
+    assert len(traded) > 10
+    await copy_is_the_book(app)
+    await verified(app)
+
+
+async def copy_is_the_book(app: App) -> None:
+    """The process's copy of the open book, if it holds one for the database's current version, is
+    exactly the open orders the database has."""
+    copy = app.market.resting_book
+    if not isinstance(copy, RestingBook):
+        return
+    async with app.db.snapshot() as snap:
+        (version,), *_ = await snap.fetch("SELECT book_version FROM market_state")
+        rows = await snap.fetch(resting.OPEN_ORDERS)
+    if copy.version != int(version):
+        return
+    fresh = RestingBook(copy.version, rows)
+    assert copy.orders == fresh.orders, "the copy of the book differs from the database's"
+    assert +copy.open_by_member == +fresh.open_by_member
+    for side in ("buy", "sell"):
+        assert [(o.id, o.remaining) for o in copy.book.orders(side)] == [
+            (o.id, o.remaining) for o in fresh.book.orders(side)
+        ], "the copy's priority differs from the database's"
+
+
+async def open_of(app: App, member_id: int) -> list[int]:
+    async with app.db.snapshot() as snap:
+        return [o.id for o in await market.open_orders(snap, member_id)]
+
+
 # ------------------------------------------------------------------------------------ the state machine
 
 
@@ -556,6 +642,7 @@ class BnmMachine(RuleBasedStateMachine):
             bids = [o.price for o in open_orders if o.side == "buy"]
             asks = [o.price for o in open_orders if o.side == "sell"]
             assert not bids or not asks or max(bids) < min(asks), "a crossed book"
+            await copy_is_the_book(self.app)
 
         self.run(check())
 

@@ -20,9 +20,12 @@ _REBUILT = ("ledger_entries", "market_orders", "market_trades")
 
 
 async def _rows(app: App) -> tuple[Any, ...]:
+    """Every row the migrations rebuild, and the rest of the market's state (not the book's version,
+    which 0013_market_book_version adds after these)."""
     async with app.db.snapshot() as snap:
         entries = await snap.fetch("SELECT seq, leaf_hash, entry, kind, actor, nodes FROM ledger_entries ORDER BY seq")
-    return (*(await everything(app)), entries)
+        ids = await snap.fetch("SELECT next_order, next_trade FROM market_state")
+    return (*(await everything(app))[:-1], ids, entries)
 
 
 async def _key_indexes(app: App) -> list[str]:
