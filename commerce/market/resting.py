@@ -14,6 +14,8 @@ transaction that rolled back can never match a version that another writer commi
 
 from __future__ import annotations
 
+import os
+import random
 import secrets
 from collections import Counter
 from collections.abc import Sequence
@@ -28,8 +30,14 @@ COLUMNS = "id, member_id, side, kind, price, amount, remaining, held, traded_btl
 OPEN_ORDERS = f"SELECT {COLUMNS} FROM market_orders WHERE status = 'open' ORDER BY id"  # id order: time priority
 
 
+# Unique, not secret: nobody gains by guessing a version, so a seeded generator serves (secrets.randbits
+# reads the OS's random source each time, ~2 % of a market order).
+_versions = random.Random(secrets.randbits(128))  # noqa: S311 - versions need to be distinct, not unpredictable
+os.register_at_fork(after_in_child=lambda: _versions.seed(secrets.randbits(128)))  # no two processes alike
+
+
 def new_version() -> int:
-    return secrets.randbits(62) + 1  # 0 is the version of a market made before there was one
+    return _versions.getrandbits(62) + 1  # 0 is the version of a market made before there was one
 
 
 @dataclass(slots=True)
