@@ -43,6 +43,14 @@ KST = dt.timezone(dt.timedelta(hours=9))
 COOKIE = "chestnut_ledger"
 MAX_SEQ = 2**62
 MY_ENTRIES = 50
+# A member's latest entries, newest first: walked back along their chain (ledger_entries.actor_prev).
+LATEST_BY_ACTOR = (
+    "WITH RECURSIVE mine(seq, n) AS ("
+    "SELECT last_entry, 1 FROM ledger_actors WHERE public_key = :k AND last_entry IS NOT NULL "
+    "UNION ALL SELECT e.actor_prev, mine.n + 1 FROM ledger_entries e JOIN mine ON e.seq = mine.seq "
+    "WHERE e.actor_prev IS NOT NULL AND mine.n < :n"
+    ") SELECT seq FROM mine"
+)
 CHECKPOINTS_SHOWN = 8
 KIND_NAMES = {
     "product.list": "상품 등록",
@@ -485,13 +493,7 @@ class Explorer:
             accounts = [
                 str(r[0]) for r in await snap.fetch("SELECT id FROM ledger_accounts WHERE owner = :k", {"k": me})
             ]
-            seqs = {
-                int(r[0])
-                for r in await snap.fetch(
-                    "SELECT seq FROM ledger_entries WHERE actor = :k ORDER BY seq DESC LIMIT :n",
-                    {"k": me, "n": MY_ENTRIES},
-                )
-            }
+            seqs = {int(r[0]) for r in await snap.fetch(LATEST_BY_ACTOR, {"k": me, "n": MY_ENTRIES})}
             if accounts:
                 clause, params = in_clause("a", accounts)
                 moved = await snap.fetch(

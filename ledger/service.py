@@ -268,7 +268,9 @@ class Ledger:
                 account_ids.update(a.id for a in accounts)
 
         ops = [read(f"SELECT size, last_hash, frontier, rules FROM ledger_head WHERE id = 1{uow.for_update}")]
-        ops += _reads_in("SELECT public_key, last_seq FROM ledger_actors WHERE public_key IN {in}", sorted(actor_keys))
+        ops += _reads_in(
+            "SELECT public_key, last_seq, last_entry FROM ledger_actors WHERE public_key IN {in}", sorted(actor_keys)
+        )
         n_actor_ops = len(ops) - 1
         ops += _reads_in(f"SELECT {_ACCOUNT_COLUMNS} FROM ledger_accounts WHERE id IN {{in}}", sorted(account_ids))
         n_account_ops = len(ops) - 1 - n_actor_ops
@@ -280,8 +282,11 @@ class Ledger:
         head = self._head_from_row(results[0][0])
         pos = 1
         last_seq: dict[bytes, int] = {}
+        last_entry: dict[bytes, int | None] = {}
         for rows in results[pos : pos + n_actor_ops]:
-            last_seq.update((bytes(pk), int(s)) for pk, s in rows)
+            for pk, s, e in rows:
+                last_seq[bytes(pk)] = int(s)
+                last_entry[bytes(pk)] = None if e is None else int(e)
         pos += n_actor_ops
         book = Book(rules=head.rules)
         for rows in results[pos : pos + n_account_ops]:
@@ -346,8 +351,10 @@ class Ledger:
                     "kind": action.kind,
                     "actor": action.actor,
                     "nodes": b"".join(h for _level, _index, h in nodes),
+                    "prev": last_entry.get(action.actor),
                 }
             )
+            last_entry[action.actor] = size
             if isinstance(item, Request) and item.idempotency_key:
                 idempotency[item.idempotency_key] = (_request_hash(item), size)
                 new_idempotency.append({"key": item.idempotency_key, "hash": _request_hash(item), "seq": size})
@@ -385,7 +392,9 @@ class Ledger:
             if extra:
                 await uow.batch(extra)
             return out
-        await uow.batch([*self._writes(book, entry_rows, last_seq, new_idempotency, size, prev, frontier), *extra])
+        await uow.batch(
+            [*self._writes(book, entry_rows, last_seq, last_entry, new_idempotency, size, prev, frontier), *extra]
+        )
         return out
 
     def _parse_signed(self, signed: SignedAction) -> Action:
@@ -435,6 +444,7 @@ class Ledger:
         book: Book,
         entry_rows: list[dict[str, Any]],
         last_seq: dict[bytes, int],
+        last_entry: dict[bytes, int | None],
         new_idempotency: list[dict[str, Any]],
         size: int,
         last_hash: bytes,
@@ -443,14 +453,14 @@ class Ledger:
         touched_actors = {r["actor"] for r in entry_rows}
         ops = [
             write_many(
-                "INSERT INTO ledger_entries (seq, leaf_hash, entry, kind, actor, nodes) "
-                "VALUES (:seq, :leaf, :entry, :kind, :actor, :nodes)",
+                "INSERT INTO ledger_entries (seq, leaf_hash, entry, kind, actor, nodes, actor_prev) "
+                "VALUES (:seq, :leaf, :entry, :kind, :actor, :nodes, :prev)",
                 entry_rows,
             ),
             write_many(
-                "INSERT INTO ledger_actors (public_key, last_seq) VALUES (:pk, :seq) "
-                "ON CONFLICT (public_key) DO UPDATE SET last_seq = excluded.last_seq",
-                [{"pk": pk, "seq": last_seq[pk]} for pk in touched_actors],
+                "INSERT INTO ledger_actors (public_key, last_seq, last_entry) VALUES (:pk, :seq, :last) "
+                "ON CONFLICT (public_key) DO UPDATE SET last_seq = excluded.last_seq, last_entry = excluded.last_entry",
+                [{"pk": pk, "seq": last_seq[pk], "last": last_entry[pk]} for pk in touched_actors],
             ),
         ]
         if book.new_accounts:

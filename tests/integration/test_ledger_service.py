@@ -40,6 +40,7 @@ from ledger.errors import (
     UnknownAccount,
     UnknownKey,
 )
+from ledger.explorer import LATEST_BY_ACTOR
 from ledger.model import (
     ACTION_PREFIX,
     MAX_AMOUNT,
@@ -594,6 +595,33 @@ async def test_per_actor_sequence_numbers_count_1_2_3(app: App) -> None:
     for seqs in by_actor.values():  # every actor, the operator included, counts from 1 without gaps
         assert seqs == list(range(1, len(seqs) + 1))
     assert [tuple(r) for r in last] == [(3,)]
+
+
+async def test_each_actors_entries_are_a_chain_from_their_latest(app: App) -> None:
+    """A member's page lists their latest entries by walking back from ``ledger_actors.last_entry``
+    along ``actor_prev``: the chain must hold exactly each actor's entries, newest first, through
+    appends one at a time and several in one call."""
+    w = await make_world(app)
+    await rec(app, Request(actor=M1, kind="shop.pay", transfers=[pay("c-1", W1B, W2B, 1)]))
+    await rec(app, Request(actor=M2, kind="shop.pay", transfers=[pay("c-2", W2B, W1B, 1)]))
+    async with app.db.unit_of_work() as uow:
+        await app.ledger.record_many(
+            uow, [Request(actor=M1, kind="shop.pay", transfers=[pay(f"c-3{i}", W1B, W2B, 1)]) for i in range(3)]
+        )
+        await uow.commit()
+    await rec(app, Request(actor=M2, kind="shop.pay", transfers=[pay("c-4", W2B, W1B, 1)]))
+    async with app.db.snapshot() as snap:
+        for key in (w.k1, w.k2):
+            expected = [
+                int(r[0])
+                for r in await snap.fetch(
+                    "SELECT seq FROM ledger_entries WHERE actor = :k ORDER BY seq DESC", {"k": key}
+                )
+            ]
+            walked = [int(r[0]) for r in await snap.fetch(LATEST_BY_ACTOR, {"k": key, "n": 100})]
+            assert walked == expected and len(expected) >= 2
+            assert [int(r[0]) for r in await snap.fetch(LATEST_BY_ACTOR, {"k": key, "n": 2})] == expected[:2]
+        assert await snap.fetch(LATEST_BY_ACTOR, {"k": b"\x00" * 32, "n": 5}) == []  # no entries: none listed
 
 
 async def test_record_many_appends_a_contiguous_run_in_one_transaction(app: App) -> None:

@@ -1,4 +1,4 @@
-"""A migration that rebuilds tables keeps every row, both ways, on SQLite and PostgreSQL.
+"""Migrations that rebuild tables keep every row, both ways, on SQLite and PostgreSQL.
 
 ``0012_market_keys`` rebuilds the ledger's entries and the market's orders and trades on SQLite (their
 keys become the rowid) and replaces the book's indexes on both: a market that traded before the upgrade
@@ -19,13 +19,18 @@ from tests.integration.test_bnm_market import everything, people, place
 _REBUILT = ("ledger_entries", "market_orders", "market_trades")
 
 
-async def _rows(app: App) -> tuple[Any, ...]:
-    """Every row the migrations rebuild, and the rest of the market's state (not the book's version,
-    which 0013_market_book_version adds after these)."""
+async def _rows(app: App, *, chain: bool = True) -> tuple[Any, ...]:
+    """Every row the migrations rebuild, the rest of the market's state (not the book's version, new in
+    0013), and each actor's chain of entries (0014 drops it on the way down and makes it anew)."""
     async with app.db.snapshot() as snap:
-        entries = await snap.fetch("SELECT seq, leaf_hash, entry, kind, actor, nodes FROM ledger_entries ORDER BY seq")
+        extra = ", actor_prev" if chain else ""
+        entries = await snap.fetch(
+            f"SELECT seq, leaf_hash, entry, kind, actor, nodes{extra} FROM ledger_entries ORDER BY seq"
+        )
+        last = ", last_entry" if chain else ""
+        actors = await snap.fetch(f"SELECT public_key, last_seq{last} FROM ledger_actors ORDER BY public_key")
         ids = await snap.fetch("SELECT next_order, next_trade FROM market_state")
-    return (*(await everything(app))[:-1], ids, entries)
+    return (*(await everything(app))[:-1], ids, entries, actors)
 
 
 async def _key_indexes(app: App) -> list[str]:
@@ -45,7 +50,7 @@ async def test_the_market_keys_migration_keeps_every_row_both_ways(settings: Set
         await place(app, p.bob, "sell", 3_000, 1_000, client_key="k-1")
         await place(app, p.carol, "sell", 2_000, 1_010)
         await place(app, p.alice, "buy", 4_000, 1_010)  # all of bob's ask, half of carol's
-        before = await _rows(app)
+        before, before_plain = await _rows(app), await _rows(app, chain=False)
         sqlite = app.db.dialect == "sqlite"
         if sqlite:
             assert await _key_indexes(app) == []
@@ -55,7 +60,7 @@ async def test_the_market_keys_migration_keeps_every_row_both_ways(settings: Set
     await asyncio.to_thread(downgrade_sync, settings.database_url, "0005_market")
     app = await build(settings, migrate=False, initialize=False)
     try:
-        assert await _rows(app) == before
+        assert await _rows(app, chain=False) == before_plain
         if sqlite:
             # the three BIGINT keys, and the orders' one-time-key constraint over every row again
             assert await _key_indexes(app) == ["ledger_entries", "market_orders", "market_orders", "market_trades"]
