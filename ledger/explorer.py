@@ -43,12 +43,15 @@ KST = dt.timezone(dt.timedelta(hours=9))
 COOKIE = "chestnut_ledger"
 MAX_SEQ = 2**62
 MY_ENTRIES = 50
-# A member's latest entries, newest first: walked back along their chain (ledger_entries.actor_prev).
+# A member's latest entries, newest first: walked back along their chain (``ledger_entries.actor_prev``),
+# each step kept only if the entry's ``actor`` — a column ``ledger verify`` checks — is the member's, so a
+# broken chain can cut the list short but never show another member's entries on it.
 LATEST_BY_ACTOR = (
-    "WITH RECURSIVE mine(seq, n) AS ("
-    "SELECT last_entry, 1 FROM ledger_actors WHERE public_key = :k AND last_entry IS NOT NULL "
-    "UNION ALL SELECT e.actor_prev, mine.n + 1 FROM ledger_entries e JOIN mine ON e.seq = mine.seq "
-    "WHERE e.actor_prev IS NOT NULL AND mine.n < :n"
+    "WITH RECURSIVE mine(seq, prev, n) AS ("
+    "SELECT e.seq, e.actor_prev, 1 FROM ledger_actors a JOIN ledger_entries e ON e.seq = a.last_entry "
+    "WHERE a.public_key = :k AND e.actor = :k "
+    "UNION ALL SELECT e.seq, e.actor_prev, mine.n + 1 FROM mine JOIN ledger_entries e ON e.seq = mine.prev "
+    "WHERE e.actor = :k AND mine.n < :n"
     ") SELECT seq FROM mine"
 )
 CHECKPOINTS_SHOWN = 8

@@ -2,7 +2,9 @@
 
 Money columns are BIGINT: 1 unit = 1 won (BTL) or 0.001 BNM, never a float.
 ``ledger_entries.entry`` holds the exact entry bytes; every other column of the ledger tables is
-derived from those bytes and is re-checked by ``chestnut ledger verify``.
+derived from those bytes and is re-checked by ``chestnut ledger verify`` — except the chain of each
+actor's entries (``actor_prev``, ``ledger_actors.last_entry``), a listing aid: the member's page that
+walks it keeps only entries whose checked ``actor`` column is the member's.
 """
 
 from __future__ import annotations
@@ -31,11 +33,14 @@ ledger_head = Table(
     Column("rules", Text, nullable=True),  # canonical JSON of the rules in force (replayable from entries)
 )
 
+# A BIGINT key that is INTEGER on SQLite: the rowid itself, not a second B-tree of the keys beside the
+# table (migration 0012_market_keys).
+ROWID_KEY = BigInteger().with_variant(Integer(), "sqlite")
+
 ledger_entries = Table(
     "ledger_entries",
     metadata,
-    # INTEGER on SQLite: the rowid itself, not a second B-tree of keys (migration 0012_market_keys).
-    Column("seq", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=False),
+    Column("seq", ROWID_KEY, primary_key=True, autoincrement=False),
     Column("leaf_hash", LargeBinary(32), nullable=False),
     Column("entry", LargeBinary, nullable=False),
     Column("kind", String(64), nullable=False),

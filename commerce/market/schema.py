@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import BigInteger, Column, Index, Integer, String, Table, text
 
-from ledger.schema import metadata
+from ledger.schema import ROWID_KEY, metadata
 
 # One row (id 1): the next order and trade ids, and the book's version. Every placement and cancel locks
 # it first, so matching is serialised across processes (PostgreSQL ``FOR UPDATE``; SQLite already holds
@@ -25,9 +25,8 @@ market_state = Table(
     Column("book_version", BigInteger, nullable=False, server_default="0"),
 )
 
-# Keys are INTEGER on SQLite, the rowid itself rather than a second B-tree of keys; the book index holds
-# the open orders only, the one-time-key index only keyed orders (migration 0012_market_keys).
-ROWID_KEY = BigInteger().with_variant(Integer(), "sqlite")
+# Keys are INTEGER on SQLite (``ROWID_KEY``); the book index holds the open orders only, the one-time-key
+# index only keyed orders (migration 0012_market_keys).
 _OPEN = text("status = 'open'")
 _KEY_GIVEN = text("client_key IS NOT NULL")
 

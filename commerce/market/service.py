@@ -319,12 +319,13 @@ async def _book_at(market: Market, uow: UnitOfWork, version: int, rows: Sequence
     """The process's copy of the open orders if it is the book at ``version`` (read under the market's
     lock); otherwise the book read anew (``rows``, if the decision's reads fetched it already)."""
     book = _resting_book(market)
-    if book is not None and book.version == version:
+    if book is not None and book.version == version and version:
         return book
     if rows is None:
         rows = (await uow.batch([read(resting.OPEN_ORDERS)]))[0]
     book = RestingBook(version, rows)
-    market.resting_book = book
+    # Version 0 is a market no placement of this code has written yet: not one to keep a copy for.
+    market.resting_book = book if version else None
     return book
 
 
@@ -644,8 +645,9 @@ async def open_orders(uow: UnitOfWork, member_id: int) -> list[MarketOrder]:
 
 
 async def all_open_orders(uow: UnitOfWork) -> list[MarketOrder]:
-    rows = await uow.fetch(f"SELECT {_ORDER_COLUMNS} FROM market_orders WHERE status = 'open' ORDER BY id")
-    return [order_from_row(r) for r in rows]
+    """Every open order, oldest first (read through the book's partial index, not a scan of the history)."""
+    rows = await uow.fetch(f"SELECT {_ORDER_COLUMNS} FROM market_orders WHERE status = 'open' ORDER BY side, price, id")
+    return sorted((order_from_row(r) for r in rows), key=lambda o: o.id)
 
 
 def _trade(row: tuple[Any, ...]) -> MarketTrade:

@@ -6,7 +6,10 @@ Create Date: 2026-12-04 03:30:00
 
 ``commerce.market.resting``: a process matches against its copy of the open orders while the version it
 made it at is the one this row holds, and reads the book anew otherwise. 0 is the version of a market
-from before this column, which no copy ever has (they are random and above 0).
+from before this column: no copy is kept for it (new versions are random and above 0).
+
+Stop every Chestnut process before this upgrade: code from before it changes orders without writing a
+new version, so a newer process would go on trusting a copy those changes made stale.
 """
 
 from __future__ import annotations

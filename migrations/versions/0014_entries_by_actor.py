@@ -8,6 +8,9 @@ Why: ``ix_ledger_entries_actor`` was one more B-tree written at every append, a 
 member who signs (~3 of a market order's ~36 pages), for one query: a member's latest entries on their
 own ledger page. ``ledger_actors.last_entry`` and ``ledger_entries.actor_prev`` answer it by walking
 back from the latest entry, a key lookup a step.
+
+Stop every Chestnut process before this upgrade (as for 0013): code from before it appends entries
+without their link and would leave the chain broken (the listing then stops short).
 """
 
 from __future__ import annotations
@@ -26,14 +29,16 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("actor_prev", sa.BigInteger(), nullable=True))
     with op.batch_alter_table("ledger_actors") as batch_op:
         batch_op.add_column(sa.Column("last_entry", sa.BigInteger(), nullable=True))
-    # Filled in while the index by actor is still there to find each predecessor with.
+    # One pass each (a window over the entries by actor), not a lookup per entry: on PostgreSQL most
+    # entries are the operator's, and a per-row MAX over them approached N² work.
     op.execute(
-        "UPDATE ledger_entries SET actor_prev = (SELECT MAX(p.seq) FROM ledger_entries p "
-        "WHERE p.actor = ledger_entries.actor AND p.seq < ledger_entries.seq)"
+        "UPDATE ledger_entries SET actor_prev = chained.prev FROM (SELECT seq, LAG(seq) OVER "
+        "(PARTITION BY actor ORDER BY seq) AS prev FROM ledger_entries) AS chained "
+        "WHERE ledger_entries.seq = chained.seq AND chained.prev IS NOT NULL"
     )
     op.execute(
-        "UPDATE ledger_actors SET last_entry = (SELECT MAX(e.seq) FROM ledger_entries e "
-        "WHERE e.actor = ledger_actors.public_key)"
+        "UPDATE ledger_actors SET last_entry = latest.seq FROM (SELECT actor, MAX(seq) AS seq FROM ledger_entries "
+        "GROUP BY actor) AS latest WHERE ledger_actors.public_key = latest.actor"
     )
     op.drop_index("ix_ledger_entries_actor", table_name="ledger_entries")
 

@@ -202,6 +202,23 @@ async def test_an_order_sweeping_many_resting_orders_fills_them_in_price_time_or
     await verified(app)
 
 
+async def test_an_order_needing_more_fills_than_allowed_is_refused_and_changes_nothing(app: App) -> None:
+    """At most ``max_fills`` resting orders per placement: one that would need more is refused whole; one
+    that needs exactly that many trades, and what it has left rests."""
+    p = await people(app)
+    for i in range(4):
+        await place(app, p.bob if i % 2 else p.carol, "sell", 1_000, 1_000)
+    config = market.MarketConfig(max_fills=3)
+    before = await everything(app)
+    with pytest.raises(BadOrder) as refused:
+        await place(app, p.alice, "buy", 3_100, 1_000, config=config)  # the fourth ask would be the fourth fill
+    assert refused.value.data["reason"] == "too_many_fills"
+    assert await everything(app) == before
+    ok = await place(app, p.alice, "buy", 3_000, 1_000, config=config)
+    assert len(ok.trades) == 3 and ok.order.status == "filled"
+    await verified(app)
+
+
 async def test_the_fills_of_one_placement_are_settled_by_one_trade_entry(app: App) -> None:
     p = await people(app)
     await place(app, p.bob, "sell", 2_000, 1_000)
