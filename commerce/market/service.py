@@ -202,19 +202,12 @@ async def band(market: Market, uow: UnitOfWork, config: MarketConfig = DEFAULT_C
 
 
 @dataclass(slots=True)
-class _Live:
-    """An order's figures while a placement is planned (the taker and every maker it touches)."""
+class _Live(Resting):
+    """An order's figures while a placement is planned (the taker and every maker it touches): what its
+    row has (``Resting``), and what this placement does to it."""
 
-    id: int
-    member: int
-    side: str
-    kind: str
-    price: int
-    amount: int
-    remaining: int
-    held: int
-    traded: int
-    posted: bool
+    id: int = 0
+    posted: bool = False  # its hold went to the escrow (at its first fill)
     status: str = "open"
     touched: bool = False  # traded in this placement: its row is written back
     closed: bool = False  # closed by this placement …
@@ -341,7 +334,7 @@ def _makers(book: RestingBook, fills: Sequence[Fill]) -> dict[int, _Live]:
             r = book.orders[fill.maker]
             posted = r.amount > r.remaining  # filled in part before: its hold went to the escrow then
             live[fill.maker] = _Live(
-                fill.maker, r.member, r.side, r.kind, r.price, r.amount, r.remaining, r.held, r.traded, posted
+                r.member, r.side, r.kind, r.price, r.amount, r.remaining, r.held, r.traded, id=fill.maker, posted=posted
             )
     return live
 
@@ -446,7 +439,7 @@ async def place(
     if rests and book.open_by_member[member.id] >= config.max_open_orders:
         raise TooManyOrders(f"at most {config.max_open_orders} open orders per member", limit=config.max_open_orders)
     live = _makers(book, fills)
-    me = live[order_id] = _Live(order_id, member.id, side, kind, price, amount, amount, held, 0, False)
+    me = live[order_id] = _Live(member.id, side, kind, price, amount, amount, held, 0, id=order_id)
     requests = [
         Request(
             actor=member.key_label,
@@ -542,7 +535,7 @@ async def place(
         taker,
         fills,
         {oid: (o.remaining, o.traded) for oid, o in live.items() if oid != order_id},
-        Resting(member.id, side, kind, price, amount, me.remaining, held, me.traded) if rests else None,
+        Resting(me.member, me.side, me.kind, me.price, me.amount, me.remaining, me.held, me.traded) if rests else None,
         version,
     )
     trades = tuple(
