@@ -108,11 +108,6 @@ def _with_in(sql: str, clause: str) -> str:
 
 def _reads_in(sql: str, values: Sequence[Any]) -> list[Op]:
     """``sql`` with an ``{in}`` placeholder, split into IN lists of a safe length."""
-    if not values:
-        return []
-    if len(values) <= _IN_CHUNK:  # the common case: one list
-        clause, params = in_clause("v", values)
-        return [read(_with_in(sql, clause), params)]
     ops = []
     for part in _chunks(values):
         clause, params = in_clause("v", part)
