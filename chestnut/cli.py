@@ -162,9 +162,7 @@ def db() -> None:
 
 
 @db.command("upgrade")
-@click.option(
-    "--revision", default="heads", show_default=True, help="an Alembic revision; heads: every branch's newest"
-)
+@click.option("--revision", default="head", show_default=True, help="an Alembic revision; head: the newest")
 def db_upgrade(revision: str) -> None:
     """Migrate the configured database to the newest schema."""
     from chestnut.bootstrap import SQLITE_PAGE_SIZE

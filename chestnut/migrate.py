@@ -22,7 +22,7 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def upgrade_sync(url: str, revision: str = "heads", *, page_size: int | None = None) -> None:
+def upgrade_sync(url: str, revision: str = "head", *, page_size: int | None = None) -> None:
     """Migrate ``url`` to ``revision``; a SQLite database not made yet is made with ``page_size`` pages
     (``ledger.db.create_sqlite_file``), SQLite's default when None."""
     if page_size is not None:
@@ -34,6 +34,6 @@ def downgrade_sync(url: str, revision: str) -> None:
     command.downgrade(alembic_config(url), revision)
 
 
-async def upgrade(url: str, revision: str = "heads", *, page_size: int | None = None) -> None:
+async def upgrade(url: str, revision: str = "head", *, page_size: int | None = None) -> None:
     # Alembic's env.py runs its own event loop, so it gets a thread of its own.
     await asyncio.to_thread(functools.partial(upgrade_sync, url, revision, page_size=page_size))

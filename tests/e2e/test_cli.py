@@ -497,4 +497,4 @@ def test_db_upgrade_makes_a_fresh_database_as_serve_would_and_runs_again(tmp_pat
     finally:
         conn.close()
     again = cli(home, "db", "upgrade")
-    assert again.code == 0 and "database is at heads" in again.out, again.err
+    assert again.code == 0 and "database is at head" in again.out, again.err

@@ -82,3 +82,14 @@ async def test_the_market_keys_migration_keeps_every_row_both_ways(settings: Set
         assert [(t.price, t.units, t.seller_id) for t in bid.trades] == [(1_010, 1_000, p.carol)]
     finally:
         await app.close()
+
+
+def test_the_history_has_exactly_one_head() -> None:
+    """Branches end in a merge revision: ``upgrade head`` names the whole schema, and a new revision
+    has one parent to name."""
+    from alembic.script import ScriptDirectory
+
+    from chestnut.migrate import alembic_config
+
+    heads = ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads()
+    assert len(heads) == 1, f"several heads: {heads}; add a merge revision"
