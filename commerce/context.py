@@ -30,6 +30,7 @@ class MarketRules:
     phone_code_attempts: int = 5
     phone_codes_per_hour: int = 5  # codes sent to one phone number per hour, whoever asks (SMS flood)
     delivery_code_attempts: int = 3
+    office_hours: str = "09:00-18:00"  # the market office, where buyers may collect orders (Seoul time)
 
 
 class PriceSource(Protocol):

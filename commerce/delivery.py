@@ -12,7 +12,7 @@ from __future__ import annotations
 import hmac
 from dataclasses import dataclass
 
-from commerce import events, members, orders, shops
+from commerce import districts, events, members, orders, shops
 from commerce.context import Market
 from commerce.errors import AlreadyTaken, DeliveryLocked, InvalidState, NotAllowed, UnknownOrder
 from ledger.db import UnitOfWork, write
@@ -168,24 +168,43 @@ async def confirm_delivery(
     courier, current, order = await _assigned(uow, courier_id, order_id)
     if current.status != "picked_up":
         raise InvalidState(f"confirm pickup of order {order_id} first", order=order_id, state=current.status)
-    rows = await uow.fetch("SELECT code FROM deliveries WHERE order_id = :o", {"o": order_id})
-    limit = market.rules.delivery_code_attempts
-    now = market.clock()
-    if not isinstance(code, str) or not hmac.compare_digest(code.strip().encode(), str(rows[0][0]).encode()):
-        # Counted in the statement itself, so concurrent guesses can never share an attempt.
-        counted = await uow.fetch(
-            "UPDATE deliveries SET wrong_attempts = wrong_attempts + 1, updated_ms = :now WHERE order_id = :o "
-            "RETURNING wrong_attempts",
-            {"now": now, "o": order_id},
-        )
-        wrong = int(counted[0][0])
-        locked = wrong >= limit
-        if locked:
-            await uow.execute("UPDATE deliveries SET status = 'locked' WHERE order_id = :o", {"o": order_id})
-        return DeliveryOutcome(False, order, max(0, limit - wrong), locked)
+    wrong = await _wrong_code(market, uow, order, code)
+    if wrong is not None:
+        return wrong
     recorded = await market.ledger.record(
         uow, Request(actor=courier.key_label, kind="delivery.confirm", body={"order": order_id})
     )
+    await _delivered(market, uow, order, courier.id, recorded.seq)
+    return DeliveryOutcome(True, await orders.get(uow, order_id), limit_of(market) - current.wrong_attempts, False)
+
+
+def limit_of(market: Market) -> int:
+    return market.rules.delivery_code_attempts
+
+
+async def _wrong_code(market: Market, uow: UnitOfWork, order: orders.Order, code: object) -> DeliveryOutcome | None:
+    """``None`` when ``code`` is the order's one-time code; else the attempt counted (and the job locked
+    at the last one) — an outcome the caller commits, so guesses cannot be retried for free."""
+    rows = await uow.fetch("SELECT code FROM deliveries WHERE order_id = :o", {"o": order.id})
+    if isinstance(code, str) and hmac.compare_digest(code.strip().encode(), str(rows[0][0]).encode()):
+        return None
+    limit = limit_of(market)
+    # Counted in the statement itself, so concurrent guesses can never share an attempt.
+    counted = await uow.fetch(
+        "UPDATE deliveries SET wrong_attempts = wrong_attempts + 1, updated_ms = :now WHERE order_id = :o "
+        "RETURNING wrong_attempts",
+        {"now": market.clock(), "o": order.id},
+    )
+    wrong = int(counted[0][0])
+    locked = wrong >= limit
+    if locked:
+        await uow.execute("UPDATE deliveries SET status = 'locked' WHERE order_id = :o", {"o": order.id})
+    return DeliveryOutcome(False, order, max(0, limit - wrong), locked)
+
+
+async def _delivered(market: Market, uow: UnitOfWork, order: orders.Order, actor_id: int, seq: int) -> None:
+    """The goods are with the buyer: the order and its delivery say so, and each product's provenance."""
+    now, order_id = market.clock(), order.id
     await uow.batch(
         [
             write(
@@ -200,14 +219,13 @@ async def confirm_delivery(
                 write(
                     "INSERT INTO provenance_events (product_id, order_id, stage, actor_id, note, seq, time_ms) "
                     "VALUES (:p, :o, 'delivered', :a, '', :seq, :now)",
-                    {"p": line.product_id, "o": order_id, "a": courier.id, "seq": recorded.seq, "now": now},
+                    {"p": line.product_id, "o": order_id, "a": actor_id, "seq": seq, "now": now},
                 )
                 for line in order.lines
             ],
         ]
     )
     uow.publish(events.OrderDelivered(order_id, order.buyer_id))
-    return DeliveryOutcome(True, await orders.get(uow, order_id), limit - current.wrong_attempts, False)
 
 
 async def unlock(market: Market, uow: UnitOfWork, operator_id: int, order_id: int) -> Job:
@@ -225,3 +243,96 @@ async def unlock(market: Market, uow: UnitOfWork, operator_id: int, order_id: in
         uow, Request(actor="system:operator", kind="delivery.unlock", body={"order": order_id, "by": operator.id})
     )
     return await job(uow, order_id)
+
+
+# ------------------------------------------------------------------------------------- pickups
+
+
+async def hand_over(market: Market, uow: UnitOfWork, member_id: int, order_id: int, code: str) -> DeliveryOutcome:
+    """The buyer collected a pickup order: the shop's owner (or, at the market office, an operator)
+    checks the same one-time code a courier would, with the same three tries."""
+    order = await orders.lock(uow, order_id)
+    if order.pickup_at is None:
+        raise InvalidState(f"order {order_id} is delivered by a courier, not collected", order=order_id)
+    member = await members.get(uow, member_id)
+    shop = await shops.get(uow, order.shop_id)
+    if member.id != shop.owner_id and not (order.pickup_at == "office" and member.has("operator")):
+        raise NotAllowed("only the shop (or the market office, for office pickups) hands this order over")
+    current = await job(uow, order_id)
+    if current.status == "locked":
+        raise DeliveryLocked("too many wrong codes: the market office will call", order=order_id)
+    if current.status != "pickup" or order.state not in ("paid", "accepted"):
+        raise InvalidState(f"order {order_id} is {order.state}", order=order_id, state=order.state)
+    wrong = await _wrong_code(market, uow, order, code)
+    if wrong is not None:
+        return wrong
+    recorded = await market.ledger.record(
+        uow,
+        Request(actor=member.key_label, kind="delivery.handover", body={"order": order_id, "at": order.pickup_at}),
+    )
+    await _delivered(market, uow, order, member.id, recorded.seq)
+    return DeliveryOutcome(True, await orders.get(uow, order_id), limit_of(market) - current.wrong_attempts, False)
+
+
+# ------------------------------------------------------------------------------------ job board
+
+
+@dataclass(frozen=True, slots=True)
+class BoardJob:
+    """An open job as every courier sees it: where from, which district, when — no address yet."""
+
+    order_id: int
+    market: str | None
+    shop: str
+    district: str
+    fee: int
+    window_start_ms: int | None
+    window_end_ms: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class BoardPage:
+    jobs: tuple[BoardJob, ...]
+    page: int
+    has_next: bool
+
+
+async def board(uow: UnitOfWork, *, area: str | None, page: int = 0, per_page: int = 5) -> BoardPage:
+    """Open jobs, the nearest delivery window first (then the newest), in ``area`` (every word of it in
+    the job's district: "수원시" finds "경기 수원시 팔달구") or everywhere."""
+    page = max(0, page)
+    params: dict[str, object] = {"n": per_page + 1, "skip": page * per_page}
+    where = ""
+    for i, word in enumerate(districts.words(area)):
+        where += f" AND d.region LIKE :w{i}"
+        params[f"w{i}"] = f"%{word}%"
+    rows = await uow.fetch(
+        "SELECT o.id, s.market, s.name, d.region, o.delivery_fee, o.window_start_ms, o.window_end_ms "
+        "FROM deliveries d JOIN orders o ON o.id = d.order_id JOIN shops s ON s.id = o.shop_id "
+        f"WHERE d.status = 'open' AND o.state IN ('paid', 'accepted'){where} "
+        "ORDER BY CASE WHEN o.window_start_ms IS NULL THEN 1 ELSE 0 END, o.window_start_ms, o.id DESC "
+        "LIMIT :n OFFSET :skip",
+        params,
+    )
+    jobs = tuple(
+        BoardJob(int(o), None if m is None else str(m), str(s), str(r), int(f), _opt(ws), _opt(we))
+        for o, m, s, r, f, ws, we in rows[:per_page]
+    )
+    return BoardPage(jobs, page, len(rows) > per_page)
+
+
+def _opt(value: object) -> int | None:
+    return None if value is None else int(value)  # type: ignore[call-overload]
+
+
+async def route(uow: UnitOfWork, courier_id: int, *, limit: int = 5) -> list[tuple[Job, int | None]]:
+    """The courier's unfinished deliveries in the order to drive them: by window, a district together."""
+    rows = await uow.fetch(
+        "SELECT d.order_id, d.region, d.courier_id, d.status, d.wrong_attempts, o.window_start_ms "
+        "FROM deliveries d JOIN orders o ON o.id = d.order_id "
+        "WHERE d.courier_id = :c AND d.status IN ('assigned', 'picked_up', 'locked') "
+        "ORDER BY CASE WHEN o.window_start_ms IS NULL THEN 1 ELSE 0 END, o.window_start_ms, d.region, d.order_id "
+        "LIMIT :limit",
+        {"c": courier_id, "limit": limit},
+    )
+    return [(Job(int(o), str(r), int(c), str(s), int(w)), _opt(ws)) for o, r, c, s, w, ws in rows]

@@ -11,7 +11,19 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from commerce import catalog, claims, delivery, members, orders, provenance, reviews, settlement, shops, wallet
+from commerce import (
+    addresses,
+    catalog,
+    claims,
+    delivery,
+    members,
+    orders,
+    provenance,
+    reviews,
+    settlement,
+    shops,
+    wallet,
+)
 from commerce.context import Market
 from ledger.db import Database, UnitOfWork
 from ledger.errors import ChestnutError
@@ -23,6 +35,13 @@ MARKETS = {
     "자갈치시장": "부산 중구",
 }
 
+# A street near each market, for the demo shoppers' home addresses (made up, in the market's district).
+STREETS = {
+    "수원시": "경기 수원시 팔달구 정조로",
+    "서울 마포구": "서울 마포구 망원로",
+    "서울 종로구": "서울 종로구 자하문로",
+    "부산 중구": "부산 중구 자갈치해안로",
+}
 # (shop name, kind, market, [(product, category, unit, price, origin region, origin producer, certifications)])
 SHOPS: list[tuple[str, str, str, list[tuple[str, str, str, int, str, str, tuple[str, ...]]]]] = [
     (
@@ -302,11 +321,18 @@ async def build_demo(
                     external_id=f"demo-shopper-{i}",
                     display_name=name,
                 )
-                await members.set_preferences(
-                    uow, member.id, region=rng.choice(list(MARKETS.values())), bnm_share_pref=0
-                )
+                region = rng.choice(list(MARKETS.values()))
+                await members.set_preferences(uow, member.id, region=region, bnm_share_pref=0)
                 # Demo shoppers signed up with their phone (paying needs one): made-up numbers, one each.
                 await members.verified_phone(market, uow, member.id, f"0108{i:07d}")
+                await addresses.add(
+                    market,
+                    uow,
+                    member.id,
+                    label="집",
+                    text=f"{STREETS[region]} {rng.randrange(1, 200)}",
+                    detail=f"{rng.randrange(101, 110)}동 {rng.randrange(1, 15)}0{rng.randrange(1, 5)}호",
+                )
                 await wallet.topup_at_office(
                     market, uow, office.id, member.id, rng.choice([30_000, 50_000, 100_000]), receipt=f"demo-{i}"
                 )

@@ -58,3 +58,11 @@ class ShopReviewed:
     shop_id: int
     owner_id: int
     approved: bool
+
+
+@dataclass(frozen=True, slots=True)
+class TopupConfirmed:
+    """밤톨 arrived in a member's wallet (cash at the office, or the gateway's payment)."""
+
+    member_id: int
+    amount: int

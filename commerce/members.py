@@ -401,19 +401,3 @@ async def set_preferences(
         },
     )
     return await get(uow, member.id)
-
-
-async def add_address(market: Market, uow: UnitOfWork, member_id: int, *, label: str, text: str, region: str) -> int:
-    member = await get(uow, member_id)
-    clean = validate.text(text, "address", max_len=200)
-    rows = await uow.fetch(
-        "INSERT INTO addresses (member_id, label, text, region, ref) VALUES (:m, :l, :t, :r, :ref) RETURNING id",
-        {
-            "m": member.id,
-            "l": validate.text(label, "label", max_len=32),
-            "t": clean,
-            "r": validate.text(region, "region", max_len=64),
-            "ref": await market.personal_ref(uow, "address", clean),
-        },
-    )
-    return int(rows[0][0])

@@ -12,33 +12,57 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
-from commerce import catalog, events, identity, members, shops, validate
+from commerce import addresses, catalog, events, fulfilment, identity, members, shops, validate
 from commerce.context import Market
 from commerce.errors import (
+    AddressNeeded,
     BnmShareTooHigh,
     EmptyCart,
     InvalidInput,
     InvalidState,
     NotAllowed,
     OutOfStock,
-    OutsideDeliveryArea,
     PriceChanged,
     ShopNotVerified,
+    UnknownAddress,
     UnknownMember,
     UnknownOrder,
     UnknownShop,
 )
 from commerce.payment import Split, split_payment
-from ledger.db import Op, UnitOfWork, read, write, write_many
+from commerce.windows import Window
+from ledger.db import Op, Row, UnitOfWork, read, write, write_many
 from ledger.model import AccountSpec, Transfer
 from ledger.service import Request
 
 STATES = ("placed", "paid", "accepted", "picked_up", "delivered", "confirmed", "settled", "cancelled", "refunded")
-_COLUMNS = (
-    "id, buyer_id, shop_id, state, subtotal, delivery_fee, total, address_id, bnm_share, btl_amount, bnm_units, "
-    "bnm_price, courier_id, refund_due, referrer_id, placed_seq, paid_seq, settled_seq, created_ms, paid_ms, "
-    "delivered_ms"
+COLUMN_NAMES = (
+    "id",
+    "buyer_id",
+    "shop_id",
+    "state",
+    "subtotal",
+    "delivery_fee",
+    "total",
+    "address_id",
+    "bnm_share",
+    "btl_amount",
+    "bnm_units",
+    "bnm_price",
+    "courier_id",
+    "refund_due",
+    "referrer_id",
+    "placed_seq",
+    "paid_seq",
+    "settled_seq",
+    "created_ms",
+    "paid_ms",
+    "delivered_ms",
+    "pickup_at",
+    "window_start_ms",
+    "window_end_ms",
 )
+_COLUMNS = ", ".join(COLUMN_NAMES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +101,9 @@ class Order:
     created_ms: int
     paid_ms: int | None
     delivered_ms: int | None
+    pickup_at: str | None  # shop | office: collected there; None: delivered to the order's address
+    window_start_ms: int | None  # the delivery window the buyer chose
+    window_end_ms: int | None
     lines: tuple[Line, ...]
 
 
@@ -91,6 +118,7 @@ class Quote:
     total: int
     split: Split
     max_share: int
+    choice: fulfilment.Choice
 
 
 def escrow(order_id: int, token: str) -> str:
@@ -123,31 +151,17 @@ async def get(uow: UnitOfWork, order_id: int, *, lock: bool = False) -> Order:
     )
     if not rows:
         raise UnknownOrder(f"no order {order_id}", order=order_id)
-    r = rows[0]
+    return from_row(rows[0], tuple(Line(_int(p), str(n), str(u), _int(pr), _int(q)) for p, n, u, pr, q in lines))
+
+
+def from_row(r: tuple[object, ...], lines: tuple[Line, ...] = ()) -> Order:
+    """An order from a row of ``COLUMN_NAMES`` in that order (and its lines, when they were read)."""
+    i, o = _int, _opt
     return Order(
-        _int(r[0]),
-        _int(r[1]),
-        _int(r[2]),
-        str(r[3]),
-        _int(r[4]),
-        _int(r[5]),
-        _int(r[6]),
-        _opt(r[7]),
-        _opt(r[8]),
-        _opt(r[9]),
-        _opt(r[10]),
-        _opt(r[11]),
-        _opt(r[12]),
-        _int(r[13]),
-        _opt(r[14]),
-        _int(r[15]),
-        _opt(r[16]),
-        _opt(r[17]),
-        _int(r[18]),
-        _opt(r[19]),
-        _opt(r[20]),
-        tuple(Line(_int(p), str(n), str(u), _int(pr), _int(q)) for p, n, u, pr, q in lines),
-    )
+        i(r[0]), i(r[1]), i(r[2]), str(r[3]), i(r[4]), i(r[5]), i(r[6]), o(r[7]), o(r[8]), o(r[9]), o(r[10]),
+        o(r[11]), o(r[12]), i(r[13]), o(r[14]), i(r[15]), o(r[16]), o(r[17]), i(r[18]), o(r[19]), o(r[20]),
+        None if r[21] is None else str(r[21]), o(r[22]), o(r[23]), lines,
+    )  # fmt: skip
 
 
 async def lock(uow: UnitOfWork, order_id: int) -> Order:
@@ -170,6 +184,12 @@ async def for_party(uow: UnitOfWork, member_id: int, order_id: int) -> Order:
     if shop.owner_id == member_id or (await members.get(uow, member_id)).has("operator"):
         return order
     raise NotAllowed("only the parties of an order can see it", order=order_id)
+
+
+async def by_idempotency_key(uow: UnitOfWork, key: str) -> Order | None:
+    """The order a request key placed, if one did (a repeated "결제하기" answers with it)."""
+    rows = await uow.fetch("SELECT id FROM orders WHERE idempotency_key = :k", {"k": key})
+    return await get(uow, _int(rows[0][0])) if rows else None
 
 
 async def list_for_buyer(uow: UnitOfWork, member_id: int, *, limit: int = 10) -> list[Order]:
@@ -280,6 +300,8 @@ def max_share(market: Market, shop: shops.Shop, subtotal: int, delivery_fee: int
 
 
 async def quote(market: Market, uow: UnitOfWork, member_id: int, shop_id: int, bnm_share: int | None = None) -> Quote:
+    """What paying for the cart at ``shop_id`` would cost, with where it goes (``fulfilment.current``):
+    a pickup has no delivery fee."""
     member = await members.get(uow, member_id)
     shop = await shops.get(uow, shop_id)
     items = await cart(uow, member.id, shop.id)
@@ -289,12 +311,13 @@ async def quote(market: Market, uow: UnitOfWork, member_id: int, shop_id: int, b
     lines = tuple(
         Line(p.id, p.name, p.unit, p.price, qty) for pid, qty, _seen in items if (p := products.get(pid)) is not None
     )
-    subtotal = sum(line.amount for line in lines)
+    choice = await fulfilment.current(market, uow, member.id, shop)
+    subtotal, fee = sum(line.amount for line in lines), choice.fee(shop)
     price = await market.prices.reference_price(uow)
-    allowed = max_share(market, shop, subtotal, shop.delivery_fee, price)
+    allowed = max_share(market, shop, subtotal, fee, price)
     share = min(member.bnm_share_pref if bnm_share is None else bnm_share, allowed)
-    total = subtotal + shop.delivery_fee
-    return Quote(shop.id, lines, subtotal, shop.delivery_fee, total, split_payment(total, share, price), allowed)
+    total = subtotal + fee
+    return Quote(shop.id, lines, subtotal, fee, total, split_payment(total, share, price), allowed, choice)
 
 
 # ---------------------------------------------------------------------------------------- placing
@@ -310,12 +333,11 @@ class _Basket:
     shop: shops.Shop
     items: list[tuple[catalog.Product | None, int, int]]  # product (None if gone), qty, product id
     earlier_order: int | None
-    address: tuple[int, str | None, str] | None  # (owner, region, ref)
+    choice_rows: list[Row]  # the cart's delivery choice and the member's addresses (``fulfilment.resolve``)
+    address_rows: list[Row]
 
 
-async def _load_basket(
-    uow: UnitOfWork, member_id: int, shop_id: int, idempotency_key: str | None, address_id: int | None
-) -> _Basket:
+async def _load_basket(uow: UnitOfWork, member_id: int, shop_id: int, idempotency_key: str | None) -> _Basket:
     ops = [
         read(f"SELECT {members.COLUMNS} FROM members WHERE id = :m", {"m": member_id}),
         read(f"SELECT {shops.COLUMNS} FROM shops WHERE id = :s", {"s": shop_id}),
@@ -330,9 +352,9 @@ async def _load_basket(
             {"m": member_id, "s": shop_id},
         ),
         read("SELECT id, buyer_id, shop_id FROM orders WHERE idempotency_key = :k", {"k": idempotency_key or ""}),
-        read("SELECT member_id, region, ref FROM addresses WHERE id = :a", {"a": address_id or 0}),
+        *fulfilment.reads(member_id, shop_id),
     ]
-    member_rows, shop_rows, cart_rows, product_rows, earlier, address = await uow.batch(ops)
+    member_rows, shop_rows, cart_rows, product_rows, earlier, choice_rows, address_rows = await uow.batch(ops)
     if not member_rows:
         raise UnknownMember(f"no member {member_id}", member=member_id)
     member = members.from_row(member_rows[0])
@@ -353,9 +375,8 @@ async def _load_basket(
         shops.from_row(shop_rows[0]),
         [(products.get(_int(pid)), _int(qty), _int(pid)) for pid, qty in cart_rows],
         earlier_id,
-        (_int(address[0][0]), None if address[0][1] is None else str(address[0][1]), str(address[0][2]))
-        if address
-        else None,
+        choice_rows,
+        address_rows,
     )
 
 
@@ -364,11 +385,16 @@ class _Placement:
     lines: tuple[Line, ...]
     subtotal: int
     total: int
-    region: str | None
-    address_ref: str | None
+    choice: fulfilment.Choice
+
+    @property
+    def region(self) -> str:
+        """Where the delivery goes (the job board's district), or the shop's region for a pickup."""
+        address = self.choice.address
+        return address.region if address is not None and address.region else ""
 
 
-def _plan_placement(basket: _Basket, expected_total: int, address_id: int | None) -> _Placement:
+def _plan_placement(basket: _Basket, expected_total: int, choice: fulfilment.Choice) -> _Placement:
     shop = basket.shop
     if not shop.verified:
         raise ShopNotVerified("this shop is not open for orders yet", shop=shop.id)
@@ -385,8 +411,10 @@ def _plan_placement(basket: _Basket, expected_total: int, address_id: int | None
                 available=product.stock,
             )
         lines.append(Line(product.id, product.name, product.unit, product.price, qty))
+    if choice.needs_address:
+        raise AddressNeeded("where should the order go? add an address or choose a pickup", shop=shop.id)
     subtotal = sum(line.amount for line in lines)
-    total = subtotal + shop.delivery_fee
+    total = subtotal + choice.fee(shop)
     if type(expected_total) is not int or expected_total != total:
         raise PriceChanged(
             f"the total is now {total:,}원, not {expected_total:,}원; please confirm again",
@@ -394,14 +422,25 @@ def _plan_placement(basket: _Basket, expected_total: int, address_id: int | None
             total=total,
             prices={str(line.product_id): line.price for line in lines},
         )
-    region, address_ref = basket.member.region, None
-    if address_id is not None:
-        if basket.address is None or basket.address[0] != basket.member.id:
-            raise InvalidInput("that address is not one of yours", field="address")
-        region, address_ref = basket.address[1], basket.address[2]
-    if not shop.delivers_to(region):
-        raise OutsideDeliveryArea(f"{shop.name} does not deliver to {region}", shop=shop.id, region=region)
-    return _Placement(tuple(lines), subtotal, total, region, address_ref)
+    return _Placement(tuple(lines), subtotal, total, choice)
+
+
+def _choose(
+    market: Market,
+    basket: _Basket,
+    address_id: int | None,
+    pickup_at: str | None,
+    window: Window | None,
+) -> fulfilment.Choice:
+    return fulfilment.resolve(
+        basket.shop,
+        basket.choice_rows,
+        basket.address_rows,
+        market.clock(),
+        address_id=address_id,
+        pickup_at=pickup_at,
+        window=window,
+    )
 
 
 async def _reserve_and_insert(
@@ -410,7 +449,6 @@ async def _reserve_and_insert(
     basket: _Basket,
     plan: _Placement,
     *,
-    address_id: int | None,
     referrer_id: int | None,
     idempotency_key: str | None,
 ) -> int:
@@ -427,15 +465,19 @@ async def _reserve_and_insert(
     ops.append(
         read(
             "INSERT INTO orders (buyer_id, shop_id, state, subtotal, delivery_fee, total, address_id, refund_due, "
-            "referrer_id, placed_seq, idempotency_key, created_ms, updated_ms) VALUES (:b, :s, 'placed', :sub, :fee, "
-            ":total, :addr, 0, :ref, 0, :key, :now, :now) RETURNING id",
+            "referrer_id, placed_seq, idempotency_key, created_ms, updated_ms, pickup_at, window_start_ms, "
+            "window_end_ms) VALUES (:b, :s, 'placed', :sub, :fee, :total, :addr, 0, :ref, 0, :key, :now, :now, "
+            ":pickup, :ws, :we) RETURNING id",
             {
                 "b": basket.member.id,
                 "s": basket.shop.id,
                 "sub": plan.subtotal,
-                "fee": basket.shop.delivery_fee,
+                "fee": plan.choice.fee(basket.shop),
                 "total": plan.total,
-                "addr": address_id,
+                "addr": plan.choice.address.id if plan.choice.address else None,
+                "pickup": plan.choice.pickup_at,
+                "ws": plan.choice.window.start_ms if plan.choice.window else None,
+                "we": plan.choice.window.end_ms if plan.choice.window else None,
                 "ref": None if referrer_id == basket.member.id else referrer_id,  # no recommending to oneself
                 "key": idempotency_key,
                 "now": now,
@@ -458,15 +500,21 @@ def _place_request(member: members.Member, shop: shops.Shop, order_id: int, plan
             "shop": shop.id,
             "lines": [[line.product_id, line.qty, line.price] for line in plan.lines],
             "subtotal": plan.subtotal,
-            "delivery_fee": shop.delivery_fee,
+            "delivery_fee": plan.choice.fee(shop),
             "total": plan.total,
-            "address": plan.address_ref,
+            "address": plan.choice.address.ref if plan.choice.address else None,  # a salted hash, never the text
+            "pickup": plan.choice.pickup_at,
+            "window": [plan.choice.window.start_ms, plan.choice.window.end_ms] if plan.choice.window else None,
         },
     )
 
 
-def _placement_writes(member_id: int, shop_id: int, order_id: int, plan: _Placement, seq: int) -> list[Op]:
+def _placement_writes(
+    market: Market, member: members.Member, shop_id: int, order_id: int, plan: _Placement, seq: int
+) -> list[Op]:
+    member_id = member.id
     return [
+        *fulfilment.placement_writes(market, order_id, member, shop_id, plan.choice),
         write_many(
             "INSERT INTO order_lines (order_id, product_id, name, unit, price, qty) "
             "VALUES (:o, :p, :n, :u, :price, :q)",
@@ -576,7 +624,7 @@ def _pay_request(member: members.Member, order_id: int, payment: _Payment) -> Re
     )
 
 
-def _payment_writes(market: Market, order_id: int, payment: _Payment, region: str, seq: int) -> list[Op]:
+def _payment_writes(market: Market, order_id: int, payment: _Payment, region: str, pickup: bool, seq: int) -> list[Op]:
     now = market.clock()
     split = payment.split
     return [
@@ -594,9 +642,16 @@ def _payment_writes(market: Market, order_id: int, payment: _Payment, region: st
             },
         ),
         write(
+            # A pickup is never on the couriers' board: the shop hands it over with the same code.
             "INSERT INTO deliveries (order_id, region, courier_id, status, code, wrong_attempts, updated_ms) "
-            "VALUES (:o, :region, NULL, 'open', :code, 0, :now)",
-            {"o": order_id, "region": region, "code": f"{secrets.randbelow(10**6):06d}", "now": now},
+            "VALUES (:o, :region, NULL, :status, :code, 0, :now)",
+            {
+                "o": order_id,
+                "region": region,
+                "status": "pickup" if pickup else "open",
+                "code": f"{secrets.randbelow(10**6):06d}",
+                "now": now,
+            },
         ),
     ]
 
@@ -609,24 +664,31 @@ async def place_order(
     *,
     expected_total: int,
     address_id: int | None = None,
+    pickup_at: str | None = None,
+    window: Window | None = None,
     referrer_id: int | None = None,
     idempotency_key: str | None = None,
 ) -> Order:
-    """Turn the member's cart at a shop into an order, if the total is still the one they confirmed."""
+    """Turn the member's cart at a shop into an order, if the total is still the one they confirmed.
+
+    Where it goes: ``address_id`` (in ``window``) or ``pickup_at``, else the cart's choice or the
+    preselection (``fulfilment.resolve``); with no address at all the order is refused (``address_needed``).
+    """
     key = validate.text(idempotency_key, "idempotency_key", max_len=100) if idempotency_key is not None else None
-    basket = await _load_basket(uow, member_id, shop_id, key, address_id)
+    basket = await _load_basket(uow, member_id, shop_id, key)
     if basket.earlier_order is not None:
         return await get(uow, basket.earlier_order)
     identity.require(basket.member, identity.PHONE, action="order")  # an order is a promise to pay
-    plan = _plan_placement(basket, expected_total, address_id)
-    order_id = await _reserve_and_insert(
-        market, uow, basket, plan, address_id=address_id, referrer_id=referrer_id, idempotency_key=key
-    )
+    choice = _choose(market, basket, address_id, pickup_at, window)
+    plan = _plan_placement(basket, expected_total, choice)
+    order_id = await _reserve_and_insert(market, uow, basket, plan, referrer_id=referrer_id, idempotency_key=key)
     await market.ledger.record(
         uow,
         _place_request(basket.member, basket.shop, order_id, plan),
         then=lambda recs: (
-            [] if recs[0].existing else _placement_writes(basket.member.id, basket.shop.id, order_id, plan, recs[0].seq)
+            []
+            if recs[0].existing
+            else _placement_writes(market, basket.member, basket.shop.id, order_id, plan, recs[0].seq)
         ),
     )
     return await get(uow, order_id)
@@ -647,22 +709,25 @@ async def pay_order(
     identity.require(member, identity.PHONE, action="pay")
     shop = await shops.get(uow, order.shop_id)
     payment = await _plan_payment(market, uow, member, shop, order.id, order.subtotal, order.delivery_fee, bnm_share)
-    region = await _delivery_region(uow, order, member, shop)
+    region = await _delivery_region(uow, order, shop)
+    pickup = order.pickup_at is not None
     await market.ledger.record(
         uow,
         _pay_request(member, order.id, payment),
-        then=lambda recs: [] if recs[0].existing else _payment_writes(market, order.id, payment, region, recs[0].seq),
+        then=lambda recs: (
+            [] if recs[0].existing else _payment_writes(market, order.id, payment, region, pickup, recs[0].seq)
+        ),
     )
     uow.publish(events.OrderPaid(order.id, shop.id))
     return await get(uow, order.id)
 
 
-async def _delivery_region(uow: UnitOfWork, order: Order, member: members.Member, shop: shops.Shop) -> str:
-    if order.address_id is not None:
+async def _delivery_region(uow: UnitOfWork, order: Order, shop: shops.Shop) -> str:
+    if order.address_id is not None and order.pickup_at is None:
         rows = await uow.fetch("SELECT region FROM addresses WHERE id = :a", {"a": order.address_id})
         if rows and rows[0][0]:
             return str(rows[0][0])
-    return member.region or shop.region
+    return shop.region
 
 
 async def checkout(
@@ -674,6 +739,8 @@ async def checkout(
     expected_total: int,
     bnm_share: int | None = None,
     address_id: int | None = None,
+    pickup_at: str | None = None,
+    window: Window | None = None,
     referrer_id: int | None = None,
     idempotency_key: str | None = None,
 ) -> Order:
@@ -683,7 +750,7 @@ async def checkout(
     reservation with the order row, and one ledger append of both entries carrying the order's rows.
     """
     key = validate.text(idempotency_key, "idempotency_key", max_len=100) if idempotency_key is not None else None
-    basket = await _load_basket(uow, member_id, shop_id, key, address_id)
+    basket = await _load_basket(uow, member_id, shop_id, key)
     if basket.earlier_order is not None:
         earlier = await get(uow, basket.earlier_order)
         return (
@@ -692,19 +759,19 @@ async def checkout(
             else await pay_order(market, uow, member_id, earlier.id, bnm_share=bnm_share)
         )
     member, shop = identity.require(basket.member, identity.PHONE, action="pay"), basket.shop
-    plan = _plan_placement(basket, expected_total, address_id)
-    _check_share(market, member, shop, plan.subtotal, shop.delivery_fee, bnm_share)  # refuse before reserving
-    order_id = await _reserve_and_insert(
-        market, uow, basket, plan, address_id=address_id, referrer_id=referrer_id, idempotency_key=key
-    )
-    payment = await _plan_payment(market, uow, member, shop, order_id, plan.subtotal, shop.delivery_fee, bnm_share)
+    choice = _choose(market, basket, address_id, pickup_at, window)
+    plan = _plan_placement(basket, expected_total, choice)
+    fee = choice.fee(shop)
+    _check_share(market, member, shop, plan.subtotal, fee, bnm_share)  # refuse before reserving
+    order_id = await _reserve_and_insert(market, uow, basket, plan, referrer_id=referrer_id, idempotency_key=key)
+    payment = await _plan_payment(market, uow, member, shop, order_id, plan.subtotal, fee, bnm_share)
     region = plan.region or shop.region
     await market.ledger.record_many(
         uow,
         [_place_request(member, shop, order_id, plan), _pay_request(member, order_id, payment)],
         then=lambda recs: [
-            *_placement_writes(member.id, shop.id, order_id, plan, recs[0].seq),
-            *_payment_writes(market, order_id, payment, region, recs[1].seq),
+            *_placement_writes(market, member, shop.id, order_id, plan, recs[0].seq),
+            *_payment_writes(market, order_id, payment, region, choice.is_pickup, recs[1].seq),
         ],
     )
     uow.publish(events.OrderPaid(order_id, shop.id))
@@ -730,7 +797,24 @@ async def reorder(market: Market, uow: UnitOfWork, member_id: int) -> Quote:
         if product is None or not product.available:
             continue
         await set_quantity(market, uow, member.id, product.id, min(line.qty, product.stock))
+    went = fulfilment.Choice(
+        address=await _own_address(uow, member.id, previous.address_id),
+        window=Window(previous.window_start_ms, previous.window_end_ms)
+        if previous.window_start_ms is not None and previous.window_end_ms is not None
+        else None,
+        pickup_at=previous.pickup_at,
+    )
+    await fulfilment.repeat(market, uow, member.id, await shops.get(uow, previous.shop_id), went)
     return await quote(market, uow, member.id, previous.shop_id)
+
+
+async def _own_address(uow: UnitOfWork, member_id: int, address_id: int | None) -> addresses.Address | None:
+    if address_id is None:
+        return None
+    try:
+        return await addresses.get_own(uow, member_id, address_id)
+    except UnknownAddress:
+        return None  # removed since: the preselection stands in
 
 
 # --------------------------------------------------------------------------------- state changes

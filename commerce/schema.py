@@ -67,7 +67,42 @@ addresses = Table(
     Column("text", String(200), nullable=False),  # personal data
     Column("region", String(64), nullable=True),
     Column("ref", String(64), nullable=False),  # salted hash: what the ledger records
+    Column("detail", String(100), nullable=True),  # 동/호수: personal data
+    Column("recipient_name", String(64), nullable=True),  # NULL: the member themself
+    Column("recipient_phone", String(20), nullable=True),  # NULL: the member's own phone
+    Column("lat_e6", BigInteger, nullable=True),  # a shared location, in millionths of a degree
+    Column("lon_e6", BigInteger, nullable=True),
+    Column("used_ms", BigInteger, nullable=True),  # last chosen for an order: preselected next time
     Index("ix_addresses_member", "member_id"),
+)
+
+# The delivery choice for a member's cart at one shop, kept until it becomes an order (or the cart goes).
+cart_choices = Table(
+    "cart_choices",
+    metadata,
+    Column("member_id", BigInteger, primary_key=True),
+    Column("shop_id", BigInteger, primary_key=True),
+    Column("address_id", BigInteger, nullable=True),
+    Column("pickup_at", String(8), nullable=True),  # shop | office; NULL: delivery to address_id
+    Column("window_start_ms", BigInteger, nullable=True),
+    Column("window_end_ms", BigInteger, nullable=True),
+    Column("updated_ms", BigInteger, nullable=False),
+)
+
+# Where one order goes, copied from the address book when it is placed, so the shop and the courier see
+# what the buyer chose even if the book changes. Erased (``erased_ms``) once no claim can be opened.
+order_addresses = Table(
+    "order_addresses",
+    metadata,
+    Column("order_id", BigInteger, primary_key=True),
+    Column("label", String(32), nullable=False),
+    Column("text", String(200), nullable=False),  # personal data
+    Column("detail", String(100), nullable=False),  # personal data
+    Column("recipient_name", String(64), nullable=False),  # personal data
+    Column("recipient_phone", String(20), nullable=False),  # personal data
+    Column("lat_e6", BigInteger, nullable=True),
+    Column("lon_e6", BigInteger, nullable=True),
+    Column("erased_ms", BigInteger, nullable=True),
 )
 
 shops = Table(
@@ -87,7 +122,10 @@ shops = Table(
     Column("status", String(12), nullable=False),  # pending | verified | suspended
     Column("referral_bp", Integer, nullable=False),  # commission for recommenders (basis points)
     Column("created_ms", BigInteger, nullable=False),
-    Index("ix_shops_owner", "owner_id"),
+    Column("hours", String(11), nullable=False, server_default="09:00-19:00"),  # opening hours, Seoul time
+    Column("pickup", Integer, nullable=False, server_default="0"),  # 1: buyers may collect at the shop
+    # Delivery windows a day, "HH-HH" comma-separated; empty: the opening hours as one window.
+    Column("windows", String(64), nullable=False, server_default=""),
 )
 
 products = Table(
@@ -174,6 +212,9 @@ orders = Table(
     Column("paid_ms", BigInteger, nullable=True),
     Column("delivered_ms", BigInteger, nullable=True),
     Column("updated_ms", BigInteger, nullable=False),
+    Column("pickup_at", String(8), nullable=True),  # shop | office; NULL: delivered to the order's address
+    Column("window_start_ms", BigInteger, nullable=True),  # the delivery window the buyer chose
+    Column("window_end_ms", BigInteger, nullable=True),
     Index("ix_orders_buyer", "buyer_id"),
     Index("ix_orders_shop_state", "shop_id", "state"),
     Index("ix_orders_state", "state"),

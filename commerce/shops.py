@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from commerce import events, members, validate
+from commerce import districts, events, members, validate, windows
 from commerce.context import Market
 from commerce.errors import InvalidInput, NotAllowed, UnknownShop
 from ledger.db import UnitOfWork
@@ -14,7 +14,7 @@ from ledger.service import Request
 KINDS = ("farm", "fishery", "market_stall", "alley_shop")
 COLUMNS = (
     "id, owner_id, name, kind, market, region, phone, business_no, bnm_max_share, delivery_regions, "
-    "delivery_fee, status, referral_bp"
+    "delivery_fee, status, referral_bp, hours, pickup, windows"
 )
 
 
@@ -33,17 +33,44 @@ class Shop:
     delivery_fee: int
     status: str
     referral_bp: int
+    hours: str  # opening hours, Seoul time: "09:00-19:00"
+    pickup: bool  # buyers may collect their order at the shop
+    windows: str  # delivery windows a day ("09-13,13-19"); "": the opening hours
 
     @property
     def verified(self) -> bool:
         return self.status == "verified"
 
+    @property
+    def areas(self) -> tuple[str, ...]:
+        """Where the shop delivers; none named: anywhere (a farm that ships by parcel)."""
+        return self.delivery_regions
+
     def delivers_to(self, region: str | None) -> bool:
-        return region is None or not self.delivery_regions or region in self.delivery_regions
+        if not self.delivery_regions:
+            return True
+        return region is not None and any(districts.serves(area, region) for area in self.delivery_regions)
 
 
 def from_row(row: tuple[object, ...]) -> Shop:
-    (sid, owner, name, kind, market, region, phone, bno, share, regions, fee, status, referral) = row
+    (
+        sid,
+        owner,
+        name,
+        kind,
+        market,
+        region,
+        phone,
+        bno,
+        share,
+        regions,
+        fee,
+        status,
+        referral,
+        hours,
+        pickup,
+        slots,
+    ) = row
     return Shop(
         int(sid),  # type: ignore[call-overload]
         int(owner),  # type: ignore[call-overload]
@@ -58,6 +85,9 @@ def from_row(row: tuple[object, ...]) -> Shop:
         int(fee),  # type: ignore[call-overload]
         str(status),
         int(referral),  # type: ignore[call-overload]
+        str(hours),
+        bool(pickup),
+        str(slots),
     )
 
 
@@ -212,3 +242,37 @@ async def require_owner(uow: UnitOfWork, producer_id: int, shop_id: int) -> Shop
     if shop.owner_id != producer_id:
         raise NotAllowed("only the shop's owner can do this", shop=shop_id)
     return shop
+
+
+async def set_terms(
+    market: Market,
+    uow: UnitOfWork,
+    producer_id: int,
+    shop_id: int,
+    *,
+    hours: str | None = None,
+    pickup: bool | None = None,
+    delivery_windows: str | None = None,
+) -> Shop:
+    """The shop's opening hours, whether buyers may collect there, and its delivery windows (public
+    terms of the shop, so the change is a signed ``shop.terms`` entry like the shop's opening)."""
+    shop = await require_owner(uow, producer_id, shop_id)
+    new_hours = shop.hours if hours is None else hours.strip()
+    new_windows = shop.windows if delivery_windows is None else delivery_windows.strip()
+    windows.parse_hours(new_hours)
+    windows.parse_slots(new_windows, new_hours)
+    new_pickup = shop.pickup if pickup is None else bool(pickup)
+    await uow.execute(
+        "UPDATE shops SET hours = :h, pickup = :p, windows = :w WHERE id = :s",
+        {"h": new_hours, "p": int(new_pickup), "w": new_windows, "s": shop.id},
+    )
+    owner = await members.get(uow, shop.owner_id)
+    await market.ledger.record(
+        uow,
+        Request(
+            actor=owner.key_label,
+            kind="shop.terms",
+            body={"shop": shop.id, "hours": new_hours, "pickup": new_pickup, "windows": new_windows},
+        ),
+    )
+    return await get(uow, shop.id)

@@ -32,6 +32,7 @@ KINDS = (
     "order.pay",
     "delivery.pickup",
     "delivery.confirm",
+    "delivery.handover",
     "review.post",
     "claim.open",
     "abuse.hold",
@@ -98,7 +99,7 @@ class Facts:
         elif kind == "delivery.pickup" and who is not None:
             self.courier[int(body["order"])] = who
             self.courier_seq[int(body["order"])] = seq
-        elif kind == "delivery.confirm":
+        elif kind in ("delivery.confirm", "delivery.handover"):  # by a courier, or collected at the shop
             self.delivered_ms[int(body["order"])] = t
             self.delivered_seq[int(body["order"])] = seq
         elif kind == "review.post":

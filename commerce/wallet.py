@@ -17,7 +17,7 @@ import re
 import secrets
 from dataclasses import dataclass, replace
 
-from commerce import gateway, identity, members, validate
+from commerce import events, gateway, identity, members, validate
 from commerce.context import Market
 from commerce.errors import CommerceError, GatewayError, InvalidInput, InvalidState, NotAllowed
 from ledger.db import Database, UnitOfWork, in_clause
@@ -46,11 +46,19 @@ async def balances(market: Market, uow: UnitOfWork, member_id: int) -> Balances:
 
 
 async def topup_at_office(
-    market: Market, uow: UnitOfWork, operator_id: int, member_id: int, amount: int, *, receipt: str
+    market: Market,
+    uow: UnitOfWork,
+    operator_id: int,
+    member_id: int,
+    amount: int,
+    *,
+    receipt: str,
+    notify: bool = True,
 ) -> int:
     """An operator took ``amount`` won in cash for a member: mint that much BTL. Returns the entry seq.
 
-    ``receipt`` (the office's receipt number) makes a repeated submission harmless.
+    ``receipt`` (the office's receipt number) makes a repeated submission harmless. The member is told
+    by chat (``TopupConfirmed``) unless ``notify`` is off (the chat's own play money, seen at once).
     """
     operator = await members.require_role(uow, operator_id, "operator")
     member = await members.get(uow, member_id)
@@ -76,6 +84,8 @@ async def topup_at_office(
             "VALUES (:id, :m, :a, 'office', 'confirmed', :seq, :now, :now)",
             {"id": f"office-{ref}", "m": member.id, "a": amount, "seq": recorded.seq, "now": now},
         )
+        if notify:
+            uow.publish(events.TopupConfirmed(member.id, amount))
     return recorded.seq
 
 
@@ -230,6 +240,7 @@ async def settle_gateway_payment(
         "UPDATE topups SET status = 'confirmed', payment_key = :k, seq = :seq, updated_ms = :now WHERE id = :id",
         {"k": payment.payment_key, "seq": recorded.seq, "now": market.clock(), "id": topup.id},
     )
+    uow.publish(events.TopupConfirmed(topup.member_id, topup.amount))
     return replace(topup, status="confirmed", payment_key=payment.payment_key, seq=recorded.seq)
 
 

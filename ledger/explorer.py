@@ -62,6 +62,8 @@ KIND_NAMES = {
     "provenance.packed": "포장",
     "delivery.pickup": "배송 출발 (기사님께 전달)",
     "delivery.confirm": "배달 완료",
+    "delivery.handover": "손님이 찾아감",
+    "shop.terms": "가게 영업·배달 시간",
     "order.place": "주문",
     "order.pay": "결제",
     "order.settle": "정산",

@@ -10,6 +10,8 @@ None of this moves money, so it needs no batch run: each step is idempotent by i
   repeated or overlapping run neither repeats a reminder nor skips one.
 - Phone-code sends (the per-number SMS limit's record) older than its hour are forgotten
   (``members.forget_code_sends``): kept, they would only say who asked codes for which number.
+- Orders' delivery addresses (with recipient and phone) are erased once no claim can be opened
+  (``fulfilment.erase_finished``: ``claim_window_days`` after delivery, at once when cancelled).
 Expired ledger holds (pending transfers with a timeout) are voided by the server's ledger upkeep.
 """
 
@@ -17,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from commerce import members, orders
+from commerce import fulfilment, members, orders
 from commerce.context import Market
 from ledger.db import Database, in_clause
 from scheduler.notices import Notice
@@ -33,9 +35,11 @@ class HousekeepingReport:
     orders_expired: int
     reminders: tuple[Notice, ...]
     code_sends_forgotten: int = 0
+    addresses_erased: int = 0
 
     def to_json(self) -> dict[str, object]:
         return {
+            "addresses_erased": self.addresses_erased,
             "carts_removed": self.carts_removed,
             "orders_expired": self.orders_expired,
             "reminders": len(self.reminders),
@@ -82,6 +86,9 @@ async def housekeeping(
             await uow.commit()
         if len(stale) < EXPIRE_CHUNK:
             break
+    async with db.unit_of_work() as uow:  # after the expiries: an order cancelled just now goes too
+        erased = await fulfilment.erase_finished(market, uow)
+        await uow.commit()
     async with db.unit_of_work() as uow:
         # One statement claims the reminders: a run racing this one conflicts on the key and gets none.
         # Claimed before it is told: a reminder lost to a failing messenger is not worth a second one.
@@ -105,4 +112,4 @@ async def housekeeping(
             ]
         await uow.commit()
     reminders = tuple(Notice(owner, "order.reminder", {"order": oid}) for oid, owner in owners)
-    return HousekeepingReport(carts, expired, reminders, forgotten)
+    return HousekeepingReport(carts, expired, reminders, forgotten, erased)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from commerce import settlement
+from commerce import orders, settlement
 from commerce.claims import DAY_MS
 from commerce.context import Market
 from commerce.orders import Order
@@ -27,30 +27,14 @@ from scheduler.runs import Advance, Run
 KIND = "settlement"
 CHUNK = 1000
 
-_ORDER_COLUMNS = (
-    "o.id, o.buyer_id, o.shop_id, o.state, o.subtotal, o.delivery_fee, o.total, o.address_id, o.bnm_share, "
-    "o.btl_amount, o.bnm_units, o.bnm_price, o.courier_id, o.refund_due, o.referrer_id, o.placed_seq, o.paid_seq, "
-    "o.settled_seq, o.created_ms, o.paid_ms, o.delivered_ms, s.owner_id"
-)
-
-
-def _int(v: object) -> int:
-    assert isinstance(v, int)
-    return v
-
-
-def _opt(v: object) -> int | None:
-    return None if v is None else _int(v)
+_ORDER_COLUMNS = ", ".join(f"o.{c}" for c in orders.COLUMN_NAMES) + ", s.owner_id"
 
 
 def _order(r: tuple[object, ...]) -> tuple[Order, int]:
     """An order without its lines (settlement needs only the money columns) and its shop's owner."""
-    i, o = _int, _opt
-    order = Order(
-        i(r[0]), i(r[1]), i(r[2]), str(r[3]), i(r[4]), i(r[5]), i(r[6]), o(r[7]), o(r[8]), o(r[9]), o(r[10]),
-        o(r[11]), o(r[12]), i(r[13]), o(r[14]), i(r[15]), o(r[16]), o(r[17]), i(r[18]), o(r[19]), o(r[20]), (),
-    )  # fmt: skip
-    return order, i(r[21])
+    owner = r[len(orders.COLUMN_NAMES)]
+    assert isinstance(owner, int)
+    return orders.from_row(r), owner
 
 
 async def _locked_orders(uow: UnitOfWork, where: str, params: dict[str, object], limit: int) -> list[tuple[Order, int]]:

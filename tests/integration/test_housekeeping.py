@@ -53,6 +53,7 @@ async def test_unpaid_orders_expire_with_their_stock_and_stale_carts_are_tidied(
         "orders_expired": 0,
         "reminders": 0,
         "code_sends_forgotten": 0,
+        "addresses_erased": 0,
     }
 
     advance(app, 8 * 1440 * MINUTE_MS)  # past the hour for payment and the week for carts
@@ -62,6 +63,7 @@ async def test_unpaid_orders_expire_with_their_stock_and_stale_carts_are_tidied(
         "orders_expired": 1,
         "reminders": 0,
         "code_sends_forgotten": 0,
+        "addresses_erased": 1,  # the expired order's address, erased with it
     }
     async with app.db.snapshot() as snap:
         assert (await orders.get(snap, placed.id)).state == "cancelled"
@@ -72,6 +74,7 @@ async def test_unpaid_orders_expire_with_their_stock_and_stale_carts_are_tidied(
         "orders_expired": 0,
         "reminders": 0,
         "code_sends_forgotten": 0,
+        "addresses_erased": 0,
     }
     await verified(app)
 

@@ -7,7 +7,7 @@ for it), through the real service: a unique number per member unless one is give
 from __future__ import annotations
 
 from chestnut.bootstrap import App
-from commerce import members
+from commerce import addresses, members
 from ledger.db import UnitOfWork
 from tests.support.chat import ChatUser
 
@@ -17,9 +17,18 @@ def phone_of(member_id: int) -> str:
     return f"0109{member_id:07d}"
 
 
-async def verify(app: App, uow: UnitOfWork, member_id: int, phone: str | None = None) -> members.Member:
-    """Inside the caller's unit of work."""
-    return await members.verified_phone(app.market, uow, member_id, phone or phone_of(member_id))
+HOME = "경기 수원시 팔달구 매산로 1"  # inside the test shops' area (수원시)
+
+
+async def verify(
+    app: App, uow: UnitOfWork, member_id: int, phone: str | None = None, *, address: bool = True
+) -> members.Member:
+    """Inside the caller's unit of work: a member ready to pay, as the chat makes one before the first
+    payment — a verified phone and (unless ``address=False``) a saved home address in 수원시."""
+    member = await members.verified_phone(app.market, uow, member_id, phone or phone_of(member_id))
+    if address and not await addresses.list_for(uow, member.id):
+        await addresses.add(app.market, uow, member.id, label="집", text=HOME, detail="101동 1203호")
+    return member
 
 
 async def verify_phone(app: App, member_id: int, phone: str | None = None) -> members.Member:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from chestnut.bootstrap import App
-from commerce import catalog, members, shops, wallet
-from tests.support.identity import verify
+from commerce import addresses, catalog, members, shops, wallet
+from tests.support.identity import HOME, verify
 
 
 @dataclass
@@ -34,6 +34,7 @@ async def cast(app: App, *, stock: int = 20, price: int = 6000, bnm_max_share: i
             region="수원시",
             market_name="못골시장",
             bnm_max_share=bnm_max_share,
+            delivery_regions=["수원시"],
             delivery_fee=3000,
         )
         await shops.verify_shop(m, uow, operator.id, shop.id)
@@ -53,8 +54,9 @@ async def cast(app: App, *, stock: int = 20, price: int = 6000, bnm_max_share: i
         )
         courier = await members.register(m, uow, channel="kakao", external_id="c1", display_name="박배달")
         await members.grant_role(m, uow, operator.id, courier.id, "courier")
+        await addresses.add(m, uow, courier.id, label="집", text=HOME)  # couriers shop here too
         shopper = await members.register(m, uow, channel="kakao", external_id="s1", display_name="이할머니")
-        await verify(app, uow, shopper.id)  # paying needs a verified phone
+        await verify(app, uow, shopper.id)  # paying needs a verified phone, a delivery an address
         if topup:
             await wallet.topup_at_office(m, uow, operator.id, shopper.id, topup, receipt="R-1")
         await uow.commit()

@@ -288,6 +288,8 @@ class TgUser:
     last: list[Call] = field(default_factory=list)
     keyboard: list[list[dict[str, Any]]] = field(default_factory=list)  # the persistent reply keyboard
     transcript: list[str] = field(default_factory=list)
+    taps: int = 0  # what a journey costs the person: buttons pressed (START, inline, keyboard, share) …
+    typed: int = 0  # … and characters typed
 
     @property
     def sender(self) -> dict[str, Any]:
@@ -309,10 +311,20 @@ class TgUser:
     # -- actions
 
     async def say(self, text: str) -> list[Call]:
+        self.typed += len(text)
+        return await self._send_text(text)
+
+    async def _send_text(self, text: str) -> list[Call]:
         self.transcript.append(f"> {text}")
         return await self._answered(self.api.inject("message", self._message(text=text)))
 
+    async def start(self) -> list[Call]:
+        """Telegram's START button under a new bot's chat: one tap that sends "/start"."""
+        self.taps += 1
+        return await self._send_text("/start")
+
     async def share_contact(self, phone: str, owner_id: int | None = None, first_name: str | None = None) -> list[Call]:
+        self.taps += 1  # the reply keyboard's contact button (Telegram then asks to confirm the sharing)
         contact = {"phone_number": phone, "first_name": first_name or self.first_name, "user_id": owner_id or self.id}
         self.transcript.append(f"> [contact {phone}]")
         return await self._answered(self.api.inject("message", self._message(contact=contact)))
@@ -330,6 +342,8 @@ class TgUser:
         return await self._answered(self.api.inject("message", self._message(**content)))
 
     async def send_location(self, latitude: float, longitude: float) -> list[Call]:
+        self.taps += 1  # the reply keyboard's location button
+        self.transcript.append(f"> [location {latitude}, {longitude}]")
         location = {"latitude": latitude, "longitude": longitude}
         return await self._answered(self.api.inject("message", self._message(location=location)))
 
@@ -346,6 +360,7 @@ class TgUser:
         """Tap an inline button (a callback query on the message that carried it)."""
         message, button = self.find(label_part)
         assert "callback_data" in button, f"{button['text']!r} is a link, not a tap-back button"
+        self.taps += 1
         query_id = f"cq{next(self.api._callback_ids)}"
         body = {
             "id": query_id,
@@ -366,7 +381,8 @@ class TgUser:
         """Press a big button of the persistent reply keyboard: Telegram sends its label as text."""
         labels = [b["text"] for row in self.keyboard for b in row]
         assert label in labels, f"no reply-keyboard button {label!r}; keyboard: {labels}"
-        return await self.say(label)
+        self.taps += 1
+        return await self._send_text(label)
 
     async def _answered(self, _update_id: int, quiet_s: float = 0.3) -> list[Call]:
         """Wait for the bot's first message to this chat after the update, then until it goes quiet."""
