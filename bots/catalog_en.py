@@ -173,7 +173,6 @@ EN: dict[str, str] = {
     "refusal.price_changed": "The price changed meanwhile. The new total is {total}. Please check your basket again.",
     "refusal.empty_cart": "Your basket is empty. Please add goods first.",
     "refusal.bnm_share_too_high": "This order takes at most {max_share}% in Bamnamu. Please choose again.",
-    "refusal.outside_delivery_area": "Sorry, this shop does not deliver there.",
     "refusal.shop_not_verified": "The shop is still waiting for the market office's check.",
     "refusal.wrong_delivery_code": "That delivery code does not match. Please ask the shopper again. ({attempts_left} tries left)",
     "refusal.delivery_locked": "Too many wrong codes: this delivery is locked. Please call the market office.",

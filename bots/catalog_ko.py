@@ -175,7 +175,6 @@ KO: dict[str, str] = {
     "refusal.price_changed": "그 사이 가격이 바뀌었어요. 새 합계는 {total}이에요. 장바구니에서 다시 확인해 주세요.",
     "refusal.empty_cart": "장바구니가 비어 있어요. 먼저 물건을 담아 주세요.",
     "refusal.bnm_share_too_high": "이 주문은 밤나무로 {max_share}%까지만 낼 수 있어요. 비율을 다시 골라 주세요.",
-    "refusal.outside_delivery_area": "죄송해요, 이 가게는 그 지역으로 배달하지 않아요.",
     "refusal.shop_not_verified": "가게가 아직 시장 사무실의 확인을 기다리고 있어요.",
     "refusal.wrong_delivery_code": "배달 확인 번호가 맞지 않아요. 손님께 번호를 다시 여쭤봐 주세요. ({attempts_left}번 남음)",
     "refusal.delivery_locked": "번호가 여러 번 틀려서 이 배달은 잠겼어요. 시장 사무실로 연락해 주세요.",

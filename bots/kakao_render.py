@@ -131,7 +131,7 @@ def _card_button(button: Button) -> dict[str, Any] | None:
         return {"label": label, "action": "phone", "phoneNumber": button.phone}
     if button.url is not None:
         return {"label": label, "action": "webLink", "webLinkUrl": button.url}
-    return None  # share_contact: Kakao cannot share a phone; the text asks the shopper to type it
+    return None  # share_contact / share_location: Kakao has no such button; the text asks for typing
 
 
 @dataclass
@@ -176,7 +176,7 @@ class _Bubble:
 def _bubbles(reply: Reply, surplus: list[Button]) -> list[_Bubble]:
     """A reply as one card or text bubble, with a text bubble before it when its text is too long."""
     title = cut(" ".join(reply.title.split()), MAX_CARD_TITLE) if reply.title else None
-    buttons = [b for b in reply.all_buttons if not b.share_contact]
+    buttons = [b for b in reply.all_buttons if not (b.share_contact or b.share_location)]
     fixed = [i for i, b in enumerate(buttons) if b.payload is None]  # dial / web: only a card carries them
     taps = [i for i, b in enumerate(buttons) if b.payload is not None]
     on_card = set(fixed[:MAX_CARD_BUTTONS])

@@ -30,17 +30,25 @@ def check_payload(payload: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Button:
-    """One tap. Exactly one of ``payload`` (back to us), ``phone`` (dial), ``url`` (open a page), or
-    ``share_contact`` (Telegram's contact button; other channels ask for the number instead)."""
+    """One tap. Exactly one of ``payload`` (back to us), ``phone`` (dial), ``url`` (open a page),
+    ``share_contact`` or ``share_location`` (Telegram's buttons that send the member's own number or
+    where they are; other channels have no such button and leave it out — the text asks for typing)."""
 
     label: str
     payload: str | None = None
     phone: str | None = None
     url: str | None = None
     share_contact: bool = False
+    share_location: bool = False
 
     def __post_init__(self) -> None:
-        targets = [self.payload is not None, self.phone is not None, self.url is not None, self.share_contact]
+        targets = [
+            self.payload is not None,
+            self.phone is not None,
+            self.url is not None,
+            self.share_contact,
+            self.share_location,
+        ]
         if sum(targets) != 1:
             raise ValueError(f"button {self.label!r} needs exactly one target")
         if self.payload is not None:
@@ -74,6 +82,12 @@ class Screen:
     replies: tuple[Reply, ...]
     menu: tuple[Button, ...] = ()
     expects: Literal["choice", "text", "phone", "number", "photo", "code"] = "choice"
+
+    @property
+    def device_buttons(self) -> list[Button]:
+        """The contact and location buttons of every bubble (a messenger's own keyboard shows them)."""
+        return [b for r in self.replies for b in r.all_buttons if b.share_contact or b.share_location]
+
     lang: str = "ko"
 
 

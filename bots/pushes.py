@@ -13,6 +13,7 @@ pacing). ``drain`` lets the server finish them on shutdown.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass
@@ -67,11 +68,30 @@ async def _push_for(uow: UnitOfWork, event: object) -> Push | None:
         return Push(
             shop.owner_id, "push.claim_opened", {"id": event.order_id}, "push.see_claim", f"pclv:{event.claim_id}"
         )
+    if isinstance(event, domain.TopupConfirmed):
+        # Back to the order the member left to top up, if that is why they did (``bots.flows.wallet``).
+        rows = await uow.fetch("SELECT state, data FROM bot_conversations WHERE member_id = :m", {"m": event.member_id})
+        resume = _resume(rows)
+        if resume is not None:
+            return Push(event.member_id, "push.topup", {"amount": event.amount}, "push.back_to_order", resume)
+        return Push(event.member_id, "push.topup", {"amount": event.amount}, "home.wallet", "w")
     if isinstance(event, domain.ShopReviewed):
         key = "push.shop_approved" if event.approved else "push.shop_refused"
         shop = await shops.get(uow, event.shop_id)
         return Push(event.owner_id, key, {"shop": shop.name}, "home.work.producer", "ps")
     return None
+
+
+def _resume(rows: list[tuple[object, ...]]) -> str | None:
+    if not rows or rows[0][0] != "wallet.topup":
+        return None
+    try:
+        data = json.loads(str(rows[0][1]))
+    except ValueError:
+        return None
+    resume = data.get("resume") if isinstance(data, dict) else None
+    verb, _, shop = resume.partition(":") if isinstance(resume, str) else ("", "", "")
+    return resume if verb == "pay" and shop.isdigit() else None
 
 
 # What the scheduler's batches tell members afterwards (its ``Notice.kind``): text, button, where it leads.

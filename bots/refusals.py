@@ -10,21 +10,28 @@ from __future__ import annotations
 
 from bots.dialogue import Ctx
 from bots.messages import Button, Screen
-from bots.texts import won
+from bots.texts import CATALOGUES, won
 from ledger.errors import ChestnutError
 
-# code → the buttons that lead on from it (payloads); the text is the catalogue's "refusal.<code>"
+# code → the buttons that lead on from it (payloads); the text is the catalogue's "refusal.<code>".
+# A "{shop}" in a payload is the shop the error names (the order being paid); without one the button is left out.
 NEXT_STEPS: dict[str, tuple[tuple[str, str], ...]] = {
-    "insufficient_balance": (("wallet.topup", "wt"), ("home.wallet", "w")),
+    "insufficient_balance": (("wallet.topup", "wt:{resume}"), ("home.wallet", "w")),
+    "invalid_address": (("dst.back", "pay:{shop}"),),
+    "unknown_address": (("dst.other", "dso:{shop}"), ("dst.back", "pay:{shop}")),
+    "address_book_full": (("dst.other", "dso:{shop}"),),
+    "address_needed": (("dst.type_address", "dnew:{shop}"), ("dst.back", "pay:{shop}")),
+    "window_unavailable": (("dst.window_change", "dwin:{shop}"), ("dst.back", "pay:{shop}")),
+    "pickup_unavailable": (("dst.back", "pay:{shop}"),),
     "out_of_stock": (("cart.open", "cart"), ("home.shop", "mk")),
     "price_changed": (("cart.open", "cart"),),
     "empty_cart": (("home.shop", "mk"),),
     "bnm_share_too_high": (("cart.open", "cart"),),
-    "outside_delivery_area": (("home.shop", "mk"),),
+    "outside_delivery_area": (("dst.other", "dso:{shop}"), ("dst.pickup_shop_button", "dpk:{shop}:s")),
     "shop_not_verified": (("more.human", "human"),),
     "wrong_delivery_code": (),
     "delivery_locked": (("more.human", "human"),),
-    "already_taken": (),
+    "already_taken": (("home.work.courier", "cj"),),
     "already_reviewed": (("home.orders", "orders"),),
     "claim_window_closed": (("more.human", "human"),),
     "verification_code_requested_recently": (),
@@ -44,6 +51,8 @@ NEXT_STEPS: dict[str, tuple[tuple[str, str], ...]] = {
 def _figures(ctx: Ctx, data: dict[str, object]) -> dict[str, object]:
     """The error's figures, amounts formatted, so a catalogue text can name them."""
     out: dict[str, object] = {}
+    areas = data.get("areas")
+    out["areas"] = ", ".join(str(a) for a in areas) if isinstance(areas, list) else "?"
     for key in ("missing", "total", "expected"):
         value = data.get(key)
         out[key] = won(value, ctx.lang) if isinstance(value, int) else "?"
@@ -70,17 +79,45 @@ def _cashing_out(ctx: Ctx) -> bool:
     return (ctx.msg.payload or "").startswith("pco") or ctx.state.startswith("producer.cashout")
 
 
+def _paying_shop(ctx: Ctx, exc: ChestnutError) -> str | None:
+    """The shop whose order was being paid or chosen for: named by the error, or by the button tapped."""
+    shop = exc.data.get("shop")
+    if isinstance(shop, int):
+        return str(shop)
+    verb, _, rest = (ctx.msg.payload or "").partition(":")
+    first = rest.split(":")[0]
+    if verb in ("ok", "pay", "dst", "dsa", "dso", "dnew", "dsv", "dw", "dwin", "dpk") and first.isdigit():
+        return first
+    shop = ctx.data.get("shop")
+    return str(shop) if isinstance(shop, int) else None
+
+
+def _next_steps(ctx: Ctx, exc: ChestnutError) -> list[Button]:
+    shop = _paying_shop(ctx, exc)
+    values = {"shop": shop or "", "resume": f"pay:{shop}" if shop else ""}
+    buttons = []
+    for label, template in NEXT_STEPS.get(exc.code, ()):
+        payload = template.format_map(values).rstrip(":")
+        if "{shop}" in template and shop is None:
+            continue
+        buttons.append(ctx.button(label, payload))
+    return buttons
+
+
 def explain(ctx: Ctx, exc: ChestnutError) -> Screen:
     if exc.code == "insufficient_balance" and _cashing_out(ctx):
         return ctx.say(ctx.t("refusal.insufficient_balance.cashout", **_figures(ctx, exc.data)), expects="text")
     if exc.code == "identity_required":
         return _identity(ctx, exc)
     key = f"refusal.{exc.code}"
+    reason = exc.data.get("reason")
+    if isinstance(reason, str) and f"{key}.{reason}" in CATALOGUES["ko"]:
+        key = f"{key}.{reason}"  # the one thing to do differently, when the error says which
     try:
         text = ctx.t(key, **_figures(ctx, exc.data))
     except KeyError:
         text = ctx.t("refusal.not_found" if exc.http_status == 404 else "refusal.other")
-    buttons = [ctx.button(label, payload) for label, payload in NEXT_STEPS.get(exc.code, ())]
+    buttons = _next_steps(ctx, exc)
     if exc.code == "insufficient_balance":
         buttons = [*buttons[:1], Button(ctx.t("help.call"), phone=ctx.config.office_phone)]
     return ctx.say(text, buttons, expects="text" if ctx.state else "choice")  # home and help: in the menu

@@ -172,10 +172,12 @@ def inline_keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
 def reply_keyboard(screen: Screen) -> ReplyKeyboardMarkup | None:
     """The persistent big-button menu, with the contact button on top when a phone is wanted."""
     rows: list[list[KeyboardButton]] = []
-    contact = [b for r in screen.replies for b in r.all_buttons if b.share_contact]
+    device = screen.device_buttons
+    contact = [b for b in device if b.share_contact]
     if screen.expects == "phone" or contact:
         label = contact[0].label if contact else t(screen.lang, "telegram.share_contact")
         rows.append([KeyboardButton(label, request_contact=True)])
+    rows.extend([KeyboardButton(b.label, request_location=True)] for b in device if b.share_location)
     menu = [KeyboardButton(b.label) for b in screen.menu if b.payload is not None]
     rows.extend(menu[i : i + 2] for i in range(0, len(menu), 2))
     if not rows:
@@ -186,7 +188,7 @@ def reply_keyboard(screen: Screen) -> ReplyKeyboardMarkup | None:
 def keyboard_signature(markup: ReplyKeyboardMarkup | None) -> tuple[tuple[str, bool], ...]:
     if markup is None:
         return ()
-    return tuple((b.text, bool(b.request_contact)) for row in markup.keyboard for b in row)
+    return tuple((b.text, bool(b.request_contact) or bool(b.request_location)) for row in markup.keyboard for b in row)
 
 
 def _chunks(text: str, size: int) -> list[str]:

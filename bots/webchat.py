@@ -80,6 +80,8 @@ def button_json(button: Button) -> dict[str, str] | None:
             log.warning("dropped a url button with a scheme the web chat does not open: %r", button.label)
             return None
         return {"label": button.label, "kind": "url", "url": button.url}
+    if button.share_location:
+        return None  # Telegram's location button; the page's text asks for the address instead
     return {"label": button.label, "kind": "ask_phone"}  # the web cannot vouch: the page asks for the number
 
 

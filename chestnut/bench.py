@@ -168,7 +168,7 @@ async def run_ledger_bench(
 
 async def _commerce_setup(app: App, members_n: int, products_n: int) -> tuple[list[int], list[tuple[int, list[int]]]]:
     """Members with money and shops with products, made through the services (not timed)."""
-    from commerce import catalog, members, shops, wallet
+    from commerce import addresses, catalog, members, shops, wallet
 
     m = app.market
     async with app.db.unit_of_work() as uow:
@@ -227,6 +227,7 @@ async def _commerce_setup(app: App, members_n: int, products_n: int) -> tuple[li
             for i in range(start, min(members_n, start + 250)):
                 member = await members.register(m, uow, channel="web", external_id=f"bench-{i}", display_name="손님")
                 await members.verified_phone(m, uow, member.id, f"0106{i:07d}")  # paying needs a verified phone
+                await addresses.add(m, uow, member.id, label="집", text=f"수원시 팔달구 매산로 {i}")  # and an address
                 await wallet.topup_at_office(m, uow, office.id, member.id, 2_000_000, receipt=f"bench-{i}")
                 buyers.append(member.id)
             await uow.commit()
@@ -307,7 +308,7 @@ CHAT_PRODUCTS = (("사과", "과일"), ("배", "과일"), ("고구마", "채소"
 
 async def _chat_setup(app: App, shoppers: int) -> list[str]:
     """A small market and ``shoppers`` Kakao members with money, made through the services (not timed)."""
-    from commerce import catalog, members, shops, wallet
+    from commerce import addresses, catalog, members, shops, wallet
 
     m = app.market
     async with app.db.unit_of_work() as uow:
@@ -351,6 +352,7 @@ async def _chat_setup(app: App, shoppers: int) -> list[str]:
                 user = f"bench-kakao-{i}"
                 member = await members.register(m, uow, channel="kakao", external_id=user, display_name="손님")
                 await members.verified_phone(m, uow, member.id, f"0107{i:07d}")  # paying needs a verified phone
+                await addresses.add(m, uow, member.id, label="집", text=f"수원시 팔달구 매산로 {i}")  # and an address
                 await wallet.topup_at_office(m, uow, office.id, member.id, 1_000_000, receipt=f"chat-{i}")
                 users.append(user)
             await uow.commit()
@@ -415,7 +417,7 @@ async def _shopper(
     from bots.texts import t
 
     shop, (product, _) = CHAT_SHOPS[n % len(CHAT_SHOPS)], CHAT_PRODUCTS[n % len(CHAT_PRODUCTS)]
-    plan = [t("ko", "home.shop"), CHAT_MARKET, shop, product, "1개 담기", "결제하러 가기", "결제하기"]
+    plan = [t("ko", "home.shop"), CHAT_MARKET, shop, product, "1개 담기", "결제하기"]
     utterance = "시작하기"  # the channel's welcome block: its quick reply carries {"p": "home"}
     extra: dict[str, Any] | None = {"p": "home"}
     sent = 0

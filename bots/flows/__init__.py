@@ -8,11 +8,41 @@ second), so ``grep '"verb"'`` finds where a button leads.
 from __future__ import annotations
 
 from bots.dialogue import Router
-from bots.flows import ads, bnm, community, courier, home, operator, producer, shopper, signup, trust, wallet
+from bots.flows import (
+    ads,
+    bnm,
+    checkout,
+    community,
+    courier,
+    delivery_choice,
+    home,
+    operator,
+    producer,
+    shop_delivery,
+    shopper,
+    signup,
+    trust,
+    wallet,
+)
 
 
 def build_router() -> Router:
     router = Router()
-    for flow in (home, signup, shopper, wallet, bnm, producer, courier, operator, ads, community, trust):
+    for flow in (
+        home,
+        signup,
+        shopper,
+        checkout,
+        delivery_choice,
+        wallet,
+        bnm,
+        producer,
+        shop_delivery,
+        courier,
+        operator,
+        ads,
+        community,
+        trust,
+    ):
         flow.register(router)
     return router

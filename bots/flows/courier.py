@@ -3,9 +3,10 @@ code, and see what the deliveries earned.
 
 ::
 
-    cj (open jobs, the courier's region first) ▶ ct:<order> (take) ▶ cpu:<order> (picked up)
+    cj[:<page>[:a]] (the job board: 5 a page, nearest window first, the courier's area or all)
+        ▶ ct:<order> (take; only now the address, recipient and phone show) ▶ cpu:<order> (picked up)
         ▶ courier.code (type the shopper's 6 digits) ▶ delivered
-    cm (my deliveries) ▶ cv:<order> ▶ cpu | cdl:<order> (enter the code again)
+    cm[:<page>] (my deliveries in route order, a call button each) ▶ cv:<order> ▶ cpu | cdl:<order>
     ce (earnings: wallet and recent delivery fees) ▶ pco (cash-out, the producer flow's)
 
 A wrong code is the service's outcome, not an error: the attempt is counted (and committed) and the
@@ -16,22 +17,20 @@ looks at it. Something that is not six digits is not a guess and is simply asked
 from __future__ import annotations
 
 import re
+from urllib.parse import quote
 
 from bots.dialogue import Ctx, Router
-from bots.flows import payload
+from bots.flows import checkout, payload
 from bots.flows.producer import with_note
-from bots.messages import Button, Screen
+from bots.messages import Button, Reply, Screen
 from bots.texts import won
-from commerce import delivery, orders, shops, wallet
+from commerce import delivery, fulfilment, orders, shops, wallet
 from commerce.errors import UnknownOrder
-from ledger.db import UnitOfWork
+from commerce.windows import Window
 
-JOBS_PER_SCREEN = 4  # four jobs, "my deliveries" and "earnings": six choices
+PER_PAGE = 5  # open jobs a page, the fifth choice row kept for moving on
+ROUTE_PAGE = 3  # taken jobs a page, one bubble each (KakaoTalk shows three bubbles at most)
 ACTIVE = ("assigned", "picked_up", "locked")
-
-
-async def my_jobs(uow: UnitOfWork, courier_id: int, *, limit: int = 5) -> list[delivery.Job]:
-    return await delivery.jobs_of(uow, courier_id, limit=limit)
 
 
 def _not_courier(ctx: Ctx) -> Screen:
@@ -42,27 +41,57 @@ def _not_courier(ctx: Ctx) -> Screen:
     )
 
 
-async def jobs(ctx: Ctx, _args: list[str]) -> Screen:
+def _window(ctx: Ctx, start_ms: int | None, end_ms: int | None) -> str:
+    if start_ms is None or end_ms is None:
+        return ctx.t("dst.no_window").split(": ", 1)[-1]
+    return checkout.window_text(ctx, Window(start_ms, end_ms))
+
+
+async def jobs(ctx: Ctx, args: list[str]) -> Screen:
+    """The job board: open jobs five a page, the nearest window first, in the courier's own area
+    (``cj:<page>``) or everywhere (``cj:<page>:a``); only the district shows before a job is taken."""
     ctx.go()
     if not ctx.member.has("courier"):
         return _not_courier(ctx)
-    region = ctx.member.region
-    found = await delivery.open_jobs(ctx.uow, region, limit=JOBS_PER_SCREEN)
-    if not found and region is not None:  # nothing in the courier's own region: show what there is
-        found, region = await delivery.open_jobs(ctx.uow, None, limit=JOBS_PER_SCREEN), None
-    mine = await my_jobs(ctx.uow, ctx.member.id)
-    footer = [ctx.button("cj.mine", "cm", n=len(mine)), ctx.button("cj.earnings", "ce")]
-    if not found:
-        return ctx.say(ctx.t("cj.empty"), footer)
-    lines = [ctx.t("cj.title_region", region=region) if region else ctx.t("cj.title")]
-    for job in found:
-        order = await orders.get(ctx.uow, job.order_id)
-        shop = await shops.get(ctx.uow, order.shop_id)
+    page = payload.number(args, 0) or 0
+    everywhere = len(args) > 1 and args[1] == "a"
+    area = None if everywhere else ctx.member.region
+    found = await delivery.board(ctx.uow, area=area, page=page, per_page=PER_PAGE)
+    if not found.jobs and area is not None and page == 0:  # nothing in the courier's own area: show what there is
+        found, area, everywhere = await delivery.board(ctx.uow, area=None, page=0, per_page=PER_PAGE), None, True
+    scope = ":a" if everywhere else ""
+    nav = []
+    if found.page > 0:
+        nav.append(ctx.button("board.prev", f"cj:{found.page - 1}{scope}"))
+    if found.has_next:
+        nav.append(ctx.button("board.next", f"cj:{found.page + 1}{scope}"))
+    if ctx.member.region:
+        nav.append(ctx.button("board.my_area", "cj:0") if everywhere else ctx.button("board.all_areas", "cj:0:a"))
+    taken = len(await delivery.route(ctx.uow, ctx.member.id, limit=50))
+    footer = [ctx.button("cj.mine", "cm", n=taken), ctx.button("cj.earnings", "ce")]
+    if not found.jobs:
+        return ctx.say(ctx.t("board.empty"), nav, footer)
+    title = (
+        ctx.t("board.title", area=area, page=found.page + 1) if area else ctx.t("board.title_all", page=found.page + 1)
+    )
+    lines = [title]
+    for job in found.jobs:
         lines.append(
-            ctx.t("cj.item", id=order.id, shop=shop.name, region=job.region, fee=won(order.delivery_fee, ctx.lang))
+            ctx.t(
+                "board.item",
+                id=job.order_id,
+                market=job.market or "",
+                shop=job.shop,
+                district=job.district,
+                window=_window(ctx, job.window_start_ms, job.window_end_ms),
+                fee=won(job.fee, ctx.lang),
+            )
         )
-    rows = [[ctx.button("cj.take", f"ct:{job.order_id}", id=job.order_id)] for job in found]
-    return ctx.say("\n".join(lines), *rows, footer)
+    rows = [[ctx.button("board.take", f"ct:{job.order_id}", id=job.order_id)] for job in found.jobs]
+    return ctx.screen(
+        Reply("\n".join(lines), buttons=tuple(tuple(r) for r in rows)),
+        Reply(ctx.t("home.work.choose"), buttons=tuple(tuple(r) for r in (nav, footer) if r)),
+    )
 
 
 async def _my_order(ctx: Ctx, args: list[str]) -> tuple[orders.Order, delivery.Job] | None:
@@ -79,6 +108,8 @@ async def _my_order(ctx: Ctx, args: list[str]) -> tuple[orders.Order, delivery.J
 
 
 async def _job_card(ctx: Ctx, order: orders.Order, job: delivery.Job, note: str = "") -> Screen:
+    """One taken job: the shop to collect from, and — now that it is the courier's — where it goes,
+    who receives it and their phone, with a map link for a shared location."""
     shop = await shops.get(ctx.uow, order.shop_id)
     text = ctx.t(
         "cv.card",
@@ -89,15 +120,28 @@ async def _job_card(ctx: Ctx, order: orders.Order, job: delivery.Job, note: str 
         region=job.region,
         fee=won(order.delivery_fee, ctx.lang),
     )
+    where = await fulfilment.for_order(ctx.uow, ctx.member.id, order.id)
+    text += "\n" + ctx.t("dst.window", window=_window(ctx, order.window_start_ms, order.window_end_ms))
+    text += "\n" + ctx.t("job.address", address=where.full(), name=where.recipient_name, phone=where.recipient_phone)
     rows: list[list[Button]] = []
     if job.status == "assigned":
         rows.append([ctx.button("ct.pickup", f"cpu:{order.id}")])
     elif job.status == "picked_up":
         rows.append([ctx.button("cdl.button", f"cdl:{order.id}")])
+    if where.recipient_phone:
+        rows.append([Button(ctx.t("mine.call", name=where.recipient_name), phone=where.recipient_phone)])
+    if where.location is not None:
+        rows.append([Button(ctx.t("job.map"), url=map_link(where.location, shop.name))])
     if shop.phone:
         rows.append([Button(ctx.t("ct.call_shop"), phone=shop.phone)])
     rows.append([ctx.button("cj.mine_short", "cm")])
     return ctx.say((note + "\n" if note else "") + text, *rows)
+
+
+def map_link(location: tuple[float, float], name: str) -> str:
+    """Kakao Map's public link format: a pin at the point, named."""
+    latitude, longitude = location
+    return f"https://map.kakao.com/link/map/{quote(name)},{latitude:.6f},{longitude:.6f}"
 
 
 async def take(ctx: Ctx, args: list[str]) -> Screen:
@@ -111,17 +155,34 @@ async def take(ctx: Ctx, args: list[str]) -> Screen:
     return await _job_card(ctx, *found, note=ctx.t("ct.done", id=order_id))
 
 
-async def mine(ctx: Ctx, _args: list[str]) -> Screen:
+async def mine(ctx: Ctx, args: list[str]) -> Screen:
+    """내 배달: the taken jobs in the order to drive them (by window, a district together), each with
+    a call button to whoever receives it."""
     ctx.go()
     if not ctx.member.has("courier"):
         return _not_courier(ctx)
-    taken = await my_jobs(ctx.uow, ctx.member.id)
+    page = payload.number(args, 0) or 0
+    taken = await delivery.route(ctx.uow, ctx.member.id, limit=50)
     if not taken:
         return ctx.say(ctx.t("cm.empty"), [ctx.button("home.work.courier", "cj")])
-    lines = [ctx.t("cm.title")]
-    lines += [ctx.t("cm.item", id=j.order_id, status=ctx.t(f"work.job.{j.status}"), region=j.region) for j in taken]
-    rows = [[ctx.button("cm.button", f"cv:{j.order_id}", id=j.order_id)] for j in taken]
-    return ctx.say("\n".join(lines), *rows, [ctx.button("home.work.courier", "cj")])
+    shown = taken[page * ROUTE_PAGE : (page + 1) * ROUTE_PAGE]
+    replies = [Reply(ctx.t("mine.title"))]
+    for n, (job, window_start) in enumerate(shown, start=page * ROUTE_PAGE + 1):
+        order = await orders.get(ctx.uow, job.order_id)
+        where = await fulfilment.for_order(ctx.uow, ctx.member.id, job.order_id)
+        window = _window(ctx, window_start, order.window_end_ms)
+        text = ctx.t("mine.item", n=n, id=job.order_id, window=window, district=job.region)
+        text += "\n" + ctx.t(f"work.job.{job.status}") + " · " + where.full()
+        buttons = [ctx.button("cm.button", f"cv:{job.order_id}", id=job.order_id)]
+        if where.recipient_phone:
+            buttons.append(Button(ctx.t("mine.call", name=where.recipient_name), phone=where.recipient_phone))
+        replies.append(Reply(text, buttons=(tuple(buttons),)))
+    nav = [ctx.button("home.work.courier", "cj")]
+    if len(taken) > (page + 1) * ROUTE_PAGE:
+        nav.insert(0, ctx.button("board.next", f"cm:{page + 1}"))
+    first = replies[0]
+    replies[0] = Reply(first.text, buttons=(tuple(nav),))
+    return ctx.screen(*replies)
 
 
 async def view(ctx: Ctx, args: list[str]) -> Screen:

@@ -50,6 +50,7 @@ async def more(ctx: Ctx, _args: list[str]) -> Screen:
             if not ctx.member.has("producer")
             else ctx.button("home.work.producer", "ps")
         ],
+        [ctx.button("terms.button", "pt")] if ctx.member.has("producer") else [],  # hours, windows, pickup
         [ctx.button("more.ads", "ad"), ctx.button("more.human", "human")],  # 도움말 stays in the menu
     ]
     return ctx.say(ctx.t("more.title"), *rows)

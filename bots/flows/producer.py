@@ -28,7 +28,7 @@ from dataclasses import replace
 from typing import Any
 
 from bots.dialogue import Ctx, Handler, Router
-from bots.flows import payload
+from bots.flows import payload, shop_delivery
 from bots.messages import Button, Reply, Screen
 from bots.texts import bnm, won
 from commerce import catalog, claims, delivery, members, orders, product_code, provenance, shops, validate, wallet
@@ -679,13 +679,15 @@ async def order_card(ctx: Ctx, args: list[str]) -> Screen:
         job = await delivery.job(ctx.uow, order.id)
     except UnknownOrder:
         job = None
-    if job is not None:
+    if job is not None and order.pickup_at is None:
         lines.append(ctx.t("pod.delivery", status=ctx.t(f"work.job.{job.status}")))
+    lines += await shop_delivery.destination_lines(ctx, order)
     rows: list[list[Button]] = []
     if order.state == "paid":
         rows.append([ctx.button("pod.accept", f"pacc:{order.id}"), ctx.button("pod.decline", f"pdec:{order.id}")])
     if job is not None and job.status == "open" and order.state in ("paid", "accepted"):
         rows.append([ctx.button("pod.assign", f"pasg:{order.id}")])
+    rows.append(shop_delivery.handover_row(ctx, order))
     rows.append([ctx.button("pod.list", "po")])
     return ctx.say("\n".join(lines), *rows)
 

@@ -15,20 +15,17 @@ pays once (the nonce is the checkout's idempotency key).
 
 from __future__ import annotations
 
-import hashlib
-
 from bots.dialogue import Ctx, Router
 from bots.flows import ads as ads_flow
-from bots.flows import community, payload
+from bots.flows import checkout, community, payload
 from bots.messages import Button, Reply, Screen
-from bots.texts import bnm, won
-from commerce import catalog, claims, delivery, identity, orders, provenance, reviews, shops
+from bots.texts import won
+from commerce import catalog, claims, delivery, orders, provenance, reviews, shops
 from commerce import search as product_search
 from commerce.errors import InvalidInput, NotAllowed
 
 PAGE = 5  # short lists (search hits, recent orders): five, leaving a sixth choice to move on
 MAX_CHOICES = 6  # elderly first: never more buttons than this on one screen (the menu aside)
-SHARES = (0, 10, 30, 50, 100)
 CLAIM_KINDS = claims.KINDS
 
 
@@ -251,16 +248,14 @@ async def where_from(ctx: Ctx, args: list[str]) -> Screen:
 
 
 async def add(ctx: Ctx, args: list[str]) -> Screen:
+    """담기: into the cart and straight on to the confirmation (더 담기 and 장바구니 are on it)."""
     product_id, qty = _arg(args, 0), _arg(args, 1, 1)
     await orders.add_to_cart(ctx.market, ctx.uow, ctx.member.id, product_id, qty)
     found = await catalog.get(ctx.uow, product_id)
     items = await orders.cart(ctx.uow, ctx.member.id, found.shop_id)
     count = sum(q for _p, q, _pr in items)
-    return ctx.say(
-        ctx.t("cart.added", name=found.name, qty=qty, count=count),
-        [ctx.button("cart.checkout", f"pay:{found.shop_id}")],
-        [ctx.button("cart.more", f"sh:{found.shop_id}"), ctx.button("cart.open", f"cart:{found.shop_id}")],
-    )
+    note = ctx.t("cart.added", name=found.name, qty=qty, count=count)
+    return await checkout.confirmation(ctx, [str(found.shop_id)], note=note)
 
 
 async def cart(ctx: Ctx, args: list[str]) -> Screen:
@@ -303,107 +298,6 @@ async def quantity(ctx: Ctx, args: list[str]) -> Screen:
     found = await catalog.get(ctx.uow, product_id)
     await orders.set_quantity(ctx.market, ctx.uow, ctx.member.id, product_id, qty)
     return await cart(ctx, [str(found.shop_id)])
-
-
-# ------------------------------------------------------------------------------------- paying
-
-
-async def confirmation(ctx: Ctx, args: list[str]) -> Screen:
-    """Every won before anything is charged, with the BNM part valued at the reference price."""
-    shop_id = _arg(args, 0)
-    share = _arg(args, 1) if len(args) > 1 else None
-    q = await orders.quote(ctx.market, ctx.uow, ctx.member.id, shop_id, bnm_share=share)
-    owner = await shops.get(ctx.uow, shop_id)
-    # The nonce names this very confirmation: the same cart, share and total give the same one, so
-    # showing the screen writes nothing, a double tap pays once, and any later cart (the cart is
-    # emptied by paying) gets another.
-    version = await orders.cart_version(ctx.uow, ctx.member.id, shop_id)
-    nonce = _confirmation_nonce(ctx.member.id, shop_id, q.split.share, q.total, version)
-    lines = [ctx.t("pay.title", shop=owner.name)]
-    lines += [ctx.t("cart.line", name=x.name, unit=x.unit, qty=x.qty, amount=won(x.amount, ctx.lang)) for x in q.lines]
-    lines += [
-        ctx.t("pay.subtotal", amount=won(q.subtotal, ctx.lang)),
-        ctx.t("pay.delivery", amount=won(q.delivery_fee, ctx.lang)),
-        ctx.t("pay.total", amount=won(q.total, ctx.lang)),
-    ]
-    if q.split.bnm_units:
-        lines.append(
-            ctx.t("pay.split_mixed", btl=won(q.split.btl, ctx.lang), bnm=bnm(q.split.bnm_units), share=q.split.share)
-        )
-    else:
-        lines.append(ctx.t("pay.split_btl", btl=won(q.split.btl, ctx.lang)))
-    credit_lines, credit, credit_row = await community.confirmation_extras(
-        ctx, shop_id, q.split.share, args, [x.product_id for x in q.lines]
-    )
-    lines += credit_lines
-    if identity.level_of(ctx.member) < identity.PHONE:  # paying needs a phone: verify, then come back here
-        lines.append(ctx.t("pay.need_phone"))
-        return ctx.say(
-            "\n".join(lines),
-            [ctx.button("identity.verify_phone", f"phone:pay:{shop_id}")],
-            [ctx.button("pay.cancel", f"cart:{shop_id}")],
-        )
-    rows = [
-        [
-            ctx.button(
-                "pay.confirm", f"ok:{shop_id}:{q.split.share}:{q.total}:{nonce}{credit}", amount=won(q.total, ctx.lang)
-            )
-        ]
-    ]
-    if q.max_share > 0:
-        rows.append([ctx.button("pay.change_share", f"shr:{shop_id}")])
-    rows.append(credit_row)  # "이 댓글 덕분에 샀어요", when others commented on what is in the cart
-    rows.append([ctx.button("pay.cancel", f"cart:{shop_id}")])
-    return ctx.say("\n".join(lines), *rows)
-
-
-def _confirmation_nonce(member_id: int, shop_id: int, share: int, total: int, version: int) -> str:
-    seen = f"{member_id}:{shop_id}:{share}:{total}:{version}".encode()
-    return hashlib.sha256(seen).hexdigest()[:10]
-
-
-async def share(ctx: Ctx, args: list[str]) -> Screen:
-    shop_id = _arg(args, 0)
-    q = await orders.quote(ctx.market, ctx.uow, ctx.member.id, shop_id, bnm_share=0)
-    options = sorted({s for s in SHARES if s <= q.max_share} | {q.max_share})
-    buttons = [Button(f"{s}%", payload=f"pay:{shop_id}:{s}") for s in options][:6]
-    return ctx.say(ctx.t("pay.share_choose", max=q.max_share), buttons[:3], buttons[3:])
-
-
-async def pay(ctx: Ctx, args: list[str]) -> Screen:
-    if len(args) < 4:
-        raise InvalidInput("this payment button is incomplete", field="payload")
-    shop_id, bnm_share, total = _arg(args, 0), _arg(args, 1), _arg(args, 2)
-    nonce = args[3][:16]
-    referrer = ctx.data.get("referrer")
-    order = await orders.checkout(
-        ctx.market,
-        ctx.uow,
-        ctx.member.id,
-        shop_id,
-        expected_total=total,
-        bnm_share=bnm_share,
-        referrer_id=referrer if isinstance(referrer, int) and referrer != ctx.member.id else None,
-        idempotency_key=f"chat:{ctx.member.id}:{nonce}",
-    )
-    await community.after_checkout(ctx, order, args[4] if len(args) > 4 else None)
-    ctx.go()
-    ctx.data.pop("referrer", None)  # one recommendation, one order
-    code = await delivery.delivery_code(ctx.uow, ctx.member.id, order.id)
-    parts = [won(order.btl_amount or 0, ctx.lang)] + ([bnm(order.bnm_units)] if order.bnm_units else [])
-    return ctx.say(
-        ctx.t("pay.done", order=order.id, paid=" + ".join(parts), code=code),
-        [ctx.button("order.view", f"o:{order.id}")],
-        [ctx.button("menu.home", "home")],
-    )
-
-
-async def again(ctx: Ctx, _args: list[str]) -> Screen:
-    """지난번처럼: the last order's goods back in the cart at today's prices, then the confirmation."""
-    q = await orders.reorder(ctx.market, ctx.uow, ctx.member.id)
-    if not q.lines:
-        return ctx.say(ctx.t("reorder.none_left"), [ctx.button("home.shop", "mk")])
-    return await confirmation(ctx, [str(q.shop_id)])
 
 
 # -------------------------------------------------------------------------------------- orders
@@ -559,10 +453,6 @@ def register(router: Router) -> None:
         ("add", add),
         ("cart", cart),
         ("qty", quantity),
-        ("pay", confirmation),
-        ("shr", share),
-        ("ok", pay),
-        ("re", again),
         ("orders", my_orders),
         ("o", order),
         ("ocx", cancel),

@@ -16,7 +16,7 @@ Telegram's contact button or the market office instead. A ``resume`` note (only 
 from __future__ import annotations
 
 from bots.dialogue import Ctx, Router
-from bots.flows import shopper
+from bots.flows import checkout, shopper
 from bots.flows.home import home
 from bots.messages import Button, Reply, Screen
 from commerce import identity, members
@@ -120,7 +120,7 @@ async def _back_to(ctx: Ctx, resume: str) -> Screen | None:
     verb, *args = resume.split(":")
     try:
         if verb == "pay" and args:
-            return await shopper.confirmation(ctx, args)
+            return await checkout.confirmation(ctx, args)
         return await shopper.cart(ctx, args)
     except ChestnutError:
         return None

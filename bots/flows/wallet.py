@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from bots.dialogue import Ctx, Router
+from bots.flows import checkout
 from bots.messages import Button, Screen
 from bots.texts import bnm, won
 from commerce import abuse, identity, members, wallet
@@ -64,8 +65,21 @@ async def history(ctx: Ctx, _args: list[str]) -> Screen:
     return ctx.say("\n".join(lines), [ctx.button("home.wallet", "w")])
 
 
-async def topup(ctx: Ctx, _args: list[str]) -> Screen:
-    """Cash at the market office first — most of our shoppers pay cash — and the gateway when there is one."""
+def resume_of(args: list[str]) -> str | None:
+    """``pay:<shop>``: the order confirmation a member left to top up, to go back to afterwards."""
+    return f"pay:{args[1]}" if len(args) == 2 and args[0] == "pay" and args[1].isdigit() else None
+
+
+async def topup(ctx: Ctx, args: list[str]) -> Screen:
+    """Cash at the market office first — most of our shoppers pay cash — and the gateway when there is one.
+
+    Reached from a payment that lacked 밤톨 (``wt:pay:<shop>``), the top-up brings the member back to that
+    order's confirmation: at once for play money, by the "money arrived" message for the office and the
+    gateway (``bots.pushes``, which reads the ``resume`` note kept here).
+    """
+    resume = resume_of(args)
+    if resume is not None:
+        ctx.go("wallet.topup", resume=resume)
     text = ctx.t("wallet.topup_office", member=ctx.member.id, phone=ctx.config.office_phone)
     rows: list[list[Button]] = []
     if ctx.config.topup_url:
@@ -85,8 +99,13 @@ async def trial(ctx: Ctx, _args: list[str]) -> Screen:
     amount = ctx.config.trial_topup
     # One receipt per member: the ledger answers a second tap with the first top-up, minting nothing more.
     await wallet.topup_at_office(
-        ctx.market, ctx.uow, operators[0].id, ctx.member.id, amount, receipt=f"trial-{ctx.member.id}"
+        ctx.market, ctx.uow, operators[0].id, ctx.member.id, amount, receipt=f"trial-{ctx.member.id}", notify=False
     )
+    resume = ctx.data.get("resume")
+    if ctx.state == "wallet.topup" and isinstance(resume, str) and resume_of(resume.split(":")):
+        ctx.go()
+        note = ctx.t("wallet.trial_done", amount=won(amount, ctx.lang))
+        return await checkout.confirmation(ctx, [resume.split(":")[1]], note=note)
     screen = await balances(ctx, [])
     return ctx.say(
         ctx.t("wallet.trial_done", amount=won(amount, ctx.lang)) + "\n\n" + screen.replies[0].text,

@@ -62,7 +62,6 @@ async def test_the_shop_and_the_shopper_are_told_what_happened(market_app: App, 
         await buyer.tap("김씨네 과수원")
         await buyer.tap("사과")
         await buyer.tap("1개 담기")
-        await buyer.tap("결제하러 가기")
         await buyer.tap("결제하기")
         await app.pushes.drain()
         (to_producer,) = [
@@ -125,9 +124,11 @@ async def test_a_kakao_shopper_hears_of_the_delivery_through_the_event_api(tmp_p
                 await orders.accept_order(app.market, uow, c.producer, order.id)
                 await uow.commit()
             await app.pushes.drain()
-            (talk,) = kakao.talks  # the producer is on Telegram only: nothing for Kakao but the acceptance
+            # The producer is on Telegram only: Kakao carries the shopper's top-up (the cast's office cash)
+            # and the acceptance.
+            topup, talk = kakao.talks
             assert talk["user"] == [{"type": "botUserKey", "id": "s1"}]
-            assert "접수했어요" in str(talk["event"])
+            assert "100,000원이 들어왔어요" in str(topup["event"]) and "접수했어요" in str(talk["event"])
         finally:
             await app.close()
 

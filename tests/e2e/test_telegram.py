@@ -413,21 +413,25 @@ def _inline_choices(user: TgUser) -> list[int]:
 
 
 async def _buy_with_buttons(shopper: TgUser, product_label: str, phone: str) -> str:
-    """장보기 → market → shop → product → 담기 → 결제하러 가기 → confirmation → 결제하기; the delivery code.
+    """장보기 → market → shop → product → 담기 (the confirmation) → 결제하기; the delivery code.
 
-    A first payment needs a verified phone: the confirmation offers "📱 전화번호 인증하기", the member
-    shares their own contact with Telegram's button, and lands back on the same confirmation.
+    A first payment needs a verified phone and somewhere to deliver: the confirmation puts Telegram's
+    contact button on the keyboard, then (back on the same confirmation) the location button; the
+    location is placed in its district, and the confirmation shows where the order goes before paying.
     """
     choices: list[int] = []
-    for label in ("장보기", "못골시장", "김씨네 과수원", product_label, "1개 담기", "결제하러 가기"):
+    for label in ("장보기", "못골시장", "김씨네 과수원", product_label, "1개 담기"):
         await shopper.tap(label)
         choices += _inline_choices(shopper)
     assert "주문 확인" in shopper.text and "합계" in shopper.text  # the full breakdown before paying
     assert "전화번호 인증이 필요해요" in shopper.text, shopper.text
-    await shopper.tap("전화번호 인증하기")
     assert shopper.keyboard[0][0]["request_contact"] is True
     await shopper.share_contact(phone)
     assert t("ko", "signup.done") in shopper.text and "주문 확인" in shopper.text, shopper.text
+    assert "어디로 보내 드릴까요" in shopper.text
+    assert [b for row in shopper.keyboard for b in row if b.get("request_location")]
+    await shopper.send_location(37.2790, 127.0203)  # at home, by 못골시장
+    assert "받는 곳 (집): 공유한 위치 (경기 수원시 팔달구)" in shopper.text, shopper.text
     choices += _inline_choices(shopper)
     await shopper.tap("결제하기")
     assert "결제됐어요" in shopper.text, shopper.text
@@ -448,7 +452,8 @@ async def test_an_elderly_shopper_orders_with_buttons_only(app: App, standin: Bo
         assert "9,000원" in grandma.text  # 6,000원 apples + 3,000원 delivery
 
     typed = [line for line in grandma.transcript if line.startswith(">")]
-    assert typed == ["> /start", "> [contact 010-2345-6789]"]  # she never typed: the contact is a button
+    assert typed == ["> /start", "> [contact 010-2345-6789]", "> [location 37.279, 127.0203]"]
+    assert grandma.typed == len("/start")  # she never typed: the contact and the location are buttons
     async with app.db.snapshot() as snap:
         (placed,) = await orders.list_for_buyer(snap, member.id)  # type: ignore[arg-type]
     assert placed.state == "paid" and placed.total == 9_000 and placed.btl_amount == 9_000

@@ -231,7 +231,6 @@ async def test_an_order_by_buttons_alone(app: App, client: TestClient[Any, Any])
     await user.tap("사과")
     assert "경북 청송" in user.text  # where it came from, on the card
     await user.tap("1개 담기")
-    await user.tap("결제하러 가기")
     assert "주문 확인" in user.text and "9,000원" in user.text  # 6,000원 + 3,000원 delivery, before paying
     pay = user.find("결제하기")
     await user.tap("결제하기")
@@ -278,11 +277,10 @@ async def test_a_first_payment_verifies_the_phone_by_sms_and_returns_to_the_orde
                 assert me is not None
                 await wallet.topup_at_office(app.market, uow, c.operator, me.id, 50_000, receipt="W-sms")
                 await uow.commit()
-            for label in ("장보기", "못골시장", "김씨네 과수원", "사과", "1개 담기", "결제하러 가기"):
+            for label in ("장보기", "못골시장", "김씨네 과수원", "사과", "1개 담기"):
                 await user.tap(label)
             assert "주문 확인" in user.text and "전화번호 인증이 필요해요" in user.text
-            await user.tap("전화번호 인증하기")
-            await user.send("010-7777-8888")
+            await user.send("010-7777-8888")  # asked for right on the confirmation
             assert "문자로 인증번호 6자리를 보냈어요" in user.text
             code = sms.code_for("01077778888")
             assert code not in user.text and "인증번호:" not in user.text  # by SMS only, never in the chat
@@ -291,6 +289,8 @@ async def test_a_first_payment_verifies_the_phone_by_sms_and_returns_to_the_orde
             assert "번호가 맞지 않아요. 4번 더" in user.text
             await user.send(code)
             assert "전화번호가 등록됐어요" in user.text and "김씨네 과수원 주문 확인" in user.text
+            await user.send("수원시 팔달구 매산로 1, 101동 1203호")  # then where it goes, read back
+            await user.tap("맞아요, 집 주소로 저장")
             await user.tap("결제하기")
             assert "결제됐어요" in user.text
         async with app.db.snapshot() as snap:

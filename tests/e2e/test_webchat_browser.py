@@ -119,7 +119,6 @@ async def test_an_elderly_shopper_orders_apples_by_clicking_big_buttons(
     await expect(newest).to_contain_text("경북 청송")  # where the apples come from, on the card
     await button("1개 담기").click()
     await expect(newest).to_contain_text("사과 1개를 담았어요")
-    await button("결제하러 가기").click()
     await expect(newest).to_contain_text("주문 확인")
     await expect(newest).to_contain_text("합계: 9,000원")  # every won shown before anything is charged
     await _screenshot(page, tmp_path / "webchat-confirm.png")

@@ -28,7 +28,6 @@ async def _buy_apples(user: ChatUser, qty_label: str = "1개 담기") -> None:
     await user.tap("김씨네 과수원")
     await user.tap("사과")
     await user.tap(qty_label)
-    await user.tap("결제하러 가기")
 
 
 async def _buyer_orders(app: App, member_id: int) -> list[orders.Order]:
@@ -327,15 +326,21 @@ async def test_a_visitor_of_the_trial_market_can_take_play_money_once(tmp_path: 
         async with app.db.snapshot() as snap:
             assert (await wallet.balances(app.market, snap, member)).btl == 50_000
         await _buy_apples(visitor)
-        # Paying needs a verified phone: the confirmation says so kindly, the web chat (no SMS sender in
-        # development) shows the code, and the visitor lands back on the same confirmation.
+        # Paying needs a verified phone: the confirmation asks for it right there, the web chat (no SMS
+        # sender in development) shows the code, and the visitor lands back on the same confirmation —
+        # which then asks where the order goes, reads the typed address back, and saves it on a tap.
         assert "전화번호 인증이 필요해요" in visitor.text
         assert not [b for b in visitor.buttons() if "결제하기" in b.label]
-        await visitor.tap("전화번호 인증하기")
         await visitor.send("010-3333-4444")
         code = visitor.text.split("인증번호: ")[1][:6]
         await visitor.send(code)
         assert "전화번호가 등록됐어요" in visitor.text and "김씨네 과수원 주문 확인" in visitor.text
+        assert "어디로 보내 드릴까요" in visitor.text
+        assert not [b for b in visitor.buttons() if "결제하기" in b.label]
+        await visitor.send("수원시 팔달구 매산로 1\n101동 1203호")
+        assert "경기 수원시 팔달구" in visitor.text and "101동 1203호" in visitor.text  # read back in full
+        await visitor.tap("맞아요, 집 주소로 저장")
+        assert "받는 곳 (집): 수원시 팔달구 매산로 1 101동 1203호" in visitor.text
         await visitor.tap("9,000원 결제하기")
         assert "결제됐어요" in visitor.text
     finally:
@@ -381,7 +386,6 @@ async def test_deep_links_open_a_product_a_shop_or_a_recommendation(app: App) ->
     await buyer.tap("가게 보기")  # wandering off the link's path keeps the recommendation
     await buyer.tap("사과")
     await buyer.tap("1개 담기")
-    await buyer.tap("결제하러 가기")
     await buyer.tap("결제하기")
     await buyer.tap("처음으로")
     await buyer.tap("지난번처럼")

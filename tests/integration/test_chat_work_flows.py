@@ -232,7 +232,7 @@ async def test_order_accepted_taken_and_delivered_with_the_code(app: App) -> Non
     courier = Person(app.dialogue, "kakao", "c1", name="박배달")
     await courier.send("/home")
     await courier.tap("배달 일감")
-    assert f"#{order.id} 김씨네 과수원" in courier.text and "3,000원" in courier.text
+    assert f"#{order.id} 못골시장 김씨네 과수원" in courier.text and "3,000원" in courier.text
     await courier.tap(f"#{order.id} 맡기")
     assert "맡았어요" in courier.text
     await courier.tap("물건 받았어요")
@@ -356,7 +356,7 @@ async def test_office_makes_a_courier_by_phone(app: App) -> None:
     await office.tap("배달원 등록")
     assert "정라이더님이 이제 배달원이에요" in office.text
     await rider.send(payload="cj")
-    assert "배달 일감이 없어요" in rider.text
+    assert "맡을 배달이 없어요" in rider.text
     await _ledger_ok(app)
 
 

@@ -146,7 +146,6 @@ async def test_a_comment_by_chat_credited_at_the_confirmation_earns_at_settlemen
     await grandma.send(f"/start p{c.product}")
     assert "댓글 1개" in grandma.text and "껍질째" in grandma.text  # shown on the product card
     await grandma.tap("2개 담기")
-    await grandma.tap("결제하러 가기")
     await grandma.tap("이 댓글 덕분에 샀어요")
     await grandma.tap("껍질째")
     assert "옆집님의 댓글 덕분에" in grandma.text and "합계: 15,000원" in grandma.text

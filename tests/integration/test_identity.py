@@ -319,7 +319,7 @@ async def test_codes_go_out_by_sms_and_a_failed_send_uses_up_nothing(
 
 async def _to_confirmation(user: ChatUser) -> None:
     await user.send("/start")
-    for label in ("장보기", "못골시장", "김씨네 과수원", "사과", "1개 담기", "결제하러 가기"):
+    for label in ("장보기", "못골시장", "김씨네 과수원", "사과", "1개 담기"):
         await user.tap(label)
 
 
@@ -340,14 +340,15 @@ async def test_an_unverified_shopper_verifies_at_the_confirmation_and_comes_back
     user = await _kakao_user(app, c, "k-new")
     await _to_confirmation(user)
     assert "김씨네 과수원 주문 확인" in user.text and "합계: 9,000원" in user.text  # every won still shown
-    assert "결제하려면 먼저 전화번호 인증이 필요해요" in user.text
+    assert "결제하려면 전화번호 인증이 필요해요" in user.text
     assert not [b for b in user.buttons() if "결제하기" in b.label]
-    await user.tap("📱 전화번호 인증하기")
-    assert "휴대폰 번호를 적어 주세요" in user.text
+    assert "휴대폰 번호를 적어 주세요" in user.text  # asked right on the confirmation
     await user.send("010-8000-9000")
     code = user.text.split("인증번호: ")[1][:6]  # test: shown in the chat (no SMS sender)
     await user.send(code)
     assert "전화번호가 등록됐어요" in user.text and "김씨네 과수원 주문 확인" in user.text
+    await user.send("수원시 팔달구 매산로 1, 101동 1203호")  # the one thing still missing: where it goes
+    await user.tap("맞아요, 집 주소로 저장")
     await user.tap("9,000원 결제하기")
     assert "결제됐어요" in user.text
 
@@ -391,7 +392,6 @@ async def test_an_expired_code_in_the_chat_offers_a_new_one(app: App) -> None:
     c = await cast(app)
     user = await _kakao_user(app, c, "k-late", topup=0)
     await _to_confirmation(user)
-    await user.tap("전화번호 인증하기")
     await user.send("010-2323-4545")
     code = user.text.split("인증번호: ")[1][:6]
     advance(app, 11 * MINUTE_MS)
@@ -445,7 +445,7 @@ async def test_english_says_the_same_kindly(app: App) -> None:
     c = await cast(app)
     user = ChatUser(app.dialogue, "web", "w-en", "Visitor")
     await user.send("/start", lang_hint="en")
-    for label in ("Shop", "못골시장", "김씨네 과수원", "사과", "Add 1", "Go to payment"):
+    for label in ("Shop", "못골시장", "김씨네 과수원", "사과", "Add 1"):
         await user.tap(label)
     assert "To pay, please verify your phone number first" in user.text
     await user.send(payload=f"ok:{c.shop}:0:9000:abcdef1234")

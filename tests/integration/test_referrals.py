@@ -167,7 +167,6 @@ async def test_a_recommendation_by_chat_from_share_to_settled_commission(app: Ap
     grandma = ChatUser(app.dialogue, "kakao", "s1", "이할머니")
     await grandma.send(f"/start {link}")  # the link opens the product card
     await grandma.tap("1개 담기")
-    await grandma.tap("결제하러 가기")
     await grandma.tap("9,000원 결제하기")
     assert "결제됐어요" in grandma.text
     async with app.db.snapshot() as snap:
