@@ -178,7 +178,11 @@ async def pay(ctx: Ctx, args: list[str]) -> Screen:
         q = await orders.quote(ctx.market, ctx.uow, ctx.member.id, shop_id, bnm_share=bnm_share)
         version = await orders.cart_version(ctx.uow, ctx.member.id, shop_id)
         if confirmation_nonce(ctx.member.id, shop_id, q, version) != nonce:
-            changed = "pay.changed_price" if q.total != total else "pay.changed"
+            # A price the member did not see (the cart keeps the price each line was added at) is said
+            # as such; any other change (the cart, the place) just shows the confirmation again.
+            seen = {pid: price for pid, _qty, price in await orders.cart(ctx.uow, ctx.member.id, shop_id)}
+            repriced = any(seen.get(line.product_id) != line.price for line in q.lines)
+            changed = "pay.changed_price" if repriced else "pay.changed"
             return await confirmation(ctx, [str(shop_id), str(bnm_share), *args[4:5]], note=ctx.t(changed))
         choice = q.choice
     referrer = ctx.data.get("referrer")

@@ -28,8 +28,9 @@ from commerce import delivery, fulfilment, orders, shops, wallet
 from commerce.errors import UnknownOrder
 from commerce.windows import Window
 
-PER_PAGE = 5  # open jobs a page, the fifth choice row kept for moving on
-ROUTE_PAGE = 3  # taken jobs a page, one bubble each (KakaoTalk shows three bubbles at most)
+PER_PAGE = 5  # open jobs a page, and a sixth choice to move on
+ROUTE_PAGE = 2  # taken jobs a page: a bubble each with two buttons, after the one that leads on (≤ 3 bubbles)
+MAX_CHOICES = 6
 ACTIVE = ("assigned", "picked_up", "locked")
 
 
@@ -60,17 +61,19 @@ async def jobs(ctx: Ctx, args: list[str]) -> Screen:
     if not found.jobs and area is not None and page == 0:  # nothing in the courier's own area: show what there is
         found, area, everywhere = await delivery.board(ctx.uow, area=None, page=0, per_page=PER_PAGE), None, True
     scope = ":a" if everywhere else ""
-    nav = []
-    if found.page > 0:
-        nav.append(ctx.button("board.prev", f"cj:{found.page - 1}{scope}"))
-    if found.has_next:
-        nav.append(ctx.button("board.next", f"cj:{found.page + 1}{scope}"))
-    if ctx.member.region:
-        nav.append(ctx.button("board.my_area", "cj:0") if everywhere else ctx.button("board.all_areas", "cj:0:a"))
     taken = len(await delivery.route(ctx.uow, ctx.member.id, limit=50))
-    footer = [ctx.button("cj.mine", "cm", n=taken), ctx.button("cj.earnings", "ce")]
+    # Moving on, most wanted first; as many as fit beside the jobs in six choices.
+    ways = []
+    if found.has_next:
+        ways.append(ctx.button("board.next", f"cj:{found.page + 1}{scope}"))
+    if found.page > 0:
+        ways.append(ctx.button("board.prev", f"cj:{found.page - 1}{scope}"))
+    if ctx.member.region:
+        ways.append(ctx.button("board.my_area", "cj:0") if everywhere else ctx.button("board.all_areas", "cj:0:a"))
+    ways += [ctx.button("cj.mine", "cm", n=taken), ctx.button("cj.earnings", "ce")]
+    ways = ways[: MAX_CHOICES - len(found.jobs)]
     if not found.jobs:
-        return ctx.say(ctx.t("board.empty"), nav, footer)
+        return ctx.say(ctx.t("board.empty"), *([w] for w in ways))
     title = (
         ctx.t("board.title", area=area, page=found.page + 1) if area else ctx.t("board.title_all", page=found.page + 1)
     )
@@ -88,10 +91,7 @@ async def jobs(ctx: Ctx, args: list[str]) -> Screen:
             )
         )
     rows = [[ctx.button("board.take", f"ct:{job.order_id}", id=job.order_id)] for job in found.jobs]
-    return ctx.screen(
-        Reply("\n".join(lines), buttons=tuple(tuple(r) for r in rows)),
-        Reply(ctx.t("home.work.choose"), buttons=tuple(tuple(r) for r in (nav, footer) if r)),
-    )
+    return ctx.say("\n".join(lines), *rows, ways)
 
 
 async def _my_order(ctx: Ctx, args: list[str]) -> tuple[orders.Order, delivery.Job] | None:
@@ -166,7 +166,10 @@ async def mine(ctx: Ctx, args: list[str]) -> Screen:
     if not taken:
         return ctx.say(ctx.t("cm.empty"), [ctx.button("home.work.courier", "cj")])
     shown = taken[page * ROUTE_PAGE : (page + 1) * ROUTE_PAGE]
-    replies = [Reply(ctx.t("mine.title"))]
+    nav = [ctx.button("home.work.courier", "cj")]
+    if len(taken) > (page + 1) * ROUTE_PAGE:
+        nav.insert(0, ctx.button("board.next", f"cm:{page + 1}"))
+    replies = [Reply(ctx.t("mine.title"), buttons=(tuple(nav),))]
     for n, (job, window_start) in enumerate(shown, start=page * ROUTE_PAGE + 1):
         order = await orders.get(ctx.uow, job.order_id)
         where = await fulfilment.for_order(ctx.uow, ctx.member.id, job.order_id)
@@ -177,11 +180,6 @@ async def mine(ctx: Ctx, args: list[str]) -> Screen:
         if where.recipient_phone:
             buttons.append(Button(ctx.t("mine.call", name=where.recipient_name), phone=where.recipient_phone))
         replies.append(Reply(text, buttons=(tuple(buttons),)))
-    nav = [ctx.button("home.work.courier", "cj")]
-    if len(taken) > (page + 1) * ROUTE_PAGE:
-        nav.insert(0, ctx.button("board.next", f"cm:{page + 1}"))
-    first = replies[0]
-    replies[0] = Reply(first.text, buttons=(tuple(nav),))
     return ctx.screen(*replies)
 
 

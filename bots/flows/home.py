@@ -45,12 +45,8 @@ async def more(ctx: Ctx, _args: list[str]) -> Screen:
     rows = [
         [ctx.button("more.phone", "phone")] if ctx.member.phone is None else [],
         [ctx.button("more.bnm_pref", "pref"), ctx.button("more.lang", "lang")],
-        [
-            ctx.button("more.open_shop", "ps")
-            if not ctx.member.has("producer")
-            else ctx.button("home.work.producer", "ps")
-        ],
-        [ctx.button("terms.button", "pt")] if ctx.member.has("producer") else [],  # hours, windows, pickup
+        # A producer's shop is on the home screen already; here, its hours, delivery windows and pickup.
+        [ctx.button("terms.button", "pt") if ctx.member.has("producer") else ctx.button("more.open_shop", "ps")],
         [ctx.button("more.ads", "ad"), ctx.button("more.human", "human")],  # 도움말 stays in the menu
     ]
     return ctx.say(ctx.t("more.title"), *rows)

@@ -140,3 +140,59 @@ async def test_an_elderly_shopper_orders_apples_by_clicking_big_buttons(
     assert [(o.state, o.total) for o in placed] == [("paid", 9000)]
     assert problems == []
     await context.close()
+
+
+async def test_a_new_visitor_pays_in_ten_clicks_typing_phone_code_and_address_once(
+    browser: Any, served: tuple[App, str], tmp_path: Path
+) -> None:
+    """A first order from a visitor with money but no phone and no address: the confirmation asks for
+    each where it stands, and the count of what the person did stays within the target."""
+    from playwright.async_api import expect
+
+    app, url = served
+    c = await cast(app, stock=20, price=6000)
+    context = await browser.new_context(viewport=PHONE, locale="ko-KR", reduced_motion="reduce")
+    page = await context.new_page()
+    await page.goto(url)
+    newest = page.locator(".turn").last
+    clicks, typed = 0, []
+
+    async def click(name: str) -> None:
+        nonlocal clicks
+        clicks += 1
+        await newest.get_by_role("button", name=name).click()
+
+    async def type_in(text: str) -> None:
+        typed.append(text)
+        await page.get_by_role("textbox").fill(text)
+        await page.get_by_role("textbox").press("Enter")
+
+    await expect(newest.get_by_role("button", name="장보기")).to_be_visible()
+    session = next(k["value"] for k in await context.cookies() if k["name"] == "chestnut_chat")
+    async with app.db.unit_of_work() as uow:  # 50,000원 in cash at the market office
+        me = await members.by_identity(uow, "web", session)
+        assert me is not None
+        await wallet.topup_at_office(app.market, uow, c.operator, me.id, 50_000, receipt="W-2")
+        await uow.commit()
+
+    for name in ("장보기", "못골시장", "김씨네 과수원", "사과", "1개 담기"):
+        await click(name)
+    await expect(newest).to_contain_text("휴대폰 번호를 적어 주세요")
+    await type_in("010-4567-8901")
+    await expect(newest).to_contain_text("인증번호:")  # the test server shows it (no SMS sender)
+    code = re.search(r"인증번호: (\d{6})", await newest.inner_text())
+    assert code is not None
+    await type_in(code.group(1))
+    await expect(newest).to_contain_text("받으실 주소를 적어 주세요")
+    await type_in("수원시 팔달구 매산로 1, 101동 1203호")
+    await expect(newest).to_contain_text("이 주소가 맞나요?")
+    await click("✅ 맞아요, 집 주소로 저장")
+    await expect(newest).to_contain_text("받는 곳 (집): 수원시 팔달구 매산로 1, 101동 1203호")
+    await _screenshot(page, tmp_path / "webchat-where.png")
+    await click("✅ 9,000원 결제하기")
+    await expect(newest).to_contain_text("결제됐어요!")
+    assert clicks <= 10 and len(typed) == 3, (clicks, typed)
+    async with app.db.unit_of_work() as uow:
+        (placed,) = await orders.list_for_buyer(uow, me.id)
+    assert placed.state == "paid" and placed.address_id is not None
+    await context.close()
