@@ -338,7 +338,12 @@ class _Basket:
 
 
 async def _load_basket(uow: UnitOfWork, member_id: int, shop_id: int, idempotency_key: str | None) -> _Basket:
-    ops = [
+    ops = []
+    if idempotency_key and uow.dialect == "postgresql":
+        # Two taps of one button on two workers: the second waits here until the first commits, then
+        # finds its order below and answers with it (without this, its INSERT hits the unique key).
+        ops.append(read("SELECT pg_advisory_xact_lock(hashtext(:k))", {"k": f"order:{idempotency_key}"}))
+    ops += [
         read(f"SELECT {members.COLUMNS} FROM members WHERE id = :m", {"m": member_id}),
         read(f"SELECT {shops.COLUMNS} FROM shops WHERE id = :s", {"s": shop_id}),
         read(
@@ -354,7 +359,8 @@ async def _load_basket(uow: UnitOfWork, member_id: int, shop_id: int, idempotenc
         read("SELECT id, buyer_id, shop_id FROM orders WHERE idempotency_key = :k", {"k": idempotency_key or ""}),
         *fulfilment.reads(member_id, shop_id),
     ]
-    member_rows, shop_rows, cart_rows, product_rows, earlier, choice_rows, address_rows = await uow.batch(ops)
+    results = await uow.batch(ops)
+    member_rows, shop_rows, cart_rows, product_rows, earlier, choice_rows, address_rows = results[-7:]
     if not member_rows:
         raise UnknownMember(f"no member {member_id}", member=member_id)
     member = members.from_row(member_rows[0])

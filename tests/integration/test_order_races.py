@@ -105,3 +105,27 @@ async def test_checkouts_racing_cancellations_do_not_deadlock(app: App) -> None:
         stock = await snap.fetch("SELECT stock FROM products WHERE id = :p", {"p": c.product})
     assert stock[0][0] == 1000 - len(buyers)  # the cancelled 2s came back, the new 1s went out
     assert (await verify_ledger(app.db, app.ledger.origin, workers=0)).ok
+
+
+async def test_a_double_tap_on_two_workers_pays_once_and_both_get_the_order(app: App) -> None:
+    """The same pay button handled at once by two connections (two workers on PostgreSQL): the second
+    waits for the first and answers with its order — never a unique-key error, never two orders."""
+    c = await cast(app, stock=100)
+    m = app.market
+    async with app.db.unit_of_work() as uow:
+        await orders.add_to_cart(m, uow, c.shopper, c.product, 1)
+        await uow.commit()
+    answers: list[int] = []
+
+    async def tap(uow: UnitOfWork) -> None:
+        order = await orders.checkout(
+            m, uow, c.shopper, c.shop, expected_total=9_000, bnm_share=0, idempotency_key="chat:tap-twice"
+        )
+        answers.append(order.id)
+
+    outcomes = await asyncio.gather(*[attempt(app, tap) for _ in range(4)])
+    async with app.db.snapshot() as snap:
+        placed = await orders.list_for_buyer(snap, c.shopper)
+        money = await wallet.balances(m, snap, c.shopper)
+    assert outcomes == ["ok"] * 4 and len(placed) == 1 and set(answers) == {placed[0].id}
+    assert money.btl_available == 100_000 - 9_000
