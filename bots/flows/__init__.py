@@ -8,11 +8,11 @@ second), so ``grep '"verb"'`` finds where a button leads.
 from __future__ import annotations
 
 from bots.dialogue import Router
-from bots.flows import ads, bnm, community, courier, home, operator, producer, shopper, signup, trust, wallet
+from bots.flows import ads, bnm, cashout, community, courier, home, operator, producer, shopper, signup, trust, wallet
 
 
 def build_router() -> Router:
     router = Router()
-    for flow in (home, signup, shopper, wallet, bnm, producer, courier, operator, ads, community, trust):
+    for flow in (home, signup, shopper, wallet, cashout, bnm, producer, courier, operator, ads, community, trust):
         flow.register(router)
     return router
