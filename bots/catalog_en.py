@@ -82,6 +82,7 @@ EN: dict[str, str] = {
     "prov.other": "Record",
     "prov.no_steps": "No steps recorded yet.",
     "prov.proof_hint": "Every record is signed and kept in the ledger; nobody can change it. Anyone can check it by its record number.",
+    "prov.page": "🔍 Check it on the web",
     "cart.added": "Added {qty} × {name}. Your basket has {count} items.",
     "cart.checkout": "💳 Go to payment",
     "cart.more": "🛍 Add more",

@@ -84,6 +84,7 @@ KO: dict[str, str] = {
     "prov.other": "기록",
     "prov.no_steps": "아직 기록된 단계가 없어요.",
     "prov.proof_hint": "모든 기록은 서명되어 장부에 남아 고칠 수 없어요. 기록 번호로 누구나 확인할 수 있어요.",
+    "prov.page": "🔍 웹에서 직접 확인",
     "cart.added": "{name} {qty}개를 담았어요. 장바구니에 모두 {count}개 있어요.",
     "cart.checkout": "💳 결제하러 가기",
     "cart.more": "🛍 더 담기",

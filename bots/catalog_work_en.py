@@ -183,7 +183,7 @@ WORK_EN: dict[str, str] = {
     "pcl.money_note": "The money goes back when the customer accepts.",
     "pcl.send": "✅ Send answer",
     "pcl.done": "Answer sent. The customer can accept it or ask the office to decide.",
-    # -- producer: sales, bank account, cash-out
+    # -- producer: sales; bank account and cash-out (every member with a verified phone)
     "psale.text": (
         "💰 {name}\n{count} orders delivered · goods {sales}\n{settled} of them settled\n\n"
         "Wallet: Bamtol {btl} (available {available})\nBamnamu {bnm}"
@@ -203,6 +203,7 @@ WORK_EN: dict[str, str] = {
     "pco.confirm": "Send {amount} to {account}?\nIt is paid in the next cash-out run.",
     "pco.yes": "✅ Cash out",
     "pco.done": "Cash-out requested. {amount} is held for you until it is paid.",
+    "pco.wallet": "💸 Cash out to my bank",
     # -- courier
     "cj.not_courier": "Deliveries start once the market office registers you as a courier. Call {phone}",
     "cj.title": "Delivery jobs. Choose one to take.",

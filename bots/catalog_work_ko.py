@@ -184,7 +184,7 @@ WORK_KO: dict[str, str] = {
     "pcl.money_note": "손님이 받아들이면 그때 돈이 돌아가요.",
     "pcl.send": "✅ 답 보내기",
     "pcl.done": "답을 보냈어요. 손님이 받아들이거나, 사무실에 판단을 부탁할 수 있어요.",
-    # -- producer: sales, bank account, cash-out
+    # -- producer: sales; bank account and cash-out (every member with a verified phone)
     "psale.text": (
         "💰 {name}\n배달 끝난 주문 {count}건 · 물건값 {sales}\n그중 정산 끝난 주문 {settled}건\n\n"
         "내 지갑: 밤톨 {btl} (쓸 수 있는 돈 {available})\n밤나무 {bnm}"
@@ -204,6 +204,7 @@ WORK_KO: dict[str, str] = {
     "pco.confirm": "{amount}을(를) {account} 계좌로 보낼까요?\n출금 처리 때 보내 드려요.",
     "pco.yes": "✅ 출금 신청",
     "pco.done": "출금 신청을 받았어요. {amount}은(는) 보내 드릴 때까지 따로 묶어 둬요.",
+    "pco.wallet": "💸 현금으로 찾기",
     # -- courier
     "cj.not_courier": "배달 일은 시장 사무실에서 배달원으로 등록한 뒤에 할 수 있어요. 전화 주세요: {phone}",
     "cj.title": "배달 일감이에요. 골라서 맡아 주세요.",

@@ -76,7 +76,7 @@ def _identity(ctx: Ctx, exc: ChestnutError) -> Screen:
 
 def _cashing_out(ctx: Ctx) -> bool:
     """Money leaving the wallet by the member's own choice: not enough means "ask for less", not "top up"."""
-    return (ctx.msg.payload or "").startswith("pco") or ctx.state.startswith("producer.cashout")
+    return (ctx.msg.payload or "").startswith("pco") or ctx.state.startswith("cashout.")
 
 
 def _paying_shop(ctx: Ctx, exc: ChestnutError) -> str | None:

@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 import click
 
 from chestnut.bootstrap import App, build
-from chestnut.settings import Settings, load_settings
+from chestnut.settings import DEFAULT_PORT, Settings, load_settings
 from ledger.errors import ChestnutError
 
 T = TypeVar("T")
@@ -134,7 +134,7 @@ def settings() -> Settings:
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8080, show_default=True, type=int)
+@click.option("--port", default=DEFAULT_PORT, show_default=True, type=int)
 @click.option(
     "--role",
     type=click.Choice(["all", "web", "scheduler"]),
@@ -149,8 +149,11 @@ def serve(host: str, port: int, role: str) -> None:
     async def go(app: App) -> None:
         await serve_web(app, host, port, role=role)
 
+    s = settings()
+    if role != "scheduler":  # links in chats, labels and pages lead here unless CHESTNUT_PUBLIC_URL says otherwise
+        s = s.served_at(host, port)
     with contextlib.suppress(KeyboardInterrupt):
-        _run(_with_app(settings(), go))
+        _run(_with_app(s, go))
 
 
 # -------------------------------------------------------------------------------------------- db

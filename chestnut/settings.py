@@ -30,8 +30,20 @@ PLACEHOLDER_SECRETS = frozenset(
 )
 
 
+DEFAULT_PORT = 8080  # `serve --port` and `make run`'s PORT
+
+
 class SettingsError(ChestnutError):
     code = "settings_invalid"
+
+
+def served_url(host: str, port: int) -> str:
+    """The address of a server listening on ``host:port``, as links from this machine reach it."""
+    if host in ("", "0.0.0.0", "::"):  # noqa: S104 - every interface, reached here on the loopback
+        host = "127.0.0.1"
+    elif ":" in host:  # an IPv6 literal
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
 
 
 class Settings(BaseSettings):
@@ -69,8 +81,9 @@ class Settings(BaseSettings):
     office_phone: str = "031-000-0000"  # the market office, shown on every "call a person" button
     topup_page_url: str | None = None  # the gateway's checkout page for top-ups, when there is one
     trial_topup: int = 50_000  # development only: play money a `make run` visitor may take once (0: off)
-    # -- where the public reaches this server (QR labels, the chat's ledger login link, recommendation links)
-    public_url: str = "http://127.0.0.1:8080"
+    # -- where the public reaches this server (QR labels, the chat's ledger login link, recommendation links).
+    # Unset, `serve` uses the address it listens on (``served_at``); this default is for the other commands.
+    public_url: str = served_url("127.0.0.1", DEFAULT_PORT)
 
     # -- telegram (all optional; with a token, serve brings the bot up)
     telegram_token: SecretStr | None = None
@@ -164,6 +177,14 @@ class Settings(BaseSettings):
             if secret is not None and secret.get_secret_value().strip().lower() in PLACEHOLDER_SECRETS:
                 raise ValueError(f"CHESTNUT_{name.upper()} is a placeholder; set a real secret for {self.environment}")
         return self
+
+    def served_at(self, host: str, port: int) -> Settings:
+        """These settings for a server listening on ``host:port``: links point at that address unless a public
+        URL was configured (``PORT=9000 make run`` → http://127.0.0.1:9000). Port 0 is known only once bound:
+        the default stands."""
+        if "public_url" in self.model_fields_set or port == 0:
+            return self
+        return self.model_copy(update={"public_url": served_url(host, port)})
 
     @property
     def resolved_database_url(self) -> str:

@@ -13,8 +13,10 @@ from bots.kakao import KakaoSkill, SkillGuard
 from bots.telegram import TelegramBot, webhook_routes
 from bots.telegram_push import TelegramNotifier
 from bots.webchat import WebChat
+from chestnut import landing
 from chestnut.ads_wiring import dispatch_loop
 from chestnut.bootstrap import App, batch_context
+from commerce import product_code
 from commerce.api import PaymentsApi
 from commerce.market.api import MarketApi
 from commerce.provenance_page import ProvenancePages
@@ -123,9 +125,16 @@ def make_web_app(app: App, *, background: bool = True, scheduler: bool = False) 
 
     web_app.on_shutdown.append(drain_kakao)
     web_app.add_routes(WebChat(app.dialogue).routes())
+    web_app.add_routes(landing.routes())  # GET /: what this is, and the way to the chat, the ledger, a product
     # The trust pages: provenance pages behind the QR labels, and the ledger explorer (HTML under /ledger/).
     web_app.add_routes(ProvenancePages(app.db, base_url=app.settings.public_url).routes())
-    explorer = Explorer(app.db, app.ledger, app.keys, witnesses=parse_witnesses(app.settings.witnesses))
+    explorer = Explorer(
+        app.db,
+        app.ledger,
+        app.keys,
+        witnesses=parse_witnesses(app.settings.witnesses),
+        product_page=product_code.page_path,
+    )
     web_app.add_routes(explorer.routes())
     web_app.on_startup.append(explorer.startup)
     if app.settings.telegram_token is not None:

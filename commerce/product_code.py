@@ -52,3 +52,8 @@ def decode(code: str) -> int | None:
     for d in digits[:-1]:
         n = n * 32 + d
     return n or None
+
+
+def page_path(product_id: int) -> str:
+    """The product's public page (``commerce.provenance_page``), from the server's root."""
+    return f"/p/{encode(product_id)}"

@@ -280,8 +280,12 @@ class ProvenancePages:
             hint="QR 코드를 다시 찍거나, 물건을 산 가게에 물어보세요.",
         )
 
-    async def no_code(self, _request: web.Request) -> web.StreamResponse:
-        return self._not_found()
+    async def no_code(self, request: web.Request) -> web.StreamResponse:
+        """``/p`` alone is a 404 page; ``/p?code=…`` (the landing page's form) leads to the product's page."""
+        product_id = product_code.decode(request.query.get("code", "").strip())
+        if product_id is None:
+            return self._not_found()
+        raise web.HTTPSeeOther(f"/p/{product_code.encode(product_id)}")
 
     async def label(self, request: web.Request) -> web.StreamResponse:
         product_id = product_code.decode(request.match_info["code"])

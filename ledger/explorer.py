@@ -2,7 +2,8 @@
 
 - ``/ledger/``: the latest checkpoints with the replicas that cosigned them, totals per token (BTL in
   circulation beside the cash reserve recorded: the two must be equal) and a form to open an entry.
-- ``/ledger/entry/<seq>``: one entry, decoded, with a button that checks it in the browser.
+- ``/ledger/entry/<seq>``: one entry, decoded, with a button that checks it in the browser, and the page of the
+  product it is about (a listing, a provenance step, a review: ``/p/<code>``).
 - ``/ledger/liabilities``: the proof-of-liabilities root of each token at the latest checkpoint
   (``ledger.liabilities``); ``/ledger/liabilities/mine``: the member's own leaf and path, checked in
   the browser.
@@ -136,11 +137,21 @@ def _cosigner_names(note: str, ledger_name: str) -> list[str]:
 
 
 class Explorer:
-    def __init__(self, db: Database, ledger: Ledger, keys: Any, *, witnesses: Sequence[WitnessConfig] = ()) -> None:
+    def __init__(
+        self,
+        db: Database,
+        ledger: Ledger,
+        keys: Any,
+        *,
+        witnesses: Sequence[WitnessConfig] = (),
+        product_page: Callable[[int], str] | None = None,
+    ) -> None:
         self.db = db
         self.ledger = ledger
         self.keys = keys
         self.witnesses = list(witnesses)
+        # product id → the path of its public page (commerce's /p/<code>; the ledger knows no product codes)
+        self.product_page = product_page
         self.static = load_static()
         self._trees: dict[tuple[int, str], liabilities.SumTree] = {}
 
@@ -308,6 +319,14 @@ class Explorer:
             "언제나 같아야 해요. 은행 잔고가 준비금만큼 있는지는 감사인의 확인서로 따로 확인해요.</p>"
         )
 
+    def _product_path(self, signed: dict[str, Any]) -> str | None:
+        """The public page of the product an entry is about (a listing, a provenance step, a review…), if any."""
+        body = signed.get("body")
+        product = body.get("product") if isinstance(body, dict) else None
+        if self.product_page is None or type(product) is not int or product < 1:
+            return None
+        return self.product_page(product)
+
     async def entry_form(self, request: web.Request) -> web.StreamResponse:
         seq = seq_param(request.query.get("seq", "").strip())
         raise web.HTTPFound(f"/ledger/entry/{seq}")
@@ -334,6 +353,10 @@ class Explorer:
             if rows
             else ""
         )
+        product_path = self._product_path(signed)
+        product = (
+            f'<a class="button" href="{esc(product_path)}">🌱 이 물건이 어디서 왔는지 보기</a>' if product_path else ""
+        )
         body = (
             f"<h1>기록 #{seq:,}</h1>"
             f'<div class="card"><dl class="facts"><dt>종류</dt><dd>{esc(KIND_NAMES.get(kind, kind))} '
@@ -344,7 +367,7 @@ class Explorer:
             f'<span class="stage">이 기록</span> <span class="seq">#{seq}</span><span class="mark" data-mark></span></li></ol>'
             '<button class="verify" data-verify>🔍 이 브라우저에서 직접 확인하기</button>'
             '<div class="result" data-verify-result aria-live="polite"></div>'
-            f"{money}<h2>서명된 내용</h2><pre>{esc(json.dumps(signed.get('body', {}), ensure_ascii=False, indent=1))}</pre>"
+            f"{product}{money}<h2>서명된 내용</h2><pre>{esc(json.dumps(signed.get('body', {}), ensure_ascii=False, indent=1))}</pre>"
             f'<p class="muted">원본: <a href="/ledger/entries?start={seq}&amp;end={seq + 1}">JSON</a> · '
             f'<a href="/ledger/receipt/{seq}">영수증</a></p>'
         )
@@ -516,7 +539,9 @@ class Explorer:
         items = "".join(
             f'<li><span class="stage">{esc(KIND_NAMES.get(str(s.get("kind")), str(s.get("kind"))))}</span> '
             f'<a class="seq" href="/ledger/entry/{seq}">#{seq}</a><br>'
-            f'<span class="muted">{esc(kst(int(s.get("time", 0))))}</span></li>'
+            f'<span class="muted">{esc(kst(int(s.get("time", 0))))}</span>'
+            + (f' · <a href="{esc(path)}">물건 페이지</a>' if (path := self._product_path(s)) else "")
+            + "</li>"
             for seq, s in entries
         )
         money = "".join(

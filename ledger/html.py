@@ -26,6 +26,9 @@ def esc(value: object) -> str:
     return html.escape(str(value), quote=True)
 
 
+TOP_LINK = {"ko": "🌰 밤나무 장터 · 공개 장부", "en": "🌰 Chestnut market · public ledger"}
+
+
 def shell(title: str, body: str, *, lang: str = "ko") -> str:
     return (
         f'<!doctype html><html lang="{esc(lang)}"><head><meta charset="utf-8">'
@@ -34,14 +37,16 @@ def shell(title: str, body: str, *, lang: str = "ko") -> str:
         '<link rel="icon" href="data:,">'
         '<link rel="stylesheet" href="/ledger/static/trust.css">'
         '<script src="/ledger/static/verify.js" defer></script></head><body>'
-        '<header class="top"><a href="/ledger/">🌰 밤나무 장터 · 공개 장부</a></header>'
+        f'<header class="top"><a href="/ledger/">{esc(TOP_LINK.get(lang, TOP_LINK["ko"]))}</a></header>'
         f"<main>{body}</main></body></html>"
     )
 
 
-def page(title: str, body: str, *, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+def page(
+    title: str, body: str, *, status: int = 200, headers: dict[str, str] | None = None, lang: str = "ko"
+) -> web.Response:
     return web.Response(
-        text=shell(title, body),
+        text=shell(title, body, lang=lang),
         status=status,
         content_type="text/html",
         charset="utf-8",

@@ -11,6 +11,7 @@ from bots.dialogue import Router
 from bots.flows import (
     ads,
     bnm,
+    cashout,
     checkout,
     community,
     courier,
@@ -35,6 +36,7 @@ def build_router() -> Router:
         checkout,
         delivery_choice,
         wallet,
+        cashout,
         bnm,
         producer,
         shop_delivery,

@@ -7,7 +7,7 @@ code, and see what the deliveries earned.
         ▶ ct:<order> (take; only now the address, recipient and phone show) ▶ cpu:<order> (picked up)
         ▶ courier.code (type the shopper's 6 digits) ▶ delivered
     cm[:<page>] (my deliveries in route order, a call button each) ▶ cv:<order> ▶ cpu | cdl:<order>
-    ce (earnings: wallet and recent delivery fees) ▶ pco (cash-out, the producer flow's)
+    ce (earnings: wallet and recent delivery fees) ▶ pco (cash-out: bots/flows/cashout.py)
 
 A wrong code is the service's outcome, not an error: the attempt is counted (and committed) and the
 courier is told how many tries are left; the third wrong one locks the job until the market office

@@ -12,9 +12,7 @@ conversation state. Waiting states (text expected) and the buttons between them:
     pl ▶ pm:<product> ▶ pst:<p>:<±n> | pstn ▶ stock | ppr ▶ price (or pprd:<p>:<±won>) | pev ▶ pevr (one tap)
     po ▶ pod:<order> ▶ pacc ▶ pasg ▶ pasc:<order>:<courier>     pod ▶ pdec ▶ pdecy (the buyer gets it all back)
     pcl ▶ pclv:<claim> ▶ pcla:<claim>:<f|p|r|x> [▶ claim.amount | claim.reason] ▶ claim.confirm ─pcly▶ answered
-    psale (sales and balance)
-    pco ▶ [pbk ▶ bank.code ▶ bank.account ▶ bank.holder] ▶ pcoa:<account> ▶ cashout.amount ▶ cashout.confirm ─pcoy▶
-          held until the cash-out batch pays it
+    psale (sales and balance) ▶ pco (cash-out: bots/flows/cashout.py, every member's)
 
 A button from a step already passed (the draft is gone or belongs to another step) is answered with
 "that screen has passed" and the shop's home — never acted on.
@@ -38,7 +36,6 @@ from ledger.db import UnitOfWork
 BNM_SHARES = (0, 30, 50, 100)
 DELIVERY_FEES = (0, 2000, 3000, 4000)
 UNIT_CHOICES = ("1kg", "500g", "1개", "1봉지", "1상자")  # the market's usual units; any other can be typed
-BANKS = ("011", "004", "088", "020", "081")  # NH, KB, Shinhan, Woori, Hana: the five most asked for
 PRICE_STEPS = (-1000, -500, 500, 1000)
 PAGE = 5  # list items per screen: five choices and a way back stay within six
 
@@ -882,7 +879,7 @@ async def claim_still_choosing(ctx: Ctx, _args: list[str]) -> Screen:
     return with_note(screen, ctx.t("work.tap"))
 
 
-# --------------------------------------------------------------------------------- sales, cash-out
+# ----------------------------------------------------------------------------------------- sales
 
 
 async def sales(ctx: Ctx, _args: list[str]) -> Screen:
@@ -904,127 +901,6 @@ async def sales(ctx: Ctx, _args: list[str]) -> Screen:
         bnm=bnm(b.bnm_units),
     )
     return ctx.say(text, [ctx.button("ps.cashout", "pco"), ctx.button("home.work.producer", "ps")])
-
-
-async def cashout_start(ctx: Ctx, _args: list[str]) -> Screen:
-    """Any member with money to take out (producers, couriers): choose the account, then the amount."""
-    ctx.go()
-    accounts = await wallet.bank_accounts(ctx.uow, ctx.member.id)
-    if not accounts:
-        return with_note(await bank_start(ctx, []), ctx.t("pco.no_account"))
-    rows = [
-        [Button(f"{_bank_name(ctx, a.bank_code)} {a.account_masked}", payload=f"pcoa:{a.id}")] for a in accounts[:4]
-    ]
-    return ctx.say(ctx.t("pco.choose_account"), *rows, [ctx.button("pco.add_account", "pbk")])
-
-
-def _bank_name(ctx: Ctx, code: str) -> str:
-    return ctx.t(f"work.bank.{code}") if code in BANKS else code
-
-
-async def bank_start(ctx: Ctx, _args: list[str]) -> Screen:
-    ctx.go("producer.bank.code")
-    banks = [Button(_bank_name(ctx, code), payload=f"pbkc:{code}") for code in BANKS]
-    return ctx.say(ctx.t("pco.ask_bank"), banks[:3], [*banks[3:], ctx.button("pco.bank_other", "pbkc:o")])
-
-
-async def bank_code(ctx: Ctx, args: list[str]) -> Screen:
-    if ctx.state != "producer.bank.code" or not args:
-        return await _stale(ctx)
-    if args[0] == "o":
-        return expects_text(ctx, "producer.bank.code", ctx.t("pco.ask_bank_code"))
-    if args[0] not in BANKS:
-        return await _stale(ctx)
-    return expects_text(ctx, "producer.bank.account", ctx.t("pco.ask_account"), bank=args[0])
-
-
-async def bank_code_typed(ctx: Ctx, args: list[str]) -> Screen:
-    code = args[0].strip()
-    if not (len(code) == 3 and code.isdigit()):
-        return with_note(await bank_start(ctx, []), ctx.t("pco.ask_bank_code"))
-    return expects_text(ctx, "producer.bank.account", ctx.t("pco.ask_account"), bank=code)
-
-
-async def bank_account_typed(ctx: Ctx, args: list[str]) -> Screen:
-    number = re.sub(r"\s", "", args[0])
-    if not re.fullmatch(r"[\d-]{8,20}", number):
-        return expects_text(ctx, ctx.state, ctx.t("pco.bad_account") + "\n" + ctx.t("pco.ask_account"), **ctx.data)
-    return expects_text(ctx, "producer.bank.holder", ctx.t("pco.ask_holder"), **ctx.data, account=number)
-
-
-async def bank_holder_typed(ctx: Ctx, args: list[str]) -> Screen:
-    holder = clean_text(args[0], 40)
-    if holder is None or "bank" not in ctx.data or "account" not in ctx.data:
-        return expects_text(
-            ctx, ctx.state, ctx.t("work.text_long", max=40) + "\n" + ctx.t("pco.ask_holder"), **ctx.data
-        )
-    account = await wallet.register_bank_account(
-        ctx.market, ctx.uow, ctx.member.id, ctx.data["bank"], ctx.data["account"], holder
-    )
-    screen = await _ask_cashout_amount(
-        ctx, account.id, f"{_bank_name(ctx, account.bank_code)} {account.account_masked}"
-    )
-    return with_note(screen, ctx.t("pco.registered"))
-
-
-async def _ask_cashout_amount(ctx: Ctx, account_id: int, account_label: str) -> Screen:
-    b = await wallet.balances(ctx.market, ctx.uow, ctx.member.id)
-    rows = (
-        [[ctx.button("pco.all", f"pcoh:{b.btl_available}", amount=won(b.btl_available, ctx.lang))]]
-        if b.btl_available
-        else []
-    )
-    return expects_text(
-        ctx,
-        "producer.cashout.amount",
-        ctx.t("pco.ask_amount", available=won(b.btl_available, ctx.lang)),
-        *rows,
-        account=account_id,
-        label=account_label,
-    )
-
-
-async def cashout_account(ctx: Ctx, args: list[str]) -> Screen:
-    account_id = _arg_int(args, 0)
-    mine = {a.id: a for a in await wallet.bank_accounts(ctx.uow, ctx.member.id)}
-    if account_id not in mine:
-        return await _stale(ctx)
-    a = mine[account_id]
-    return await _ask_cashout_amount(ctx, a.id, f"{_bank_name(ctx, a.bank_code)} {a.account_masked}")
-
-
-def _cashout_confirm(ctx: Ctx, amount: int) -> Screen:
-    draft = {**ctx.data, "amount": amount}
-    ctx.go("producer.cashout.confirm", **draft)
-    return ctx.say(
-        ctx.t("pco.confirm", amount=won(amount, ctx.lang), account=draft["label"]),
-        [ctx.button("pco.yes", f"pcoy:{amount}"), ctx.button("work.cancel", "pco")],
-    )
-
-
-async def cashout_amount_typed(ctx: Ctx, args: list[str]) -> Screen:
-    amount = parse_amount(args[0])
-    if "account" not in ctx.data:
-        return await _stale(ctx)
-    if amount is None:
-        return expects_text(ctx, ctx.state, ctx.t("work.number"), **ctx.data)
-    return _cashout_confirm(ctx, amount)
-
-
-async def cashout_all(ctx: Ctx, args: list[str]) -> Screen:
-    amount = _arg_int(args, 0)
-    if _draft(ctx, "producer.cashout.amount", "account", "label") is None or amount is None:
-        return await _stale(ctx)
-    return _cashout_confirm(ctx, amount)
-
-
-async def cashout_yes(ctx: Ctx, args: list[str]) -> Screen:
-    d = _draft(ctx, "producer.cashout.confirm", "account", "amount")
-    if d is None or d["amount"] != _arg_int(args, 0):
-        return await _stale(ctx)
-    cashout = await wallet.request_cashout(ctx.market, ctx.uow, ctx.member.id, int(d["account"]), int(d["amount"]))
-    ctx.go()
-    return ctx.say(ctx.t("pco.done", amount=won(cashout.amount, ctx.lang)), [ctx.button("home.wallet", "w")])
 
 
 # ------------------------------------------------------------------- text where a button is wanted
@@ -1071,10 +947,6 @@ async def _again_photo(ctx: Ctx, _args: list[str]) -> Screen:
     return with_note(await _ask_photo(ctx, **ctx.data), ctx.t("pa.photo_please"))
 
 
-async def _again_cashout_confirm(ctx: Ctx) -> Screen:
-    return _cashout_confirm(ctx, int(ctx.data["amount"])) if "amount" in ctx.data else await _stale(ctx)
-
-
 def register(router: Router) -> None:
     for verb, handler in (
         ("ps", shop_home),
@@ -1112,12 +984,6 @@ def register(router: Router) -> None:
         ("pcla", claim_choose),
         ("pcly", claim_send),
         ("psale", sales),
-        ("pco", cashout_start),
-        ("pcoa", cashout_account),
-        ("pcoh", cashout_all),
-        ("pcoy", cashout_yes),
-        ("pbk", bank_start),
-        ("pbkc", bank_code),
     ):
         router.on(verb, handler)
     for state, waiting in (
@@ -1144,11 +1010,6 @@ def register(router: Router) -> None:
         ("producer.claim.amount", claim_amount_typed),
         ("producer.claim.reason", claim_reason_typed),
         ("producer.claim.confirm", claim_still_choosing),
-        ("producer.bank.code", bank_code_typed),
-        ("producer.bank.account", bank_account_typed),
-        ("producer.bank.holder", bank_holder_typed),
-        ("producer.cashout.amount", cashout_amount_typed),
-        ("producer.cashout.confirm", _tap_again(_again_cashout_confirm)),
     ):
         router.waiting(state, waiting)
     router.label("home.work.producer", "ps")

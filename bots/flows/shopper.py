@@ -20,7 +20,7 @@ from bots.flows import ads as ads_flow
 from bots.flows import checkout, community, payload
 from bots.messages import Button, Reply, Screen
 from bots.texts import won
-from commerce import catalog, claims, delivery, orders, provenance, reviews, shops
+from commerce import catalog, claims, delivery, orders, product_code, provenance, reviews, shops
 from commerce import search as product_search
 from commerce.errors import InvalidInput, NotAllowed
 
@@ -240,8 +240,10 @@ async def where_from(ctx: Ctx, args: list[str]) -> Screen:
     if not history.events:
         lines.append(ctx.t("prov.no_steps"))
     lines.append(ctx.t("prov.proof_hint"))
-    back = ((ctx.button("product.back", f"p:{p.id}"),),)
-    return ctx.screen(Reply("\n".join(lines), title=ctx.t("prov.title", name=p.name), buttons=back))
+    row = [ctx.button("product.back", f"p:{p.id}")]
+    if ctx.config.public_url:  # the same steps on the product's page, where the browser checks each signature
+        row.append(Button(ctx.t("prov.page"), url=ctx.config.public_url.rstrip("/") + product_code.page_path(p.id)))
+    return ctx.screen(Reply("\n".join(lines), title=ctx.t("prov.title", name=p.name), buttons=(tuple(row),)))
 
 
 # ---------------------------------------------------------------------------------------- cart

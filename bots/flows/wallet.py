@@ -1,4 +1,5 @@
-"""The wallet: balances in both tokens, the history, and how to top up (office cash or the gateway)."""
+"""The wallet: balances in both tokens, the history, how to top up (office cash or the gateway), and the way
+to cash out (bots/flows/cashout.py)."""
 
 from __future__ import annotations
 
@@ -41,6 +42,8 @@ async def balances(ctx: Ctx, _args: list[str]) -> Screen:
     ]
     if level < identity.PHONE:
         rows.append([ctx.button("identity.verify_phone", "phone")])
+    else:  # rewards from ads and recommendations are money too: out to a bank account (bots/flows/cashout.py)
+        rows.append([ctx.button("pco.wallet", "pco")])
     if ctx.config.public_url:  # the member's own entries on the public ledger, by a signed 10-minute link
         key = await ctx.market.keys.get(ctx.uow, ctx.member.key_label)
         link = await login_link(ctx.market.keys, ctx.uow, ctx.config.public_url, key.public_key)

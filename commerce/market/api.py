@@ -4,8 +4,8 @@
 - ``GET /market/trades?since=ID&limit=N`` — trades with an id above ``since``, oldest first (poll with the
   last id you have; ``next`` is the cursor for the following call);
 - ``GET /market/price`` — the reference price payments use, how it was found, and today's summary;
-- ``GET /market/chart.png?days=7`` — a small PNG price chart (matplotlib, Agg, rendered in a worker thread
-  so the event loop never waits on it; cached until the next trade).
+- ``GET /market/chart.png?days=7[&lang=en]`` — a small PNG price chart, Korean unless asked (matplotlib, Agg,
+  rendered in a worker thread so the event loop never waits on it; cached until the next trade).
 
 Bad parameters are a typed ``InvalidInput`` (400 JSON through the server's error middleware), never a 500.
 """
@@ -13,9 +13,11 @@ Bad parameters are a typed ``InvalidInput`` (400 JSON through the server's error
 from __future__ import annotations
 
 import asyncio
+import functools
 import io
 from collections import OrderedDict
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
@@ -26,6 +28,9 @@ from commerce.market.book import Level
 from commerce.market.price import DAY_MS, source_of
 from ledger.api import json_dumps
 from ledger.db import Database
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 MAX_TRADES = 1_000
 MAX_LEVELS = 50
@@ -53,33 +58,134 @@ def _trade_json(t: service.MarketTrade) -> dict[str, Any]:
     }
 
 
-def render_chart(points: list[tuple[int, int]], reference: int, days: int, now_ms: int) -> bytes:
-    """A 640×320 PNG of trade prices (unix ms, won) over the last ``days``, the reference price dashed.
+# Families with Hangul, most readable first (Debian's fonts-nanum, Noto CJK, the usual desktop ones).
+HANGUL_FAMILIES = (
+    "NanumGothic",
+    "NanumBarunGothic",
+    "Noto Sans CJK KR",
+    "Noto Sans CJK JP",  # a .ttc's first face: the collection has Hangul too
+    "Noto Sans KR",
+    "Malgun Gothic",
+    "Apple SD Gothic Neo",
+    "AppleGothic",
+    "UnDotum",
+)
+HANGUL_FILES = ("nanumgothic", "nanumbarungothic", "notosanscjk", "notosanskr", "malgun", "applegothic", "undotum")
+CHART_TEXTS = {
+    "ko": {
+        "title": "밤나무(BNM) 시세 · 최근 {days}일 (1 BNM당 원)",
+        "x": "며칠 전",
+        "reference": "기준가 {price}원",
+        "empty": "아직 거래가 없어요\n기준가 {price}원",
+    },
+    "en": {
+        "title": "BNM price, last {days} days (KRW per BNM)",
+        "x": "days ago",
+        "reference": "reference {price} KRW",
+        "empty": "no trades yet\nreference price {price} KRW",
+    },
+}
+CHART_LANGS = tuple(CHART_TEXTS)
 
-    Runs in a worker thread: the Agg canvas on a fresh ``Figure`` shares no state with other threads
-    (no pyplot), and matplotlib is imported there, on first use. Labels are ASCII so the bundled font
-    has every glyph.
+
+def _has_hangul(path: str) -> bool:
+    from matplotlib import ft2font
+
+    try:
+        return bool(ft2font.FT2Font(path).get_char_index(ord("가")))
+    except (OSError, RuntimeError, ValueError):
+        return False
+
+
+@functools.cache
+def hangul_font() -> str | None:
+    """The file of a regular font with Hangul for the chart's labels, or None when the machine has none.
+
+    Matplotlib's own font list first; then the system's font folders, for a font installed after that
+    list was cached (``make browser`` installs fonts-nanum).
+    """
+    from matplotlib import font_manager
+
+    known = sorted(
+        (f for f in font_manager.fontManager.ttflist if f.name in HANGUL_FAMILIES and f.style == "normal"),
+        key=lambda f: (HANGUL_FAMILIES.index(f.name), f.weight not in (400, "normal", "regular"), f.fname),
+    )
+    for entry in known:
+        if _has_hangul(entry.fname):
+            return str(entry.fname)
+    for path in sorted(font_manager.findSystemFonts()):
+        name = Path(path).name.lower()
+        if name.startswith(HANGUL_FILES) and "bold" not in name and _has_hangul(path):
+            return path
+    return None
+
+
+def chart_figure(points: list[tuple[int, int]], reference: int, days: int, now_ms: int, lang: str = "ko") -> Figure:
+    """The chart of trade prices (unix ms, won) over the last ``days``, the reference price dashed.
+
+    Korean needs a font with Hangul (``hangul_font``); without one the chart is drawn in English rather
+    than in empty boxes. With no trades there is no line at all: the message alone, in the middle.
+    Days and prices are labelled by our own formatters, in ASCII digits: Hangul fonts lack the
+    typographic minus matplotlib would draw.
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.ticker import FuncFormatter
 
+    font_file = hangul_font() if lang == "ko" else None
+    if font_file is None:
+        lang = "en"
+    font = FontProperties(fname=font_file) if font_file else FontProperties()
+    texts = CHART_TEXTS[lang]
     fig = Figure(figsize=(6.4, 3.2), dpi=100)
     FigureCanvasAgg(fig)
     ax = fig.add_subplot(1, 1, 1)
     ax.set_xlim(-days, 0)
-    ax.set_xlabel("days ago", fontsize=8)
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _pos: f"{abs(x):g}"))
+    ax.set_xlabel(texts["x"], fontproperties=font, fontsize=8)
+    ax.set_title(texts["title"].format(days=days), fontproperties=font, fontsize=10)
     if points:
+        ax.grid(True, alpha=0.3)
         ago = [(ms - now_ms) / DAY_MS for ms, _ in points]
         ax.plot(ago, [p for _, p in points], color="#8b5a2b", linewidth=1.8, marker="o", markersize=2.5)
+        ax.axhline(
+            reference,
+            color="#2e7d32",
+            linestyle="--",
+            linewidth=1,
+            label=texts["reference"].format(price=f"{reference:,}"),
+        )
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _pos: f"{y:,.0f}"))
+        legend_font = font.copy()
+        legend_font.set_size(8)
+        ax.legend(loc="upper left", prop=legend_font)
     else:
-        ax.text(0.5, 0.5, "no trades yet", ha="center", va="center", transform=ax.transAxes, color="#777777")
-    ax.axhline(reference, color="#2e7d32", linestyle="--", linewidth=1, label=f"reference {reference:,} KRW")
-    ax.set_title(f"BNM price, last {days} days (KRW per BNM)", fontsize=10)
-    ax.grid(True, alpha=0.3)
-    ax.legend(loc="upper left", fontsize=8)
+        ax.set_yticks([])
+        ax.text(
+            0.5,
+            0.5,
+            texts["empty"].format(price=f"{reference:,}"),
+            ha="center",
+            va="center",
+            ma="center",
+            transform=ax.transAxes,
+            color="#555555",
+            fontproperties=font,
+            fontsize=13,
+        )
     fig.tight_layout()
+    return fig
+
+
+def render_chart(points: list[tuple[int, int]], reference: int, days: int, now_ms: int, lang: str = "ko") -> bytes:
+    """A 640×320 PNG of ``chart_figure``.
+
+    Runs in a worker thread: the Agg canvas on a fresh ``Figure`` shares no state with other threads
+    (no pyplot), and matplotlib is imported there, on first use.
+    """
     out = io.BytesIO()
-    fig.savefig(out, format="png")
+    chart_figure(points, reference, days, now_ms, lang).savefig(out, format="png")
     return out.getvalue()
 
 
@@ -87,7 +193,7 @@ class MarketApi:
     def __init__(self, db: Database, market: Market) -> None:
         self.db = db
         self.market = market
-        self._charts: OrderedDict[tuple[int, int, int, int], bytes] = OrderedDict()
+        self._charts: OrderedDict[tuple[int, int, int, int, str], bytes] = OrderedDict()
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -152,15 +258,18 @@ class MarketApi:
 
     async def chart(self, request: web.Request) -> web.Response:
         days = _int_param(request, "days", 7, 1, MAX_DAYS)
+        lang = request.query.get("lang") or "ko"
+        if lang not in CHART_LANGS:
+            raise InvalidInput(f"'lang' must be one of {', '.join(CHART_LANGS)}", field="lang")
         now = self.market.clock()
         async with self.db.snapshot() as snap:
             found = await service.trades_between(snap, now - days * DAY_MS, now + 1)
             reference = await self.market.prices.reference_price(snap)
-        key = (days, found[-1].id if found else 0, reference, now // 60_000)  # at most a minute stale
+        key = (days, found[-1].id if found else 0, reference, now // 60_000, lang)  # at most a minute stale
         png = self._charts.get(key)
         if png is None:
             points = [(t.time_ms, t.price) for t in found]
-            png = await asyncio.to_thread(render_chart, points, reference, days, now)
+            png = await asyncio.to_thread(render_chart, points, reference, days, now, lang)
             self._charts[key] = png
             while len(self._charts) > 16:
                 self._charts.popitem(last=False)

@@ -12,7 +12,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from chestnut.bootstrap import App, build
 from chestnut.settings import Settings
 from chestnut.web import make_web_app
-from commerce import members
+from commerce import members, product_code
 from commerce.demo import build_demo
 from ledger import liabilities
 from ledger.links import LOGIN_TTL_S, link_signer, login_link
@@ -181,3 +181,29 @@ async def test_the_wallet_screen_links_to_the_members_own_ledger_page(client: tu
     login = await http.get(link.url.removeprefix(app.settings.public_url), allow_redirects=False)
     assert login.status == 303
     assert (await http.get("/ledger/me")).status == 200
+
+
+async def test_entries_about_a_product_link_to_its_page(client: tuple[App, TestClient]) -> None:
+    """A listing, a provenance step, a review: each entry's page leads to the product's /p/<code>."""
+    app, http = client
+    async with app.db.snapshot() as snap:
+        (listed,) = await snap.fetch("SELECT id, listed_seq FROM products ORDER BY id LIMIT 1")
+        (step,) = await snap.fetch(
+            "SELECT product_id, seq FROM provenance_events WHERE stage IN ('harvested', 'packed') ORDER BY seq LIMIT 1"
+        )
+        (review,) = await snap.fetch(
+            "SELECT product_id, seq FROM reviews WHERE status = 'visible' ORDER BY seq DESC LIMIT 1"
+        )
+        (topup,) = await snap.fetch("SELECT seq FROM ledger_entries WHERE kind = 'cash.topup' LIMIT 1")
+        (producer,) = await snap.fetch("SELECT owner_id FROM shops WHERE id = (SELECT shop_id FROM products LIMIT 1)")
+    for product_id, seq in (listed, step, review):
+        page = await (await http.get(f"/ledger/entry/{int(seq)}")).text()
+        path = f"/p/{product_code.encode(int(product_id))}"
+        assert f'href="{path}"' in page, seq
+        product = await http.get(path)
+        assert product.status == 200 and f'data-seq="{int(seq)}"' in await product.text()
+    assert 'href="/p/' not in await (await http.get(f"/ledger/entry/{int(topup[0])}")).text()  # about money only
+    # The producer's own list links their listings to the products' pages too.
+    await http.get(await _link(app, int(producer[0])))
+    mine = await (await http.get("/ledger/me")).text()
+    assert f'href="/p/{product_code.encode(int(listed[0]))}"' in mine

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import http.client
 import json
@@ -287,8 +288,15 @@ class Server:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     base = tmp_path_factory.mktemp("http")
+    size = _populate(base / "home")
+    with _serving(base, size) as srv:
+        yield srv
+
+
+@contextlib.contextmanager
+def _serving(base: Path, size: int) -> Iterator[Server]:
+    """``chestnut serve`` on a free port with ``base / "home"``, no CHESTNUT_ settings from outside."""
     home = base / "home"
-    size = _populate(home)
     port = _free_port()
     log = base / "server.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("CHESTNUT_")}
@@ -511,7 +519,8 @@ JUNK: list[tuple[str, str, int]] = [
     ("GET", "/ledger/proof/", 404),
     ("GET", "/ledger/proof/1/2", 404),
     ("GET", "/ledger/../etc/passwd", 404),
-    ("GET", "/", 404),
+    ("GET", "/nope", 404),
+    ("POST", "/", 405),
     ("POST", "/ledger/checkpoint", 405),
     ("POST", "/ledger/entries?start=0", 405),
     ("PUT", "/ledger/proof/1", 405),
@@ -589,6 +598,31 @@ async def test_junk_in_process_on_each_backend(client: TestClient[Any, Any]) -> 
     assert resp.status == 200 and (await resp.json())["entries"] == []
     resp = await client.get("/ledger/consistency?old=3&new=21")
     assert resp.status == 200 and len((await resp.json())["proof"]) > 0
+
+
+def test_links_lead_to_the_port_actually_served(tmp_path: Path) -> None:
+    """No CHESTNUT_PUBLIC_URL and a port other than 8080: the chat's links point where the server listens."""
+    with _serving(tmp_path, 0) as server:
+        assert server.port != 8080
+        origin = f"http://127.0.0.1:{server.port}"
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+        try:
+            conn.request("GET", "/chat/api/start")
+            resp = conn.getresponse()
+            assert resp.status == 200, resp.read()[:300]
+            resp.read()
+            cookie = (resp.getheader("Set-Cookie") or "").split(";")[0]
+            assert cookie.startswith("chestnut_chat="), cookie
+            body = json.dumps({"payload": "w", "id": "wallet-1"}).encode()
+            headers = {"Content-Type": "application/json", "Cookie": cookie}
+            conn.request("POST", "/chat/api/message", body=body, headers=headers)
+            screen = json.loads(conn.getresponse().read())
+        finally:
+            conn.close()
+        links = [b["url"] for r in screen["replies"] for row in r["buttons"] for b in row if b["kind"] == "url"]
+        assert links, screen  # 📒 내 장부 보기: a signed login link on the public URL
+        assert all(url.startswith(f"{origin}/ledger/login?t=") for url in links), links
+        assert server.request("GET", links[0].removeprefix(origin))[0] == 303  # and it opens the member's page
 
 
 def test_serve_on_a_busy_port_is_a_one_line_refusal(tmp_path: Path) -> None:

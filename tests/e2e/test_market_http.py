@@ -6,12 +6,14 @@ with its source and today's figures, a real PNG chart — and junk parameters an
 
 from __future__ import annotations
 
+import io
 import struct
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from PIL import Image
 
 from chestnut.bootstrap import App
 from chestnut.web import make_web_app
@@ -64,6 +66,20 @@ def png_size(body: bytes) -> tuple[int, int]:
     return width, height
 
 
+PRICE_LINE, REFERENCE_LINE = (0x8B, 0x5A, 0x2B), (0x2E, 0x7D, 0x32)  # the chart's trade and reference colours
+
+
+def line_pixels(body: bytes) -> dict[tuple[int, int, int], int]:
+    """How many pixels of the decoded PNG are (nearly) each line's colour."""
+    with Image.open(io.BytesIO(body)) as image:
+        assert image.format == "PNG" and image.size == (640, 320)
+        colours = image.convert("RGB").getcolors(maxcolors=640 * 320) or []
+    return {
+        line: sum(n for n, c in colours if max(abs(a - b) for a, b in zip(c, line, strict=True)) <= 24)
+        for line in (PRICE_LINE, REFERENCE_LINE)
+    }
+
+
 async def test_an_empty_market_answers_the_operator_price_and_an_empty_book(client: TestClient[Any, Any]) -> None:
     price = await (await client.get("/market/price")).json()
     assert (price["price"], price["source"], price["today"]["last"]) == (1_000, "operator", None)
@@ -73,7 +89,11 @@ async def test_an_empty_market_answers_the_operator_price_and_an_empty_book(clie
     assert (await (await client.get("/market/trades")).json()) == {"trades": [], "next": 0}
     chart = await client.get("/market/chart.png")
     assert chart.status == 200 and chart.content_type == "image/png"
-    assert png_size(await chart.read()) == (640, 320)
+    body = await chart.read()
+    assert png_size(body) == (640, 320)
+    assert line_pixels(body) == {PRICE_LINE: 0, REFERENCE_LINE: 0}  # no trades: no line through the message
+    english = await (await client.get("/market/chart.png?lang=en")).read()
+    assert english != body and line_pixels(english) == {PRICE_LINE: 0, REFERENCE_LINE: 0}
 
 
 async def test_book_trades_price_and_chart_after_trading(app: App, client: TestClient[Any, Any]) -> None:
@@ -104,7 +124,9 @@ async def test_book_trades_price_and_chart_after_trading(app: App, client: TestC
         assert await app.market.prices.reference_price(snap) == price["price"]  # what payments use
 
     chart = await client.get("/market/chart.png?days=7")
-    assert chart.status == 200 and png_size(await chart.read()) == (640, 320)
+    assert chart.status == 200
+    drawn = line_pixels(await chart.read())
+    assert drawn[PRICE_LINE] > 0 and drawn[REFERENCE_LINE] > 100  # the trades (two at one moment) and the reference
 
 
 JUNK = [
@@ -117,6 +139,7 @@ JUNK = [
     "/market/book?levels=%EF%BC%91",  # a full-width digit
     "/market/chart.png?days=0",
     "/market/chart.png?days=365",
+    "/market/chart.png?lang=fr",
 ]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from commerce import product_code, provenance, reviews
 from commerce.demo import build_demo
 from commerce.provenance_page import ProvenancePages
 from ledger.db import UnitOfWork
+from tests.support.chat import ChatUser
 
 
 @pytest.fixture
@@ -180,3 +182,22 @@ async def test_readers_arriving_at_once_share_one_render(
         assert 'data-seq="' in await answer.text() and answer.headers["ETag"]
     # The ledger size once, then every page in a few batches (not one snapshot per request).
     assert snapshots <= 4, snapshots
+
+
+async def test_the_chats_where_from_screen_opens_the_products_page(client: tuple[App, TestClient]) -> None:
+    app, http = client
+    async with app.db.snapshot() as snap:
+        (pid, name), *_ = await snap.fetch("SELECT id, name FROM products ORDER BY id LIMIT 1")
+    shopper = ChatUser(app.dialogue, "telegram", "where-1", "손님")
+    await shopper.send(f"/start p{int(pid)}")
+    await shopper.tap("어디서 왔나요")
+    page = shopper.find("웹에서 직접 확인")
+    assert page.url == f"{app.settings.public_url}/p/{product_code.encode(int(pid))}"
+    opened = await http.get(page.url.removeprefix(app.settings.public_url))
+    assert opened.status == 200 and str(name) in await opened.text()
+    # A server with no public address has no link to give: the screen keeps only its way back.
+    app.dialogue.config = replace(app.dialogue.config, public_url="")
+    await shopper.tap("물건으로")
+    await shopper.tap("어디서 왔나요")
+    assert [b.url for b in shopper.buttons() if b.url] == []
+    assert shopper.find("물건으로")

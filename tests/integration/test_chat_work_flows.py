@@ -450,6 +450,48 @@ async def test_producer_registers_a_bank_account_and_cashes_out(app: App) -> Non
     await _ledger_ok(app)
 
 
+async def test_a_shopper_cashes_out_from_the_wallet(app: App) -> None:
+    """Not only producers and couriers: any member with a verified phone takes 밤톨 out to the bank."""
+    c = await cast(app, topup=30_000)  # the shopper's phone is verified; 30,000원 in the wallet
+    granny = Person(app.dialogue, "kakao", "s1", name="이할머니")
+    await granny.send("/home")
+    await granny.tap("내 지갑")
+    await granny.tap("현금으로 찾기")
+    assert "계좌가 아직 없어요" in granny.text
+    await granny.tap("국민")
+    await granny.send("940-21-0012-345")
+    await granny.send("이할머니")
+    assert "계좌를 등록했어요" in granny.text and "30,000원" in granny.text
+    await granny.send("안 알려줄래")  # not an amount: asked again, nothing held
+    assert "숫자" in granny.text
+    await granny.tap("전부")
+    assert "30,000원" in granny.text and "****-2345" in granny.text
+    await granny.tap("출금 신청")
+    assert "출금 신청을 받았어요" in granny.text
+    async with app.db.unit_of_work() as uow:
+        b = await wallet.balances(app.market, uow, c.shopper)
+        pending = await wallet.pending_cashouts(uow)
+    assert (b.btl, b.btl_available) == (30_000, 0)
+    assert [(p.member_id, p.amount) for p in pending] == [(c.shopper, 30_000)]
+    # The account is kept: the next cash-out starts from it.
+    await granny.tap("내 지갑")
+    await granny.tap("현금으로 찾기")
+    assert "어느 계좌로" in granny.text and granny.find("****-2345")
+    await _ledger_ok(app)
+
+
+async def test_cash_out_waits_for_a_verified_phone(app: App) -> None:
+    await cast(app)
+    newcomer = Person(app.dialogue, "web", "w-new", name="새손님")
+    await newcomer.send("/home")
+    await newcomer.tap("내 지갑")
+    assert "현금으로 찾기" not in [b.label for b in newcomer.buttons()]
+    await newcomer.send(payload="pco")  # an old or hand-made button: the way to verify, nothing asked
+    assert "전화번호 인증" in newcomer.text and newcomer.find("전화번호 인증하기")
+    async with app.db.unit_of_work() as uow:
+        assert await wallet.pending_cashouts(uow) == []
+
+
 async def test_stale_and_stray_input_gets_a_helpful_reply(app: App) -> None:
     c = await cast(app)
     farmer = Person(app.dialogue, "telegram", "101", name="김농부")

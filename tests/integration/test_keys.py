@@ -487,3 +487,27 @@ def test_real_secret_is_accepted_in_production(clean_env: pytest.MonkeyPatch) ->
     settings = load_settings()
     assert settings.environment == "production"
     assert "f3b1c9e07a5d" not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("host", "port", "expected"),
+    [
+        ("127.0.0.1", 9000, "http://127.0.0.1:9000"),
+        ("0.0.0.0", 8123, "http://127.0.0.1:8123"),  # noqa: S104 - every interface: reached on the loopback
+        ("::", 8123, "http://127.0.0.1:8123"),
+        ("::1", 8123, "http://[::1]:8123"),
+        ("market.local", 80, "http://market.local:80"),
+    ],
+)
+def test_links_default_to_the_address_served(
+    clean_env: pytest.MonkeyPatch, host: str, port: int, expected: str
+) -> None:
+    assert load_settings().served_at(host, port).public_url == expected
+
+
+def test_a_configured_public_url_wins_over_the_address_served(clean_env: pytest.MonkeyPatch) -> None:
+    clean_env.setenv("CHESTNUT_PUBLIC_URL", "https://bam.coop")
+    assert load_settings().served_at("0.0.0.0", 9000).public_url == "https://bam.coop"  # noqa: S104
+    Path(".env").write_text("CHESTNUT_PUBLIC_URL=http://127.0.0.1:8080\n")  # even when it names the default
+    clean_env.delenv("CHESTNUT_PUBLIC_URL")
+    assert load_settings().served_at("127.0.0.1", 9000).public_url == "http://127.0.0.1:8080"
