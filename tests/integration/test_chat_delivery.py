@@ -219,3 +219,22 @@ async def test_a_pay_button_from_before_a_cart_change_shows_the_new_confirmation
     assert "합계: 15,000원" in grandma.text and await written(app) == before
     await grandma.tap("15,000원 결제하기")
     assert "결제됐어요" in grandma.text
+
+
+async def test_a_shared_location_outside_the_shops_area_or_any_district_is_refused(app: App) -> None:
+    c = await cast(app)
+    async with app.db.unit_of_work() as uow:
+        member = await members.register(app.market, uow, channel="telegram", external_id="t9", display_name="순자")
+        await verify(app, uow, member.id, address=False)
+        await wallet.topup_at_office(app.market, uow, c.operator, member.id, 20_000, receipt="T-9")
+        await uow.commit()
+    grandma = ChatUser(app.dialogue, "telegram", "t9", "순자")
+    await at_confirmation(app, c, grandma)
+    assert "지금 위치 보내기" in grandma.text  # the hint names the location button it means
+    before = await written(app)
+    await grandma.send(location=(35.0967, 129.0306))  # 자갈치시장, 부산: not where this shop delivers
+    assert "배달하는 곳: 수원시" in grandma.text and await written(app) == before
+    await grandma.send(location=(36.5, 127.9))  # the middle of the country: no district known near
+    assert "어느 동네인지 알 수 없어요" in grandma.text and await written(app) == before
+    await grandma.send(location=(37.2790, 127.0203))  # at home
+    assert "받는 곳 (집): 공유한 위치 (경기 수원시 팔달구)" in grandma.text
