@@ -645,14 +645,7 @@ async def order_list(ctx: Ctx, _args: list[str]) -> Screen:
 
 
 async def _shop_order(ctx: Ctx, args: list[str]) -> orders.Order | None:
-    order_id, shop = _arg_int(args, 0), await my_shop(ctx.uow, ctx.member.id)
-    if order_id is None or shop is None:
-        return None
-    try:
-        order = await orders.get(ctx.uow, order_id)
-    except UnknownOrder:
-        return None
-    return order if order.shop_id == shop.id else None
+    return await shop_delivery.shop_order(ctx, _arg_int(args, 0))
 
 
 async def order_card(ctx: Ctx, args: list[str]) -> Screen:

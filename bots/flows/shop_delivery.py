@@ -44,7 +44,8 @@ def handover_row(ctx: Ctx, order: orders.Order) -> list[Button]:
     return []
 
 
-async def _own_order(ctx: Ctx, order_id: int | None) -> orders.Order | None:
+async def shop_order(ctx: Ctx, order_id: int | None) -> orders.Order | None:
+    """An order of the member's own shop, or None (an old button, another shop's order, none at all)."""
     shop = await shops.owned_by(ctx.uow, ctx.member.id)
     if order_id is None or shop is None:
         return None
@@ -56,7 +57,7 @@ async def _own_order(ctx: Ctx, order_id: int | None) -> orders.Order | None:
 
 
 async def handover(ctx: Ctx, args: list[str]) -> Screen:
-    order = await _own_order(ctx, payload.number(args, 0))
+    order = await shop_order(ctx, payload.number(args, 0))
     if order is None:
         ctx.go()
         return ctx.say(ctx.t("work.stale"), [ctx.button("home.work.producer", "ps")])

@@ -12,7 +12,6 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,18 +21,16 @@ from aiohttp.test_utils import TestClient, TestServer
 from pydantic import SecretStr
 
 from bots.dialogue import FloodGate
-from bots.messages import Screen
-from bots.notify import PushOutcome
-from bots.telegram import TelegramBot
 from bots.texts import t
 from chestnut.bootstrap import App, build
 from chestnut.settings import Settings
 from chestnut.web import make_web_app
 from commerce import fulfilment, members, orders, wallet
 from tests.support.chat import ChatUser
+from tests.support.inbox import Inbox
 from tests.support.kakao_standin import KakaoUser
 from tests.support.market import Cast, cast
-from tests.support.telegram_standin import BotApiStandIn
+from tests.support.telegram_standin import BotApiStandIn, polling
 
 HOME = t("ko", "menu.home")
 MOTGOL = (37.2790, 127.0203)  # by 못골시장, in 수원시 팔달구: inside the shop's area
@@ -49,16 +46,6 @@ async def standin() -> AsyncIterator[BotApiStandIn]:
         yield api
     finally:
         await api.close()
-
-
-@asynccontextmanager
-async def polling(app: App, api: BotApiStandIn) -> AsyncIterator[TelegramBot]:
-    bot = TelegramBot(app.dialogue, api.token, base_url=api.base_url, poll_timeout_s=1)
-    await bot.start()
-    try:
-        yield bot
-    finally:
-        await bot.stop()
 
 
 async def _top_up(app: App, c: Cast, member_id: int, amount: int = 50_000) -> None:
@@ -183,18 +170,6 @@ async def test_kakao_first_order_in_ten_taps_typing_phone_code_and_address_once(
 
 
 # ------------------------------------------------------------------------- back to the order after a top-up
-
-
-@dataclass
-class Inbox:
-    """A messenger that keeps what was pushed to whom."""
-
-    channel: str = "kakao"
-    got: list[tuple[str, Screen]] = field(default_factory=list)
-
-    async def push(self, external_id: str, screen: Screen) -> PushOutcome:
-        self.got.append((external_id, screen))
-        return "ok"
 
 
 @pytest.fixture

@@ -7,19 +7,18 @@ The case is scripted as in ``test_abuse``: the cast's courier delivers for the s
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, field
 
 import pytest
 
 from bots.dialogue import FloodGate
-from bots.messages import Incoming, Screen
-from bots.notify import PushOutcome
+from bots.messages import Incoming
 from chestnut.bootstrap import App, batch_context
 from commerce import abuse, reviews, wallet
 from scheduler.notices import RecordingAnnouncer
 from scheduler.wiring import run_batch
 from tests.integration.test_abuse import _deliver
 from tests.support.chat import ChatUser, check_screen
+from tests.support.inbox import Inbox
 from tests.support.market import Cast, cast
 
 
@@ -30,18 +29,6 @@ def app(app: App) -> App:
     config = app.dialogue.config
     app.dialogue.flood = FloodGate(config.flood_burst, config.flood_window_s, clock=lambda: float(next(seconds)))
     return app
-
-
-@dataclass
-class Inbox:
-    """A messenger that keeps what was pushed to whom."""
-
-    channel: str = "kakao"
-    got: list[tuple[str, Screen]] = field(default_factory=list)
-
-    async def push(self, external_id: str, screen: Screen) -> PushOutcome:
-        self.got.append((external_id, screen))
-        return "ok"
 
 
 async def _courier_reviews_the_shop_it_delivers_for(app: App, c: Cast) -> None:

@@ -18,10 +18,17 @@ import contextlib
 import itertools
 import json
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
+
+from bots.telegram import TelegramBot
+
+if TYPE_CHECKING:
+    from chestnut.bootstrap import App
 
 BOT_USER = {"id": 7000001, "is_bot": True, "first_name": "밤나무 장터", "username": "chestnut_test_bot"}
 JSON_FIELDS = frozenset(
@@ -424,3 +431,14 @@ class TgUser:
             for row in (c.params.get("reply_markup") or {}).get("inline_keyboard", [])
             for b in row
         ]
+
+
+@asynccontextmanager
+async def polling(app: App, api: BotApiStandIn) -> AsyncIterator[TelegramBot]:
+    """Our Telegram adapter polling the stand-in, as ``chestnut serve`` does without a webhook."""
+    bot = TelegramBot(app.dialogue, api.token, base_url=api.base_url, poll_timeout_s=1)
+    await bot.start()
+    try:
+        yield bot
+    finally:
+        await bot.stop()
