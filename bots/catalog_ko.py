@@ -1,4 +1,7 @@
-"""한국어 — the default catalogue. Short sentences, polite 해요체, amounts as "12,000원"."""
+"""한국어 — the default catalogue. Short sentences, polite 해요체, amounts as "12,000원".
+
+A particle after a value is named as its format, ``{name:을}`` (bots/texts.py chooses 을 or 를).
+"""
 
 from __future__ import annotations
 
@@ -58,8 +61,8 @@ KO: dict[str, str] = {
     "browse.category": "{name} 물건이에요.",
     "browse.category_empty": "지금은 {name} 물건이 없어요.",
     "browse.back_categories": "◀ 종류 목록",
-    "search.none": "'{query}'(으)로는 찾지 못했어요. 시장이나 종류로 골라 보시겠어요?",
-    "search.found": "'{query}'(으)로 찾았어요. 골라 주세요.",
+    "search.none": "{query!q:으로}는 찾지 못했어요. 시장이나 종류로 골라 보시겠어요?",
+    "search.found": "{query!q:으로} 찾았어요. 골라 주세요.",
     "product.price": "💰 {price} ({unit})",
     "product.shop": "🏪 {shop} · {market}",
     "product.origin": "🌱 원산지: {region} · {producer}",
