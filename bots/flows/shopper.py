@@ -27,6 +27,8 @@ from commerce import search as product_search
 from commerce.errors import InvalidInput, NotAllowed
 
 PAGE = 5  # short lists (search hits, recent orders): five, leaving a sixth choice to move on
+LABEL_MAX = 30  # a goods button naming its shop: goods, amount and shop still fit a phone's button
+SHOP_MAX = 8  # the shop's part of such a label ("김씨네 과수원")
 MAX_CHOICES = 6  # elderly first: never more buttons than this on one screen (the menu aside)
 SHARES = (0, 10, 30, 50, 100)
 CLAIM_KINDS = claims.KINDS
@@ -98,9 +100,20 @@ async def shop(ctx: Ctx, args: list[str]) -> Screen:
     return ctx.say(text, *paged(ctx, items, f"sh:{found.id}", _arg(args, 1), extras))
 
 
-def _product_label(ctx: Ctx, p: catalog.Product) -> str:
-    sold_out = "" if p.available else " " + ctx.t("product.sold_out_tag")
-    return f"{p.name} {p.unit} {won(p.price, ctx.lang)}{sold_out}"
+def _product_label(ctx: Ctx, p: catalog.Product, shop: str = "") -> str:
+    return _goods_label(ctx, p.name, p.unit, p.price, available=p.available, shop=shop)
+
+
+def _goods_label(ctx: Ctx, name: str, unit: str, price: int, *, available: bool, shop: str = "") -> str:
+    """ "사과 1kg 6,000원", and " · 김씨네 과수원" where goods of several shops are listed together (the same
+    goods at the same price from two shops must not look like one button twice); the name gives way
+    first when that is long."""
+    tail = f" {unit} {won(price, ctx.lang)}" + ("" if available else " " + ctx.t("product.sold_out_tag"))
+    if not shop:
+        return name + tail
+    tail += " · " + (shop if len(shop) <= SHOP_MAX else shop[: SHOP_MAX - 1].rstrip() + "…")
+    room = max(LABEL_MAX - len(tail), 2)
+    return (name if len(name) <= room else name[: room - 1].rstrip() + "…") + tail
 
 
 async def categories(ctx: Ctx, args: list[str]) -> Screen:
@@ -118,7 +131,8 @@ async def category(ctx: Ctx, args: list[str]) -> Screen:
         return await categories(ctx, [])
     name = catalog.CATEGORIES[index]
     products = [p for p in await catalog.list_products(ctx.uow, category=name) if p.available]
-    items = [Button(_product_label(ctx, p), payload=f"p:{p.id}") for p in products]
+    shop_names = await shops.names(ctx.uow, [p.shop_id for p in products])
+    items = [Button(_product_label(ctx, p, shop_names.get(p.shop_id, "")), payload=f"p:{p.id}") for p in products]
     text = ctx.t("browse.category", name=name) if products else ctx.t("browse.category_empty", name=name)
     return ctx.say(text, *paged(ctx, items, f"kat:{index}", page, [ctx.button("browse.back_categories", "kats")]))
 
@@ -159,8 +173,7 @@ async def search(ctx: Ctx, args: list[str]) -> Screen:
     rows = [
         [
             Button(
-                f"{h.name} {h.unit} {won(h.price, ctx.lang)}"
-                + ("" if h.in_stock else " " + ctx.t("product.sold_out_tag")),
+                _goods_label(ctx, h.name, h.unit, h.price, available=h.in_stock, shop=h.shop_name),
                 payload=f"p:{h.product_id}",
             )
         ]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from chestnut.bootstrap import App, build
 from chestnut.settings import Settings
-from commerce import catalog, delivery, members, orders, reviews, wallet
+from commerce import catalog, delivery, members, orders, reviews, shops, wallet
 from ledger.verify import verify_ledger
 from tests.support.chat import ChatUser
 from tests.support.market import Cast, cast
@@ -161,6 +161,63 @@ async def test_typing_finds_goods_the_forgiving_way(app: App) -> None:
         assert shopper.find("사과 1kg 6,000원"), typed
     await shopper.send("전혀없는물건")
     assert "찾지 못했어요" in shopper.text and shopper.find("장보기")
+
+
+async def _sell(app: App, producer: int, shop: int, name: str, unit: str, price: int) -> int:
+    async with app.db.unit_of_work() as uow:
+        product = await catalog.add_product(
+            app.market,
+            uow,
+            producer,
+            shop,
+            name=name,
+            category="과일",
+            unit=unit,
+            price=price,
+            stock=10,
+            origin_region="경북 청도",
+            origin_producer="청도 농가",
+        )
+        await uow.commit()
+    return product.id
+
+
+async def _second_shop(app: App, c: Cast) -> tuple[int, int]:
+    async with app.db.unit_of_work() as uow:
+        farmer = await members.register(app.market, uow, channel="kakao", external_id="p2", display_name="박농부")
+        shop = await shops.open_shop(
+            app.market, uow, farmer.id, name="박씨네 감나무 농장", kind="farm", region="수원시", market_name="못골시장"
+        )
+        await shops.verify_shop(app.market, uow, c.operator, shop.id)
+        await uow.commit()
+    return farmer.id, shop.id
+
+
+async def test_the_same_goods_from_two_shops_are_told_apart_by_the_shop(app: App) -> None:
+    c = await cast(app)
+    farmer, other = await _second_shop(app, c)
+    await _sell(app, c.producer, c.shop, "단감", "2kg", 13_000)
+    await _sell(app, farmer, other, "단감", "2kg", 13_000)
+    await _sell(app, farmer, other, "청도 반시 햇감 특품 선물용 큰 상자", "5kg", 45_000)
+    shopper = ChatUser(app.dialogue, "kakao", "s1")
+
+    def goods(word: str) -> list[str]:
+        return [b.label for b in shopper.buttons() if word in b.label]
+
+    await shopper.send("단감")
+    found = goods("단감")
+    assert sorted(found) == ["단감 2kg 13,000원 · 김씨네 과수원", "단감 2kg 13,000원 · 박씨네 감나무…"], found
+    await shopper.send("반시")
+    (long_one,) = goods("45,000원")
+    assert long_one.startswith("청도 반시") and long_one.endswith("45,000원 · 박씨네 감나무…") and len(long_one) <= 30
+
+    await shopper.tap("장보기")
+    await shopper.tap("종류로 보기")
+    await shopper.tap("과일")
+    found = goods("단감")
+    assert len(set(found)) == 2 and any("김씨네" in label for label in found), found
+    assert any("박씨네" in label for label in found), found
+    assert all(len(b.label) <= 30 for b in shopper.buttons())
 
 
 async def test_stale_buttons_junk_and_unknown_ids_get_a_kind_answer_and_change_nothing(app: App) -> None:
