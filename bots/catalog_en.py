@@ -191,6 +191,7 @@ EN: dict[str, str] = {
     "refusal.other": "That cannot be done right now. Tap 'Home' or call the market office.",
     "wallet.trial": "🎁 Take {amount} to try",
     "wallet.trial_done": "We put {amount} of play Bamtol in your wallet. (Only in the trial market.)",
+    "wallet.trial_had": "You have already received the trial Bamtol of {amount}: it is given once per member.",
     "push.order_paid": "🔔 New order! Order #{id}: {goods} (total {total})\nPlease check it and tap 'Accept'.",
     "push.see_order": "📦 See order",
     "push.order_accepted": "The shop accepted order #{id}. It will be on its way soon.",

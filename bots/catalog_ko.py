@@ -196,6 +196,7 @@ KO: dict[str, str] = {
     "refusal.other": "지금은 그걸 할 수 없어요. '처음으로'를 누르거나 시장 사무실로 연락해 주세요.",
     "wallet.trial": "🎁 체험용 {amount} 받기",
     "wallet.trial_done": "체험용 밤톨 {amount}을 넣어 드렸어요. (시험 장터에서만 드려요)",
+    "wallet.trial_had": "체험용 밤톨 {amount}은 이미 받으셨어요. 한 분께 한 번만 드려요.",
     "push.order_paid": "🔔 새 주문이 왔어요! 주문 {id}번: {goods} (합계 {total})\n확인하고 '접수'를 눌러 주세요.",
     "push.see_order": "📦 주문 보기",
     "push.order_accepted": "가게에서 주문 {id}번을 접수했어요. 곧 준비해서 보내 드려요.",

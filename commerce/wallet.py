@@ -45,6 +45,12 @@ async def balances(market: Market, uow: UnitOfWork, member_id: int) -> Balances:
     return Balances(btl.balance, btl.available, bnm.balance, bnm.available)
 
 
+@dataclass(frozen=True, slots=True)
+class OfficeTopup:
+    seq: int  # the cash.topup entry
+    minted: bool  # False: the receipt was on record already, and this changed nothing
+
+
 async def topup_at_office(
     market: Market, uow: UnitOfWork, operator_id: int, member_id: int, amount: int, *, receipt: str
 ) -> int:
@@ -52,6 +58,18 @@ async def topup_at_office(
 
     ``receipt`` (the office's receipt number) makes a repeated submission harmless.
     """
+    return (await office_topup(market, uow, operator_id, member_id, amount, receipt=receipt)).seq
+
+
+async def office_receipt_recorded(uow: UnitOfWork, receipt: str) -> bool:
+    """Whether an office top-up under ``receipt`` is on record (a top-up under it again mints nothing)."""
+    return bool(await uow.fetch("SELECT 1 FROM topups WHERE id = :id", {"id": f"office-{receipt}"}))
+
+
+async def office_topup(
+    market: Market, uow: UnitOfWork, operator_id: int, member_id: int, amount: int, *, receipt: str
+) -> OfficeTopup:
+    """``topup_at_office``, saying also whether this call minted or found the receipt recorded before."""
     operator = await members.require_role(uow, operator_id, "operator")
     member = await members.get(uow, member_id)
     validate.whole_number(amount, "amount", low=1, high=MAX_TOPUP)
@@ -76,7 +94,7 @@ async def topup_at_office(
             "VALUES (:id, :m, :a, 'office', 'confirmed', :seq, :now, :now)",
             {"id": f"office-{ref}", "m": member.id, "a": amount, "seq": recorded.seq, "now": now},
         )
-    return recorded.seq
+    return OfficeTopup(recorded.seq, minted=not recorded.existing)
 
 
 # ----------------------------------------------------------------------------- gateway top-ups

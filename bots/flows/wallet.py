@@ -71,10 +71,14 @@ async def topup(ctx: Ctx, _args: list[str]) -> Screen:
     if ctx.config.topup_url:
         text += "\n" + ctx.t("wallet.topup_gateway")
         rows.append([Button(won(a, ctx.lang), payload=f"wtg:{a}") for a in GATEWAY_AMOUNTS])
-    if ctx.config.trial_topup:
+    if ctx.config.trial_topup and not await wallet.office_receipt_recorded(ctx.uow, _trial_receipt(ctx)):
         rows.append([ctx.button("wallet.trial", "wtt", amount=won(ctx.config.trial_topup, ctx.lang))])
     rows.append([Button(ctx.t("help.call"), phone=ctx.config.office_phone), ctx.button("home.wallet", "w")])
     return ctx.say(text, *rows)
+
+
+def _trial_receipt(ctx: Ctx) -> str:
+    return f"trial-{ctx.member.id}"
 
 
 async def trial(ctx: Ctx, _args: list[str]) -> Screen:
@@ -83,15 +87,17 @@ async def trial(ctx: Ctx, _args: list[str]) -> Screen:
     if not ctx.config.trial_topup or not operators:
         return await topup(ctx, [])
     amount = ctx.config.trial_topup
-    # One receipt per member: the ledger answers a second tap with the first top-up, minting nothing more.
-    await wallet.topup_at_office(
-        ctx.market, ctx.uow, operators[0].id, ctx.member.id, amount, receipt=f"trial-{ctx.member.id}"
-    )
+    # One receipt per member: the ledger answers a second tap (an old button, or two at once) with the
+    # first top-up, minting nothing, and the member is told they had it rather than that money came.
+    minted = False
+    if not await wallet.office_receipt_recorded(ctx.uow, _trial_receipt(ctx)):
+        given = await wallet.office_topup(
+            ctx.market, ctx.uow, operators[0].id, ctx.member.id, amount, receipt=_trial_receipt(ctx)
+        )
+        minted = given.minted
     screen = await balances(ctx, [])
-    return ctx.say(
-        ctx.t("wallet.trial_done", amount=won(amount, ctx.lang)) + "\n\n" + screen.replies[0].text,
-        *[list(row) for row in screen.replies[0].buttons],
-    )
+    said = ctx.t("wallet.trial_done" if minted else "wallet.trial_had", amount=won(amount, ctx.lang))
+    return ctx.say(said + "\n\n" + screen.replies[0].text, *[list(row) for row in screen.replies[0].buttons])
 
 
 async def gateway_link(ctx: Ctx, args: list[str]) -> Screen:

@@ -378,8 +378,12 @@ async def test_a_visitor_of_the_trial_market_can_take_play_money_once(tmp_path: 
         await visitor.tap("내 지갑")
         await visitor.tap("충전 방법")
         await visitor.tap("체험용 50,000원 받기")
-        assert "밤톨: 50,000원" in visitor.text
+        assert "넣어 드렸어요" in visitor.text and "밤톨: 50,000원" in visitor.text
+        await visitor.tap("충전 방법")
+        assert not [b for b in visitor.buttons() if "체험용" in b.label]  # had it: no longer offered
         await visitor.send(payload="wtt")  # again, from the old screen
+        assert "이미 받으셨어요" in visitor.text and "넣어 드렸어요" not in visitor.text
+        assert "밤톨: 50,000원" in visitor.text
         member = (await _member_of(app, "web", "visitor-1")).id
         async with app.db.snapshot() as snap:
             assert (await wallet.balances(app.market, snap, member)).btl == 50_000
