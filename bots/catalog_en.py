@@ -172,6 +172,7 @@ EN: dict[str, str] = {
     "refusal.out_of_stock": "Sorry, only {available} left. Please take fewer.",
     "refusal.price_changed": "The price changed meanwhile. The new total is {total}. Please check your basket again.",
     "refusal.empty_cart": "Your basket is empty. Please add goods first.",
+    "refusal.no_earlier_order": "There is no earlier order to repeat yet. Please choose goods under 'Shop'.",
     "refusal.bnm_share_too_high": "This order takes at most {max_share}% in Bamnamu. Please choose again.",
     "refusal.outside_delivery_area": "Sorry, this shop does not deliver there.",
     "refusal.shop_not_verified": "The shop is still waiting for the market office's check.",

@@ -177,6 +177,7 @@ KO: dict[str, str] = {
     "refusal.out_of_stock": "죄송해요, 남은 수량이 {available}개뿐이에요. 수량을 줄여 주세요.",
     "refusal.price_changed": "그 사이 가격이 바뀌었어요. 새 합계는 {total}이에요. 장바구니에서 다시 확인해 주세요.",
     "refusal.empty_cart": "장바구니가 비어 있어요. 먼저 물건을 담아 주세요.",
+    "refusal.no_earlier_order": "아직 다시 주문할 지난 주문이 없어요. '장보기'에서 물건을 골라 주세요.",
     "refusal.bnm_share_too_high": "이 주문은 밤나무로 {max_share}%까지만 낼 수 있어요. 비율을 다시 골라 주세요.",
     "refusal.outside_delivery_area": "죄송해요, 이 가게는 그 지역으로 배달하지 않아요.",
     "refusal.shop_not_verified": "가게가 아직 시장 사무실의 확인을 기다리고 있어요.",

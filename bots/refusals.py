@@ -19,6 +19,7 @@ NEXT_STEPS: dict[str, tuple[tuple[str, str], ...]] = {
     "out_of_stock": (("cart.open", "cart"), ("home.shop", "mk")),
     "price_changed": (("cart.open", "cart"),),
     "empty_cart": (("home.shop", "mk"),),
+    "no_earlier_order": (("home.shop", "mk"),),
     "bnm_share_too_high": (("cart.open", "cart"),),
     "outside_delivery_area": (("home.shop", "mk"),),
     "shop_not_verified": (("more.human", "human"),),

@@ -19,7 +19,7 @@ import hashlib
 
 from bots.dialogue import Ctx, Router
 from bots.flows import ads as ads_flow
-from bots.flows import community, payload
+from bots.flows import community, home, payload
 from bots.messages import Button, Reply, Screen
 from bots.texts import bnm, won
 from commerce import catalog, claims, delivery, identity, orders, provenance, reviews, shops
@@ -281,7 +281,7 @@ async def cart(ctx: Ctx, args: list[str]) -> Screen:
     if not args:
         shop_ids = await orders.cart_shops(ctx.uow, ctx.member.id)
         if not shop_ids:
-            return ctx.say(ctx.t("cart.empty"), [ctx.button("home.shop", "mk"), ctx.button("home.reorder", "re")])
+            return ctx.say(ctx.t("cart.empty"), [ctx.button("home.shop", "mk"), *await home.reorder_button(ctx)])
         if len(shop_ids) > 1:
             names = [await shops.get(ctx.uow, s) for s in shop_ids[:PAGE]]
             return ctx.say(ctx.t("cart.which_shop"), *[[Button(s.name, payload=f"cart:{s.id}")] for s in names])

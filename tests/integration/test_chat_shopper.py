@@ -153,6 +153,31 @@ async def test_order_like_last_time_refills_the_cart_at_todays_price(app: App) -
     assert [o.total for o in await _buyer_orders(app, c.shopper)] == [13_000, 15_000]
 
 
+async def test_order_like_last_time_is_offered_only_with_an_order_to_repeat(app: App) -> None:
+    await cast(app)
+    shopper = ChatUser(app.dialogue, "kakao", "s1")
+
+    def offered() -> bool:
+        return any("지난번처럼" in b.label for b in shopper.buttons())
+
+    await shopper.send("/start")
+    assert not offered()  # a new member has nothing to repeat
+    await shopper.tap("도움말")
+    assert not offered()
+    await shopper.send("장바구니")
+    assert "비어 있어요" in shopper.text and not offered()
+    await shopper.send(payload="re")  # the button on an old screen
+    assert "지난 주문이 없어요" in shopper.text and "장바구니" not in shopper.text
+    assert shopper.find("장보기")
+
+    await _buy_apples(shopper)
+    await shopper.tap("결제하기")
+    await shopper.tap("처음으로")
+    assert offered()
+    await shopper.send("장바구니")  # emptied by paying: the way back to the same goods is offered
+    assert "비어 있어요" in shopper.text and offered()
+
+
 async def test_typing_finds_goods_the_forgiving_way(app: App) -> None:
     await cast(app)
     shopper = ChatUser(app.dialogue, "kakao", "s1")
