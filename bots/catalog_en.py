@@ -127,6 +127,7 @@ EN: dict[str, str] = {
     "order.cancel_no": "No",
     "order.cancelled": "Order #{id} is cancelled. The money is back in your wallet.",
     "order.thanks": "Glad it arrived! A review of order #{id} helps other shoppers.",
+    "order.thanks_reviewed": "Glad it arrived well! Thank you for reviewing order {id} too.",
     "review.which": "Which product would you like to review?",
     "review.stars": "How many stars?",
     "review.words": "Would you add a few words? Or tap 'Post without words'.",

@@ -132,6 +132,7 @@ KO: dict[str, str] = {
     "order.cancel_no": "아니요",
     "order.cancelled": "주문 {id}번을 취소했어요. 낸 돈은 지갑으로 돌아갔어요.",
     "order.thanks": "잘 받으셨다니 다행이에요! 주문 {id}번 후기를 남겨 주시면 다른 분들께 도움이 돼요.",
+    "order.thanks_reviewed": "잘 받으셨다니 다행이에요! 주문 {id}번 후기도 고마워요.",
     "review.which": "어떤 물건의 후기를 쓸까요?",
     "review.stars": "별점을 골라 주세요.",
     "review.words": "한마디 남겨 주시겠어요? 그냥 올리려면 '글 없이 올리기'를 눌러 주세요.",

@@ -24,7 +24,7 @@ from bots.messages import Button, Reply, Screen
 from bots.texts import bnm, won
 from commerce import catalog, claims, delivery, identity, orders, provenance, reviews, shops
 from commerce import search as product_search
-from commerce.errors import InvalidInput, NotAllowed
+from commerce.errors import AlreadyReviewed, InvalidInput, NotAllowed
 
 PAGE = 5  # short lists (search hits, recent orders): five, leaving a sixth choice to move on
 LABEL_MAX = 30  # a goods button naming its shop: goods, amount and shop still fit a phone's button
@@ -475,7 +475,8 @@ async def order(ctx: Ctx, args: list[str]) -> Screen:
     if found.state in ("picked_up", "delivered"):
         rows.append([ctx.button("order.received", f"rcv:{found.id}")])
     if found.state in ("delivered", "confirmed", "settled"):
-        rows.append([ctx.button("order.review", f"rv:{found.id}"), ctx.button("order.claim", f"cl:{found.id}")])
+        review = [ctx.button("order.review", f"rv:{found.id}")] if await reviews.not_reviewed(ctx.uow, found.id) else []
+        rows.append([*review, ctx.button("order.claim", f"cl:{found.id}")])
     rows.append(
         [*([Button(ctx.t("shop.call"), phone=owner.phone)] if owner.phone else []), ctx.button("home.orders", "orders")]
     )
@@ -495,6 +496,8 @@ async def cancel(ctx: Ctx, args: list[str]) -> Screen:
 
 async def received(ctx: Ctx, args: list[str]) -> Screen:
     found = await orders.confirm_receipt(ctx.market, ctx.uow, ctx.member.id, _arg(args, 0))
+    if not await reviews.not_reviewed(ctx.uow, found.id):  # reviewed while it was marked delivered
+        return ctx.say(ctx.t("order.thanks_reviewed", id=found.id), [ctx.button("home.orders", "orders")])
     return ctx.say(ctx.t("order.thanks", id=found.id), [ctx.button("order.review", f"rv:{found.id}")])
 
 
@@ -504,10 +507,14 @@ async def review(ctx: Ctx, args: list[str]) -> Screen:
     if found.buyer_id != ctx.member.id:
         raise NotAllowed("only the buyer reviews this order", order=found.id)
     if len(args) < 2:
-        if len(found.lines) > 1:
-            rows = [[Button(x.name, payload=f"rv:{found.id}:{x.product_id}")] for x in found.lines[:PAGE]]
+        left = set(await reviews.not_reviewed(ctx.uow, found.id))
+        lines = [x for x in found.lines if x.product_id in left]
+        if not lines:  # every product reviewed already (a button from before)
+            raise AlreadyReviewed("every product of this order has a review", order=found.id)
+        if len(lines) > 1:
+            rows = [[Button(x.name, payload=f"rv:{found.id}:{x.product_id}")] for x in lines[:PAGE]]
             return ctx.say(ctx.t("review.which"), *rows)
-        args = [args[0], str(found.lines[0].product_id)]
+        args = [args[0], str(lines[0].product_id)]
     product_id = _arg(args, 1)
     if len(args) < 3:
         stars = [Button("⭐" * n, payload=f"rv:{found.id}:{product_id}:{n}") for n in (5, 4, 3, 2, 1)]

@@ -360,8 +360,10 @@ async def test_receipt_review_and_claim_by_chat(app: App) -> None:
     await shopper.tap("처음으로")
     await shopper.tap("내 주문")
     await shopper.tap(f"{order.id}번")
-    await shopper.tap("후기 쓰기")
-    await shopper.tap("⭐⭐⭐⭐")
+    assert not [b for b in shopper.buttons() if "후기 쓰기" in b.label]  # reviewed: not offered again
+    await shopper.send(payload=f"rv:{order.id}")  # the button of an earlier screen
+    assert "이미 남기셨어요" in shopper.text and shopper.find("내 주문")
+    await shopper.send(payload=f"rv:{order.id}:{c.product}:4")
     await shopper.tap("글 없이 올리기")
     assert "이미 남기셨어요" in shopper.text  # once per line, kindly
 
@@ -374,6 +376,49 @@ async def test_receipt_review_and_claim_by_chat(app: App) -> None:
     assert "접수했어요" in shopper.text
     report = await verify_ledger(app.db, app.settings.ledger_origin, workers=0)
     assert report.ok, report.problem
+
+
+async def test_review_is_offered_while_a_product_of_the_order_has_none(app: App) -> None:
+    c = await cast(app)
+    pear = await _sell(app, c.producer, c.shop, "배", "3kg", 10_000)
+    shopper = ChatUser(app.dialogue, "kakao", "s1")
+    await shopper.send("/start")
+    await shopper.send(payload=f"add:{c.product}:1")
+    await shopper.send(payload=f"add:{pear}:1")
+    await shopper.tap("결제하러 가기")
+    await shopper.tap("결제하기")
+    (order,) = await _buyer_orders(app, c.shopper)
+    async with app.db.unit_of_work() as uow:
+        code = await delivery.delivery_code(uow, c.shopper, order.id)
+        await orders.accept_order(app.market, uow, c.producer, order.id)
+        await delivery.take_job(app.market, uow, c.courier, order.id)
+        await delivery.confirm_pickup(app.market, uow, c.courier, order.id)
+        await delivery.confirm_delivery(app.market, uow, c.courier, order.id, code)
+        await uow.commit()
+
+    def review_offered() -> bool:
+        return any("후기 쓰기" in b.label for b in shopper.buttons())
+
+    await shopper.tap("주문 보기")
+    assert "배달 완료" in shopper.text and review_offered()
+    await shopper.tap("후기 쓰기")
+    assert shopper.find("사과") and shopper.find("배")
+    await shopper.tap("사과")
+    await shopper.tap("⭐⭐⭐⭐⭐")
+    await shopper.tap("글 없이 올리기")
+    await shopper.send(payload=f"o:{order.id}")
+    assert review_offered()  # the pear is still waiting for its review
+    await shopper.tap("후기 쓰기")
+    assert "별점" in shopper.text  # only the pear is left: straight to its stars
+    await shopper.tap("⭐⭐⭐⭐")
+    await shopper.tap("글 없이 올리기")
+    assert "후기 고마워요" in shopper.text
+    await shopper.send(payload=f"o:{order.id}")
+    assert not review_offered() and shopper.find("문제 신고")
+    await shopper.tap("잘 받았어요")
+    assert "후기도 고마워요" in shopper.text and not review_offered() and shopper.find("내 주문")
+    async with app.db.snapshot() as snap:
+        assert await reviews.not_reviewed(snap, order.id) == []
 
 
 async def test_cancel_before_the_shop_accepts_returns_every_won(app: App) -> None:
