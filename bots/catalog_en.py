@@ -126,6 +126,8 @@ EN: dict[str, str] = {
     "order.cancel_yes": "Yes, cancel",
     "order.cancel_no": "No",
     "order.cancelled": "Order #{id} is cancelled. The money is back in your wallet.",
+    "order.cancelled_before": "Order #{id} is cancelled already. The money went back to your wallet.",
+    "order.cancel_too_late": "Order #{id} is already '{state}', so it can no longer be cancelled here. Please call the shop, or tap 'Report problem' if something is wrong with the goods.",
     "order.thanks": "Glad it arrived! A review of order #{id} helps other shoppers.",
     "order.thanks_reviewed": "Glad it arrived well! Thank you for reviewing order {id} too.",
     "review.which": "Which product would you like to review?",

@@ -131,6 +131,8 @@ KO: dict[str, str] = {
     "order.cancel_yes": "네, 취소해요",
     "order.cancel_no": "아니요",
     "order.cancelled": "주문 {id}번을 취소했어요. 낸 돈은 지갑으로 돌아갔어요.",
+    "order.cancelled_before": "주문 {id}번은 이미 취소됐어요. 낸 돈은 지갑으로 돌아갔어요.",
+    "order.cancel_too_late": "주문 {id}번은 이미 '{state}' 상태라 여기서는 취소할 수 없어요. 가게에 전화해 주시거나, 받은 물건에 문제가 있으면 '문제 신고'를 해 주세요.",
     "order.thanks": "잘 받으셨다니 다행이에요! 주문 {id}번 후기를 남겨 주시면 다른 분들께 도움이 돼요.",
     "order.thanks_reviewed": "잘 받으셨다니 다행이에요! 주문 {id}번 후기도 고마워요.",
     "review.which": "어떤 물건의 후기를 쓸까요?",

@@ -434,6 +434,9 @@ STATE_KEYS = (
 )
 
 
+CANCELLABLE = ("placed", "paid")  # before the shop accepts (commerce.orders.cancel_order)
+
+
 def _state(ctx: Ctx, state: str) -> str:
     return ctx.t(f"state.{state}") if state in STATE_KEYS else state
 
@@ -470,7 +473,7 @@ async def order(ctx: Ctx, args: list[str]) -> Screen:
     if found.state in ("paid", "accepted", "picked_up"):
         code = await delivery.delivery_code(ctx.uow, ctx.member.id, found.id)
         lines.append(ctx.t("order.code", code=code))
-    if found.state in ("placed", "paid"):
+    if found.state in CANCELLABLE:
         rows.append([ctx.button("order.cancel", f"ocx:{found.id}")])
     if found.state in ("picked_up", "delivered"):
         rows.append([ctx.button("order.received", f"rcv:{found.id}")])
@@ -485,6 +488,15 @@ async def order(ctx: Ctx, args: list[str]) -> Screen:
 
 async def cancel(ctx: Ctx, args: list[str]) -> Screen:
     order_id = _arg(args, 0)
+    found = await orders.get(ctx.uow, order_id)
+    if found.buyer_id != ctx.member.id:
+        raise NotAllowed("only the buyer cancels this order here", order=found.id)
+    if found.state not in CANCELLABLE:  # a button from before the shop took it, or a second tap
+        key = "order.cancelled_before" if found.state == "cancelled" else "order.cancel_too_late"
+        return ctx.say(
+            ctx.t(key, id=found.id, state=_state(ctx, found.state)),
+            [ctx.button("order.view", f"o:{found.id}"), ctx.button("home.orders", "orders")],
+        )
     if len(args) < 2 or args[1] != "y":
         return ctx.say(
             ctx.t("order.cancel_sure", id=order_id),

@@ -439,6 +439,37 @@ async def test_cancel_before_the_shop_accepts_returns_every_won(app: App) -> Non
     assert balance.btl_available == 100_000
 
 
+async def test_a_stale_cancel_button_answers_with_the_order_and_a_way_on(app: App) -> None:
+    c = await cast(app)
+    shopper = ChatUser(app.dialogue, "kakao", "s1")
+    await _buy_apples(shopper)
+    await shopper.tap("결제하기")
+    await shopper.tap("주문 보기")
+    await shopper.tap("주문 취소")
+    (order,) = await _buyer_orders(app, c.shopper)
+    async with app.db.unit_of_work() as uow:
+        await orders.accept_order(app.market, uow, c.producer, order.id)  # the shop took it meanwhile
+        await uow.commit()
+    await shopper.tap("네, 취소해요")
+    assert (
+        f"주문 {order.id}번" in shopper.text and "가게 준비 중" in shopper.text and "취소할 수 없어요" in shopper.text
+    )
+    assert shopper.find("주문 보기") and shopper.find("내 주문")
+    await shopper.tap("주문 보기")
+    assert "가게 준비 중" in shopper.text and not [b for b in shopper.buttons() if "주문 취소" in b.label]
+    assert [o.state for o in await _buyer_orders(app, c.shopper)] == ["accepted"]
+
+    await _buy_apples(shopper)  # a second order, cancelled, then the same button tapped again
+    await shopper.tap("결제하기")
+    await shopper.tap("주문 보기")
+    await shopper.tap("주문 취소")
+    yes = shopper.find("네, 취소해요")
+    await shopper.tap("네, 취소해요")
+    assert "취소했어요" in shopper.text
+    await shopper.send(payload=yes.payload)
+    assert "이미 취소됐어요" in shopper.text and shopper.find("주문 보기") and shopper.find("내 주문")
+
+
 async def test_a_visitor_of_the_trial_market_can_take_play_money_once(tmp_path: Path, db_url: str) -> None:
     app = await build(Settings(home=tmp_path / "dev", database_url=db_url, environment="development"))
     try:
