@@ -9,10 +9,9 @@ from __future__ import annotations
 WORK_KO: dict[str, str] = {
     # -- telegram adapter (bots/telegram.py)
     "telegram.contact_not_yours": (
-        "죄송해요, 전화번호는 본인 것만 등록할 수 있어요. 아래 '📱 내 전화번호 보내기' 버튼을 눌러 주세요."
+        "죄송해요, 전화번호는 본인 것만 등록할 수 있어요. 아래 '{button}' 버튼을 눌러 주세요."
     ),
-    "telegram.share_contact": "📱 내 전화번호 보내기",
-    "telegram.contact_hint": "아래 '📱 내 전화번호 보내기' 버튼을 누르면 번호가 바로 등록돼요.",
+    "telegram.contact_hint": "아래 '{button}' 버튼을 누르면 번호가 바로 등록돼요.",
     "telegram.menu_hint": "아래 큰 버튼으로 언제든 처음 화면과 도움말로 갈 수 있어요.",
     # -- shared by the work flows
     "work.stale": "그 화면은 이미 지나갔어요. 다시 골라 주세요.",

@@ -66,7 +66,12 @@ def _figures(ctx: Ctx, data: dict[str, object]) -> dict[str, object]:
         out[key] = value if isinstance(value, int) else "?"
     wait_s = data.get("wait_s")
     out["wait_min"] = max(1, (wait_s + 59) // 60) if isinstance(wait_s, int) else "?"
-    return out
+    return out | _button_names(ctx)
+
+
+def _button_names(ctx: Ctx) -> dict[str, object]:
+    """The labels of buttons a refusal names ("아래 '📱 전화번호 인증하기' 버튼"), from the buttons' own keys."""
+    return {"verify_button": ctx.t("identity.verify_phone"), "share_button": ctx.t("signup.share_button")}
 
 
 def _identity(ctx: Ctx, exc: ChestnutError) -> Screen:
@@ -76,7 +81,9 @@ def _identity(ctx: Ctx, exc: ChestnutError) -> Screen:
     verb, _, rest = (ctx.msg.payload or "").partition(":")
     shop = rest.split(":")[0] if verb in ("ok", "pay") else ""
     target = f"phone:pay:{shop}" if shop.isdigit() else "phone"
-    return ctx.say(ctx.t("refusal.identity_required"), [ctx.button("identity.verify_phone", target)])
+    return ctx.say(
+        ctx.t("refusal.identity_required", **_button_names(ctx)), [ctx.button("identity.verify_phone", target)]
+    )
 
 
 def _cashing_out(ctx: Ctx) -> bool:

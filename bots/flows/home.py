@@ -37,7 +37,7 @@ async def home(ctx: Ctx, _args: list[str]) -> Screen:
     ctx.go()
     text = ctx.t("home.greeting", name=ctx.member.display_name)
     if ctx.member.phone is None:
-        text += "\n" + ctx.t("home.no_phone")
+        text += "\n" + ctx.t("home.no_phone", more=ctx.t("home.more"), phone=ctx.t("more.phone"))
     return ctx.say(text, *await home_buttons(ctx))
 
 

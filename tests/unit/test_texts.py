@@ -82,6 +82,15 @@ def test_catalogues_name_the_particle_and_it_agrees_with_the_value() -> None:
     assert not [key for key, text in CATALOGUES["ko"].items() if both_forms.search(text)]
 
 
+def test_a_text_naming_a_button_by_its_emoji_label_names_one_that_exists() -> None:
+    for lang, catalogue in CATALOGUES.items():
+        texts = set(catalogue.values())
+        for key, text in catalogue.items():
+            for quoted in re.findall(r"'([^'{}\s][^'{}]*)'", text):
+                if not quoted[0].isalnum() and quoted[0] not in string.punctuation:  # "'📱 전화번호 보내기'"
+                    assert quoted in texts, (lang, key, quoted)
+
+
 def test_an_unknown_language_falls_back_to_korean() -> None:
     assert t("fr", "menu.home") == t("ko", "menu.home")
 
