@@ -23,15 +23,46 @@ KIND_KEYS = {
 }
 
 
+def _amount(ctx: Ctx, token: str, amount: int) -> str:
+    return won(amount, ctx.lang) if token == "BTL" else bnm(amount)  # noqa: S105 - a token name
+
+
+def _token_lines(ctx: Ctx, token: str, total: int, available: int, holds: list[wallet.Hold]) -> list[str]:
+    """ "밤톨: 50,000원", or what of it is held and why, in words, then what can be spent now."""
+    if not holds:
+        return [ctx.t(f"wallet.amount.{token}", amount=_amount(ctx, token, total))]
+    held = _amount(ctx, token, sum(h.amount for h in holds))
+    total_text = _amount(ctx, token, total)
+    if len(holds) == 1:
+        (hold,) = holds
+        why = ctx.t(f"wallet.hold.{hold.reason}", n=hold.count)
+        then = ctx.t(f"wallet.hold.{hold.reason}.then")
+        lines = [ctx.t(f"wallet.held_one.{token}", total=total_text, held=held, why=why, then=then)]
+    else:
+        lines = [ctx.t(f"wallet.held_many.{token}", total=total_text, held=held)]
+        lines += [
+            ctx.t(
+                "wallet.held_line",
+                why=ctx.t(f"wallet.hold.{h.reason}", n=h.count),
+                amount=_amount(ctx, token, h.amount),
+                then=ctx.t(f"wallet.hold.{h.reason}.then"),
+            )
+            for h in holds
+        ]
+    return [*lines, ctx.t(f"wallet.available.{token}", amount=_amount(ctx, token, available))]
+
+
 async def balances(ctx: Ctx, _args: list[str]) -> Screen:
     ctx.go()
     b = await wallet.balances(ctx.market, ctx.uow, ctx.member.id)
-    text = ctx.t(
-        "wallet.balances",
-        btl=won(b.btl, ctx.lang),
-        available=won(b.btl_available, ctx.lang),
-        bnm=bnm(b.bnm_units),
-    )
+    held = await wallet.holds(ctx.uow, ctx.member.id)
+    by_token = {token: [h for h in held if h.token == token] for token in ("BTL", "BNM")}
+    lines = [
+        ctx.t("wallet.title"),
+        *_token_lines(ctx, "BTL", b.btl, b.btl_available, by_token["BTL"]),
+        *_token_lines(ctx, "BNM", b.bnm_units, b.bnm_available, by_token["BNM"]),
+    ]
+    text = "\n".join(lines)
     level = identity.level_of(ctx.member)
     text += "\n" + ctx.t("identity.level", level=ctx.t(f"identity.level.{level.code}"))
     rows = [

@@ -470,6 +470,48 @@ async def test_a_stale_cancel_button_answers_with_the_order_and_a_way_on(app: Ap
     assert "이미 취소됐어요" in shopper.text and shopper.find("주문 보기") and shopper.find("내 주문")
 
 
+async def test_the_wallet_says_what_is_held_and_why(app: App) -> None:
+    c = await cast(app)
+    shopper = ChatUser(app.dialogue, "kakao", "s1")
+    await shopper.send("/start")
+    await shopper.tap("내 지갑")
+    assert "밤톨: 100,000원" in shopper.text and "묶여" not in shopper.text  # nothing held: just the balance
+
+    await _buy_apples(shopper)
+    await shopper.tap("9,000원 결제하기")
+    await _buy_apples(shopper, "2개 담기")
+    await shopper.tap("15,000원 결제하기")
+    await shopper.tap("처음으로")
+    await shopper.tap("내 지갑")
+    assert "밤톨 100,000원 중 24,000원은 주문 2건 결제 대기로 묶여 있어요 (배달이 끝나면 가게로 가요)." in shopper.text
+    assert "지금 쓸 수 있는 돈: 76,000원" in shopper.text
+
+    async with app.db.unit_of_work() as uow:
+        account = await wallet.register_bank_account(app.market, uow, c.shopper, "011", "302-1234-5678-91", "이할머니")
+        await wallet.request_cashout(app.market, uow, c.shopper, account.id, 30_000)
+        await uow.commit()
+    await shopper.send("내 지갑")  # the menu's label, typed
+    assert "밤톨 100,000원 중 54,000원은 이렇게 묶여 있어요." in shopper.text
+    assert "• 주문 2건 결제 대기 24,000원 (배달이 끝나면 가게로 가요)" in shopper.text
+    assert "• 출금 신청 1건 30,000원 (은행으로 보내 드리면 빠져나가요)" in shopper.text
+    assert "지금 쓸 수 있는 돈: 46,000원" in shopper.text
+    async with app.db.snapshot() as snap:
+        held = await wallet.holds(snap, c.shopper)
+        balance = await wallet.balances(app.market, snap, c.shopper)
+    assert [(h.token, h.reason, h.count, h.amount) for h in held] == [
+        ("BTL", "order", 2, 24_000),
+        ("BTL", "cashout", 1, 30_000),
+    ]
+    assert balance.btl - balance.btl_available == sum(h.amount for h in held)
+
+    _newest, oldest = await _buyer_orders(app, c.shopper)
+    async with app.db.unit_of_work() as uow:
+        await orders.cancel_order(app.market, uow, c.shopper, oldest.id)  # a cancelled order holds nothing
+        await uow.commit()
+    await shopper.send("내 지갑")
+    assert "• 주문 1건 결제 대기 15,000원" in shopper.text and "지금 쓸 수 있는 돈: 55,000원" in shopper.text
+
+
 async def test_a_visitor_of_the_trial_market_can_take_play_money_once(tmp_path: Path, db_url: str) -> None:
     app = await build(Settings(home=tmp_path / "dev", database_url=db_url, environment="development"))
     try:
