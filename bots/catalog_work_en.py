@@ -4,11 +4,8 @@ from __future__ import annotations
 
 WORK_EN: dict[str, str] = {
     # -- telegram adapter (bots/telegram.py)
-    "telegram.contact_not_yours": (
-        "Sorry, only your own phone number can be registered. Please tap '📱 Send my number' below."
-    ),
-    "telegram.share_contact": "📱 Send my number",
-    "telegram.contact_hint": "Tap '📱 Send my number' below and your number is registered at once.",
+    "telegram.contact_not_yours": ("Sorry, only your own phone number can be registered. Please tap '{button}' below."),
+    "telegram.contact_hint": "Tap '{button}' below and your number is registered at once.",
     "telegram.menu_hint": "The big buttons below always take you home or to help.",
     # -- shared by the work flows
     "work.stale": "That screen has passed. Please choose again.",

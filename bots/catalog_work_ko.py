@@ -1,6 +1,7 @@
 """한국어 — the producer, courier and operator flows. Short sentences, polite 해요체, amounts as "12,000원".
 
-Button labels stay within 14 characters (KakaoTalk's limit) where they are fixed words.
+Button labels stay within 14 characters (KakaoTalk's limit) where they are fixed words. A particle after
+a value is named as its format, ``{name:을}`` (bots/texts.py chooses 을 or 를).
 """
 
 from __future__ import annotations
@@ -8,10 +9,9 @@ from __future__ import annotations
 WORK_KO: dict[str, str] = {
     # -- telegram adapter (bots/telegram.py)
     "telegram.contact_not_yours": (
-        "죄송해요, 전화번호는 본인 것만 등록할 수 있어요. 아래 '📱 내 전화번호 보내기' 버튼을 눌러 주세요."
+        "죄송해요, 전화번호는 본인 것만 등록할 수 있어요. 아래 '{button}' 버튼을 눌러 주세요."
     ),
-    "telegram.share_contact": "📱 내 전화번호 보내기",
-    "telegram.contact_hint": "아래 '📱 내 전화번호 보내기' 버튼을 누르면 번호가 바로 등록돼요.",
+    "telegram.contact_hint": "아래 '{button}' 버튼을 누르면 번호가 바로 등록돼요.",
     "telegram.menu_hint": "아래 큰 버튼으로 언제든 처음 화면과 도움말로 갈 수 있어요.",
     # -- shared by the work flows
     "work.stale": "그 화면은 이미 지나갔어요. 다시 골라 주세요.",
@@ -113,7 +113,7 @@ WORK_KO: dict[str, str] = {
     ),
     # -- producer: adding a product
     "pa.ask_name": "올릴 물건 이름을 써 주세요. (예: 햇사과, 고등어)",
-    "pa.ask_cat": "'{name}'은(는) 어떤 종류인가요?",
+    "pa.ask_cat": "{name!q:은} 어떤 종류인가요?",
     "pa.ask_unit": "얼마씩 파나요? 버튼을 누르거나 직접 써 주세요. (예: 2kg, 10개)",
     "pa.ask_price": "{unit}에 얼마인가요? 숫자로 써 주세요. (예: 12000)",
     "pa.ask_stock": "지금 몇 개(묶음) 있나요? 숫자로 써 주세요.",
@@ -129,7 +129,7 @@ WORK_KO: dict[str, str] = {
     "pa.photo_yes": "있어요",
     "pa.photo_no": "없어요",
     "pa.submit": "✅ 올리기",
-    "pa.done": "'{name}'을(를) 올렸어요! 이제 손님이 찾을 수 있어요. (장부 #{seq})",
+    "pa.done": "{name!q:을} 올렸어요! 이제 손님이 찾을 수 있어요. (장부 #{seq})",
     "pa.again": "➕ 하나 더 올리기",
     # -- producer: products, stock, price, provenance
     "pl.title": "내 물건이에요. 고르면 재고와 가격을 바꿀 수 있어요.",
@@ -145,7 +145,7 @@ WORK_KO: dict[str, str] = {
     "pm.ask_stock": "재고를 몇 개로 할까요? 숫자로 써 주세요. (지금 {stock}개)",
     "pm.ask_price": "새 가격을 써 주시거나 버튼을 눌러 주세요. (지금 {price})",
     "pev.ask": "'{name}'에 무엇을 기록할까요? 한 번 누르면 장부에 남아요.",
-    "pev.done": "✅ '{stage}'을(를) 기록했어요. (장부 #{seq})",
+    "pev.done": "✅ {stage!q:을} 기록했어요. (장부 #{seq})",
     # -- producer: orders and couriers
     "po.title": "받을 주문이에요. 주문을 눌러 자세히 보세요.",
     "po.item": "• 주문 #{id} · {total} · {state}",
@@ -159,14 +159,14 @@ WORK_KO: dict[str, str] = {
     "pod.decline": "🙅 주문 거절",
     "pod.assign": "🛵 배달원 정하기",
     "pod.list": "📦 주문 목록",
-    "pacc.done": "주문 #{id}을(를) 받았어요.\n배달원을 정하거나, 가까운 배달원이 가져가게 둘 수 있어요.",
+    "pacc.done": "주문 #{id:을} 받았어요.\n배달원을 정하거나, 가까운 배달원이 가져가게 둘 수 있어요.",
     "pasg.ask": "주문 #{id} 배달을 누구에게 맡길까요?",
     "pasg.none": "등록된 배달원이 없어요. 배달원들이 가져가게 둘게요.",
     "pasg.open": "🙌 그냥 두기",
     "pasg.done": "{name}님에게 주문 #{id} 배달을 맡겼어요.",
-    "pdec.ask": "주문 #{id}을(를) 거절할까요? 손님께 {total}이 모두 돌아가요.",
+    "pdec.ask": "주문 #{id:을} 거절할까요? 손님께 {total}이 모두 돌아가요.",
     "pdec.yes": "🙅 네, 거절해요",
-    "pdec.done": "주문 #{id}을(를) 거절했어요. 손님께 돈이 모두 돌아갔어요.",
+    "pdec.done": "주문 #{id:을} 거절했어요. 손님께 돈이 모두 돌아갔어요.",
     # -- producer: claims
     "pcl.title": "답을 기다리는 문의예요.",
     "pcl.item": "• 문의 #{id} (주문 #{order}) · {kind}",
@@ -201,9 +201,9 @@ WORK_KO: dict[str, str] = {
     "pco.add_account": "➕ 계좌 추가",
     "pco.ask_amount": "얼마를 출금할까요? 숫자로 써 주세요.\n지금 쓸 수 있는 돈은 {available}이에요.",
     "pco.all": "💯 전부 ({amount})",
-    "pco.confirm": "{amount}을(를) {account} 계좌로 보낼까요?\n출금 처리 때 보내 드려요.",
+    "pco.confirm": "{amount:을} {account} 계좌로 보낼까요?\n출금 처리 때 보내 드려요.",
     "pco.yes": "✅ 출금 신청",
-    "pco.done": "출금 신청을 받았어요. {amount}은(는) 보내 드릴 때까지 따로 묶어 둬요.",
+    "pco.done": "출금 신청을 받았어요. {amount:은} 보내 드릴 때까지 따로 묶어 둬요.",
     "pco.wallet": "💸 현금으로 찾기",
     # -- courier
     "cj.not_courier": "배달 일은 시장 사무실에서 배달원으로 등록한 뒤에 할 수 있어요. 전화 주세요: {phone}",
@@ -229,7 +229,7 @@ WORK_KO: dict[str, str] = {
     "cdl.not_code": "번호는 숫자 6자리예요.",
     "cdl.wrong": "번호가 맞지 않아요. {left}번 더 할 수 있어요. 손님께 번호를 다시 여쭤봐 주세요.",
     "cdl.locked": "번호가 여러 번 틀려서 이 배달은 잠겼어요. 시장 사무실에서 연락드릴게요: {phone}",
-    "cdl.done": "🎉 주문 #{id} 배달 완료! 수고하셨어요. 배달비 {fee}은(는) 정산 때 들어와요.",
+    "cdl.done": "🎉 주문 #{id} 배달 완료! 수고하셨어요. 배달비 {fee:은} 정산 때 들어와요.",
     "ce.text": "💰 배달 수입\n밤톨 {btl} (쓸 수 있는 돈 {available})\n\n최근 배달비:\n{lines}",
     "ce.line": "• 주문 #{order} +{amount}",
     "ce.none": "아직 정산된 배달비가 없어요.",
@@ -253,7 +253,7 @@ WORK_KO: dict[str, str] = {
     "opsa.done": "✅ '{name}' 가게를 승인했어요.",
     "opsr.done": "'{name}' 가게는 승인하지 않았어요.",
     "opc.ask": "배달원으로 등록할 분의 전화번호나 회원번호를 써 주세요.",
-    "opc.confirm": "{name}님 (회원 {id}, {phone})을(를) 배달원으로 등록할까요?",
+    "opc.confirm": "{name}님(회원 {id}, {phone})을 배달원으로 등록할까요?",
     "opc.yes": "✅ 배달원 등록",
     "opc.done": "✅ {name}님이 이제 배달원이에요.",
     "optu.ask_who": "현금을 낸 분의 전화번호나 회원번호를 써 주세요.",
@@ -262,18 +262,18 @@ WORK_KO: dict[str, str] = {
     "optu.bad_receipt": "영수증 번호는 영문, 숫자, - 로 40자까지예요.",
     "optu.confirm": "이대로 충전할까요?\n받는 분: {name} (회원 {id})\n금액: {amount}\n영수증: {receipt}",
     "optu.yes": "✅ 충전 기록",
-    "optu.done": "✅ {name}님께 {amount}을(를) 충전했어요. (장부 #{seq})",
+    "optu.done": "✅ {name}님께 {amount:을} 충전했어요. (장부 #{seq})",
     "opcl.title": "운영자 판단을 기다리는 분쟁이에요.",
     "opcl.empty": "판단할 분쟁이 없어요.",
     "opcl.button": "⚖️ 분쟁 #{id}",
     "opcd.ask_reason": "판단 이유를 써 주세요. 손님과 가게가 함께 봐요.",
-    "opcd.confirm": "분쟁 #{id}을(를) 이렇게 결정할까요?\n결정: {resolution}\n이유: {reason}",
+    "opcd.confirm": "분쟁 #{id:을} 이렇게 결정할까요?\n결정: {resolution}\n이유: {reason}",
     "opcd.yes": "✅ 결정하기",
-    "opcd.done": "✅ 분쟁 #{id}: {resolution}(으)로 결정했어요.",
+    "opcd.done": "✅ 분쟁 #{id}: {resolution:으로} 결정했어요.",
     "op.phone": "📱 전화번호 확인",
     "opph.ask_who": "전화번호를 확인해 드릴 분의 회원번호(예: 12)를 써 주세요. (지갑 화면의 충전 안내에 나와요)",
     "opph.ask_phone": "{name}님 (회원 {id})의 휴대폰 번호를 써 주세요. 그분 휴대폰을 직접 보고 확인해 주세요.",
-    "opph.confirm": "{name}님 (회원 {id})의 번호를 {phone}(으)로 등록할까요?",
+    "opph.confirm": "{name}님 (회원 {id})의 번호를 {phone:으로} 등록할까요?",
     "opph.yes": "✅ 번호 등록",
     "opph.done": "✅ {name}님의 전화번호를 등록했어요. 이제 결제할 수 있어요.",
 }

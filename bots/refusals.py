@@ -2,8 +2,10 @@
 
 Services raise ``ChestnutError`` subclasses with a stable ``code`` and the figures a person needs
 (``insufficient_balance`` carries ``missing``). Here each code becomes a sentence from the catalogue
-and a button that leads on (not enough 밤톨 → "충전 방법"). The service's own message is English for
-logs and programs; it is never shown to a chat user.
+and a button that leads on (not enough 밤톨 → "충전 방법"). A code with no step of its own still gets
+one (``way_on``): back to the shopper's order it was about, or a person to talk to — a refusal never
+leaves only the menu. The service's own message is English for logs and programs; it is never shown
+to a chat user.
 """
 
 from __future__ import annotations
@@ -26,18 +28,16 @@ NEXT_STEPS: dict[str, tuple[tuple[str, str], ...]] = {
     "out_of_stock": (("cart.open", "cart"), ("home.shop", "mk")),
     "price_changed": (("cart.open", "cart"),),
     "empty_cart": (("home.shop", "mk"),),
+    "no_earlier_order": (("home.shop", "mk"),),
     "bnm_share_too_high": (("cart.open", "cart"),),
     "outside_delivery_area": (("dst.other", "dso:{shop}"), ("dst.pickup_shop_button", "dpk:{shop}:s")),
     "shop_not_verified": (("more.human", "human"),),
-    "wrong_delivery_code": (),
+    "wrong_delivery_code": (("cj.mine_short", "cm"),),
     "delivery_locked": (("more.human", "human"),),
     "already_taken": (("home.work.courier", "cj"),),
     "already_reviewed": (("home.orders", "orders"),),
     "claim_window_closed": (("more.human", "human"),),
-    "verification_code_requested_recently": (),
     "verification_code_expired": (("more.phone", "phone"),),
-    "invalid_state": (),
-    "not_allowed": (),
     "claims_need_approval": (("abuse.list", "ab"), ("more.human", "human")),
     "identity_required": (("identity.verify_phone", "phone"),),
     "verification_code_limit": (("more.human", "human"),),
@@ -46,6 +46,20 @@ NEXT_STEPS: dict[str, tuple[tuple[str, str], ...]] = {
     "sms_failed": (("signup.again", "phone"), ("more.human", "human")),
     "sms_refused": (("signup.again", "phone"), ("more.human", "human")),
 }
+
+
+# The shopper's own order screens (bots/flows/shopper.py): a refusal there leads back to that order.
+ORDER_VERBS = ("o", "ocx", "rcv", "rv", "rvt", "cl")
+ORDER_STATES = ("review.text", "claim.text")
+
+
+def way_on(ctx: Ctx, exc: ChestnutError) -> list[Button]:
+    """The step after a refusal whose code names none (invalid_state, not_allowed, not found, …)."""
+    order = exc.data.get("order")
+    verb = (ctx.msg.payload or "").partition(":")[0]
+    if isinstance(order, int) and (verb in ORDER_VERBS or ctx.state in ORDER_STATES):
+        return [ctx.button("order.view", f"o:{order}"), ctx.button("home.orders", "orders")]
+    return [ctx.button("more.human", "human")]
 
 
 def _figures(ctx: Ctx, data: dict[str, object]) -> dict[str, object]:
@@ -61,7 +75,12 @@ def _figures(ctx: Ctx, data: dict[str, object]) -> dict[str, object]:
         out[key] = value if isinstance(value, int) else "?"
     wait_s = data.get("wait_s")
     out["wait_min"] = max(1, (wait_s + 59) // 60) if isinstance(wait_s, int) else "?"
-    return out
+    return out | _button_names(ctx)
+
+
+def _button_names(ctx: Ctx) -> dict[str, object]:
+    """The labels of buttons a refusal names ("아래 '📱 전화번호 인증하기' 버튼"), from the buttons' own keys."""
+    return {"verify_button": ctx.t("identity.verify_phone"), "share_button": ctx.t("signup.share_button")}
 
 
 def _identity(ctx: Ctx, exc: ChestnutError) -> Screen:
@@ -71,7 +90,9 @@ def _identity(ctx: Ctx, exc: ChestnutError) -> Screen:
     verb, _, rest = (ctx.msg.payload or "").partition(":")
     shop = rest.split(":")[0] if verb in ("ok", "pay") else ""
     target = f"phone:pay:{shop}" if shop.isdigit() else "phone"
-    return ctx.say(ctx.t("refusal.identity_required"), [ctx.button("identity.verify_phone", target)])
+    return ctx.say(
+        ctx.t("refusal.identity_required", **_button_names(ctx)), [ctx.button("identity.verify_phone", target)]
+    )
 
 
 def _cashing_out(ctx: Ctx) -> bool:
@@ -106,7 +127,11 @@ def _next_steps(ctx: Ctx, exc: ChestnutError) -> list[Button]:
 
 def explain(ctx: Ctx, exc: ChestnutError) -> Screen:
     if exc.code == "insufficient_balance" and _cashing_out(ctx):
-        return ctx.say(ctx.t("refusal.insufficient_balance.cashout", **_figures(ctx, exc.data)), expects="text")
+        return ctx.say(
+            ctx.t("refusal.insufficient_balance.cashout", **_figures(ctx, exc.data)),
+            [ctx.button("home.wallet", "w")],
+            expects="text",
+        )
     if exc.code == "identity_required":
         return _identity(ctx, exc)
     key = f"refusal.{exc.code}"
@@ -117,7 +142,7 @@ def explain(ctx: Ctx, exc: ChestnutError) -> Screen:
         text = ctx.t(key, **_figures(ctx, exc.data))
     except KeyError:
         text = ctx.t("refusal.not_found" if exc.http_status == 404 else "refusal.other")
-    buttons = _next_steps(ctx, exc)
+    buttons = _next_steps(ctx, exc) or way_on(ctx, exc)
     if exc.code == "insufficient_balance":
         buttons = [*buttons[:1], Button(ctx.t("help.call"), phone=ctx.config.office_phone)]
     return ctx.say(text, buttons, expects="text" if ctx.state else "choice")  # home and help: in the menu

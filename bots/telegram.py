@@ -96,13 +96,31 @@ def is_foreign_contact(update: Update) -> bool:
     return message.contact.user_id != user.id
 
 
+def contact_not_yours(lang: str) -> str:
+    """Someone else's contact card refused, naming the contact button the chat shows (bots/flows/signup.py)."""
+    return t(lang, "telegram.contact_not_yours", button=t(lang, "signup.share_button"))
+
+
+def _hangul(part: str) -> bool:
+    return bool(part) and all("가" <= ch <= "힣" for ch in part)
+
+
+def display_name(first: str | None, last: str | None) -> str:
+    """A Korean name is written family name first with no space (이 + 순자 → 이순자); others as
+    Telegram gives them, first then last."""
+    first, last = (first or "").strip(), (last or "").strip()
+    if _hangul(first) and _hangul(last):
+        return last + first
+    return " ".join(part for part in (first, last) if part)
+
+
 def to_incoming(update: Update) -> Incoming | None:
     """The one ``Incoming`` an update means, or ``None`` for kinds the market does not use (edited
     messages, channel posts, polls, group chats, other bots…)."""
     user, chat = update.effective_user, update.effective_chat
     if user is None or user.is_bot or chat is None or chat.type != "private":
         return None
-    name = " ".join(part for part in (user.first_name, user.last_name) if part)
+    name = display_name(user.first_name, user.last_name)
     base: dict[str, Any] = {
         "channel": "telegram",
         "user_id": str(user.id),
@@ -175,7 +193,7 @@ def reply_keyboard(screen: Screen) -> ReplyKeyboardMarkup | None:
     device = screen.device_buttons
     contact = [b for b in device if b.share_contact]
     if screen.expects == "phone" or contact:
-        label = contact[0].label if contact else t(screen.lang, "telegram.share_contact")
+        label = contact[0].label if contact else t(screen.lang, "signup.share_button")
         rows.append([KeyboardButton(label, request_contact=True)])
     rows.extend([KeyboardButton(b.label, request_location=True)] for b in device if b.share_location)
     menu = [KeyboardButton(b.label) for b in screen.menu if b.payload is not None]
@@ -230,8 +248,9 @@ def render(screen: Screen, last_keyboard: tuple[tuple[str, bool], ...] | None) -
     if free is not None:
         free.markup = keyboard
     elif keyboard_signature(keyboard) != last_keyboard:
-        hint = "telegram.contact_hint" if keyboard.keyboard[0][0].request_contact else "telegram.menu_hint"
-        out.insert(0, Outgoing(t(screen.lang, hint), markup=keyboard))
+        top = keyboard.keyboard[0][0]
+        hint = t(screen.lang, "telegram.contact_hint", button=top.text) if top.request_contact else None
+        out.insert(0, Outgoing(hint or t(screen.lang, "telegram.menu_hint"), markup=keyboard))
     return out
 
 
@@ -404,7 +423,7 @@ class TelegramBot:
                 return
             async with self.locks.hold(chat.id):
                 if is_foreign_contact(update):
-                    await self._send(chat.id, [Outgoing(t(lang_of(update), "telegram.contact_not_yours"))])
+                    await self._send(chat.id, [Outgoing(contact_not_yours(lang_of(update)))])
                     return
                 screen = await self.dialogue.handle(msg)
                 await self.send_screen(chat.id, screen)

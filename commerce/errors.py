@@ -56,6 +56,12 @@ class EmptyCart(CommerceError):
     code = "empty_cart"
 
 
+class NoEarlierOrder(CommerceError):
+    """ "지난번처럼" asked of a member with no earlier order to repeat (none paid, or all cancelled)."""
+
+    code = "no_earlier_order"
+
+
 class BnmShareTooHigh(CommerceError):
     code = "bnm_share_too_high"
 

@@ -20,6 +20,7 @@ from commerce.errors import (
     EmptyCart,
     InvalidInput,
     InvalidState,
+    NoEarlierOrder,
     NotAllowed,
     OutOfStock,
     PriceChanged,
@@ -784,16 +785,22 @@ async def checkout(
     return await get(uow, order_id)
 
 
+async def order_to_repeat(uow: UnitOfWork, member_id: int) -> int | None:
+    """The order "지난번처럼" repeats: the member's latest one that was paid and not cancelled."""
+    rows = await uow.fetch(
+        "SELECT id FROM orders WHERE buyer_id = :m AND state NOT IN ('placed', 'cancelled') ORDER BY id DESC LIMIT 1",
+        {"m": member_id},
+    )
+    return _int(rows[0][0]) if rows else None
+
+
 async def reorder(market: Market, uow: UnitOfWork, member_id: int) -> Quote:
     """ "지난번처럼": fill the cart with the member's previous order at today's prices, ready to confirm."""
     member = await members.get(uow, member_id)
-    rows = await uow.fetch(
-        "SELECT id FROM orders WHERE buyer_id = :m AND state NOT IN ('placed', 'cancelled') ORDER BY id DESC LIMIT 1",
-        {"m": member.id},
-    )
-    if not rows:
-        raise EmptyCart("there is no earlier order to repeat yet", member=member.id)
-    previous = await get(uow, _int(rows[0][0]))
+    previous_id = await order_to_repeat(uow, member.id)
+    if previous_id is None:
+        raise NoEarlierOrder("there is no earlier order to repeat yet", member=member.id)
+    previous = await get(uow, previous_id)
     await uow.execute(
         "DELETE FROM cart_lines WHERE member_id = :m AND shop_id = :s", {"m": member.id, "s": previous.shop_id}
     )

@@ -154,6 +154,17 @@ async def post_review(
     return await get(uow, review_id)
 
 
+async def not_reviewed(uow: UnitOfWork, order_id: int) -> list[int]:
+    """The products of an order that have no review yet (held ones count as written), by product id."""
+    rows = await uow.fetch(
+        "SELECT l.product_id FROM order_lines l WHERE l.order_id = :o AND NOT EXISTS "
+        "(SELECT 1 FROM reviews r WHERE r.order_id = l.order_id AND r.product_id = l.product_id) "
+        "ORDER BY l.product_id",
+        {"o": order_id},
+    )
+    return [int(r[0]) for r in rows]
+
+
 async def reviews_for_product(uow: UnitOfWork, product_id: int, *, limit: int = 10, offset: int = 0) -> list[Review]:
     """Visible reviews of a product, newest first (by ledger sequence)."""
     validate.whole_number(limit, "limit", low=1, high=MAX_PAGE)

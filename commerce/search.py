@@ -209,6 +209,7 @@ class ShopRow:
     id: int
     region: str
     verified: bool = True
+    name: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,6 +228,7 @@ class Hit:
     nearby: bool
     score: float
     match: str
+    shop_name: str = ""  # goods of the same name from different shops are told apart by it
 
     @property
     def in_stock(self) -> bool:
@@ -251,6 +253,7 @@ class _Item:
     key_initials: str
     category_key: str
     shop_region: str = ""
+    shop_name: str = ""
     region_key: str = ""
     shop_ok: bool = False
     visible: bool = False  # active and its shop verified: what search may show
@@ -299,7 +302,7 @@ FINGERPRINT_SQL = (
     "(SELECT COUNT(*) AS n, COALESCE(SUM(LENGTH(term) + LENGTH(canonical)), 0) AS chars FROM synonyms) y"
 )
 PRODUCTS_SQL = "SELECT id, shop_id, name, category, unit, price, stock, active, updated_ms FROM products"
-SHOPS_SQL = "SELECT id, region, status FROM shops"
+SHOPS_SQL = "SELECT id, region, status, name FROM shops"  # a shop's name never changes
 SYNONYMS_SQL = "SELECT term, canonical FROM synonyms"
 FRESH_SQL = (
     "SELECT p.id, p.price, p.stock, p.active, s.status, s.region FROM products p LEFT JOIN shops s ON s.id = p.shop_id "
@@ -424,6 +427,7 @@ class _Catalog:
     def _place(self, item: _Item) -> None:
         shop = self.shops.get(item.shop_id)
         item.shop_region = shop.region if shop else ""
+        item.shop_name = shop.name if shop else ""
         item.region_key = self.region_keys.get(item.shop_id, "")
         item.shop_ok = shop is not None and shop.verified
         item.visible = item.active and item.shop_ok
@@ -642,6 +646,7 @@ def _hit(item: _Item, match: Match, region_key: str | None) -> Hit:
         price=item.price,
         stock=item.stock,
         shop_region=item.shop_region,
+        shop_name=item.shop_name,
         nearby=region_key is not None and item.region_key == region_key,
         score=round(band * 25 + closeness / 4, 2),
         match=kind,
@@ -716,7 +721,9 @@ class SearchIndex:
             ops.append(read(SYNONYMS_SQL))
         results = iter(await uow.batch(ops))
         products = [_product_row(r) for r in next(results)] if new_products else []
-        shops = [ShopRow(int(i), str(r), s == "verified") for i, r, s in next(results)] if new_shops else None
+        shops = (
+            [ShopRow(int(i), str(r), s == "verified", str(n)) for i, r, s, n in next(results)] if new_shops else None
+        )
         synonyms = [(str(t), str(c)) for t, c in next(results)] if new_synonyms else None
         if new_products and not everything and catalog.stamps_after(products) != current.products:
             # A row went missing or was stamped older than the margin: read them all.

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from commerce import districts, events, members, validate, windows
 from commerce.context import Market
 from commerce.errors import InvalidInput, NotAllowed, UnknownShop
-from ledger.db import UnitOfWork
+from ledger.db import UnitOfWork, in_clause
 from ledger.service import Request
 
 KINDS = ("farm", "fishery", "market_stall", "alley_shop")
@@ -96,6 +96,15 @@ async def get(uow: UnitOfWork, shop_id: int) -> Shop:
     if not rows:
         raise UnknownShop(f"no shop {shop_id}", shop=shop_id)
     return from_row(rows[0])
+
+
+async def names(uow: UnitOfWork, shop_ids: Sequence[int]) -> dict[int, str]:
+    """Shop names by id, in one read: what a list mixing several shops' goods labels them with."""
+    if not shop_ids:
+        return {}
+    clause, params = in_clause("s", sorted(set(shop_ids)))
+    rows = await uow.fetch(f"SELECT id, name FROM shops WHERE id IN {clause}", params)
+    return {int(i): str(n) for i, n in rows}
 
 
 async def list_shops(

@@ -20,10 +20,11 @@ from dataclasses import dataclass, replace
 from commerce import events, gateway, identity, members, validate
 from commerce.context import Market
 from commerce.errors import CommerceError, GatewayError, InvalidInput, InvalidState, NotAllowed
+from commerce.market.service import ESCROW as MARKET_ESCROW
 from ledger.db import Database, UnitOfWork, in_clause
 from ledger.errors import NotFound
 from ledger.model import MAX_AMOUNT, Transfer, split_entry
-from ledger.service import Request
+from ledger.service import ISSUERS, Request
 
 log = logging.getLogger("chestnut.wallet")
 
@@ -45,6 +46,60 @@ async def balances(market: Market, uow: UnitOfWork, member_id: int) -> Balances:
     return Balances(btl.balance, btl.available, bnm.balance, bnm.available)
 
 
+HOLD_REASONS = ("order", "cashout", "market", "other")
+
+
+@dataclass(frozen=True, slots=True)
+class Hold:
+    """Part of a balance that is the member's but not spendable now, and what it waits for."""
+
+    token: str
+    reason: (
+        str  # order: paid orders' escrow until settlement | cashout: until the bank pays | market: open 밤나무 orders
+    )
+    count: int  # how many orders, cash-outs or market orders
+    amount: int
+
+
+def _hold_reason(account: str) -> str:
+    """What a hold from a wallet into ``account`` waits for (each is named by the service that makes it)."""
+    if account.startswith("escrow:order:"):  # commerce.orders.escrow: a paid order's, one per order and token
+        return "order"
+    if account == ISSUERS["BTL"]:  # commerce.wallet.request_cashout: until the bank pays
+        return "cashout"
+    if account in MARKET_ESCROW.values():  # an open 밤나무 order not filled yet
+        return "market"
+    return "other"
+
+
+async def holds(uow: UnitOfWork, member_id: int) -> list[Hold]:
+    """What holds part of the member's balances (the gap between ``btl`` and ``btl_available``, and for
+    BNM), grouped by what it waits for, in the order of ``HOLD_REASONS``; empty when nothing is held."""
+    member = await members.get(uow, member_id)
+    token_of = {members.wallet(member.id, "BTL"): "BTL", members.wallet(member.id, "BNM"): "BNM"}
+    clause, params = in_clause("w", list(token_of))
+    rows = await uow.fetch(
+        f"SELECT debit, credit, amount FROM ledger_transfers WHERE debit IN {clause} "
+        "AND type = 'pending' AND state = 'pending'",
+        params,
+    )
+    amounts: dict[tuple[str, str], list[int]] = {}
+    for debit, credit, amount in rows:  # one hold per order and token, per cash-out, per market order
+        amounts.setdefault((token_of[str(debit)], _hold_reason(str(credit))), []).append(int(amount))
+    return [
+        Hold(token, reason, len(amounts[token, reason]), sum(amounts[token, reason]))
+        for token in ("BTL", "BNM")
+        for reason in HOLD_REASONS
+        if (token, reason) in amounts
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class OfficeTopup:
+    seq: int  # the cash.topup entry
+    minted: bool  # False: the receipt was on record already, and this changed nothing
+
+
 async def topup_at_office(
     market: Market,
     uow: UnitOfWork,
@@ -60,6 +115,25 @@ async def topup_at_office(
     ``receipt`` (the office's receipt number) makes a repeated submission harmless. The member is told
     by chat (``TopupConfirmed``) unless ``notify`` is off (the chat's own play money, seen at once).
     """
+    return (await office_topup(market, uow, operator_id, member_id, amount, receipt=receipt, notify=notify)).seq
+
+
+async def office_receipt_recorded(uow: UnitOfWork, receipt: str) -> bool:
+    """Whether an office top-up under ``receipt`` is on record (a top-up under it again mints nothing)."""
+    return bool(await uow.fetch("SELECT 1 FROM topups WHERE id = :id", {"id": f"office-{receipt}"}))
+
+
+async def office_topup(
+    market: Market,
+    uow: UnitOfWork,
+    operator_id: int,
+    member_id: int,
+    amount: int,
+    *,
+    receipt: str,
+    notify: bool = True,
+) -> OfficeTopup:
+    """``topup_at_office``, saying also whether this call minted or found the receipt recorded before."""
     operator = await members.require_role(uow, operator_id, "operator")
     member = await members.get(uow, member_id)
     validate.whole_number(amount, "amount", low=1, high=MAX_TOPUP)
@@ -86,7 +160,7 @@ async def topup_at_office(
         )
         if notify:
             uow.publish(events.TopupConfirmed(member.id, amount))
-    return recorded.seq
+    return OfficeTopup(recorded.seq, minted=not recorded.existing)
 
 
 # ----------------------------------------------------------------------------- gateway top-ups

@@ -5,14 +5,22 @@ from __future__ import annotations
 from bots.dialogue import Ctx, Router
 from bots.messages import Button, Reply, Screen
 from bots.texts import LANGS
+from commerce import orders
 
 WORK_PAYLOADS = {"producer": "ps", "courier": "cj", "operator": "op"}
 
 
-def home_buttons(ctx: Ctx) -> list[list[Button]]:
+async def reorder_button(ctx: Ctx) -> list[Button]:
+    """ "지난번처럼", for a member who has an order to repeat (a new member has nothing to repeat yet)."""
+    if await orders.order_to_repeat(ctx.uow, ctx.member.id) is None:
+        return []
+    return [ctx.button("home.reorder", "re")]
+
+
+async def home_buttons(ctx: Ctx) -> list[list[Button]]:
     """At most six big buttons: the shopper's four, the member's work, and 'more'."""
     rows = [
-        [ctx.button("home.shop", "mk"), ctx.button("home.reorder", "re")],
+        [ctx.button("home.shop", "mk"), *await reorder_button(ctx)],
         [ctx.button("home.orders", "orders"), ctx.button("home.wallet", "w")],
     ]
     work = [role for role in ("producer", "courier", "operator") if ctx.member.has(role)]
@@ -29,8 +37,8 @@ async def home(ctx: Ctx, _args: list[str]) -> Screen:
     ctx.go()
     text = ctx.t("home.greeting", name=ctx.member.display_name)
     if ctx.member.phone is None:
-        text += "\n" + ctx.t("home.no_phone")
-    return ctx.say(text, *home_buttons(ctx))
+        text += "\n" + ctx.t("home.no_phone", more=ctx.t("home.more"), phone=ctx.t("more.phone"))
+    return ctx.say(text, *await home_buttons(ctx))
 
 
 async def work(ctx: Ctx, _args: list[str]) -> Screen:
@@ -56,7 +64,7 @@ async def help_(ctx: Ctx, _args: list[str]) -> Screen:
     ctx.go()
     return ctx.say(
         ctx.t("help.text", phone=ctx.config.office_phone),
-        [ctx.button("home.shop", "mk"), ctx.button("home.reorder", "re")],
+        [ctx.button("home.shop", "mk"), *await reorder_button(ctx)],
         [Button(ctx.t("help.call"), phone=ctx.config.office_phone), ctx.button("menu.home", "home")],
         [ctx.button("abuse.list", "ab")],  # the member's record notices and appeals (bots/flows/trust.py)
     )

@@ -17,14 +17,16 @@ from __future__ import annotations
 
 from bots.dialogue import Ctx, Router
 from bots.flows import ads as ads_flow
-from bots.flows import checkout, community, payload
+from bots.flows import checkout, community, home, payload
 from bots.messages import Button, Reply, Screen
 from bots.texts import won
 from commerce import catalog, claims, delivery, orders, product_code, provenance, reviews, shops
 from commerce import search as product_search
-from commerce.errors import InvalidInput, NotAllowed
+from commerce.errors import AlreadyReviewed, InvalidInput, NotAllowed
 
 PAGE = 5  # short lists (search hits, recent orders): five, leaving a sixth choice to move on
+LABEL_MAX = 30  # a goods button naming its shop: goods, amount and shop still fit a phone's button
+SHOP_MAX = 8  # the shop's part of such a label ("김씨네 과수원")
 MAX_CHOICES = 6  # elderly first: never more buttons than this on one screen (the menu aside)
 CLAIM_KINDS = claims.KINDS
 
@@ -95,9 +97,20 @@ async def shop(ctx: Ctx, args: list[str]) -> Screen:
     return ctx.say(text, *paged(ctx, items, f"sh:{found.id}", _arg(args, 1), extras))
 
 
-def _product_label(ctx: Ctx, p: catalog.Product) -> str:
-    sold_out = "" if p.available else " " + ctx.t("product.sold_out_tag")
-    return f"{p.name} {p.unit} {won(p.price, ctx.lang)}{sold_out}"
+def _product_label(ctx: Ctx, p: catalog.Product, shop: str = "") -> str:
+    return _goods_label(ctx, p.name, p.unit, p.price, available=p.available, shop=shop)
+
+
+def _goods_label(ctx: Ctx, name: str, unit: str, price: int, *, available: bool, shop: str = "") -> str:
+    """ "사과 1kg 6,000원", and " · 김씨네 과수원" where goods of several shops are listed together (the same
+    goods at the same price from two shops must not look like one button twice); the name gives way
+    first when that is long."""
+    tail = f" {unit} {won(price, ctx.lang)}" + ("" if available else " " + ctx.t("product.sold_out_tag"))
+    if not shop:
+        return name + tail
+    tail += " · " + (shop if len(shop) <= SHOP_MAX else shop[: SHOP_MAX - 1].rstrip() + "…")
+    room = max(LABEL_MAX - len(tail), 2)
+    return (name if len(name) <= room else name[: room - 1].rstrip() + "…") + tail
 
 
 async def categories(ctx: Ctx, args: list[str]) -> Screen:
@@ -115,7 +128,8 @@ async def category(ctx: Ctx, args: list[str]) -> Screen:
         return await categories(ctx, [])
     name = catalog.CATEGORIES[index]
     products = [p for p in await catalog.list_products(ctx.uow, category=name) if p.available]
-    items = [Button(_product_label(ctx, p), payload=f"p:{p.id}") for p in products]
+    shop_names = await shops.names(ctx.uow, [p.shop_id for p in products])
+    items = [Button(_product_label(ctx, p, shop_names.get(p.shop_id, "")), payload=f"p:{p.id}") for p in products]
     text = ctx.t("browse.category", name=name) if products else ctx.t("browse.category_empty", name=name)
     return ctx.say(text, *paged(ctx, items, f"kat:{index}", page, [ctx.button("browse.back_categories", "kats")]))
 
@@ -156,8 +170,7 @@ async def search(ctx: Ctx, args: list[str]) -> Screen:
     rows = [
         [
             Button(
-                f"{h.name} {h.unit} {won(h.price, ctx.lang)}"
-                + ("" if h.in_stock else " " + ctx.t("product.sold_out_tag")),
+                _goods_label(ctx, h.name, h.unit, h.price, available=h.in_stock, shop=h.shop_name),
                 payload=f"p:{h.product_id}",
             )
         ]
@@ -265,7 +278,7 @@ async def cart(ctx: Ctx, args: list[str]) -> Screen:
     if not args:
         shop_ids = await orders.cart_shops(ctx.uow, ctx.member.id)
         if not shop_ids:
-            return ctx.say(ctx.t("cart.empty"), [ctx.button("home.shop", "mk"), ctx.button("home.reorder", "re")])
+            return ctx.say(ctx.t("cart.empty"), [ctx.button("home.shop", "mk"), *await home.reorder_button(ctx)])
         if len(shop_ids) > 1:
             names = [await shops.get(ctx.uow, s) for s in shop_ids[:PAGE]]
             return ctx.say(ctx.t("cart.which_shop"), *[[Button(s.name, payload=f"cart:{s.id}")] for s in names])
@@ -317,6 +330,9 @@ STATE_KEYS = (
 )
 
 
+CANCELLABLE = ("placed", "paid")  # before the shop accepts (commerce.orders.cancel_order)
+
+
 def _state(ctx: Ctx, state: str) -> str:
     return ctx.t(f"state.{state}") if state in STATE_KEYS else state
 
@@ -353,12 +369,13 @@ async def order(ctx: Ctx, args: list[str]) -> Screen:
     if found.state in ("paid", "accepted", "picked_up"):
         code = await delivery.delivery_code(ctx.uow, ctx.member.id, found.id)
         lines.append(ctx.t("order.code", code=code))
-    if found.state in ("placed", "paid"):
+    if found.state in CANCELLABLE:
         rows.append([ctx.button("order.cancel", f"ocx:{found.id}")])
     if found.state in ("picked_up", "delivered"):
         rows.append([ctx.button("order.received", f"rcv:{found.id}")])
     if found.state in ("delivered", "confirmed", "settled"):
-        rows.append([ctx.button("order.review", f"rv:{found.id}"), ctx.button("order.claim", f"cl:{found.id}")])
+        review = [ctx.button("order.review", f"rv:{found.id}")] if await reviews.not_reviewed(ctx.uow, found.id) else []
+        rows.append([*review, ctx.button("order.claim", f"cl:{found.id}")])
     rows.append(
         [*([Button(ctx.t("shop.call"), phone=owner.phone)] if owner.phone else []), ctx.button("home.orders", "orders")]
     )
@@ -367,6 +384,15 @@ async def order(ctx: Ctx, args: list[str]) -> Screen:
 
 async def cancel(ctx: Ctx, args: list[str]) -> Screen:
     order_id = _arg(args, 0)
+    found = await orders.get(ctx.uow, order_id)
+    if found.buyer_id != ctx.member.id:
+        raise NotAllowed("only the buyer cancels this order here", order=found.id)
+    if found.state not in CANCELLABLE:  # a button from before the shop took it, or a second tap
+        key = "order.cancelled_before" if found.state == "cancelled" else "order.cancel_too_late"
+        return ctx.say(
+            ctx.t(key, id=found.id, state=_state(ctx, found.state)),
+            [ctx.button("order.view", f"o:{found.id}"), ctx.button("home.orders", "orders")],
+        )
     if len(args) < 2 or args[1] != "y":
         return ctx.say(
             ctx.t("order.cancel_sure", id=order_id),
@@ -378,6 +404,8 @@ async def cancel(ctx: Ctx, args: list[str]) -> Screen:
 
 async def received(ctx: Ctx, args: list[str]) -> Screen:
     found = await orders.confirm_receipt(ctx.market, ctx.uow, ctx.member.id, _arg(args, 0))
+    if not await reviews.not_reviewed(ctx.uow, found.id):  # reviewed while it was marked delivered
+        return ctx.say(ctx.t("order.thanks_reviewed", id=found.id), [ctx.button("home.orders", "orders")])
     return ctx.say(ctx.t("order.thanks", id=found.id), [ctx.button("order.review", f"rv:{found.id}")])
 
 
@@ -387,10 +415,14 @@ async def review(ctx: Ctx, args: list[str]) -> Screen:
     if found.buyer_id != ctx.member.id:
         raise NotAllowed("only the buyer reviews this order", order=found.id)
     if len(args) < 2:
-        if len(found.lines) > 1:
-            rows = [[Button(x.name, payload=f"rv:{found.id}:{x.product_id}")] for x in found.lines[:PAGE]]
+        left = set(await reviews.not_reviewed(ctx.uow, found.id))
+        lines = [x for x in found.lines if x.product_id in left]
+        if not lines:  # every product reviewed already (a button from before)
+            raise AlreadyReviewed("every product of this order has a review", order=found.id)
+        if len(lines) > 1:
+            rows = [[Button(x.name, payload=f"rv:{found.id}:{x.product_id}")] for x in lines[:PAGE]]
             return ctx.say(ctx.t("review.which"), *rows)
-        args = [args[0], str(found.lines[0].product_id)]
+        args = [args[0], str(lines[0].product_id)]
     product_id = _arg(args, 1)
     if len(args) < 3:
         stars = [Button("⭐" * n, payload=f"rv:{found.id}:{product_id}:{n}") for n in (5, 4, 3, 2, 1)]

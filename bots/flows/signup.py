@@ -48,7 +48,7 @@ async def ask_phone(ctx: Ctx, args: list[str]) -> Screen:
     if ctx.msg.channel == "telegram":
         ctx.go("signup.phone", **notes)
         return ctx.say(
-            ctx.t("signup.share_phone"),
+            ctx.t("signup.share_phone", button=ctx.t("signup.share_button")),
             [Button(ctx.t("signup.share_button"), share_contact=True)],
             [later],
             expects="phone",
@@ -65,7 +65,7 @@ def _no_sms(ctx: Ctx) -> Screen:
     rows = [[Button(ctx.t("help.call"), phone=ctx.config.office_phone)]]
     if ctx.config.bot_username:
         rows.append([Button(ctx.t("signup.on_telegram"), url=f"https://t.me/{ctx.config.bot_username}")])
-    return ctx.say(ctx.t("refusal.sms_not_configured"), *rows)
+    return ctx.say(ctx.t("refusal.sms_not_configured", share_button=ctx.t("signup.share_button")), *rows)
 
 
 async def shared_phone(ctx: Ctx, args: list[str]) -> Screen:

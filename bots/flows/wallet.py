@@ -25,15 +25,46 @@ KIND_KEYS = {
 }
 
 
+def _amount(ctx: Ctx, token: str, amount: int) -> str:
+    return won(amount, ctx.lang) if token == "BTL" else bnm(amount)  # noqa: S105 - a token name
+
+
+def _token_lines(ctx: Ctx, token: str, total: int, available: int, holds: list[wallet.Hold]) -> list[str]:
+    """ "밤톨: 50,000원", or what of it is held and why, in words, then what can be spent now."""
+    if not holds:
+        return [ctx.t(f"wallet.amount.{token}", amount=_amount(ctx, token, total))]
+    held = _amount(ctx, token, sum(h.amount for h in holds))
+    total_text = _amount(ctx, token, total)
+    if len(holds) == 1:
+        (hold,) = holds
+        why = ctx.t(f"wallet.hold.{hold.reason}", n=hold.count)
+        then = ctx.t(f"wallet.hold.{hold.reason}.then")
+        lines = [ctx.t(f"wallet.held_one.{token}", total=total_text, held=held, why=why, then=then)]
+    else:
+        lines = [ctx.t(f"wallet.held_many.{token}", total=total_text, held=held)]
+        lines += [
+            ctx.t(
+                "wallet.held_line",
+                why=ctx.t(f"wallet.hold.{h.reason}", n=h.count),
+                amount=_amount(ctx, token, h.amount),
+                then=ctx.t(f"wallet.hold.{h.reason}.then"),
+            )
+            for h in holds
+        ]
+    return [*lines, ctx.t(f"wallet.available.{token}", amount=_amount(ctx, token, available))]
+
+
 async def balances(ctx: Ctx, _args: list[str]) -> Screen:
     ctx.go()
     b = await wallet.balances(ctx.market, ctx.uow, ctx.member.id)
-    text = ctx.t(
-        "wallet.balances",
-        btl=won(b.btl, ctx.lang),
-        available=won(b.btl_available, ctx.lang),
-        bnm=bnm(b.bnm_units),
-    )
+    held = await wallet.holds(ctx.uow, ctx.member.id)
+    by_token = {token: [h for h in held if h.token == token] for token in ("BTL", "BNM")}
+    lines = [
+        ctx.t("wallet.title"),
+        *_token_lines(ctx, "BTL", b.btl, b.btl_available, by_token["BTL"]),
+        *_token_lines(ctx, "BNM", b.bnm_units, b.bnm_available, by_token["BNM"]),
+    ]
+    text = "\n".join(lines)
     level = identity.level_of(ctx.member)
     text += "\n" + ctx.t("identity.level", level=ctx.t(f"identity.level.{level.code}"))
     rows = [
@@ -88,10 +119,14 @@ async def topup(ctx: Ctx, args: list[str]) -> Screen:
     if ctx.config.topup_url:
         text += "\n" + ctx.t("wallet.topup_gateway")
         rows.append([Button(won(a, ctx.lang), payload=f"wtg:{a}") for a in GATEWAY_AMOUNTS])
-    if ctx.config.trial_topup:
+    if ctx.config.trial_topup and not await wallet.office_receipt_recorded(ctx.uow, _trial_receipt(ctx)):
         rows.append([ctx.button("wallet.trial", "wtt", amount=won(ctx.config.trial_topup, ctx.lang))])
     rows.append([Button(ctx.t("help.call"), phone=ctx.config.office_phone), ctx.button("home.wallet", "w")])
     return ctx.say(text, *rows)
+
+
+def _trial_receipt(ctx: Ctx) -> str:
+    return f"trial-{ctx.member.id}"
 
 
 async def trial(ctx: Ctx, _args: list[str]) -> Screen:
@@ -100,20 +135,22 @@ async def trial(ctx: Ctx, _args: list[str]) -> Screen:
     if not ctx.config.trial_topup or not operators:
         return await topup(ctx, [])
     amount = ctx.config.trial_topup
-    # One receipt per member: the ledger answers a second tap with the first top-up, minting nothing more.
-    await wallet.topup_at_office(
-        ctx.market, ctx.uow, operators[0].id, ctx.member.id, amount, receipt=f"trial-{ctx.member.id}", notify=False
-    )
+    # One receipt per member: the ledger answers a second tap (an old button, or two at once) with the
+    # first top-up, minting nothing, and the member is told they had it rather than that money came.
+    minted = False
+    if not await wallet.office_receipt_recorded(ctx.uow, _trial_receipt(ctx)):
+        given = await wallet.office_topup(
+            ctx.market, ctx.uow, operators[0].id, ctx.member.id, amount, receipt=_trial_receipt(ctx), notify=False
+        )
+        minted = given.minted
     resume = ctx.data.get("resume")
-    if ctx.state == "wallet.topup" and isinstance(resume, str) and resume_of(resume.split(":")):
+    if minted and ctx.state == "wallet.topup" and isinstance(resume, str) and resume_of(resume.split(":")):
         ctx.go()
         note = ctx.t("wallet.trial_done", amount=won(amount, ctx.lang))
         return await checkout.confirmation(ctx, [resume.split(":")[1]], note=note)
     screen = await balances(ctx, [])
-    return ctx.say(
-        ctx.t("wallet.trial_done", amount=won(amount, ctx.lang)) + "\n\n" + screen.replies[0].text,
-        *[list(row) for row in screen.replies[0].buttons],
-    )
+    said = ctx.t("wallet.trial_done" if minted else "wallet.trial_had", amount=won(amount, ctx.lang))
+    return ctx.say(said + "\n\n" + screen.replies[0].text, *[list(row) for row in screen.replies[0].buttons])
 
 
 async def gateway_link(ctx: Ctx, args: list[str]) -> Screen:

@@ -86,7 +86,7 @@ async def test_the_start_screen_arrives_with_the_persistent_menu(lite_app: App, 
 
     assert [c.method for c in standin.calls[:2]] == ["getMe", "deleteWebhook"]
     assert standin.allowed_updates == ["message", "callback_query"]
-    assert t("ko", "start.welcome", name="순자 이") in user.text
+    assert t("ko", "start.welcome", name="이순자") in user.text  # family name first, no space: 이순자님
     # the welcome bubble has no inline buttons, so the big-button menu rides on it
     first = user.last[0].params["reply_markup"]
     assert first["is_persistent"] is True and first["resize_keyboard"] is True
@@ -98,7 +98,22 @@ async def test_the_start_screen_arrives_with_the_persistent_menu(lite_app: App, 
             for button in row:
                 assert len(button["callback_data"].encode()) <= 64
     member = await member_of(lite_app, user)
-    assert member.display_name == "순자 이" and member.lang == "ko" and member.phone is None
+    assert member.display_name == "이순자" and member.lang == "ko" and member.phone is None
+
+
+async def test_names_are_written_the_way_their_language_writes_them(lite_app: App, standin: BotApiStandIn) -> None:
+    async with polling(lite_app, standin):
+        for user_id, first, last, expected in (
+            (511, "순자", "이", "이순자"),
+            (512, "길동", "홍", "홍길동"),
+            (513, "Jane", "Doe", "Jane Doe"),
+            (514, "영희", None, "영희"),
+            (515, "Minji", "김", "Minji 김"),  # not both Hangul: as Telegram gives it
+        ):
+            user = standin.user(user_id, first, last)
+            await user.say("/start")
+            assert t("ko", "start.welcome", name=expected) in user.text
+            assert (await member_of(lite_app, user)).display_name == expected
 
 
 async def test_menu_buttons_come_back_as_text_and_english_follows_the_language_code(
@@ -124,12 +139,15 @@ async def test_a_contact_card_of_someone_else_is_refused_and_ones_own_is_taken(
         await user.say("/start")
         await user.tap(t("ko", "home.more"))
         await user.tap(t("ko", "more.phone"))
-        # waiting for a phone: the reply keyboard offers Telegram's contact button on top
+        # waiting for a phone: the reply keyboard offers Telegram's contact button on top, and every
+        # word about it names it by the label it really has
         contact_key = user.keyboard[0][0]
         assert contact_key["request_contact"] is True
+        (hint,) = [c.params["text"] for c in user.last if "keyboard" in (c.params.get("reply_markup") or {})]
+        assert f"'{contact_key['text']}'" in hint and f"'{contact_key['text']}'" in user.text
 
         await user.share_contact("+82 10-9999-8888", owner_id=999_999, first_name="남의 번호")
-        assert user.text == t("ko", "telegram.contact_not_yours")
+        assert "본인 것만" in user.text and f"'{contact_key['text']}'" in user.text
         assert (await member_of(lite_app, user)).phone is None
 
         await user.share_contact("821055556666")

@@ -110,8 +110,10 @@ async def test_the_first_screen_is_home_with_big_choices_and_the_menu(client: Te
     screen = await user.start()
     assert screen["lang"] == "ko"
     assert "밤나무 장터" in user.text
-    for label in ("장보기", "지난번처럼", "내 주문", "내 지갑"):
+    for label in ("장보기", "내 주문", "내 지갑"):
         assert user.find(label)["kind"] == "payload"
+    labels = [b["label"] for r in screen["replies"] for row in r["buttons"] for b in row]
+    assert not [label for label in labels if "지난번처럼" in label]  # a new member has no order to repeat
     assert [b["label"] for b in screen["menu"]] == ["🏠 처음으로", "❓ 도움말"]
     assert screen["expects"] == "choice"
     session = user.session()

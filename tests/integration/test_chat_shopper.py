@@ -10,7 +10,7 @@ from pathlib import Path
 
 from chestnut.bootstrap import App, build
 from chestnut.settings import Settings
-from commerce import catalog, delivery, members, orders, reviews, wallet
+from commerce import catalog, delivery, members, orders, reviews, shops, wallet
 from ledger.verify import verify_ledger
 from tests.support.chat import ChatUser
 from tests.support.market import Cast, cast
@@ -152,6 +152,31 @@ async def test_order_like_last_time_refills_the_cart_at_todays_price(app: App) -
     assert [o.total for o in await _buyer_orders(app, c.shopper)] == [13_000, 15_000]
 
 
+async def test_order_like_last_time_is_offered_only_with_an_order_to_repeat(app: App) -> None:
+    await cast(app)
+    shopper = ChatUser(app.dialogue, "kakao", "s1")
+
+    def offered() -> bool:
+        return any("지난번처럼" in b.label for b in shopper.buttons())
+
+    await shopper.send("/start")
+    assert not offered()  # a new member has nothing to repeat
+    await shopper.tap("도움말")
+    assert not offered()
+    await shopper.send("장바구니")
+    assert "비어 있어요" in shopper.text and not offered()
+    await shopper.send(payload="re")  # the button on an old screen
+    assert "지난 주문이 없어요" in shopper.text and "장바구니" not in shopper.text
+    assert shopper.find("장보기")
+
+    await _buy_apples(shopper)
+    await shopper.tap("결제하기")
+    await shopper.tap("처음으로")
+    assert offered()
+    await shopper.send("장바구니")  # emptied by paying: the way back to the same goods is offered
+    assert "비어 있어요" in shopper.text and offered()
+
+
 async def test_typing_finds_goods_the_forgiving_way(app: App) -> None:
     await cast(app)
     shopper = ChatUser(app.dialogue, "kakao", "s1")
@@ -160,6 +185,63 @@ async def test_typing_finds_goods_the_forgiving_way(app: App) -> None:
         assert shopper.find("사과 1kg 6,000원"), typed
     await shopper.send("전혀없는물건")
     assert "찾지 못했어요" in shopper.text and shopper.find("장보기")
+
+
+async def _sell(app: App, producer: int, shop: int, name: str, unit: str, price: int) -> int:
+    async with app.db.unit_of_work() as uow:
+        product = await catalog.add_product(
+            app.market,
+            uow,
+            producer,
+            shop,
+            name=name,
+            category="과일",
+            unit=unit,
+            price=price,
+            stock=10,
+            origin_region="경북 청도",
+            origin_producer="청도 농가",
+        )
+        await uow.commit()
+    return product.id
+
+
+async def _second_shop(app: App, c: Cast) -> tuple[int, int]:
+    async with app.db.unit_of_work() as uow:
+        farmer = await members.register(app.market, uow, channel="kakao", external_id="p2", display_name="박농부")
+        shop = await shops.open_shop(
+            app.market, uow, farmer.id, name="박씨네 감나무 농장", kind="farm", region="수원시", market_name="못골시장"
+        )
+        await shops.verify_shop(app.market, uow, c.operator, shop.id)
+        await uow.commit()
+    return farmer.id, shop.id
+
+
+async def test_the_same_goods_from_two_shops_are_told_apart_by_the_shop(app: App) -> None:
+    c = await cast(app)
+    farmer, other = await _second_shop(app, c)
+    await _sell(app, c.producer, c.shop, "단감", "2kg", 13_000)
+    await _sell(app, farmer, other, "단감", "2kg", 13_000)
+    await _sell(app, farmer, other, "청도 반시 햇감 특품 선물용 큰 상자", "5kg", 45_000)
+    shopper = ChatUser(app.dialogue, "kakao", "s1")
+
+    def goods(word: str) -> list[str]:
+        return [b.label for b in shopper.buttons() if word in b.label]
+
+    await shopper.send("단감")
+    found = goods("단감")
+    assert sorted(found) == ["단감 2kg 13,000원 · 김씨네 과수원", "단감 2kg 13,000원 · 박씨네 감나무…"], found
+    await shopper.send("반시")
+    (long_one,) = goods("45,000원")
+    assert long_one.startswith("청도 반시") and long_one.endswith("45,000원 · 박씨네 감나무…") and len(long_one) <= 30
+
+    await shopper.tap("장보기")
+    await shopper.tap("종류로 보기")
+    await shopper.tap("과일")
+    found = goods("단감")
+    assert len(set(found)) == 2 and any("김씨네" in label for label in found), found
+    assert any("박씨네" in label for label in found), found
+    assert all(len(b.label) <= 30 for b in shopper.buttons())
 
 
 async def test_stale_buttons_junk_and_unknown_ids_get_a_kind_answer_and_change_nothing(app: App) -> None:
@@ -277,8 +359,10 @@ async def test_receipt_review_and_claim_by_chat(app: App) -> None:
     await shopper.tap("처음으로")
     await shopper.tap("내 주문")
     await shopper.tap(f"{order.id}번")
-    await shopper.tap("후기 쓰기")
-    await shopper.tap("⭐⭐⭐⭐")
+    assert not [b for b in shopper.buttons() if "후기 쓰기" in b.label]  # reviewed: not offered again
+    await shopper.send(payload=f"rv:{order.id}")  # the button of an earlier screen
+    assert "이미 남기셨어요" in shopper.text and shopper.find("내 주문")
+    await shopper.send(payload=f"rv:{order.id}:{c.product}:4")
     await shopper.tap("글 없이 올리기")
     assert "이미 남기셨어요" in shopper.text  # once per line, kindly
 
@@ -291,6 +375,48 @@ async def test_receipt_review_and_claim_by_chat(app: App) -> None:
     assert "접수했어요" in shopper.text
     report = await verify_ledger(app.db, app.settings.ledger_origin, workers=0)
     assert report.ok, report.problem
+
+
+async def test_review_is_offered_while_a_product_of_the_order_has_none(app: App) -> None:
+    c = await cast(app)
+    pear = await _sell(app, c.producer, c.shop, "배", "3kg", 10_000)
+    shopper = ChatUser(app.dialogue, "kakao", "s1")
+    await shopper.send("/start")
+    await shopper.send(payload=f"add:{c.product}:1")
+    await shopper.send(payload=f"add:{pear}:1")
+    await shopper.tap("결제하기")
+    (order,) = await _buyer_orders(app, c.shopper)
+    async with app.db.unit_of_work() as uow:
+        code = await delivery.delivery_code(uow, c.shopper, order.id)
+        await orders.accept_order(app.market, uow, c.producer, order.id)
+        await delivery.take_job(app.market, uow, c.courier, order.id)
+        await delivery.confirm_pickup(app.market, uow, c.courier, order.id)
+        await delivery.confirm_delivery(app.market, uow, c.courier, order.id, code)
+        await uow.commit()
+
+    def review_offered() -> bool:
+        return any("후기 쓰기" in b.label for b in shopper.buttons())
+
+    await shopper.tap("주문 보기")
+    assert "배달 완료" in shopper.text and review_offered()
+    await shopper.tap("후기 쓰기")
+    assert shopper.find("사과") and shopper.find("배")
+    await shopper.tap("사과")
+    await shopper.tap("⭐⭐⭐⭐⭐")
+    await shopper.tap("글 없이 올리기")
+    await shopper.send(payload=f"o:{order.id}")
+    assert review_offered()  # the pear is still waiting for its review
+    await shopper.tap("후기 쓰기")
+    assert "별점" in shopper.text  # only the pear is left: straight to its stars
+    await shopper.tap("⭐⭐⭐⭐")
+    await shopper.tap("글 없이 올리기")
+    assert "후기 고마워요" in shopper.text
+    await shopper.send(payload=f"o:{order.id}")
+    assert not review_offered() and shopper.find("문제 신고")
+    await shopper.tap("잘 받았어요")
+    assert "후기도 고마워요" in shopper.text and not review_offered() and shopper.find("내 주문")
+    async with app.db.snapshot() as snap:
+        assert await reviews.not_reviewed(snap, order.id) == []
 
 
 async def test_cancel_before_the_shop_accepts_returns_every_won(app: App) -> None:
@@ -311,6 +437,79 @@ async def test_cancel_before_the_shop_accepts_returns_every_won(app: App) -> Non
     assert balance.btl_available == 100_000
 
 
+async def test_a_stale_cancel_button_answers_with_the_order_and_a_way_on(app: App) -> None:
+    c = await cast(app)
+    shopper = ChatUser(app.dialogue, "kakao", "s1")
+    await _buy_apples(shopper)
+    await shopper.tap("결제하기")
+    await shopper.tap("주문 보기")
+    await shopper.tap("주문 취소")
+    (order,) = await _buyer_orders(app, c.shopper)
+    async with app.db.unit_of_work() as uow:
+        await orders.accept_order(app.market, uow, c.producer, order.id)  # the shop took it meanwhile
+        await uow.commit()
+    await shopper.tap("네, 취소해요")
+    assert (
+        f"주문 {order.id}번" in shopper.text and "가게 준비 중" in shopper.text and "취소할 수 없어요" in shopper.text
+    )
+    assert shopper.find("주문 보기") and shopper.find("내 주문")
+    await shopper.tap("주문 보기")
+    assert "가게 준비 중" in shopper.text and not [b for b in shopper.buttons() if "주문 취소" in b.label]
+    assert [o.state for o in await _buyer_orders(app, c.shopper)] == ["accepted"]
+
+    await _buy_apples(shopper)  # a second order, cancelled, then the same button tapped again
+    await shopper.tap("결제하기")
+    await shopper.tap("주문 보기")
+    await shopper.tap("주문 취소")
+    yes = shopper.find("네, 취소해요")
+    await shopper.tap("네, 취소해요")
+    assert "취소했어요" in shopper.text
+    await shopper.send(payload=yes.payload)
+    assert "이미 취소됐어요" in shopper.text and shopper.find("주문 보기") and shopper.find("내 주문")
+
+
+async def test_the_wallet_says_what_is_held_and_why(app: App) -> None:
+    c = await cast(app)
+    shopper = ChatUser(app.dialogue, "kakao", "s1")
+    await shopper.send("/start")
+    await shopper.tap("내 지갑")
+    assert "밤톨: 100,000원" in shopper.text and "묶여" not in shopper.text  # nothing held: just the balance
+
+    await _buy_apples(shopper)
+    await shopper.tap("9,000원 결제하기")
+    await _buy_apples(shopper, "2개 담기")
+    await shopper.tap("15,000원 결제하기")
+    await shopper.tap("처음으로")
+    await shopper.tap("내 지갑")
+    assert "밤톨 100,000원 중 24,000원은 주문 2건 결제 대기로 묶여 있어요 (배달이 끝나면 가게로 가요)." in shopper.text
+    assert "지금 쓸 수 있는 돈: 76,000원" in shopper.text
+
+    async with app.db.unit_of_work() as uow:
+        account = await wallet.register_bank_account(app.market, uow, c.shopper, "011", "302-1234-5678-91", "이할머니")
+        await wallet.request_cashout(app.market, uow, c.shopper, account.id, 30_000)
+        await uow.commit()
+    await shopper.send("내 지갑")  # the menu's label, typed
+    assert "밤톨 100,000원 중 54,000원은 이렇게 묶여 있어요." in shopper.text
+    assert "• 주문 2건 결제 대기 24,000원 (배달이 끝나면 가게로 가요)" in shopper.text
+    assert "• 출금 신청 1건 30,000원 (은행으로 보내 드리면 빠져나가요)" in shopper.text
+    assert "지금 쓸 수 있는 돈: 46,000원" in shopper.text
+    async with app.db.snapshot() as snap:
+        held = await wallet.holds(snap, c.shopper)
+        balance = await wallet.balances(app.market, snap, c.shopper)
+    assert [(h.token, h.reason, h.count, h.amount) for h in held] == [
+        ("BTL", "order", 2, 24_000),
+        ("BTL", "cashout", 1, 30_000),
+    ]
+    assert balance.btl - balance.btl_available == sum(h.amount for h in held)
+
+    _newest, oldest = await _buyer_orders(app, c.shopper)
+    async with app.db.unit_of_work() as uow:
+        await orders.cancel_order(app.market, uow, c.shopper, oldest.id)  # a cancelled order holds nothing
+        await uow.commit()
+    await shopper.send("내 지갑")
+    assert "• 주문 1건 결제 대기 15,000원" in shopper.text and "지금 쓸 수 있는 돈: 55,000원" in shopper.text
+
+
 async def test_a_visitor_of_the_trial_market_can_take_play_money_once(tmp_path: Path, db_url: str) -> None:
     app = await build(Settings(home=tmp_path / "dev", database_url=db_url, environment="development"))
     try:
@@ -320,8 +519,12 @@ async def test_a_visitor_of_the_trial_market_can_take_play_money_once(tmp_path: 
         await visitor.tap("내 지갑")
         await visitor.tap("충전 방법")
         await visitor.tap("체험용 50,000원 받기")
-        assert "밤톨: 50,000원" in visitor.text
+        assert "넣어 드렸어요" in visitor.text and "밤톨: 50,000원" in visitor.text
+        await visitor.tap("충전 방법")
+        assert not [b for b in visitor.buttons() if "체험용" in b.label]  # had it: no longer offered
         await visitor.send(payload="wtt")  # again, from the old screen
+        assert "이미 받으셨어요" in visitor.text and "넣어 드렸어요" not in visitor.text
+        assert "밤톨: 50,000원" in visitor.text
         member = (await _member_of(app, "web", "visitor-1")).id
         async with app.db.snapshot() as snap:
             assert (await wallet.balances(app.market, snap, member)).btl == 50_000

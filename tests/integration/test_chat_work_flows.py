@@ -324,7 +324,7 @@ async def test_office_tops_up_by_phone_and_by_member_number(app: App) -> None:
     async with app.db.unit_of_work() as uow:
         assert (await wallet.balances(app.market, uow, c.shopper)).btl == 0
     await office.tap("충전 기록")
-    assert "30,000원을(를) 충전했어요" in office.text
+    assert "30,000원을 충전했어요" in office.text  # the particle chosen, not "을(를)"
 
     await office.tap("현금 충전")
     await office.send(str(c.shopper))
