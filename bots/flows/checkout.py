@@ -97,13 +97,15 @@ async def confirmation(ctx: Ctx, args: list[str], *, note: str = "") -> Screen:
         )
     else:
         lines.append(ctx.t("pay.split_btl", btl=won(q.split.btl, ctx.lang)))
-    lines += destination_lines(ctx, owner, q.choice)
+    phone_missing = identity.level_of(ctx.member) < identity.PHONE
+    if not (phone_missing and q.choice.needs_address):  # one question at a time: the phone first
+        lines += destination_lines(ctx, owner, q.choice)
     credit_lines, credit, credit_row = await community.confirmation_extras(
         ctx, shop_id, q.split.share, args, [x.product_id for x in q.lines]
     )
     lines += credit_lines
     back = [ctx.button("cart.more", f"sh:{shop_id}"), ctx.button("cart.open", f"cart:{shop_id}")]
-    if identity.level_of(ctx.member) < identity.PHONE:
+    if phone_missing:
         return _ask_phone(ctx, lines, shop_id, back)
     if q.choice.needs_address:
         return _ask_address(ctx, lines, owner, back)
