@@ -3,6 +3,11 @@
 Each messenger's adapter provides a ``Notifier``; a push's outcome is recorded per channel identity in
 ``bot_reach`` so a member who blocked the bot on Telegram is not pushed there again (and can still be
 reached on KakaoTalk). Pushes run after commit, never inside a unit of work.
+
+An outcome is about the person (``ok``, ``blocked``, ``unreachable``: recorded, never retried). A
+failure that is not theirs — the messenger down, a timeout, our own configuration — is raised instead
+(``PushFailed``, or the adapter's own error): the push outbox retries it later, and nobody is marked
+unreachable for it.
 """
 
 from __future__ import annotations
@@ -11,8 +16,16 @@ from typing import Literal, Protocol
 
 from bots.messages import Screen
 from ledger.db import UnitOfWork
+from ledger.errors import ChestnutError
 
 PushOutcome = Literal["ok", "blocked", "unreachable"]
+
+
+class PushFailed(ChestnutError):
+    """A push that did not go out for a reason that is not the recipient's; worth trying again later."""
+
+    code = "push_failed"
+    http_status = 502
 
 
 class Notifier(Protocol):

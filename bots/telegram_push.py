@@ -8,9 +8,12 @@ private chat, so pacing is done here:
 - overall: at most ``overall_per_s`` messages a second, in the order they were asked for; above the
   free 30 a second every message asks for the paid broadcast rate (``allow_paid_broadcast``, up to 1,000);
 - a 429 pauses every push for ``retry_after`` seconds, then the message is tried again
-  (``max_retries`` times);
+  (``max_retries`` times; still refused after that: ``PushFailed``);
 - 403 (the person blocked the bot, or deleted their account) → ``"blocked"``: the caller records it
-  with ``record_reach`` so the member is not pushed here again; any other failure → ``"unreachable"``.
+  with ``record_reach`` so the member is not pushed here again; 400 (no such chat, a chat that moved)
+  → ``"unreachable"``;
+- a failure that is not the person's — a timeout, no connection, Telegram's 5xx, a token it refuses —
+  raises ``PushFailed``: the member stays reachable and the push outbox tries again later.
 """
 
 from __future__ import annotations
@@ -23,10 +26,10 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from telegram import Bot
-from telegram.error import Forbidden, RetryAfter, TelegramError
+from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 
 from bots.messages import Screen
-from bots.notify import PushOutcome
+from bots.notify import PushFailed, PushOutcome
 from bots.telegram import KeyboardMemory, render, send_one
 
 log = logging.getLogger("chestnut.telegram.push")
@@ -98,13 +101,16 @@ class TelegramNotifier:
                     self._next_any = max(self._next_any, self.clock() + wait)
                     retries += 1
                     if retries > self.max_retries:
-                        return "unreachable"
+                        raise PushFailed("Telegram kept asking to wait", retry_after_s=wait) from None
                     log.info("telegram asked to wait %.1fs before pushing again", wait)
                 except Forbidden:
                     return "blocked"
+                except (BadRequest, ChatMigrated) as exc:
+                    log.info("telegram push refused: %s", type(exc).__name__)
+                    return "unreachable"
                 except TelegramError as exc:
                     log.info("telegram push failed: %s", type(exc).__name__)
-                    return "unreachable"
+                    raise PushFailed(f"Telegram did not take the push ({type(exc).__name__})") from None
             self.keyboards.sent(chat_id, message.markup)
         return "ok"
 

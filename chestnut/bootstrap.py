@@ -59,7 +59,7 @@ class App:
     http: aiohttp.ClientSession | None = None
 
     async def close(self) -> None:
-        await self.pushes.drain()
+        await self.pushes.close()
         if self.http is not None:
             await self.http.close()
         await self.db.close()
@@ -128,7 +128,11 @@ async def build(settings: Settings, *, migrate: bool = True, initialize: bool = 
     )
     dialogue = Dialogue(db, market, index, build_router(), chat)
     pushes = Pushes(db)
-    db.after_commit = pushes  # committed domain events become pushes once a messenger's notifier is added
+    # Domain events someone hears of go to the push outbox inside their own transaction; a commit wakes
+    # the sender (the server's background work).
+    db.before_commit, db.after_commit = pushes.before_commit, pushes
+    if settings.telegram_token is not None:  # its notifier comes up with serve's bot
+        pushes.expect("telegram")
     if settings.kakao_bot_id and settings.kakao_rest_key:  # KakaoTalk pushes through the Event API
         http = http or aiohttp.ClientSession()
         kakao = KakaoEventNotifier.configured(
@@ -142,8 +146,8 @@ async def build(settings: Settings, *, migrate: bool = True, initialize: bool = 
 def batch_context(app: App) -> BatchContext:
     """What the scheduler's batches need, from the app and its settings (``serve`` and ``chestnut batch``).
 
-    The announcer is silent until the bots' notifiers are connected here (a ``scheduler.notices.Announcer``
-    that pushes each ``Notice`` to the member's reachable identities).
+    The announcer is the bots' push outbox (``bots.pushes.Pushes``): batches write their notices into it
+    in the transaction that decided them, and the server's sender pushes each to the member.
     """
     from scheduler.payout import FilePayout, HttpBankPayout, Payout
     from scheduler.wiring import BatchContext, Schedules

@@ -417,8 +417,7 @@ def batch_reconcile(result_file: str, as_json: bool) -> None:
             raise cashout.ResultFileError(f"cannot read {result_file}: {exc}") from None
         results, refused = cashout.parse_result_file(text)
         ctx = batch_context(app)
-        outcomes, notices = await cashout.apply_results(app.market, app.db, results)
-        await ctx.announcer.announce(notices)
+        outcomes, _notices = await cashout.apply_results(app.market, app.db, results, ctx.announcer)
         lines = sorted([*outcomes, *refused], key=lambda o: o.line)
         return {"lines": [o.to_json() for o in lines]}
 

@@ -157,6 +157,8 @@ def make_web_app(app: App, *, background: bool = True, scheduler: bool = False) 
                 tasks.append(asyncio.create_task(witnessing.run(interval)))
             # Ads go out from here, where the notifiers are (one process at a time: a lease).
             tasks.append(asyncio.create_task(dispatch_loop(app).run_forever(), name="ads-dispatch"))
+            if app.pushes.notifiers:  # the push outbox's sender (several workers share its rows by claims)
+                tasks.append(asyncio.create_task(app.pushes.run(), name="pushes"))
             yield
             for task in tasks:
                 task.cancel()

@@ -1,8 +1,9 @@
 """The database handle and the unit of work.
 
 ``async with db.unit_of_work() as uow:`` owns one transaction: it rolls back unless ``await
-uow.commit()`` was called, and hands the domain events it collected to subscribers only after commit.
-Repositories and services below it never commit.
+uow.commit()`` was called. The domain events it collected go to two hooks: ``before_commit`` writes
+what must survive with the change (the push outbox, ``bots.outbox``) in the same transaction, and
+``after_commit`` hears of them once they are durable. Repositories and services below it never commit.
 
 Why statements go in *batches*: on this class of machine a thread hop costs ~60 µs, and
 SQLAlchemy-async over aiosqlite makes about four hops per statement (~290 µs measured), which caps a
@@ -80,13 +81,20 @@ class EventSink(Protocol):
     async def __call__(self, events: Sequence[object]) -> None: ...
 
 
+class EventWriter(Protocol):
+    """Runs inside the transaction, just before COMMIT: its writes commit with the change or not at all."""
+
+    async def __call__(self, uow: UnitOfWork, events: Sequence[object]) -> None: ...
+
+
 class UnitOfWork:
     """One transaction. Subclasses implement ``_run`` for their backend."""
 
     dialect: str = ""
 
-    def __init__(self, after_commit: EventSink | None) -> None:
+    def __init__(self, after_commit: EventSink | None, before_commit: EventWriter | None = None) -> None:
         self._after_commit = after_commit
+        self._before_commit = before_commit
         self._committed = False
         self.events: list[object] = []
         self._on_rollback: list[Callable[[], None]] = []
@@ -107,7 +115,8 @@ class UnitOfWork:
         await self._run([write(sql, params)])
 
     def publish(self, event: object) -> None:
-        """Queue a domain event for the subscribers; they run only if this transaction commits."""
+        """Queue a domain event: written by ``before_commit`` in this transaction, told to ``after_commit``
+        subscribers only if it commits."""
         self.events.append(event)
 
     def on_rollback(self, hook: Callable[[], None]) -> None:
@@ -120,6 +129,8 @@ class UnitOfWork:
         self._on_rollback.append(hook)
 
     async def commit(self) -> None:
+        if self.events and self._before_commit is not None:
+            await self._before_commit(self, tuple(self.events))
         await self._commit()
         self._committed = True
         self._on_rollback.clear()
@@ -174,6 +185,7 @@ class Database:
 
     def __init__(self) -> None:
         self.after_commit: EventSink | None = None
+        self.before_commit: EventWriter | None = None
 
     def unit_of_work(self) -> UnitOfWork:
         raise NotImplementedError
@@ -373,7 +385,7 @@ class _SqliteUnitOfWork(UnitOfWork):
     dialect = "sqlite"
 
     def __init__(self, db: SqliteDatabase, *, readonly: bool) -> None:
-        super().__init__(db.after_commit)
+        super().__init__(db.after_commit, None if readonly else db.before_commit)
         self._db = db
         self._readonly = readonly
         self._conn: SqliteConnection | None = None
@@ -708,7 +720,7 @@ class SqliteDatabase(Database):
 
 class _SqlAlchemyUnitOfWork(UnitOfWork):
     def __init__(self, db: SqlAlchemyDatabase, *, readonly: bool) -> None:
-        super().__init__(db.after_commit)
+        super().__init__(db.after_commit, None if readonly else db.before_commit)
         self.dialect = db.dialect
         self._db = db
         self._readonly = readonly

@@ -29,7 +29,7 @@ from commerce.context import Market
 from commerce.errors import InvalidState
 from ledger.db import Database, UnitOfWork, write_many
 from ledger.errors import ChestnutError
-from scheduler.notices import Notice
+from scheduler.notices import Announcer, Notice, stage, tell
 from scheduler.payout import Payout, PayoutLine, PayoutResult
 from scheduler.runs import Advance, Run
 
@@ -187,9 +187,10 @@ def parse_result_file(text: str) -> tuple[list[tuple[int, PayoutResult]], list[L
 
 
 async def apply_results(
-    market: Market, db: Database, results: Sequence[tuple[int, PayoutResult]]
+    market: Market, db: Database, results: Sequence[tuple[int, PayoutResult]], announcer: Announcer | None = None
 ) -> tuple[list[LineOutcome], list[Notice]]:
-    """Settle what the bank confirms, one line per transaction; each refusal names its line and reason."""
+    """Settle what the bank confirms, one line per transaction; each refusal names its line and reason.
+    Each member's notice goes to ``announcer`` with its line (``notices.stage``), and is returned too."""
     outcomes: list[LineOutcome] = []
     notices: list[Notice] = []
     seen: set[str] = set()
@@ -201,10 +202,12 @@ async def apply_results(
         try:
             async with db.unit_of_work() as uow:
                 outcome, notice = await _apply_one(market, uow, n, result)
+                left = await stage(announcer, uow, [notice] if notice is not None else [])
                 await uow.commit()
         except ChestnutError as exc:
-            outcome, notice = LineOutcome(n, result.reference, "refused", exc.message), None
+            outcome, notice, left = LineOutcome(n, result.reference, "refused", exc.message), None, ()
         outcomes.append(outcome)
+        await tell(announcer, left)
         if notice is not None:
             notices.append(notice)
     return outcomes, notices
@@ -243,11 +246,13 @@ async def _apply_one(
     return LineOutcome(n, result.reference, result.status, result.reason), notice
 
 
-async def submit(market: Market, db: Database, payout: Payout, run: Run) -> tuple[list[LineOutcome], list[Notice]]:
+async def submit(
+    market: Market, db: Database, payout: Payout, run: Run, announcer: Announcer | None = None
+) -> tuple[list[LineOutcome], list[Notice]]:
     """Hand the run's unsettled lines to the payout (no transaction open meanwhile) and apply its answer."""
     async with db.snapshot() as snap:
         lines = await run_lines(snap, run.id, status="sent")
     if not lines:
         return [], []
     results = await payout.submit(f"{run.kind}-{run.period}", lines)
-    return await apply_results(market, db, list(enumerate(results, start=1)))
+    return await apply_results(market, db, list(enumerate(results, start=1)), announcer)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from commerce import fulfilment, members, orders
 from commerce.context import Market
 from ledger.db import Database, in_clause
-from scheduler.notices import Notice
+from scheduler.notices import Announcer, Notice, stage, tell
 
 MINUTE_MS = 60_000
 EXPIRE_CHUNK = 200
@@ -54,7 +54,10 @@ async def housekeeping(
     cart_days: int = 7,
     unpaid_minutes: int = 60,
     remind_after_minutes: int = 120,
+    announcer: Announcer | None = None,
 ) -> HousekeepingReport:
+    """One run of every step; the producers' reminders go to ``announcer`` (written with their claim
+    where it keeps an outbox, else told after it commits)."""
     now = market.clock()
     async with db.unit_of_work() as uow:
         rows = await uow.fetch(
@@ -110,6 +113,8 @@ async def housekeeping(
                     params,
                 )
             ]
+        reminders = tuple(Notice(owner, "order.reminder", {"order": oid}) for oid, owner in owners)
+        left = await stage(announcer, uow, reminders)
         await uow.commit()
-    reminders = tuple(Notice(owner, "order.reminder", {"order": oid}) for oid, owner in owners)
+    await tell(announcer, left)
     return HousekeepingReport(carts, expired, reminders, forgotten, erased)

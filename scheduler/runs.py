@@ -24,7 +24,7 @@ from typing import Protocol
 from ledger.db import Database, Op, UnitOfWork, write
 from ledger.errors import ChestnutError, NotFound
 from ledger.service import now_ms
-from scheduler.notices import Announcer, Notice
+from scheduler.notices import Announcer, Notice, stage, tell
 
 log = logging.getLogger("chestnut.batch")
 
@@ -88,7 +88,7 @@ class Advance:
     amount: int = 0
     entries: int = 0
     done: bool = False
-    notices: tuple[Notice, ...] = ()  # told after this chunk commits
+    notices: tuple[Notice, ...] = ()  # written with this chunk (``notices.stage``), or told after it commits
 
 
 class Batch(Protocol):
@@ -206,16 +206,13 @@ async def drive(
                     break
                 step = await batch.step(uow, run)
                 await uow.batch([advance_op(run, step)])
+                left = await stage(announcer, uow, step.notices)
                 await uow.commit()
         except ChestnutError as exc:
             await _mark_failed(db, run, exc.message)
             raise
         chunks += 1
-        if step.notices and announcer is not None:
-            try:
-                await announcer.announce(step.notices)
-            except Exception:  # the money moved; a chat that fails to say so must not stop the batch
-                log.exception("announcing %d notices of %s/%s failed", len(step.notices), run.kind, run.period)
+        await tell(announcer, left)
         async with db.snapshot() as snap:
             run = await get_run(snap, run.id)
         if progress is not None:

@@ -39,7 +39,7 @@ from ledger.db import Database
 from ledger.errors import ChestnutError
 from ledger.service import now_ms
 from scheduler import cashout, dividends, housekeeping, settlement
-from scheduler.notices import Announcer, Notice, SilentAnnouncer
+from scheduler.notices import Announcer, Notice, SilentAnnouncer, stage, tell
 from scheduler.payout import FilePayout, Payout
 from scheduler.runs import BatchError, Progress, Run, drive
 
@@ -119,8 +119,7 @@ async def run_batch(
     if kind not in KINDS:
         raise UnknownBatchKind(f"unknown batch {kind!r}; one of {', '.join(KINDS)}", kind=kind)
     if kind == "housekeeping":
-        report = await housekeeping.housekeeping(ctx.market, ctx.db)
-        await ctx.announcer.announce(report.reminders)
+        report = await housekeeping.housekeeping(ctx.market, ctx.db, announcer=ctx.announcer)
         return BatchReport([], {"housekeeping": report.to_json()})
     if kind == "contributions":
         return BatchReport([], {"contributions": await _pay_contributions(ctx)})
@@ -136,8 +135,7 @@ async def run_batch(
     run = await drive(
         ctx.db, cashout.CashoutBatch(ctx.market, ctx.payout_dir), chosen, progress=progress, announcer=ctx.announcer
     )
-    outcomes, notices = await cashout.submit(ctx.market, ctx.db, ctx.payout, run)
-    await ctx.announcer.announce(notices)
+    outcomes, _notices = await cashout.submit(ctx.market, ctx.db, ctx.payout, run, ctx.announcer)
     return BatchReport(
         [run],
         {
@@ -165,13 +163,16 @@ async def _pay_contributions(ctx: BatchContext) -> dict[str, Any]:
 
 async def _scan_trust(ctx: BatchContext) -> dict[str, Any]:
     """The abuse rules over the whole ledger in one transaction (``abuse.scan`` is idempotent: a case is
-    unique per rule, member and subject); after commit each member hears of their new cases and how to appeal."""
+    unique per rule, member and subject); each member hears of their new cases and how to appeal (the
+    notices written with the cases, ``notices.stage``)."""
     async with ctx.db.unit_of_work() as uow:
         opened = await abuse.scan(ctx.market, uow)
+        notices = [
+            Notice(c.member_id, "abuse.case", {"case": c.id, "rule": c.rule, "outcome": c.outcome}) for c in opened
+        ]
+        left = await stage(ctx.announcer, uow, notices)
         await uow.commit()
-    await ctx.announcer.announce(
-        [Notice(c.member_id, "abuse.case", {"case": c.id, "rule": c.rule, "outcome": c.outcome}) for c in opened]
-    )
+    await tell(ctx.announcer, left)
     return {"opened": len(opened), "cases": [c.id for c in opened]}
 
 

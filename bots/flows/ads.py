@@ -29,7 +29,7 @@ from ads.dispatch import Item, SendLog
 from ads.errors import OpenTokenReused
 from bots.dialogue import Ctx, Router
 from bots.messages import Button, Reply, Screen
-from bots.notify import Notifier, record_reach
+from bots.notify import Notifier, PushFailed, record_reach
 from bots.texts import t, won
 from commerce import catalog, shops
 from ledger.db import Database, UnitOfWork, in_clause
@@ -111,7 +111,11 @@ class AdOutbox:
 
         async def one(item: Item) -> None:
             screen = ad_screen(item.lang, campaign, shop, item.token, self.office_phone)
-            outcome = outcomes[item.member_id] = await self.notifiers[item.channel].push(item.external_id, screen)
+            try:
+                outcome = await self.notifiers[item.channel].push(item.external_id, screen)
+            except PushFailed:  # an ad is not retried: one that did not go out is counted as not reached
+                outcome = "unreachable"
+            outcomes[item.member_id] = outcome
             log.answered({item.member_id: outcome})
 
         started: list[asyncio.Task[None]] = []

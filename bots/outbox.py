@@ -1,0 +1,218 @@
+"""The push outbox: each notification is written with the change that caused it, and sent from there.
+
+Writing. A service publishes a domain event on its unit of work (``uow.publish``); just before COMMIT
+the database's ``before_commit`` hook (``bots.pushes.Pushes.before_commit``) inserts a ``push_outbox``
+row for each event someone should hear of — the event's name and ids, nothing rendered — in that same
+transaction. The scheduler's notices go in the same way, in the transaction of the chunk that decided
+them (``scheduler.notices.stage``). So a notification exists exactly when its change does: a rolled-back
+order tells nobody, and a committed delivery is told even if the process dies the next instant.
+
+Sending (``bots.pushes.Pushes``, in the server's background work). A sender *claims* due rows with one
+guarded statement — ``UPDATE … SET status = 'sending', claim = <this sender>, lease_ms = <now + lease>
+WHERE id IN (rows pending and due, or sending past their lease … FOR UPDATE SKIP LOCKED) AND <the same
+condition> RETURNING …`` (SQLite has one writer and no SKIP LOCKED) — so of several workers on one
+database exactly one gets each row. The screen is rendered then, in the recipient's language, and
+pushed to each of their reachable identities in turn (each notifier paces its messenger). Each answer
+is written to the row (``answered``: "channel:external id" → outcome, a block also to ``bot_reach``)
+before the next identity is tried; when every identity has answered, the row is ``sent``. A failure
+that is not the person's (``bots.notify.PushFailed``, Kakao's Event API down, a row that cannot be
+rendered) puts the row back to ``pending`` after an exponential backoff (``base_backoff_ms`` × 2ⁿ⁻¹,
+at most ``max_backoff_ms``); after ``max_attempts`` failures, or once older than ``max_age_ms``, it is
+``failed`` and logged. While a sender works on its rows it renews their leases.
+
+What a crash does:
+
+- killed after the commit, before any sender claimed the row: it is ``pending``, and the next sender (the
+  restarted server, another worker) sends it — nothing is lost;
+- killed holding a claim: the row stays ``sending`` until its lease (``lease_ms``, 30 s) runs out, then
+  another sender takes it over and pushes to each identity with no answer recorded; an identity whose
+  answer was recorded is never pushed again;
+- killed with a request on the wire (sent, its answer not yet recorded): that identity is pushed again on
+  takeover. No messenger API can say whether a request in flight arrived (the Bot API has no idempotency
+  key, nor a way to read a chat). A notification, unlike an ad (``ads.dispatch`` leaves such a message
+  ``unknown``), is worth a rare duplicate rather than silence, so at most the requests in flight at that
+  moment are sent twice; nothing else ever is. A graceful stop waits for them instead.
+
+Sent and failed rows are deleted after ``keep_ms``.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bots.notify import PushOutcome, record_reach
+from ledger.db import Database, Op, UnitOfWork, write_many
+from ledger.service import now_ms
+
+MINUTE_MS = 60_000
+DAY_MS = 1440 * MINUTE_MS
+
+_DUE = "((status = 'pending' AND due_ms <= :now) OR (status = 'sending' AND lease_ms < :now))"
+
+
+@dataclass(slots=True)
+class Claimed:
+    """A row this sender holds: what to tell, and who has answered already."""
+
+    id: int
+    kind: str
+    data: dict[str, Any]
+    attempts: int
+    answered: dict[str, str]
+    created_ms: int
+
+
+def _json(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True, default=str)
+
+
+def _object(text: object) -> dict[str, Any]:
+    try:
+        value = json.loads(str(text))
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+class Outbox:
+    """The ``push_outbox`` table: rows written in a caller's transaction, claimed, answered and settled."""
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        clock: Callable[[], int] = now_ms,
+        lease_ms: int = 30_000,
+        base_backoff_ms: int = 2_000,
+        max_backoff_ms: int = 15 * MINUTE_MS,
+        max_attempts: int = 10,
+        max_age_ms: int = 2 * DAY_MS,
+        keep_ms: int = 7 * DAY_MS,
+    ) -> None:
+        self.db, self.clock = db, clock
+        self.lease_ms, self.base_backoff_ms, self.max_backoff_ms = lease_ms, base_backoff_ms, max_backoff_ms
+        self.max_attempts, self.max_age_ms, self.keep_ms = max_attempts, max_age_ms, keep_ms
+        self.token = secrets.token_hex(8)  # this sender, in the rows it holds
+
+    def insert(self, items: Sequence[tuple[str, Mapping[str, Any]]]) -> Op:
+        """The statement that queues ``(kind, data)`` items, for the caller's transaction."""
+        now = self.clock()
+        return write_many(
+            "INSERT INTO push_outbox (kind, data, status, attempts, due_ms, answered, created_ms, updated_ms) "
+            "VALUES (:k, :d, 'pending', 0, :now, '{}', :now, :now)",
+            [{"k": kind, "d": _json(dict(data)), "now": now} for kind, data in items],
+        )
+
+    async def put(self, uow: UnitOfWork, items: Sequence[tuple[str, Mapping[str, Any]]]) -> None:
+        if items:
+            await uow.batch([self.insert(items)])
+
+    async def any_due(self) -> bool:
+        """A cheap look from a snapshot, so an idle sender does not take the write lock every poll."""
+        async with self.db.snapshot() as snap:
+            rows = await snap.fetch(f"SELECT id FROM push_outbox WHERE {_DUE} LIMIT 1", {"now": self.clock()})
+        return bool(rows)
+
+    async def claim(self, limit: int) -> list[Claimed]:
+        """Up to ``limit`` due rows, oldest first, now held by this sender (no other sender gets them)."""
+        if limit <= 0:
+            return []
+        now = self.clock()
+        async with self.db.unit_of_work() as uow:
+            skip = " FOR UPDATE SKIP LOCKED" if uow.dialect == "postgresql" else ""
+            rows = await uow.fetch(
+                "UPDATE push_outbox SET status = 'sending', claim = :token, lease_ms = :lease, updated_ms = :now "
+                f"WHERE id IN (SELECT id FROM push_outbox WHERE {_DUE} ORDER BY id LIMIT :n{skip}) AND {_DUE} "
+                "RETURNING id, kind, data, attempts, answered, created_ms",
+                {"token": self.token, "lease": now + self.lease_ms, "now": now, "n": limit},
+            )
+            await uow.commit()
+        claimed = [
+            Claimed(int(i), str(k), _object(d), int(a), {str(x): str(y) for x, y in _object(ans).items()}, int(c))
+            for i, k, d, a, ans, c in rows
+        ]
+        return sorted(claimed, key=lambda r: r.id)
+
+    def too_old(self, row: Claimed) -> bool:
+        return self.clock() - row.created_ms > self.max_age_ms
+
+    async def answered(
+        self, row: Claimed, channel: str, external_id: str, member_id: int, outcome: PushOutcome
+    ) -> bool:
+        """Record one identity's answer (and a block in ``bot_reach``); False if this sender lost the row."""
+        row.answered[f"{channel}:{external_id}"] = outcome
+        now = self.clock()
+        async with self.db.unit_of_work() as uow:
+            held = await uow.fetch(
+                "UPDATE push_outbox SET answered = :a, updated_ms = :now "
+                "WHERE id = :id AND claim = :token AND status = 'sending' RETURNING id",
+                {"a": _json(row.answered), "now": now, "id": row.id, "token": self.token},
+            )
+            if outcome != "ok":
+                await record_reach(uow, channel, external_id, member_id, outcome, now)
+            await uow.commit()
+        return bool(held)
+
+    def backoff_ms(self, attempts: int) -> int:
+        """The wait after the ``attempts``-th failure: 2 s, 4 s, 8 s … up to ``max_backoff_ms``."""
+        return int(min(self.max_backoff_ms, self.base_backoff_ms * 2 ** max(0, attempts - 1)))
+
+    async def settle(self, row: Claimed, error: str | None) -> str:
+        """``sent`` (``error`` None), or back to ``pending`` after its backoff, or ``failed`` for good."""
+        now = self.clock()
+        if error is None:
+            status, attempts, due = "sent", row.attempts, now
+        else:
+            attempts = row.attempts + 1
+            given_up = attempts >= self.max_attempts or self.too_old(row)
+            status, due = ("failed", now) if given_up else ("pending", now + self.backoff_ms(attempts))
+        async with self.db.unit_of_work() as uow:
+            await uow.execute(
+                "UPDATE push_outbox SET status = :s, attempts = :n, due_ms = :due, claim = NULL, lease_ms = NULL, "
+                "error = :e, updated_ms = :now WHERE id = :id AND claim = :token AND status = 'sending'",
+                {
+                    "s": status,
+                    "n": attempts,
+                    "due": due,
+                    "e": None if error is None else error[:200],
+                    "now": now,
+                    "id": row.id,
+                    "token": self.token,
+                },
+            )
+            await uow.commit()
+        return status
+
+    async def release(self, row: Claimed) -> None:
+        """Give a row back at once, unsent (a sender stopping): the next sender need not wait for the lease."""
+        async with self.db.unit_of_work() as uow:
+            await uow.execute(
+                "UPDATE push_outbox SET status = 'pending', claim = NULL, lease_ms = NULL, updated_ms = :now "
+                "WHERE id = :id AND claim = :token AND status = 'sending'",
+                {"now": self.clock(), "id": row.id, "token": self.token},
+            )
+            await uow.commit()
+
+    async def renew(self) -> None:
+        """Extend the lease of every row this sender holds (it is still working on them)."""
+        now = self.clock()
+        async with self.db.unit_of_work() as uow:
+            await uow.execute(
+                "UPDATE push_outbox SET lease_ms = :lease WHERE claim = :token AND status = 'sending'",
+                {"lease": now + self.lease_ms, "token": self.token},
+            )
+            await uow.commit()
+
+    async def prune(self) -> int:
+        """Delete rows sent or failed more than ``keep_ms`` ago."""
+        async with self.db.unit_of_work() as uow:
+            rows = await uow.fetch(
+                "DELETE FROM push_outbox WHERE status IN ('sent', 'failed') AND updated_ms < :cut RETURNING id",
+                {"cut": self.clock() - self.keep_ms},
+            )
+            await uow.commit()
+        return len(rows)
