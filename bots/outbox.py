@@ -161,8 +161,9 @@ class Outbox:
         """The wait after the ``attempts``-th failure: 2 s, 4 s, 8 s … up to ``max_backoff_ms``."""
         return int(min(self.max_backoff_ms, self.base_backoff_ms * 2 ** max(0, attempts - 1)))
 
-    async def settle(self, row: Claimed, error: str | None) -> str:
-        """``sent`` (``error`` None), or back to ``pending`` after its backoff, or ``failed`` for good."""
+    async def settle(self, row: Claimed, error: str | None) -> str | None:
+        """``sent`` (``error`` None), or back to ``pending`` after its backoff, or ``failed`` for good;
+        None if another sender took the row over meanwhile (then this changes nothing)."""
         now = self.clock()
         if error is None:
             status, attempts, due = "sent", row.attempts, now
@@ -171,9 +172,9 @@ class Outbox:
             given_up = attempts >= self.max_attempts or self.too_old(row)
             status, due = ("failed", now) if given_up else ("pending", now + self.backoff_ms(attempts))
         async with self.db.unit_of_work() as uow:
-            await uow.execute(
+            held = await uow.fetch(
                 "UPDATE push_outbox SET status = :s, attempts = :n, due_ms = :due, claim = NULL, lease_ms = NULL, "
-                "error = :e, updated_ms = :now WHERE id = :id AND claim = :token AND status = 'sending'",
+                "error = :e, updated_ms = :now WHERE id = :id AND claim = :token AND status = 'sending' RETURNING id",
                 {
                     "s": status,
                     "n": attempts,
@@ -185,7 +186,7 @@ class Outbox:
                 },
             )
             await uow.commit()
-        return status
+        return status if held else None
 
     async def release(self, row: Claimed) -> None:
         """Give a row back at once, unsent (a sender stopping): the next sender need not wait for the lease."""
