@@ -112,6 +112,9 @@ async def test_the_server_sends_a_chat_made_campaign_on_telegram(tmp_path: Path,
         alice = await _opted_in(app, "telegram", "601", "이순자")
         gone = await _opted_in(app, "telegram", "not-a-chat", "옛날계정")  # an identity Telegram cannot reach
         async with TestClient(TestServer(make_web_app(app))):  # serve's background work: the dispatch loop
+            # The cast's own notifications (the shop approved) waited in the outbox for the bot: out first,
+            # so the refused send below is the first ad's.
+            await app.pushes.drain()
             standin.fail("sendMessage", status=403)
             await _producer_starts_a_campaign_by_chat(app, c)
             assert await _until_sent(app) == {bob: "blocked", alice: "sent", gone: "unreachable"}

@@ -153,3 +153,45 @@ async def test_members_hear_of_batch_payments_through_their_messenger(market_app
     told = [call.params["text"] for call in standin.calls_to(101, "sendMessage")]
     assert any("배당금 1,234원" in text for text in told)
     assert len([text for text in told if "배당금" in text]) == 1
+
+
+async def test_a_telegram_outage_is_retried_later_and_the_shopper_stays_reachable(
+    market_app: App, standin: BotApiStandIn
+) -> None:
+    app = market_app
+    c = await cast(app)
+    async with app.db.unit_of_work() as uow:
+        shopper = await members.register(app.market, uow, channel="telegram", external_id="556", display_name="할매")
+        await verify(app, uow, shopper.id)
+        await wallet.topup_at_office(app.market, uow, c.operator, shopper.id, 20_000, receipt="R-556")
+        await uow.commit()
+    now = [app.pushes.outbox.clock()]
+    app.pushes.outbox.clock = lambda: now[0]
+    TelegramBot(app.dialogue, standin.token, base_url=standin.base_url)
+    async with Bot(standin.token, base_url=standin.base_url) as bot:
+        app.pushes.add(TelegramNotifier(bot, per_chat_s=0.05))
+        async with app.db.unit_of_work() as uow:
+            await orders.add_to_cart(app.market, uow, shopper.id, c.product, 1)
+            order = await orders.checkout(app.market, uow, shopper.id, c.shop, expected_total=9_000)
+            await orders.accept_order(app.market, uow, c.producer, order.id)
+            await uow.commit()
+        standin.fail("sendMessage", status=502, times=2)  # Telegram's gateway, down for a moment
+        await app.pushes.drain()
+        assert [call.status for call in standin.calls if call.method == "sendMessage"] == [502, 502]
+        async with app.db.snapshot() as snap:  # Telegram's trouble is not hers: she is still reachable there
+            assert ("telegram", "556") in await reachable_identities(snap, shopper.id)
+        await app.pushes.drain()
+        assert len([call for call in standin.calls if call.method == "sendMessage"]) == 2  # backing off
+
+        now[0] += 2_000
+        await app.pushes.drain()
+        told = [call.params["text"] for call in standin.calls_to(556, "sendMessage") if call.status == 200]
+        assert [text for text in told if "접수" in text] == [
+            f"가게에서 주문 {order.id}번을 접수했어요. 곧 준비해서 보내 드려요."
+        ]
+        to_shop = [call.params["text"] for call in standin.calls_to(101, "sendMessage") if call.status == 200]
+        assert len([text for text in to_shop if f"주문 {order.id}번" in text]) == 1
+        sent = len(standin.calls)
+        now[0] += 60_000
+        await app.pushes.drain()
+        assert len(standin.calls) == sent  # sent once: nothing is due any more
