@@ -15,11 +15,13 @@ Who may call: when ``CHESTNUT_KAKAO_SKILL_SECRET`` is set, the header named by
 set, calls are accepted only in ``development`` (``make run``, a local Open Builder test) and refused
 with 401 in ``test`` and ``production``: an endpoint that moves money is never open by omission.
 
-What a caller gets back: junk that is not JSON or not Kakao-shaped → 400 ``{"error", "message"}``;
-a Kakao-shaped payload with missing or wrong-typed fields → 200 with a valid SkillResponse saying kindly
-that something went wrong (Kakao shows a 4xx as a broken bot); never a 500. Kakao waits 5 seconds and
-never retries, so a turn that takes longer than ``deadline_s`` (4 s) is answered with "please tap
-again" while the work finishes in the background — it is committed, and the next tap shows it.
+What a caller gets back: junk that is not JSON or not Kakao-shaped (``ledger.jsonbody``: not UTF-8,
+nested too deep, over 256 KiB …) → 400 ``{"error", "message"}``; a Kakao-shaped payload with missing or
+wrong-typed fields, or a string no text can hold (a lone surrogate, U+0000) → 200 with a valid
+SkillResponse saying kindly that something went wrong (Kakao shows a 4xx as a broken bot); never a 500.
+Kakao waits 5 seconds and never retries, so a turn that takes longer than ``deadline_s`` (4 s) is answered
+with "please tap again" while the work finishes in the background — it is committed, and the next tap
+shows it.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from bots.kakao_render import render, text_response
 from bots.messages import PAYLOAD_MAX_BYTES, Button, Incoming, Reply, Screen
 from bots.texts import t
 from ledger.errors import ChestnutError
+from ledger.jsonbody import check, read_json
 
 log = logging.getLogger("chestnut.kakao")
 
@@ -97,12 +100,8 @@ def _payload(extra: dict[str, Any]) -> str | None:
     return None  # a button from elsewhere (or tampered): the utterance is taken as typed text
 
 
-def parse_body(raw: bytes) -> dict[str, Any]:
-    """The request body as a Kakao-shaped object, or ``NotKakao``."""
-    try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise NotKakao("the body is not JSON") from None
+def kakao_shaped(body: object) -> dict[str, Any]:
+    """The parsed body as a Kakao-shaped object, or ``NotKakao``."""
     if not isinstance(body, dict) or not any(k in body for k in KAKAO_SHAPED):
         raise NotKakao("the body is not a Kakao SkillPayload (no userRequest)")
     return body
@@ -179,16 +178,19 @@ class KakaoSkill:
     async def skill(self, request: web.Request) -> web.Response:
         if not self.guard.allows(request):
             return _error(401, "unauthorized", f"the {self.guard.header} header is missing or wrong")
-        if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
-            return _error(400, NotKakao.code, "the body is too large for a SkillPayload")
         try:
-            body = parse_body(await request.read())
+            # Characters are checked after the shape: a SkillPayload whose utterance carries a lone
+            # surrogate is Kakao's, and gets the kind answer rather than a 400 that shows a broken bot.
+            body = kakao_shaped(
+                await read_json(request, max_bytes=MAX_BODY_BYTES, error=NotKakao, content_type=None, strings=False)
+            )
         except NotKakao as exc:
             return _error(400, exc.code, exc.message)
         lang = _lang(_safe_get(body, "userRequest", "lang")) or "ko"
         if self.bot_id and _safe_get(body, "bot", "id") not in (None, self.bot_id):
             log.warning("kakao skill call names another bot id; check the Open Builder skill settings")
         try:
+            check(body, error=BadSkillPayload, depth=False)
             msg = parse_skill_payload(body)
         except BadSkillPayload as exc:
             log.info("kakao payload refused: %s", exc.message)

@@ -2,7 +2,10 @@
 
 An update becomes one ``Incoming`` (text, a button's callback data, the sender's own contact, a
 location, a photo as ``tg:<file_id>``; ``key`` = the update id, so the core drops a repeat); the
-``Screen`` that comes back becomes Bot API calls. No business rule lives here.
+``Screen`` that comes back becomes Bot API calls. No business rule lives here. PTB checks no types, so
+an update it cannot read, or whose fields have the wrong types (``"date": 2**64``, ``"id": "x"``), is
+logged and skipped: the webhook answers it 200 (Telegram would resend it for hours), polling confirms it
+with the rest of its batch (``UpdatesRequest``); lone surrogates in texts and names become U+FFFD.
 
 How a screen is drawn (a Telegram message carries exactly one ``reply_markup``):
 
@@ -31,8 +34,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
-import json
 import logging
+import math
 import os
 import re
 from collections.abc import AsyncIterator, Sequence
@@ -51,11 +54,13 @@ from telegram import (
 )
 from telegram.error import InvalidToken, TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
+from telegram.request import HTTPXRequest
 
 from bots.dialogue import Dialogue
 from bots.messages import Incoming, Reply, Screen
 from bots.texts import t
 from ledger.errors import ChestnutError
+from ledger.jsonbody import bad_text, read_json, scrub
 
 log = logging.getLogger("chestnut.telegram")
 
@@ -63,6 +68,7 @@ ALLOWED_UPDATES = ("message", "callback_query")
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name, not a secret
 TEXT_MAX = 4096  # Bot API limit of a message text
 CAPTION_MAX = 1024  # … and of a photo caption
+MAX_UPDATE_BYTES = 1024 * 1024  # an update is a few KB; the server's own body limit
 _SECRET_RE = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup
@@ -84,8 +90,56 @@ def use_timedelta_periods() -> None:
 
 def lang_of(update: Update) -> str:
     user = update.effective_user
-    code = (user.language_code or "") if user else ""
-    return "en" if code.lower().startswith("en") else "ko"
+    code = user.language_code if user else None
+    return "en" if isinstance(code, str) and code.lower().startswith("en") else "ko"
+
+
+# PTB reads an update's JSON without checking types ("id": "x" stays a string, "date": 2**64 raises
+# OverflowError), so what comes from Telegram is checked here, field by field, before anything uses it.
+
+
+class OddUpdate(ValueError):
+    """An update whose fields do not have the types the Bot API documents."""
+
+
+def _int(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _text(value: object, what: str) -> str | None:
+    """An optional text field: ``None``, or a string with lone surrogates and U+0000 made U+FFFD (PTB's
+    own JSON reading lets them through, and no database or answer can carry them)."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise OddUpdate(f"{what} is not a string")
+    return scrub(value)
+
+
+def _coordinate(value: object) -> float | None:
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    return None
+
+
+def read_update(data: object, bot: Bot | None) -> Update | None:
+    """PTB's ``Update`` for one update object with an integer ``update_id``, or ``None`` (logged) when PTB
+    cannot read it or the ids everything keys on (user, chat, callback query) have the wrong types."""
+    update_id = data.get("update_id") if isinstance(data, dict) else None
+    try:
+        update = Update.de_json(data, bot)  # type: ignore[arg-type]
+        user, chat, query = update.effective_user, update.effective_chat, update.callback_query
+        if (
+            _int(update.update_id) is None
+            or (user is not None and _int(user.id) is None)
+            or (chat is not None and _int(chat.id) is None)
+            or (query is not None and not isinstance(query.id, str))
+        ):
+            raise OddUpdate("an id of the wrong type")
+    except Exception as exc:  # PTB raises whatever its field conversions raise
+        log.warning("telegram update %r cannot be read (%s); skipped", update_id, type(exc).__name__)
+        return None
+    return update
 
 
 def is_foreign_contact(update: Update) -> bool:
@@ -116,34 +170,87 @@ def display_name(first: str | None, last: str | None) -> str:
 
 def to_incoming(update: Update) -> Incoming | None:
     """The one ``Incoming`` an update means, or ``None`` for kinds the market does not use (edited
-    messages, channel posts, polls, group chats, other bots…)."""
-    user, chat = update.effective_user, update.effective_chat
-    if user is None or user.is_bot or chat is None or chat.type != "private":
+    messages, channel posts, polls, group chats, other bots…) and for fields of the wrong type (logged)."""
+    try:
+        return _incoming(update)
+    except OddUpdate as exc:
+        log.warning("telegram update %r ignored: %s", update.update_id, exc)
         return None
-    name = display_name(user.first_name, user.last_name)
+
+
+def _incoming(update: Update) -> Incoming | None:
+    user, chat = update.effective_user, update.effective_chat
+    if user is None or user.is_bot is not False or chat is None or chat.type != "private":
+        return None
+    user_id, update_id = _int(user.id), _int(update.update_id)
+    if user_id is None or update_id is None or _int(chat.id) is None:
+        raise OddUpdate("user, chat or update id is not an integer")
+    names = (_text(user.first_name, "first_name"), _text(user.last_name, "last_name"))
     base: dict[str, Any] = {
         "channel": "telegram",
-        "user_id": str(user.id),
-        "display_name": name,
-        "key": str(update.update_id),
-        "lang_hint": user.language_code,
+        "user_id": str(user_id),
+        "display_name": display_name(*names),
+        "key": str(update_id),
+        "lang_hint": _text(user.language_code, "language_code"),
     }
     query = update.callback_query
     if query is not None:
-        return Incoming(**base, payload=query.data) if query.data else None
+        data = _text(query.data, "callback data")
+        return Incoming(**base, payload=data) if data else None
     message = update.message
     if message is None:
         return None
     if message.contact is not None:
-        own = message.contact.user_id == user.id
-        return Incoming(**base, phone=message.contact.phone_number if own else None)
+        phone, owner = _text(message.contact.phone_number, "phone_number"), _int(message.contact.user_id)
+        if phone is None:
+            raise OddUpdate("the contact has no phone number")
+        return Incoming(**base, phone=phone if owner == user_id else None)
     if message.location is not None:
-        return Incoming(**base, location=(message.location.latitude, message.location.longitude))
+        latitude, longitude = _coordinate(message.location.latitude), _coordinate(message.location.longitude)
+        if latitude is None or longitude is None:
+            raise OddUpdate("the location is not two numbers")
+        return Incoming(**base, location=(latitude, longitude))
     if message.photo:
-        largest = max(message.photo, key=lambda size: size.width * size.height)
-        return Incoming(**base, photo_url=f"tg:{largest.file_id}", text=message.caption)
+        sizes = [
+            (width * height, file_id)
+            for size in (message.photo if isinstance(message.photo, tuple | list) else ())
+            if (width := _int(getattr(size, "width", None))) is not None
+            and (height := _int(getattr(size, "height", None))) is not None
+            and isinstance(file_id := getattr(size, "file_id", None), str)
+            and file_id
+            and bad_text(file_id) is None
+        ]
+        if not sizes:
+            raise OddUpdate("the photo has no size with a file id")
+        largest = max(sizes, key=lambda size: size[0])[1]
+        return Incoming(**base, photo_url=f"tg:{largest}", text=_text(message.caption, "caption"))
     # Text — or a sticker, a voice note: nothing to read, so the core answers with the menu.
-    return Incoming(**base, text=message.text)
+    return Incoming(**base, text=_text(message.text, "text"))
+
+
+class UpdatesRequest(HTTPXRequest):
+    """PTB's getUpdates transport, reading the answer one update at a time.
+
+    PTB parses a getUpdates answer as one list: a single update it cannot read fails the whole batch,
+    the offset never moves past it, and polling asks for the same batch forever. Here an unreadable
+    update becomes a bare ``{"update_id": n}`` (confirmed with the others, answered by no one), so
+    the batch goes through. ``parse_json_payload`` is PTB's documented hook for reading answers.
+    """
+
+    @staticmethod
+    def parse_json_payload(payload: bytes) -> dict[str, Any]:
+        answer = HTTPXRequest.parse_json_payload(payload)
+        result = answer.get("result") if isinstance(answer, dict) else None
+        if isinstance(result, list):
+            answer["result"] = [item for item in map(_readable_or_bare, result) if item is not None]
+        return answer
+
+
+def _readable_or_bare(item: object) -> object | None:
+    if not isinstance(item, dict) or _int(item.get("update_id")) is None:
+        log.warning("telegram sent an update without an integer update_id; dropped")
+        return None
+    return item if read_update(item, None) is not None else {"update_id": item["update_id"]}
 
 
 # ------------------------------------------------------------------------------------ Screen → Bot API
@@ -333,6 +440,8 @@ class TelegramBot:
             builder = builder.base_url(base_url)
         if webhook_url:
             builder = builder.updater(None)
+        else:
+            builder = builder.get_updates_request(UpdatesRequest(connection_pool_size=1))
         self.application: Application[Any, Any, Any, Any, Any, Any] = builder.build()
         self.application.add_handler(TypeHandler(Update, self._on_update))
         self.application.add_error_handler(self._on_error)
@@ -451,16 +560,20 @@ class TelegramBot:
 
     # -- webhook
 
-    async def feed(self, data: object) -> bool:
-        """Queue one webhook body; ``False`` when it is not an update at all."""
-        if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
-            return False
-        try:
-            update = Update.de_json(data, self.bot)
-        except (TypeError, ValueError, KeyError, AttributeError):
-            return False
+    async def feed(self, data: object) -> str:
+        """Queue one webhook body: ``"queued"``, ``"ignored"`` (an update PTB cannot read, logged: answered
+        200 all the same, or Telegram would send it again and again), or ``"not_an_update"``."""
+        if not isinstance(data, dict) or _int(data.get("update_id")) is None:
+            return "not_an_update"
+        update = read_update(data, self.bot)
+        if update is None:
+            return "ignored"
         await self.application.update_queue.put(update)
-        return True
+        return "queued"
+
+
+class NotJson(ChestnutError):
+    code = "not_json"
 
 
 def webhook_routes(bot: TelegramBot) -> list[web.RouteDef]:
@@ -474,16 +587,15 @@ def webhook_routes(bot: TelegramBot) -> list[web.RouteDef]:
         given = request.headers.get(SECRET_HEADER, "").encode()
         if not secret or not hmac.compare_digest(given, secret):
             return refuse(403, "forbidden", "missing or wrong secret token")
-        if request.content_type != "application/json":
-            return refuse(400, "not_json", "expected an application/json body")
+        try:
+            data = await read_json(request, max_bytes=MAX_UPDATE_BYTES, error=NotJson)
+        except NotJson as exc:
+            return refuse(400, exc.code, exc.message)
         if not bot.running:
             return refuse(503, "starting", "the bot is starting; Telegram will retry")
-        try:
-            data = json.loads(await request.read())
-        except (ValueError, UnicodeDecodeError):
-            return refuse(400, "not_json", "the body is not JSON")
-        if not await bot.feed(data):
+        fed = await bot.feed(data)
+        if fed == "not_an_update":
             return refuse(400, "not_an_update", "the body is not a Telegram update")
-        return web.json_response({"ok": True})
+        return web.json_response({"ok": True, "ignored": True} if fed == "ignored" else {"ok": True})
 
     return [web.post("/telegram/webhook", webhook)]

@@ -33,6 +33,7 @@ from aiohttp import web
 from bots.dialogue import Dialogue, FloodGate
 from bots.messages import PAYLOAD_MAX_BYTES, Button, Incoming, Screen
 from ledger.errors import ChestnutError
+from ledger.jsonbody import read_json
 
 log = logging.getLogger("chestnut.webchat")
 
@@ -114,14 +115,8 @@ def message_key(session: str, client_id: str) -> str:
     return "w" + hashlib.sha256(f"{session}\n{client_id}".encode()).hexdigest()[:40]
 
 
-def parse_message(raw: bytes) -> tuple[str | None, str | None, str | None]:
-    """``(text, payload, client_id)`` from the request body, or ``BadChatRequest`` saying what is wrong."""
-    if len(raw) > BODY_MAX_BYTES:
-        raise BadChatRequest(f"the message body is larger than {BODY_MAX_BYTES} bytes")
-    try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise BadChatRequest("the body must be a JSON object") from None
+def parse_message(body: object) -> tuple[str | None, str | None, str | None]:
+    """``(text, payload, client_id)`` from the parsed request body, or ``BadChatRequest`` saying what is wrong."""
     if not isinstance(body, dict):
         raise BadChatRequest("the body must be a JSON object")
     text, payload, client_id = body.get("text"), body.get("payload"), body.get("id")
@@ -183,9 +178,8 @@ class WebChat:
         return await self._answer(request, text=f"/start {link}".strip(), payload=None, client_id=None)
 
     async def message(self, request: web.Request) -> web.Response:
-        if request.content_type != "application/json":
-            raise BadChatRequest("send JSON with Content-Type: application/json")
-        text, payload, client_id = parse_message(await request.read())
+        body = await read_json(request, max_bytes=BODY_MAX_BYTES, error=BadChatRequest)
+        text, payload, client_id = parse_message(body)
         return await self._answer(request, text=text, payload=payload, client_id=client_id)
 
     async def _answer(

@@ -27,6 +27,7 @@ from urllib.parse import quote
 import aiohttp
 
 from commerce.errors import BadSignature, GatewayError, InvalidInput
+from ledger.jsonbody import parse_json
 
 log = logging.getLogger("chestnut.gateway")
 
@@ -135,12 +136,10 @@ def verify_signature(secret: bytes, body: bytes, header: str | None) -> None:
 def parse_event(body: bytes) -> PaymentEvent | None:
     """A ``PAYMENT_STATUS_CHANGED`` webhook body → ``PaymentEvent``; other event types → None.
 
-    Anything else — not JSON, not an object, fields missing or of the wrong type — is ``InvalidInput``.
+    Anything else — not JSON (``ledger.jsonbody``: nested too deep, a lone surrogate …), not an object,
+    fields missing or of the wrong type — is ``InvalidInput``.
     """
-    try:
-        obj = json.loads(body)
-    except (UnicodeDecodeError, ValueError):
-        raise InvalidInput("the webhook body is not JSON", field="body") from None
+    obj = parse_json(body, error=InvalidInput)
     if not isinstance(obj, dict) or not isinstance(obj.get("eventType"), str):
         raise InvalidInput("the webhook body must be an object with an eventType", field="eventType")
     if obj["eventType"] != "PAYMENT_STATUS_CHANGED":

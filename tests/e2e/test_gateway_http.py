@@ -278,6 +278,10 @@ async def test_webhook_for_an_unknown_payment(rig: Rig) -> None:
         b'"status": "DONE"}}',
         b'{"eventType": "PAYMENT_STATUS_CHANGED", "data": {"paymentKey": "k", "orderId": "x", "status": "DONE"}}',
         b'{"eventType": "PAYMENT_STATUS_CHANGED", "data": {"paymentKey": "k", "orderId": null, "status": "DONE"}}',
+        b"[" * 10_000,
+        b'{"eventType": ' * 1000 + b"1" + b"}" * 1000,
+        b'{"eventType": "PAYMENT_STATUS_CHANGED\\ud800"}',
+        b'{"eventType": "\xed\xa0\x80"}',
     ],
 )
 async def test_webhook_with_junk(rig: Rig, body: bytes) -> None:

@@ -113,7 +113,19 @@ async def test_with_no_secret_set_only_development_answers(
 
 @pytest.mark.parametrize(
     "junk",
-    [b"", b"not json", b"\xff\xfe", b"[1, 2]", b'"text"', b"null", b'{"hello": "world"}', b"{" * 5000],
+    [
+        b"",
+        b"not json",
+        b"\xff\xfe",
+        b"[1, 2]",
+        b'"text"',
+        b"null",
+        b'{"hello": "world"}',
+        b"{" * 5000,
+        b"[" * 10_000,
+        b'{"userRequest":' * 1000 + b"{}" + b"}" * 1000,
+        b'{"userRequest": {"user": {"id": "u-1"}, "utterance": "\xed\xa0\x80"}}',  # a surrogate as UTF-8 bytes
+    ],
 )
 async def test_junk_that_is_not_kakao_at_all_is_400_json(client: Client, junk: bytes) -> None:
     status, body = await post_raw(client, junk)
@@ -143,6 +155,19 @@ async def test_a_kakao_payload_with_missing_or_wrong_fields_gets_a_kind_valid_an
     assert status == 200
     assert not check_skill_response(resp), resp
     assert "죄송해요" in texts(resp)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("odd", ["\ud800", "사과\udfff", "a\x00b"])
+async def test_an_utterance_no_text_can_hold_gets_the_kind_answer_and_the_user_goes_on(
+    client: Client, odd: str
+) -> None:
+    """Kakao's servers escape a lone surrogate (an emoji cut in half) as ``\\ud800``: Kakao-shaped, so the
+    person gets the kind SkillResponse with the menu, not a 400 that Kakao shows as a broken bot."""
+    status, resp = await post_raw(client, json.dumps(skill_payload("u-sur", odd)))
+    assert status == 200 and not check_skill_response(resp), resp
+    assert "죄송해요" in texts(resp)  # type: ignore[arg-type]
+    status, resp = await post_raw(client, json.dumps(skill_payload("u-sur", "도움말", {"p": "help"})))
+    assert status == 200 and "사용법" in texts(resp)  # type: ignore[arg-type]
 
 
 async def test_odd_but_harmless_fields_are_tolerated(client: Client) -> None:

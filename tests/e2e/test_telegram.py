@@ -6,6 +6,7 @@ photos); the tests assert on what the Bot API received and on the ledger.
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from collections.abc import AsyncIterator
@@ -264,6 +265,8 @@ async def test_the_webhook_checks_the_secret_and_feeds_real_updates(tmp_path: Pa
                 (b'{"update_id": "x"}', "application/json"),
                 (b"{}", "text/plain"),
                 (b"\xff\xfe", "application/json"),
+                (b"[" * 10_000, "application/json"),
+                (b'{"update_id": 80, "message": {"text": "\\ud800"}}', "application/json"),
             ):
                 response = await client.post(
                     "/telegram/webhook", data=body, headers={**good, "Content-Type": content_type}
@@ -297,6 +300,82 @@ async def test_the_webhook_checks_the_secret_and_feeds_real_updates(tmp_path: Pa
     finally:
         await app.close()
     assert not [c for c in standin.calls if c.method == "getUpdates"]  # webhook mode never polls
+
+
+def unreadable_updates(update_id: int, chat_id: int) -> list[dict[str, Any]]:
+    """Updates python-telegram-bot cannot read, or whose fields have types the Bot API never sends."""
+    person = {"id": chat_id, "is_bot": False, "first_name": "독", "language_code": "ko"}
+    message = {"message_id": 1, "date": int(time.time()), "chat": {"id": chat_id, "type": "private"}, "from": person}
+    return [
+        {"update_id": update_id, "message": {**message, "date": 18446744073709551616, "text": "/start"}},
+        {"update_id": update_id + 1, "message": {**message, "date": "yesterday", "text": "/start"}},
+        {"update_id": update_id + 2, "message": "hello"},
+        {"update_id": update_id + 3, "message": {**message, "chat": {"id": "x", "type": "private"}, "text": "/start"}},
+        {"update_id": update_id + 4, "message": {**message, "from": {**person, "id": [chat_id]}, "text": "/start"}},
+        {"update_id": update_id + 5, "callback_query": {"id": 5, "from": person, "chat_instance": "c", "data": "home"}},
+        # read by PTB, but with fields of the wrong type: to_incoming ignores them
+        {"update_id": update_id + 6, "message": {**message, "text": 7}},
+        {"update_id": update_id + 7, "message": {**message, "from": {**person, "first_name": 5}, "text": "/start"}},
+        {"update_id": update_id + 8, "message": {**message, "location": {"latitude": "north", "longitude": 1}}},
+        {"update_id": update_id + 9, "message": {**message, "photo": [{"file_id": 5, "width": "w", "height": 1}]}},
+        {"update_id": update_id + 10, "message": {**message, "contact": {"phone_number": 10, "user_id": chat_id}}},
+        {"update_id": update_id + 11, "callback_query": {"id": "cq", "from": person, "chat_instance": "c", "data": {}}},
+    ]
+
+
+async def test_the_webhook_answers_unreadable_updates_200_and_ignores_them(
+    tmp_path: Path, standin: BotApiStandIn, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Telegram resends an update it got no 200 for: one PTB cannot read must not be answered 400 or 500."""
+    secret = "s3cret_-for-the-webhook"  # noqa: S105 - the stand-in's
+    settings = Settings(
+        home=tmp_path / "home",
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'w.db'}",
+        environment="test",
+        telegram_token=SecretStr(standin.token),
+        telegram_base_url=standin.base_url,
+        telegram_webhook_url="https://market.example.test/telegram/webhook",
+        telegram_webhook_secret=SecretStr(secret),
+    )
+    app = await build(settings)
+    good = {"X-Telegram-Bot-Api-Secret-Token": secret}
+    try:
+        async with TestClient(TestServer(make_web_app(app, background=False))) as client:
+            await standin.wait_for(lambda c: c.method == "setWebhook")
+            for update in unreadable_updates(300, 602):
+                response = await client.post("/telegram/webhook", json=update, headers=good)
+                assert response.status == 200, (update, await response.text())
+                assert (await response.json())["ok"] is True
+            await _quiet(standin)
+            assert not standin.calls_to(602)
+            fine = unreadable_updates(400, 602)[0]
+            fine["message"]["date"] = int(time.time())
+            response = await client.post("/telegram/webhook", json=fine, headers=good)
+            welcome = await standin.wait_for(lambda c: c.method == "sendMessage" and c.chat_id == 602)
+            assert t("ko", "start.welcome", name="독") in welcome.params["text"]
+    finally:
+        await app.close()
+    assert "telegram update 300 cannot be read" in caplog.text and "telegram update 306 ignored" in caplog.text
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
+
+
+async def test_polling_skips_unreadable_updates_and_goes_on(
+    lite_app: App, standin: BotApiStandIn, caplog: pytest.LogCaptureFixture
+) -> None:
+    """PTB reads a getUpdates batch as a whole: one bad update used to fail every poll, for good."""
+    user = standin.user(603, "독")
+    for update in unreadable_updates(2000, user.id):
+        standin.updates.append(update)
+    standin._next_update_id = 3000
+    async with polling(lite_app, standin):
+        await user.say("/start")
+        assert t("ko", "start.welcome", name="독") in user.text
+        assert standin.confirmed > 2011
+        assert len(user.last) == len(standin.calls_to(user.id))  # the unreadable ones got no answer
+        await user.say("사과\udfff")  # PTB's own JSON reading lets a lone surrogate through
+        assert user.last
+    assert "telegram update 2000 cannot be read" in caplog.text
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
 
 
 async def _quiet(api: BotApiStandIn, quiet_s: float = 0.5) -> None:

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from unittest.mock import ANY
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
@@ -150,6 +151,12 @@ BAD_BODIES: list[tuple[str, bytes]] = [
     ("id not a string", json.dumps({"text": "사과", "id": 12}).encode()),
     ("id too long", json.dumps({"text": "사과", "id": "x" * 65}).encode()),
     ("body too large", json.dumps({"text": "사과", "pad": "x" * 20_000}).encode()),
+    ("a lone surrogate", b'{"text": "\\ud800"}'),
+    ("a lone surrogate as a key", b'{"\\udc00": 1, "text": "a"}'),
+    ("a surrogate encoded as UTF-8", b'{"text": "\xed\xa0\x80"}'),
+    ("U+0000", b'{"text": "a\\u0000b"}'),
+    ("nested 10,000 deep", b"[" * 10_000),
+    ("objects nested 1,000 deep", b'{"a":' * 1000 + b"1" + b"}" * 1000),
 ]
 
 
@@ -164,6 +171,18 @@ async def test_bad_input_is_a_400_with_a_reason_never_a_500(
 
     fine = await WebUser(client).send("사과")  # the server is none the worse for it
     assert fine["replies"]
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [(b'{"text": "\\ud800"}', "lone_surrogate"), (b"[" * 10_000, "too_deep"), (b"{" * 5000, "not_json")],
+)
+async def test_a_body_no_page_sends_says_why_in_a_stable_reason(
+    client: TestClient[Any, Any], body: bytes, reason: str
+) -> None:
+    response = await client.post("/chat/api/message", data=body, headers={"Content-Type": "application/json"})
+    assert response.status == 400
+    assert await response.json() == {"error": "bad_request", "message": ANY, "data": {"reason": reason}}
 
 
 async def test_other_bad_requests_are_400_or_405_json(client: TestClient[Any, Any]) -> None:
