@@ -69,6 +69,11 @@ class Settings(BaseSettings):
     office_phone: str = "031-000-0000"  # the market office, shown on every "call a person" button
     topup_page_url: str | None = None  # the gateway's checkout page for top-ups, when there is one
     trial_topup: int = 50_000  # development only: play money a `make run` visitor may take once (0: off)
+    # -- web chat: a new session becomes a member at its first message, so new sessions are limited, per
+    # client address and overall, in each web process (``request.remote``: behind a proxy, the proxy's)
+    webchat_new_sessions_per_address: int = 30  # per window
+    webchat_new_sessions_overall: int = 120  # per window, every address together
+    webchat_new_sessions_window_s: float = 60.0
     # -- where the public reaches this server (QR labels, the chat's ledger login link, recommendation links)
     public_url: str = "http://127.0.0.1:8080"
 
