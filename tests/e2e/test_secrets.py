@@ -1,4 +1,7 @@
-"""No configured secret in the log: ``chestnut serve`` at DEBUG, every secret set, real traffic, then grep.
+"""Secrets stay secret, as a user runs ``chestnut serve``: a weak one in production is a one-line refusal
+that names the setting; and no configured secret reaches the log.
+
+No configured secret in the log: ``chestnut serve`` at DEBUG, every secret set, real traffic, then grep.
 
 The server runs as a user runs it (a subprocess, logging set up by the command line) in production,
 with the Telegram bot on the Bot API stand-in in webhook mode: httpx logs each request's URL
@@ -15,6 +18,7 @@ import os
 import secrets
 import signal
 import socket
+import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -37,6 +41,10 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _pythonpath() -> str:
+    return os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)
+
+
 def _strong() -> str:
     return secrets.token_urlsafe(24)
 
@@ -49,6 +57,31 @@ async def standin() -> AsyncIterator[BotApiStandIn]:
         yield api
     finally:
         await api.close()
+
+
+@pytest.mark.parametrize("value", ["x", "12345678", "changeme123"])
+def test_a_weak_secret_in_production_is_a_one_line_refusal(tmp_path: Path, value: str) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CHESTNUT_")}
+    env.update(
+        PYTHONPATH=_pythonpath(),
+        CHESTNUT_HOME=str(tmp_path / "home"),
+        CHESTNUT_ENVIRONMENT="production",
+        CHESTNUT_KAKAO_SKILL_SECRET=value,
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "chestnut.cli", "serve", "--port", str(_free_port())],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert done.stderr.startswith("error: invalid settings: CHESTNUT_KAKAO_SKILL_SECRET is too short (")
+    assert "production needs at least 16" in done.stderr and "/kakao/skill" in done.stderr
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    assert not (tmp_path / "home").exists()  # refused before anything was made
 
 
 async def test_a_server_at_debug_logs_no_configured_secret(tmp_path: Path, standin: BotApiStandIn) -> None:
@@ -70,7 +103,7 @@ async def test_a_server_at_debug_logs_no_configured_secret(tmp_path: Path, stand
     env = {k: v for k, v in os.environ.items() if not k.startswith("CHESTNUT_")}
     env.update({f"CHESTNUT_{name.upper()}": value for name, value in configured.items()})
     env.update(
-        PYTHONPATH=str(ROOT),
+        PYTHONPATH=_pythonpath(),
         CHESTNUT_HOME=str(tmp_path / "home"),
         CHESTNUT_ENVIRONMENT="production",
         CHESTNUT_LOG_LEVEL="DEBUG",
