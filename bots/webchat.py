@@ -8,10 +8,15 @@ JSON to two routes:
   one of ``text`` (typed: a search, or the answer a flow waits for) and ``payload`` (a tapped button).
 
 Identity is a web session: 32 random bytes (256 bits, ``secrets``) in an HttpOnly, SameSite=Lax cookie,
-set on the first visit. It is not signed: a bearer token that cannot be guessed needs no signature, and
-there is no data in it to protect. Only a value of exactly that shape is accepted as a session, so a
-forged cookie can never name another web identity (the demo's operator is ``web``/``op``). New sessions
-are rate-limited per client address, because each one becomes a member with a key at first contact.
+set on the first visit as ``<session>.<HMAC-SHA256 of it>`` under a key derived from the master key.
+A new session becomes a member (a key and a ``member.join`` entry) at its first message, so new
+sessions are limited per client address and overall, and only a session this server issued counts.
+A cookie it did not sign (made up, damaged, unsigned, or signed under an earlier master key) counts
+only when its session is already a web member's identity — that member is who the cookie has always
+named, and it gets a signed cookie back — and otherwise is no session at all: the visitor gets a new
+one, under the same limits. Signed rather than stored: any web process with the master key checks a
+cookie without a database row per visit, and a page load that never sends a message writes nothing.
+The session never names another web identity (the demo's operator is ``web``/``op``, not of that shape).
 
 The client's message id makes a retry harmless: it becomes the ``Incoming.key`` (hashed together with
 the session, so two browsers that both count from 1 never collide), and the core answers a repeat with
@@ -20,7 +25,9 @@ an empty screen and changes nothing. Bad input is a 400 ``{"error", "message"}``
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import json
 import logging
 import re
@@ -32,6 +39,7 @@ from aiohttp import web
 
 from bots.dialogue import Dialogue, FloodGate
 from bots.messages import PAYLOAD_MAX_BYTES, Button, Incoming, Screen
+from commerce import members
 from ledger.errors import ChestnutError
 from ledger.jsonbody import read_json
 
@@ -42,7 +50,9 @@ COOKIE_MAX_AGE_S = 365 * 24 * 3600
 TEXT_MAX_CHARS = 1000
 BODY_MAX_BYTES = 16 * 1024
 CLIENT_ID_MAX_CHARS = 64
-_SESSION_RE = re.compile(r"[A-Za-z0-9_-]{43}")  # secrets.token_urlsafe(32)
+# secrets.token_urlsafe(32), then "." and its HMAC-SHA256 in the same alphabet (absent from unsigned cookies)
+_COOKIE_RE = re.compile(r"([A-Za-z0-9_-]{43})(?:\.([A-Za-z0-9_-]{43}))?")
+SESSION_KEY_PURPOSE = "webchat-session"
 _CLIENT_ID_RE = re.compile(r"[\x21-\x7e]{1,64}")  # printable ASCII, no spaces
 _DEEP_LINK_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _LANG_RE = re.compile(r"[A-Za-z]{1,8}")
@@ -66,6 +76,8 @@ class BadChatRequest(ChestnutError):
 
 
 class TooManySessions(ChestnutError):
+    """More new sessions (each a new member at its first message) than the limits allow just now."""
+
     code = "too_many_sessions"
     http_status = 429
 
@@ -142,9 +154,20 @@ def parse_message(body: object) -> tuple[str | None, str | None, str | None]:
 class WebChat:
     """The routes under ``/chat``. Translates HTTP to ``Incoming`` and ``Screen`` to JSON; nothing else."""
 
-    def __init__(self, dialogue: Dialogue, *, new_sessions_burst: int = 30, new_sessions_window_s: float = 60.0):
+    def __init__(
+        self,
+        dialogue: Dialogue,
+        *,
+        session_key: bytes,
+        new_sessions_per_address: int = 30,
+        new_sessions_overall: int = 120,
+        new_sessions_window_s: float = 60.0,
+    ):
         self.dialogue = dialogue
-        self.new_sessions = FloodGate(new_sessions_burst, new_sessions_window_s)
+        self.session_key = session_key
+        self.new_sessions_window_s = new_sessions_window_s
+        self.new_per_address = FloodGate(new_sessions_per_address, new_sessions_window_s)
+        self.new_overall = FloodGate(new_sessions_overall, new_sessions_window_s)
         static = resources.files("bots") / "static"
         self.page_html = (static / "chat.html").read_bytes()
         self.assets = {name: (static / name).read_bytes() for name in _STATIC}
@@ -159,10 +182,10 @@ class WebChat:
         ]
 
     async def page(self, request: web.Request) -> web.Response:
-        session, new = self._session(request)
+        _session, cookie = await self._session(request)
         response = web.Response(body=self.page_html, content_type="text/html", charset="utf-8", headers=_HEADERS)
-        if new:
-            self._set_cookie(request, response, session)
+        if cookie is not None:
+            self._set_cookie(request, response, cookie)
         return response
 
     async def asset(self, request: web.Request) -> web.Response:
@@ -185,7 +208,7 @@ class WebChat:
     async def _answer(
         self, request: web.Request, *, text: str | None, payload: str | None, client_id: str | None
     ) -> web.Response:
-        session, new = self._session(request)
+        session, cookie = await self._session(request)
         screen = await self.dialogue.handle(
             Incoming(
                 "web",
@@ -202,24 +225,52 @@ class WebChat:
             charset="utf-8",
             headers={"Cache-Control": "no-store"},
         )
-        if new:
-            self._set_cookie(request, response, session)
+        if cookie is not None:
+            self._set_cookie(request, response, cookie)
         return response
 
-    def _session(self, request: web.Request) -> tuple[str, bool]:
-        """The session in the request's cookie, or a new one (``True``: set it on the response)."""
-        session = request.cookies.get(COOKIE, "")
-        if _SESSION_RE.fullmatch(session):
-            return session, False
-        if not self.new_sessions.allow("web-new", request.remote or "?"):
-            raise TooManySessions("too many new chat sessions from this address; please wait a minute")
-        return secrets.token_urlsafe(32), True
+    def sign(self, session: str) -> str:
+        """The cookie for ``session``: the session, ".", and its HMAC under the session key."""
+        mac = hmac.new(self.session_key, session.encode(), hashlib.sha256).digest()
+        return f"{session}.{base64.urlsafe_b64encode(mac).rstrip(b'=').decode()}"
+
+    async def _session(self, request: web.Request) -> tuple[str, str | None]:
+        """The request's session, and the cookie to set on the response (``None``: keep the one sent)."""
+        sent = _COOKIE_RE.fullmatch(request.cookies.get(COOKIE, ""))
+        if sent is not None:
+            session = sent[1]
+            if hmac.compare_digest(self.sign(session), sent[0]):
+                return session, None
+            if await self._is_member(session):  # issued unsigned, or signed under an earlier master key
+                return session, self.sign(session)
+        session = self._new_session(request.remote or "?")
+        return session, self.sign(session)
+
+    async def _is_member(self, session: str) -> bool:
+        async with self.dialogue.db.snapshot() as snap:
+            return await members.by_identity(snap, "web", session) is not None
+
+    def _new_session(self, address: str) -> str:
+        # The address first: a refused address must not use up everyone's allowance.
+        if not self.new_per_address.allow("web-new", address):
+            raise TooManySessions(
+                "too many new chat sessions from this address; please wait a minute",
+                limit="address",
+                retry_after_s=self.new_sessions_window_s,
+            )
+        if not self.new_overall.allow("web-new", "*"):
+            raise TooManySessions(
+                "the chat is taking too many new visitors just now; please try again in a minute",
+                limit="overall",
+                retry_after_s=self.new_sessions_window_s,
+            )
+        return secrets.token_urlsafe(32)
 
     @staticmethod
-    def _set_cookie(request: web.Request, response: web.StreamResponse, session: str) -> None:
+    def _set_cookie(request: web.Request, response: web.StreamResponse, cookie: str) -> None:
         response.set_cookie(
             COOKIE,
-            session,
+            cookie,
             max_age=COOKIE_MAX_AGE_S,
             path="/chat",
             httponly=True,

@@ -16,6 +16,7 @@ from bots.dialogue import ChatConfig, Dialogue
 from bots.flows import build_router
 from bots.kakao_events import KakaoEventNotifier
 from bots.pushes import Pushes
+from chestnut.logs import keep_out_of_logs
 from chestnut.migrate import upgrade
 from chestnut.settings import Settings
 from commerce.context import Market
@@ -86,7 +87,10 @@ async def build(settings: Settings, *, migrate: bool = True, initialize: bool = 
         await upgrade(url, page_size=SQLITE_PAGE_SIZE)
     db = await open_database(url, synchronous=settings.sqlite_synchronous)
     try:
-        keys = KeyStore(await _master_key(db, settings.resolved_master_key_file))
+        master = await _master_key(db, settings.resolved_master_key_file)
+        secret = master._secret().hex()
+        keep_out_of_logs(settings, secret, secret.upper())  # the key file's text, should a line ever hold it
+        keys = KeyStore(master)
         async with db.snapshot() as snap:
             await keys.check_master(snap)
         ledger = Ledger(keys, settings.ledger_origin)

@@ -11,7 +11,6 @@ import base64
 import contextlib
 import gc
 import json
-import logging
 import os
 import signal
 import sys
@@ -116,17 +115,21 @@ def _report(result: dict[str, Any], *, as_json: bool) -> None:
 @click.group()
 def main() -> None:
     """Chestnut (밤나무 장터): a cooperative's direct-trade market on a signed hash-chain ledger."""
-    logging.basicConfig(
-        level=os.environ.get("CHESTNUT_LOG_LEVEL", "INFO"), format="%(levelname)s %(name)s: %(message)s"
-    )
+    from chestnut import logs
+
+    logs.configure(os.environ.get("CHESTNUT_LOG_LEVEL", "INFO"))
 
 
 def settings() -> Settings:
+    from chestnut import logs
+
     try:
-        return load_settings()
+        loaded = load_settings()
     except ChestnutError as exc:
         click.echo(f"error: {exc.message}", err=True)
         sys.exit(2)
+    logs.keep_out_of_logs(loaded)
+    return loaded
 
 
 # ----------------------------------------------------------------------------------------- serve

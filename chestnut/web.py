@@ -12,7 +12,7 @@ from aiohttp import web
 from bots.kakao import KakaoSkill, SkillGuard
 from bots.telegram import TelegramBot, webhook_routes
 from bots.telegram_push import TelegramNotifier
-from bots.webchat import WebChat
+from bots.webchat import SESSION_KEY_PURPOSE, WebChat
 from chestnut import landing
 from chestnut.ads_wiring import dispatch_loop
 from chestnut.bootstrap import App, batch_context
@@ -124,7 +124,15 @@ def make_web_app(app: App, *, background: bool = True, scheduler: bool = False) 
         await kakao.drain()
 
     web_app.on_shutdown.append(drain_kakao)
-    web_app.add_routes(WebChat(app.dialogue).routes())
+    web_app.add_routes(
+        WebChat(
+            app.dialogue,
+            session_key=app.keys.derive_key(SESSION_KEY_PURPOSE),
+            new_sessions_per_address=app.settings.webchat_new_sessions_per_address,
+            new_sessions_overall=app.settings.webchat_new_sessions_overall,
+            new_sessions_window_s=app.settings.webchat_new_sessions_window_s,
+        ).routes()
+    )
     web_app.add_routes(landing.routes())  # GET /: what this is, and the way to the chat, the ledger, a product
     # The trust pages: provenance pages behind the QR labels, and the ledger explorer (HTML under /ledger/).
     web_app.add_routes(ProvenancePages(app.db, base_url=app.settings.public_url).routes())

@@ -14,6 +14,7 @@ key the database rows name.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import os
 import stat
 import time
@@ -56,6 +57,13 @@ class MasterKey:
             return bytes(self._box.decrypt(sealed))
         except nacl.exceptions.CryptoError:
             raise KeyStoreError("a sealed key failed to decrypt: the key store is damaged") from None
+
+    def derive(self, purpose: str) -> bytes:
+        """A 32-byte key for one purpose (an HMAC key, say), so the master key itself seals and nothing else.
+
+        A rotation changes every derived key: whatever one signs must survive that (see ``bots.webchat``).
+        """
+        return hmac.new(self._secret(), b"chestnut/derived-key\n" + purpose.encode(), hashlib.sha256).digest()
 
     def __repr__(self) -> str:
         return f"MasterKey(id={self.id})"
@@ -167,6 +175,9 @@ class KeyStore:
     @property
     def master_id(self) -> str:
         return self._master.id
+
+    def derive_key(self, purpose: str) -> bytes:
+        return self._master.derive(purpose)
 
     def _remember(self, key: CustodialKey) -> CustodialKey:
         self._by_label[key.label] = key

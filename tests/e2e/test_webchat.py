@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import itertools
 import json
+import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from unittest.mock import ANY
 
+import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from pydantic import SecretStr
@@ -74,8 +76,9 @@ class WebUser:
         return "\n".join(r["text"] for r in self.last["replies"])
 
     def session(self) -> str:
+        """The web identity: the cookie's session, before the server's signature."""
         cookies = {c.key: c.value for c in self.client.session.cookie_jar}
-        return cookies["chestnut_chat"]
+        return cookies["chestnut_chat"].split(".")[0]
 
 
 async def test_the_page_sets_a_private_session_cookie_and_needs_nothing_from_outside(
@@ -87,7 +90,8 @@ async def test_the_page_sets_a_private_session_cookie_and_needs_nothing_from_out
     html = await page.text()
     assert '<html lang="ko">' in html and "밤나무 장터" in html
     cookie = page.cookies["chestnut_chat"]
-    assert len(cookie.value) == 43  # 32 random bytes
+    session, signature = cookie.value.split(".")
+    assert len(session) == 43 and len(signature) == 43  # 32 random bytes, and their HMAC-SHA256
     assert cookie["httponly"] is True
     assert cookie["samesite"] == "Lax"
     assert cookie["path"] == "/chat"
@@ -232,7 +236,120 @@ async def test_many_new_sessions_from_one_address_are_slowed_down(client: TestCl
     assert statuses[30] == 429
     client.session.cookie_jar.clear()
     refused = await client.get("/chat/api/start")
-    assert refused.status == 429 and (await refused.json())["error"] == "too_many_sessions"
+    assert refused.status == 429
+    body = await refused.json()
+    assert body["error"] == "too_many_sessions" and body["data"]["limit"] == "address"
+    assert "this address" in body["message"]
+
+
+async def _web_members(app: App) -> set[str]:
+    async with app.db.snapshot() as snap:
+        rows = await snap.fetch("SELECT external_id FROM member_identities WHERE channel = 'web'")
+    return {row[0] for row in rows}
+
+
+async def _joins(app: App) -> int:
+    async with app.db.snapshot() as snap:
+        rows = await snap.fetch("SELECT COUNT(*) FROM ledger_entries WHERE kind = 'member.join'")
+    return int(rows[0][0])
+
+
+async def test_made_up_cookies_register_no_more_members_than_the_limit_allows(
+    app: App, client: TestClient[Any, Any]
+) -> None:
+    """Each made-up cookie is no session: it asks for a new one, so 50 of them from one address make at
+    most the per-address limit of members, and never a member under the made-up value itself."""
+    before, joins_before = await _web_members(app), await _joins(app)
+    made_up = [secrets.token_urlsafe(32) for _ in range(50)]
+    statuses = []
+    for cookie in made_up:
+        client.session.cookie_jar.clear()
+        client.session.cookie_jar.update_cookies({"chestnut_chat": cookie})
+        statuses.append((await client.get("/chat/api/start")).status)
+    joined = await _web_members(app) - before
+    assert len(joined) <= 30  # the default per-address limit
+    assert statuses == [200] * 30 + [429] * 20
+    assert not joined & set(made_up)  # each that was served got a session of the server's own instead
+    assert await _joins(app) - joins_before == len(joined)  # no member.join but for a session served
+
+
+async def test_a_signed_session_stays_and_a_forged_signature_is_no_session(
+    app: App, client: TestClient[Any, Any]
+) -> None:
+    user = WebUser(client)
+    await user.start()
+    mine = {c.key: c.value for c in client.session.cookie_jar}["chestnut_chat"]
+    session, signature = mine.split(".")
+    again = await client.get("/chat/api/start")
+    assert "chestnut_chat" not in again.cookies  # the server's own cookie: the same member, nothing new
+
+    stranger = secrets.token_urlsafe(32)
+    for forged in (f"{stranger}.{signature}", f"{stranger}.{'A' * 43}", stranger):
+        client.session.cookie_jar.clear()
+        client.session.cookie_jar.update_cookies({"chestnut_chat": forged})
+        response = await client.get("/chat/api/start")
+        assert response.status == 200
+        fresh = response.cookies["chestnut_chat"].value.split(".")[0]
+        assert fresh not in (stranger, session)
+    assert stranger not in await _web_members(app)
+
+
+async def test_a_member_whose_cookie_is_not_signed_keeps_their_membership(
+    app: App, client: TestClient[Any, Any]
+) -> None:
+    """An unsigned cookie, or one signed under another master key, naming an existing web member is that
+    member: their wallet stays theirs, and the answer carries a cookie signed by this server."""
+    user = WebUser(client)
+    await user.start()
+    session = user.session()
+    async with app.db.snapshot() as snap:
+        member = await members.by_identity(snap, "web", session)
+    assert member is not None
+    for cookie in (session, f"{session}.{'B' * 43}"):
+        client.session.cookie_jar.clear()
+        client.session.cookie_jar.update_cookies({"chestnut_chat": cookie})
+        response = await client.get("/chat/api/start")
+        assert response.status == 200
+        renewed = response.cookies["chestnut_chat"].value
+        assert renewed.split(".")[0] == session and renewed != cookie
+        assert "chestnut_chat" not in (await client.get("/chat/api/start")).cookies  # signed from now on
+    async with app.db.snapshot() as snap:
+        still = await members.by_identity(snap, "web", session)
+    assert still is not None and still.id == member.id
+
+
+async def test_new_sessions_are_limited_overall_across_addresses(tmp_path: Path, sqlite_url: str) -> None:
+    settings = Settings(
+        home=tmp_path / "home",
+        database_url=sqlite_url,
+        environment="test",
+        webchat_new_sessions_per_address=3,
+        webchat_new_sessions_overall=5,
+    )
+    app = await build(settings)
+    server = TestServer(make_web_app(app, background=False), host="127.0.0.1")
+    await server.start_server()
+    try:
+        before = await _web_members(app)
+        answers: dict[str, list[tuple[int, str | None]]] = {}
+        for address in ("127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5"):  # four clients, each its own
+            connector = aiohttp.TCPConnector(local_addr=(address, 0))
+            async with aiohttp.ClientSession(connector=connector) as browser:
+                answers[address] = []
+                for _ in range(3):
+                    browser.cookie_jar.clear()
+                    browser.cookie_jar.update_cookies({"chestnut_chat": secrets.token_urlsafe(32)})
+                    response = await browser.get(server.make_url("/chat/api/start"))
+                    body = await response.json()
+                    answers[address].append((response.status, body.get("data", {}).get("limit")))
+        served = [status for each in answers.values() for status, _ in each if status == 200]
+        assert len(served) == 5  # the overall limit, though no address reached its own
+        refused = [limit for each in answers.values() for status, limit in each if status == 429]
+        assert refused == ["overall"] * 7
+        assert len(await _web_members(app) - before) == 5
+    finally:
+        await server.close()
+        await app.close()
 
 
 async def test_an_order_by_buttons_alone(app: App, client: TestClient[Any, Any]) -> None:

@@ -98,7 +98,7 @@ async def test_an_elderly_shopper_orders_apples_by_clicking_big_buttons(
     await expect(button("장보기")).to_be_visible()
     await expect(page.locator("#menu").get_by_role("button", name="처음으로")).to_be_visible()
 
-    session = next(k["value"] for k in await context.cookies() if k["name"] == "chestnut_chat")
+    session = next(k["value"] for k in await context.cookies() if k["name"] == "chestnut_chat").split(".")[0]
     async with app.db.unit_of_work() as uow:  # 50,000원 in cash at the market office
         me = await members.by_identity(uow, "web", session)
         assert me is not None
@@ -168,7 +168,7 @@ async def test_a_new_visitor_pays_in_ten_clicks_typing_phone_code_and_address_on
         await page.get_by_role("textbox").press("Enter")
 
     await expect(newest.get_by_role("button", name="장보기")).to_be_visible()
-    session = next(k["value"] for k in await context.cookies() if k["name"] == "chestnut_chat")
+    session = next(k["value"] for k in await context.cookies() if k["name"] == "chestnut_chat").split(".")[0]
     async with app.db.unit_of_work() as uow:  # 50,000원 in cash at the market office
         me = await members.by_identity(uow, "web", session)
         assert me is not None
