@@ -1,11 +1,16 @@
 """The Telegram adapter: python-telegram-bot 22 inside our own asyncio process, translating only.
 
 An update becomes one ``Incoming`` (text, a button's callback data, the sender's own contact, a
-location, a photo as ``tg:<file_id>``; ``key`` = the update id, so the core drops a repeat); the
-``Screen`` that comes back becomes Bot API calls. No business rule lives here. PTB checks no types, so
+location, a photo as ``tg:<file_id>``; ``key`` = ``<bot id>:<update id>``, so the core drops a repeat);
+the ``Screen`` that comes back becomes Bot API calls. No business rule lives here. PTB checks no types, so
 an update it cannot read, or whose fields have the wrong types (``"date": 2**64``, ``"id": "x"``), is
 logged and skipped: the webhook answers it 200 (Telegram would resend it for hours), polling confirms it
 with the rest of its batch (``UpdatesRequest``); lone surrogates in texts and names become U+FFFD.
+
+Why the key names the bot: update ids are only unique per bot and not forever — a new token is a new
+bot with ids of its own, and after a week without updates Telegram picks the next id at random. A bare
+update id seen before would drop a new message without a word (the core also forgets keys after two
+days, ``scheduler.housekeeping``).
 
 How a screen is drawn (a Telegram message carries exactly one ``reply_markup``):
 
@@ -168,17 +173,26 @@ def display_name(first: str | None, last: str | None) -> str:
     return " ".join(part for part in (first, last) if part)
 
 
-def to_incoming(update: Update) -> Incoming | None:
-    """The one ``Incoming`` an update means, or ``None`` for kinds the market does not use (edited
-    messages, channel posts, polls, group chats, other bots…) and for fields of the wrong type (logged)."""
+def bot_id_of(token: str) -> str:
+    """The bot's user id, which a token starts with (``<bot id>:<secret>``) and getMe answers."""
+    bot_id, colon, secret = token.partition(":")
+    if not (colon and secret and bot_id.isdigit()):
+        raise TelegramSettingsError("CHESTNUT_TELEGRAM_TOKEN is not a bot token (<bot id>:<secret>, from @BotFather)")
+    return bot_id
+
+
+def to_incoming(update: Update, bot_id: str) -> Incoming | None:
+    """The one ``Incoming`` an update to bot ``bot_id`` means, or ``None`` for kinds the market does not
+    use (edited messages, channel posts, polls, group chats, other bots…) and for fields of the wrong
+    type (logged)."""
     try:
-        return _incoming(update)
+        return _incoming(update, bot_id)
     except OddUpdate as exc:
         log.warning("telegram update %r ignored: %s", update.update_id, exc)
         return None
 
 
-def _incoming(update: Update) -> Incoming | None:
+def _incoming(update: Update, bot_id: str) -> Incoming | None:
     user, chat = update.effective_user, update.effective_chat
     if user is None or user.is_bot is not False or chat is None or chat.type != "private":
         return None
@@ -190,7 +204,7 @@ def _incoming(update: Update) -> Incoming | None:
         "channel": "telegram",
         "user_id": str(user_id),
         "display_name": display_name(*names),
-        "key": str(update_id),
+        "key": f"{bot_id}:{update_id}",
         "lang_hint": _text(user.language_code, "language_code"),
     }
     query = update.callback_query
@@ -432,6 +446,7 @@ class TelegramBot:
                 "1–256 characters of A-Z a-z 0-9 _ -"
             )
         use_timedelta_periods()
+        self.bot_id = bot_id_of(token)
         self.dialogue = dialogue
         self.webhook_url, self.webhook_secret = webhook_url, webhook_secret
         self.poll_timeout_s = poll_timeout_s
@@ -527,7 +542,7 @@ class TelegramBot:
     async def _on_update(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
         query, chat = update.callback_query, update.effective_chat
         try:
-            msg = to_incoming(update)
+            msg = to_incoming(update, self.bot_id)
             if msg is None or chat is None:
                 return
             async with self.locks.hold(chat.id):

@@ -428,6 +428,41 @@ async def test_a_webhook_url_without_a_secret_refuses_to_start(tmp_path: Path, s
         await app.close()
 
 
+# ------------------------------------------------------------------------------------ update ids per bot
+
+
+async def _help_twice(api: BotApiStandIn, user: TgUser, update_id: int) -> list[str]:
+    """/help delivered twice under one update id (a lost confirmation); the texts the bot answered."""
+    message = user._message(text="/help")
+    api.inject("message", message, update_id=update_id)
+    api.inject("message", message, update_id=update_id)
+    return [str(c.params["text"]) for c in await user.silence(update_id)]
+
+
+async def test_a_new_bot_token_starts_update_ids_anew_and_its_messages_are_answered(
+    lite_app: App, standin: BotApiStandIn
+) -> None:
+    async with polling(lite_app, standin):
+        user = standin.user(508, "새토큰")
+        await user.say("/start")
+        first = await _help_twice(standin, user, 5000)
+        assert first, "the first delivery is answered"
+        help_text = first[-1]
+        assert first.count(help_text) == 1, "… and its repeat is dropped"
+
+    # The operator swaps the token (@BotFather: a new bot): its update ids start anew, so 5000 comes again.
+    other = BotApiStandIn(token="7000002:another-bot_token")  # noqa: S106 - a stand-in's token
+    await other.start()
+    try:
+        async with polling(lite_app, other):
+            same_person = other.user(508, "새토큰")
+            again = await _help_twice(other, same_person, 5000)
+    finally:
+        await other.close()
+    # (A new bot's first screen may come with a hint carrying the menu keyboard: it knows no keyboard yet.)
+    assert again.count(help_text) == 1, "a message under an update id another bot used is answered, once"
+
+
 # ------------------------------------------------------------------------------------ pushes
 
 

@@ -9,6 +9,7 @@ carry only inline keyboards, as Telegram's do.
 Tests play the people: ``standin.user(42, "이순자")`` gives a ``TgUser`` that types text, taps an inline
 button by its label (a ``callback_query`` on the message the bot sent), shares a contact, sends a
 photo. ``standin.fail("sendMessage", status=429, retry_after=1)`` makes the next such call fail.
+The bot's id is the token's first part, as Telegram's is.
 """
 
 from __future__ import annotations
@@ -153,6 +154,10 @@ class BotApiStandIn:
                 return failure
         return None
 
+    @property
+    def bot_user(self) -> dict[str, Any]:
+        return {**BOT_USER, "id": int(self.token.split(":", 1)[0])}
+
     def fail(self, method: str, *, status: int, retry_after: int | None = None, times: int = 1) -> None:
         description = {
             429: f"Too Many Requests: retry after {retry_after}",
@@ -164,7 +169,7 @@ class BotApiStandIn:
     # -- the Bot API
 
     async def _api_getMe(self, _p: dict[str, Any]) -> dict[str, Any]:
-        return {**BOT_USER, "can_join_groups": False, "can_read_all_group_messages": False}
+        return {**self.bot_user, "can_join_groups": False, "can_read_all_group_messages": False}
 
     async def _api_deleteWebhook(self, _p: dict[str, Any]) -> bool:
         self.webhook = None
@@ -202,7 +207,7 @@ class BotApiStandIn:
             "message_id": next(self._message_ids),
             "date": int(time.time()),
             "chat": {"id": chat_id, "type": "private"},
-            "from": BOT_USER,
+            "from": self.bot_user,
             **content,
         }
         markup = p.get("reply_markup")
