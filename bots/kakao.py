@@ -150,6 +150,11 @@ class SkillGuard:
     def configured(cls, secret: str | None, header: str, environment: str) -> SkillGuard:
         return cls(secret.encode() if secret else None, header, environment)
 
+    @property
+    def enabled(self) -> bool:
+        """Whether any request can pass at all: a secret is set, or this is development."""
+        return self.secret is not None or self.environment == "development"
+
     def allows(self, request: web.Request) -> bool:
         if self.secret is None:
             return self.environment == "development"

@@ -98,7 +98,8 @@ class Incoming:
     ``user_id`` is the channel's own id for the person (Telegram user id, Kakao botUserKey, web session
     id). ``phone`` is set only when the platform itself vouches that it is the sender's own number
     (Telegram's contact button with the sender's own user id). ``key`` is the platform's id for this
-    message (Telegram update id, web message id): a repeat of a key already handled changes nothing.
+    message (Telegram ``<bot id>:<update id>``, web message id): a repeat of a key already handled (in
+    the last two days: they are forgotten then) changes nothing.
     """
 
     channel: Channel

@@ -24,7 +24,7 @@ bot_inbox = Table(
     "bot_inbox",
     metadata,
     Column("channel", String(16), primary_key=True),
-    Column("key", String(64), primary_key=True),  # Telegram update id, web message id
+    Column("key", String(64), primary_key=True),  # Telegram "<bot id>:<update id>", web message id
     Column("member_id", BigInteger, nullable=False),
     Column("created_ms", BigInteger, nullable=False),
     Index("ix_bot_inbox_created", "created_ms"),

@@ -1,11 +1,16 @@
 """The Telegram adapter: python-telegram-bot 22 inside our own asyncio process, translating only.
 
 An update becomes one ``Incoming`` (text, a button's callback data, the sender's own contact, a
-location, a photo as ``tg:<file_id>``; ``key`` = the update id, so the core drops a repeat); the
-``Screen`` that comes back becomes Bot API calls. No business rule lives here. PTB checks no types, so
+location, a photo as ``tg:<file_id>``; ``key`` = ``<bot id>:<update id>``, so the core drops a repeat);
+the ``Screen`` that comes back becomes Bot API calls. No business rule lives here. PTB checks no types, so
 an update it cannot read, or whose fields have the wrong types (``"date": 2**64``, ``"id": "x"``), is
 logged and skipped: the webhook answers it 200 (Telegram would resend it for hours), polling confirms it
 with the rest of its batch (``UpdatesRequest``); lone surrogates in texts and names become U+FFFD.
+
+Why the key names the bot: update ids are only unique per bot and not forever — a new token is a new
+bot with ids of its own, and after a week without updates Telegram picks the next id at random. A bare
+update id seen before would drop a new message without a word (the core also forgets keys after two
+days, ``scheduler.housekeeping``).
 
 How a screen is drawn (a Telegram message carries exactly one ``reply_markup``):
 
@@ -27,6 +32,11 @@ something failed: the button's spinner stops exactly when the answer is there.
 Running it: polling (``getUpdates``) when no webhook URL is set; otherwise ``setWebhook`` with the
 secret token and ``POST /telegram/webhook`` (``webhook_routes``) feeding the application's queue.
 Updates are processed concurrently across chats and in order within one chat.
+
+Kept up by ``run``: whatever stops the bot from starting (Telegram unreachable, a refused token, an
+answer that is not what the Bot API promises) is logged and retried after a pause that doubles up to a
+cap; polling that has not heard from Telegram for a while (it failed, or its task ended) is started
+again the same way. ``state`` says where it is (``starting``, ``up``, ``retrying``) for ``/health``.
 """
 
 from __future__ import annotations
@@ -38,9 +48,10 @@ import logging
 import math
 import os
 import re
-from collections.abc import AsyncIterator, Sequence
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from aiohttp import web
 from telegram import (
@@ -72,6 +83,7 @@ MAX_UPDATE_BYTES = 1024 * 1024  # an update is a few KB; the server's own body l
 _SECRET_RE = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup
+BotState = Literal["starting", "up", "retrying"]
 
 
 class TelegramSettingsError(ChestnutError):
@@ -168,17 +180,26 @@ def display_name(first: str | None, last: str | None) -> str:
     return " ".join(part for part in (first, last) if part)
 
 
-def to_incoming(update: Update) -> Incoming | None:
-    """The one ``Incoming`` an update means, or ``None`` for kinds the market does not use (edited
-    messages, channel posts, polls, group chats, other bots…) and for fields of the wrong type (logged)."""
+def bot_id_of(token: str) -> str:
+    """The bot's user id, which a token starts with (``<bot id>:<secret>``) and getMe answers."""
+    bot_id, colon, secret = token.partition(":")
+    if not (colon and secret and bot_id.isdigit()):
+        raise TelegramSettingsError("CHESTNUT_TELEGRAM_TOKEN is not a bot token (<bot id>:<secret>, from @BotFather)")
+    return bot_id
+
+
+def to_incoming(update: Update, bot_id: str) -> Incoming | None:
+    """The one ``Incoming`` an update to bot ``bot_id`` means, or ``None`` for kinds the market does not
+    use (edited messages, channel posts, polls, group chats, other bots…) and for fields of the wrong
+    type (logged)."""
     try:
-        return _incoming(update)
+        return _incoming(update, bot_id)
     except OddUpdate as exc:
         log.warning("telegram update %r ignored: %s", update.update_id, exc)
         return None
 
 
-def _incoming(update: Update) -> Incoming | None:
+def _incoming(update: Update, bot_id: str) -> Incoming | None:
     user, chat = update.effective_user, update.effective_chat
     if user is None or user.is_bot is not False or chat is None or chat.type != "private":
         return None
@@ -190,7 +211,7 @@ def _incoming(update: Update) -> Incoming | None:
         "channel": "telegram",
         "user_id": str(user_id),
         "display_name": display_name(*names),
-        "key": str(update_id),
+        "key": f"{bot_id}:{update_id}",
         "lang_hint": _text(user.language_code, "language_code"),
     }
     query = update.callback_query
@@ -235,7 +256,19 @@ class UpdatesRequest(HTTPXRequest):
     the offset never moves past it, and polling asks for the same batch forever. Here an unreadable
     update becomes a bare ``{"update_id": n}`` (confirmed with the others, answered by no one), so
     the batch goes through. ``parse_json_payload`` is PTB's documented hook for reading answers.
+
+    ``answered`` hears the status of every answer Telegram gives: how the supervisor knows polling is alive.
     """
+
+    def __init__(self, answered: Callable[[int], None] | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._answered = answered
+
+    async def do_request(self, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
+        status, payload = await super().do_request(*args, **kwargs)
+        if self._answered is not None:
+            self._answered(status)
+        return status, payload
 
     @staticmethod
     def parse_json_payload(payload: bytes) -> dict[str, Any]:
@@ -425,23 +458,34 @@ class TelegramBot:
         webhook_secret: str | None = None,
         poll_timeout_s: float = 30.0,
         concurrency: int = 64,
+        backoff_s: tuple[float, float] = (1.0, 300.0),
+        poll_stale_s: float | None = None,
     ) -> None:
+        """``backoff_s``: the first pause before a retry and the cap it doubles up to. ``poll_stale_s``:
+        how long polling may go without an answer from Telegram before it is started again (a long poll
+        answers at least every ``poll_timeout_s``; PTB's own retries wait up to 30 s)."""
         if webhook_url and not (webhook_secret and _SECRET_RE.fullmatch(webhook_secret)):
             raise TelegramSettingsError(
                 "CHESTNUT_TELEGRAM_WEBHOOK_URL needs CHESTNUT_TELEGRAM_WEBHOOK_SECRET: "
                 "1–256 characters of A-Z a-z 0-9 _ -"
             )
         use_timedelta_periods()
+        self.bot_id = bot_id_of(token)
         self.dialogue = dialogue
         self.webhook_url, self.webhook_secret = webhook_url, webhook_secret
         self.poll_timeout_s = poll_timeout_s
+        self.backoff_first_s, self.backoff_cap_s = backoff_s
+        self.poll_stale_s = poll_timeout_s + 60.0 if poll_stale_s is None else poll_stale_s
+        self.state: BotState = "starting"
+        self._last_poll = time.monotonic()
         builder = ApplicationBuilder().token(token).concurrent_updates(concurrency)
         if base_url:
             builder = builder.base_url(base_url)
         if webhook_url:
             builder = builder.updater(None)
         else:
-            builder = builder.get_updates_request(UpdatesRequest(connection_pool_size=1))
+            # getUpdates through a transport that also notes each answer Telegram gives.
+            builder = builder.get_updates_request(UpdatesRequest(self._polled, connection_pool_size=1))
         self.application: Application[Any, Any, Any, Any, Any, Any] = builder.build()
         self.application.add_handler(TypeHandler(Update, self._on_update))
         self.application.add_error_handler(self._on_error)
@@ -482,39 +526,93 @@ class TelegramBot:
             )
         else:
             assert self.application.updater is not None
+            # No retries of its own (bootstrap_retries=0): a failing start is retried, and logged, by run().
             await self.application.updater.start_polling(
-                timeout=int(self.poll_timeout_s), allowed_updates=list(ALLOWED_UPDATES), bootstrap_retries=-1
+                timeout=int(self.poll_timeout_s),
+                allowed_updates=list(ALLOWED_UPDATES),
+                bootstrap_retries=0,
+                error_callback=self._poll_failed,
             )
-        self.running = True
+        self._last_poll = time.monotonic()
+        self.running, self.state = True, "up"
         log.info("telegram bot @%s is up (%s)", self.bot.username, "webhook" if self.webhook_url else "polling")
 
     async def stop(self) -> None:
         self.running = False
         updater = self.application.updater
-        if updater is not None and updater.running:
-            await updater.stop()
-        if self.application.running:
-            await self.application.stop()
-        await self.application.shutdown()
+        try:
+            if updater is not None and updater.running:
+                await updater.stop()  # raises what ended polling, if something did (a refused token)
+        finally:
+            try:
+                if self.application.running:
+                    await self.application.stop()
+                await self.application.shutdown()
+            finally:
+                await self.bot.shutdown()  # its connections, also when getMe failed and nothing started
 
-    async def run(self, retry_s: float = 10.0) -> None:
-        """Start, retrying while Telegram cannot be reached, so the rest of the server serves meanwhile."""
+    async def run(self) -> None:
+        """Start, and keep the bot up: every failure is logged and retried after a pause that doubles up to
+        ``backoff_cap_s``, so the rest of the server serves meanwhile."""
+        pause = self.backoff_first_s
         while True:
             try:
                 await self.start()
+            except Exception as exc:
+                self._start_failed(exc, pause)
+            else:
+                pause = self.backoff_first_s
+                await self._until_polling_stalls()
+                self.state = "retrying"
+                log.error(
+                    "telegram polling has had no answer for %.0fs; starting the bot again in %.0fs",
+                    self.poll_stale_s,
+                    pause,
+                )
+            try:
+                await self.stop()
+            except Exception:  # the failure just logged, raised again on the way down
+                log.debug("telegram bot stopped with an error", exc_info=True)
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, self.backoff_cap_s)
+
+    def _start_failed(self, exc: Exception, pause: float) -> None:
+        self.state = "retrying"
+        # Only the class name of Telegram's errors: InvalidToken's message carries the token itself.
+        if isinstance(exc, InvalidToken):
+            log.error("telegram refused the bot token (CHESTNUT_TELEGRAM_TOKEN); retrying in %.0fs", pause)
+        elif isinstance(exc, TelegramError):
+            log.warning("telegram is unreachable (%s); retrying in %.0fs", type(exc).__name__, pause)
+        else:  # an answer the Bot API does not give, or a bug: the traceback says which
+            log.error("the telegram bot failed to start; retrying in %.0fs", pause, exc_info=exc)
+
+    async def _until_polling_stalls(self) -> None:
+        """Return once polling has had no answer from Telegram for ``poll_stale_s`` (webhooks: never)."""
+        if self.webhook_url:
+            await asyncio.Event().wait()
+        while True:
+            quiet = time.monotonic() - self._last_poll
+            if quiet >= self.poll_stale_s:
                 return
-            except InvalidToken:
-                log.error("telegram refused the bot token; the Telegram bot stays off")
-                return
-            except TelegramError as exc:
-                log.warning("telegram is unreachable (%s); retrying in %.0fs", type(exc).__name__, retry_s)
-                with contextlib.suppress(TelegramError, RuntimeError):
-                    await self.application.shutdown()
-                await asyncio.sleep(retry_s)
+            await asyncio.sleep(self.poll_stale_s - quiet)
+
+    def _polled(self, status: int) -> None:
+        if status != 200:
+            return
+        self._last_poll = time.monotonic()
+        if self.state == "retrying" and self.running:
+            self.state = "up"
+            log.info("telegram answers polling again")
+
+    def _poll_failed(self, exc: TelegramError) -> None:
+        """PTB retries a failed poll itself; this only tells /health and the log (once per outage)."""
+        if self.state == "up":
+            self.state = "retrying"
+            log.warning("telegram polling failed (%s); retrying", type(exc).__name__)
 
     async def lifespan(self, _web_app: web.Application) -> AsyncIterator[None]:
         """An aiohttp ``cleanup_ctx``: the bot lives as long as the web server."""
-        task = asyncio.create_task(self.run())
+        task = asyncio.create_task(self.run(), name="telegram-bot")
         yield
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -527,7 +625,7 @@ class TelegramBot:
     async def _on_update(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
         query, chat = update.callback_query, update.effective_chat
         try:
-            msg = to_incoming(update)
+            msg = to_incoming(update, self.bot_id)
             if msg is None or chat is None:
                 return
             async with self.locks.hold(chat.id):

@@ -16,6 +16,7 @@ from bots.webchat import SESSION_KEY_PURPOSE, WebChat
 from chestnut import landing
 from chestnut.ads_wiring import dispatch_loop
 from chestnut.bootstrap import App, batch_context
+from chestnut.health import Health
 from commerce import product_code
 from commerce.api import PaymentsApi
 from commerce.market.api import MarketApi
@@ -113,10 +114,6 @@ def make_web_app(app: App, *, background: bool = True, scheduler: bool = False) 
             ).routes()
         )
 
-    async def health(_request: web.Request) -> web.Response:
-        return web.json_response(dumps=json_dumps, data={"ok": True})
-
-    web_app.add_routes([web.get("/health", health)])
     kakao = kakao_skill(app)
     web_app.add_routes(kakao.routes())
 
@@ -145,6 +142,7 @@ def make_web_app(app: App, *, background: bool = True, scheduler: bool = False) 
     )
     web_app.add_routes(explorer.routes())
     web_app.on_startup.append(explorer.startup)
+    telegram: TelegramBot | None = None
     if app.settings.telegram_token is not None:
         # The bot lives as long as the server (polling, or the webhook route with its secret token),
         # whether or not the other background work runs: the webhook route needs it to be up.
@@ -154,6 +152,7 @@ def make_web_app(app: App, *, background: bool = True, scheduler: bool = False) 
         web_app.cleanup_ctx.append(telegram.lifespan)
         # Pushes (a new order to the shop, "delivered" to the shopper) go out through the same bot.
         app.pushes.add(TelegramNotifier(telegram.application.bot, keyboards=telegram.keyboards))
+    web_app.add_routes(Health(app.db, telegram=telegram, kakao_up=kakao.guard.enabled).routes())
 
     if background:
 

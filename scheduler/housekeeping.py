@@ -12,6 +12,10 @@ None of this moves money, so it needs no batch run: each step is idempotent by i
   (``members.forget_code_sends``): kept, they would only say who asked codes for which number.
 - Orders' delivery addresses (with recipient and phone) are erased once no claim can be opened
   (``fulfilment.erase_finished``: ``claim_window_days`` after delivery, at once when cancelled).
+- Chat message keys (``bot_inbox``, the record that drops a repeated delivery) older than
+  ``inbox_days`` are forgotten. Telegram redelivers an update for at most 24 hours, so two days keep
+  every repeat caught; and after a week without updates it picks the next update id at random, so a
+  key kept longer could drop a new message as a repeat. Deleted in chunks: SQLite has one writer.
 Expired ledger holds (pending transfers with a timeout) are voided by the server's ledger upkeep.
 """
 
@@ -27,6 +31,7 @@ from scheduler.notices import Announcer, Notice, stage, tell
 MINUTE_MS = 60_000
 EXPIRE_CHUNK = 200
 REMIND_LIMIT = 500  # per run; the rest are reminded by the next run
+INBOX_CHUNK = 5_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +41,7 @@ class HousekeepingReport:
     reminders: tuple[Notice, ...]
     code_sends_forgotten: int = 0
     addresses_erased: int = 0
+    messages_forgotten: int = 0
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -44,6 +50,7 @@ class HousekeepingReport:
             "orders_expired": self.orders_expired,
             "reminders": len(self.reminders),
             "code_sends_forgotten": self.code_sends_forgotten,
+            "messages_forgotten": self.messages_forgotten,
         }
 
 
@@ -55,6 +62,7 @@ async def housekeeping(
     unpaid_minutes: int = 60,
     remind_after_minutes: int = 120,
     announcer: Announcer | None = None,
+    inbox_days: int = 2,
 ) -> HousekeepingReport:
     """One run of every step; the producers' reminders go to ``announcer`` (written with their claim
     where it keeps an outbox, else told after it commits)."""
@@ -117,4 +125,21 @@ async def housekeeping(
         left = await stage(announcer, uow, reminders)
         await uow.commit()
     await tell(announcer, left)
-    return HousekeepingReport(carts, expired, reminders, forgotten, erased)
+    messages = await forget_message_keys(db, now - inbox_days * 1440 * MINUTE_MS)
+    return HousekeepingReport(carts, expired, reminders, forgotten, erased, messages)
+
+
+async def forget_message_keys(db: Database, before_ms: int) -> int:
+    """Delete the chat message keys recorded before ``before_ms``; how many went."""
+    total = 0
+    while True:
+        async with db.unit_of_work() as uow:
+            rows = await uow.fetch(
+                "DELETE FROM bot_inbox WHERE (channel, key) IN (SELECT channel, key FROM bot_inbox "
+                "WHERE created_ms < :cut ORDER BY created_ms LIMIT :n) RETURNING created_ms",
+                {"cut": before_ms, "n": INBOX_CHUNK},
+            )
+            await uow.commit()
+        total += len(rows)
+        if len(rows) < INBOX_CHUNK:
+            return total

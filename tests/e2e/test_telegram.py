@@ -6,6 +6,8 @@ photos); the tests assert on what the Bot API received and on the ledger.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import re
 import time
@@ -426,6 +428,153 @@ async def test_a_webhook_url_without_a_secret_refuses_to_start(tmp_path: Path, s
             make_web_app(app, background=False)
     finally:
         await app.close()
+
+
+# ------------------------------------------------------------------------------------ update ids per bot
+
+
+async def _help_twice(api: BotApiStandIn, user: TgUser, update_id: int) -> list[str]:
+    """/help delivered twice under one update id (a lost confirmation); the texts the bot answered."""
+    message = user._message(text="/help")
+    api.inject("message", message, update_id=update_id)
+    api.inject("message", message, update_id=update_id)
+    return [str(c.params["text"]) for c in await user.silence(update_id)]
+
+
+async def test_a_new_bot_token_starts_update_ids_anew_and_its_messages_are_answered(
+    lite_app: App, standin: BotApiStandIn
+) -> None:
+    async with polling(lite_app, standin):
+        user = standin.user(508, "새토큰")
+        await user.say("/start")
+        first = await _help_twice(standin, user, 5000)
+        assert first, "the first delivery is answered"
+        help_text = first[-1]
+        assert first.count(help_text) == 1, "… and its repeat is dropped"
+
+    # The operator swaps the token (@BotFather: a new bot): its update ids start anew, so 5000 comes again.
+    other = BotApiStandIn(token="7000002:another-bot_token")  # noqa: S106 - a stand-in's token
+    await other.start()
+    try:
+        async with polling(lite_app, other):
+            same_person = other.user(508, "새토큰")
+            again = await _help_twice(other, same_person, 5000)
+    finally:
+        await other.close()
+    # (A new bot's first screen may come with a hint carrying the menu keyboard: it knows no keyboard yet.)
+    assert again.count(help_text) == 1, "a message under an update id another bot used is answered, once"
+
+
+# ------------------------------------------------------------------------------------ supervision
+
+
+def _polling_settings(tmp_path: Path, api: BotApiStandIn) -> Settings:
+    return Settings(
+        home=tmp_path / "home",
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'h.db'}",
+        environment="test",
+        telegram_token=SecretStr(api.token),
+        telegram_base_url=api.base_url,
+    )
+
+
+async def _health(client: TestClient[Any, Any]) -> tuple[int, dict[str, Any]]:
+    response = await client.get("/health")
+    return response.status, await response.json()
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [b'{"ok": true, "result": {"id": 7000001, "is_bo', {"ok": True, "result": {"is_bot": True, "first_name": "?"}}],
+    ids=["not-json", "not-a-user"],
+)
+async def test_a_bot_that_cannot_start_is_retried_with_growing_pauses_and_health_says_so(
+    tmp_path: Path, standin: BotApiStandIn, answer: bytes | dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    standin.garble("getMe", answer)
+    app = await build(_polling_settings(tmp_path, standin))
+    try:
+        async with TestClient(TestServer(make_web_app(app, background=False))) as client:
+            for n in range(3):
+                await standin.wait_for(lambda c: c.method == "getMe", since=len(standin.calls) if n else 0)
+            tries = [c.at for c in standin.calls if c.method == "getMe"]
+            assert len(tries) >= 3
+            assert tries[2] - tries[1] > 1.3 * (tries[1] - tries[0]), f"pauses do not grow: {tries}"
+            status, body = await _health(client)
+            assert (status, body["telegram"], body["db"], body["ok"]) == (503, "retrying", "up", False)
+            failed = [r for r in caplog.records if r.name == "chestnut.telegram" and "retrying in" in r.getMessage()]
+            assert failed and all(r.levelno >= 30 for r in failed), "each failed start is in the log"
+            assert standin.token not in caplog.text
+
+            standin.mend("getMe")  # Telegram answers properly again
+            await standin.wait_for(lambda c: c.method == "deleteWebhook", timeout=20)
+            for _ in range(50):
+                status, body = await _health(client)
+                if status == 200:
+                    break
+                await asyncio.sleep(0.1)
+            assert (status, body["telegram"], body["ok"]) == (200, "up", True)
+            user = standin.user(652, "복구")
+            await user.say("/start")
+            assert t("ko", "start.welcome", name="복구") in user.text
+    finally:
+        await app.close()
+
+
+async def test_polling_that_stops_for_good_is_started_again(lite_app: App, standin: BotApiStandIn) -> None:
+    bot = TelegramBot(
+        lite_app.dialogue,
+        standin.token,
+        base_url=standin.base_url,
+        poll_timeout_s=1,
+        backoff_s=(0.2, 1),
+        poll_stale_s=3,
+    )
+    task = asyncio.create_task(bot.run())
+    try:
+        await standin.wait_for(lambda c: c.method == "deleteWebhook")
+        assert await _state(bot, "up")
+        # A 401 while polling: PTB's own polling gives up for good (it takes it for a revoked token).
+        standin.fail("getUpdates", status=401)
+        assert await _state(bot, "retrying", within_s=10)
+        started = len(standin.calls)
+        await standin.wait_for(lambda c: c.method == "deleteWebhook", since=started, timeout=10)
+        assert await _state(bot, "up")
+        user = standin.user(653, "다시")
+        await user.say("/start")
+        assert t("ko", "start.welcome", name="다시") in user.text
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await bot.stop()
+
+
+async def test_a_failing_poll_shows_as_retrying_until_telegram_answers_again(
+    lite_app: App, standin: BotApiStandIn
+) -> None:
+    bot = TelegramBot(lite_app.dialogue, standin.token, base_url=standin.base_url, poll_timeout_s=1)
+    task = asyncio.create_task(bot.run())
+    try:
+        await standin.wait_for(lambda c: c.method == "deleteWebhook")
+        assert await _state(bot, "up")
+        standin.fail("getUpdates", status=502, times=2)  # a proxy in front of Telegram, failing twice
+        assert await _state(bot, "retrying", within_s=5)
+        assert await _state(bot, "up", within_s=10)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await bot.stop()
+
+
+async def _state(bot: TelegramBot, wanted: str, within_s: float = 5.0) -> bool:
+    deadline = time.monotonic() + within_s
+    while bot.state != wanted:
+        if time.monotonic() > deadline:
+            return False
+        await asyncio.sleep(0.02)
+    return True
 
 
 # ------------------------------------------------------------------------------------ pushes

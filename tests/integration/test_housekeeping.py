@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from bots.messages import Incoming
 from chestnut.bootstrap import App, batch_context
 from commerce import catalog, orders, wallet
 from scheduler.notices import Notice
@@ -54,6 +55,7 @@ async def test_unpaid_orders_expire_with_their_stock_and_stale_carts_are_tidied(
         "reminders": 0,
         "code_sends_forgotten": 0,
         "addresses_erased": 0,
+        "messages_forgotten": 0,
     }
 
     advance(app, 8 * 1440 * MINUTE_MS)  # past the hour for payment and the week for carts
@@ -64,6 +66,7 @@ async def test_unpaid_orders_expire_with_their_stock_and_stale_carts_are_tidied(
         "reminders": 0,
         "code_sends_forgotten": 0,
         "addresses_erased": 1,  # the expired order's address, erased with it
+        "messages_forgotten": 0,
     }
     async with app.db.snapshot() as snap:
         assert (await orders.get(snap, placed.id)).state == "cancelled"
@@ -75,8 +78,32 @@ async def test_unpaid_orders_expire_with_their_stock_and_stale_carts_are_tidied(
         "reminders": 0,
         "code_sends_forgotten": 0,
         "addresses_erased": 0,
+        "messages_forgotten": 0,
     }
     await verified(app)
+
+
+async def test_a_handled_message_key_is_forgotten_after_two_days_and_not_before(app: App) -> None:
+    """A repeated delivery is still dropped a day later; two days on, the key is gone, so an update id
+    Telegram picks anew (after a week of silence it chooses them at random) is answered, not dropped."""
+
+    async def send(key: str) -> bool:
+        screen = await app.dialogue.handle(Incoming("telegram", "5150", "순자", text="/help", key=key))
+        return bool(screen.replies)
+
+    ctx = batch_context(app)
+    assert await send("7000001:5000")
+    advance(app, 1440 * MINUTE_MS)
+    assert await send("7000001:5001")
+    assert not await send("7000001:5000"), "a repeat within a day is dropped"
+    nothing = await run_batch(ctx, "housekeeping")
+    assert nothing.details["housekeeping"]["messages_forgotten"] == 0
+
+    advance(app, 1440 * MINUTE_MS + 60 * MINUTE_MS)  # the first is 2 days and an hour old, the second 25 hours
+    report = await run_batch(ctx, "housekeeping")
+    assert report.details["housekeeping"]["messages_forgotten"] == 1
+    assert await send("7000001:5000"), "an old id seen again is a new message"
+    assert not await send("7000001:5001"), "the younger key is kept: its repeat is still dropped"
 
 
 async def test_a_producer_is_reminded_once_of_a_paid_order_not_yet_accepted(app: App) -> None:

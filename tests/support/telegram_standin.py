@@ -8,7 +8,10 @@ carry only inline keyboards, as Telegram's do.
 
 Tests play the people: ``standin.user(42, "이순자")`` gives a ``TgUser`` that types text, taps an inline
 button by its label (a ``callback_query`` on the message the bot sent), shares a contact, sends a
-photo. ``standin.fail("sendMessage", status=429, retry_after=1)`` makes the next such call fail.
+photo. ``standin.fail("sendMessage", status=429, retry_after=1)`` makes the next such call fail;
+``standin.garble("getMe", b'{"ok": tr')`` answers it with a body that is not what the Bot API sends
+(until ``standin.mend("getMe")``, or ``times`` calls). The bot's id is the token's first part, as
+Telegram's is.
 """
 
 from __future__ import annotations
@@ -90,6 +93,7 @@ class BotApiStandIn:
         self._new_update = asyncio.Event()
         self._new_call = asyncio.Event()
         self._failures: list[Failure] = []
+        self._garbled: dict[str, tuple[bytes, int | None]] = {}  # method → (body, calls left or forever)
         self._runner: web.AppRunner | None = None
         self.sent: dict[int, list[dict[str, Any]]] = {}  # chat id → messages the bot sent there
         self.confirmed = 0  # highest offset the bot has confirmed
@@ -121,6 +125,10 @@ class BotApiStandIn:
         form = await request.post() if request.can_read_body else {}
         params = {k: (json.loads(v) if k in JSON_FIELDS else v) for k, v in form.items() if isinstance(v, str)}
         call = Call(method, params, time.monotonic())
+        garbled = self._garbled_for(method)
+        if garbled is not None:
+            self._record(call)
+            return web.Response(body=garbled, content_type="application/json")
         failure = self._failure_for(method)
         if failure is not None:
             call.status = failure.status
@@ -153,6 +161,29 @@ class BotApiStandIn:
                 return failure
         return None
 
+    def _garbled_for(self, method: str) -> bytes | None:
+        if method not in self._garbled:
+            return None
+        body, left = self._garbled[method]
+        if left is not None:
+            if left <= 1:
+                del self._garbled[method]
+            else:
+                self._garbled[method] = (body, left - 1)
+        return body
+
+    def garble(self, method: str, body: bytes | dict[str, Any], *, times: int | None = None) -> None:
+        """Answer ``method`` with 200 and ``body`` (raw bytes, or JSON of a shape the Bot API never sends)."""
+        raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+        self._garbled[method] = (raw, times)
+
+    def mend(self, method: str) -> None:
+        self._garbled.pop(method, None)
+
+    @property
+    def bot_user(self) -> dict[str, Any]:
+        return {**BOT_USER, "id": int(self.token.split(":", 1)[0])}
+
     def fail(self, method: str, *, status: int, retry_after: int | None = None, times: int = 1) -> None:
         description = {
             429: f"Too Many Requests: retry after {retry_after}",
@@ -164,7 +195,7 @@ class BotApiStandIn:
     # -- the Bot API
 
     async def _api_getMe(self, _p: dict[str, Any]) -> dict[str, Any]:
-        return {**BOT_USER, "can_join_groups": False, "can_read_all_group_messages": False}
+        return {**self.bot_user, "can_join_groups": False, "can_read_all_group_messages": False}
 
     async def _api_deleteWebhook(self, _p: dict[str, Any]) -> bool:
         self.webhook = None
@@ -202,7 +233,7 @@ class BotApiStandIn:
             "message_id": next(self._message_ids),
             "date": int(time.time()),
             "chat": {"id": chat_id, "type": "private"},
-            "from": BOT_USER,
+            "from": self.bot_user,
             **content,
         }
         markup = p.get("reply_markup")
