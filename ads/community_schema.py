@@ -24,6 +24,10 @@ referral_links = Table(
     Column("first_ms", BigInteger, nullable=False),
     Column("last_ms", BigInteger, nullable=False),  # a purchase within the window of the last share counts
     Column("seq", BigInteger, nullable=False),  # the ``referral.share`` entry
+    # What the shared link carries (``r<token>``): unguessable, so a link names neither the member nor
+    # their number. ``legacy``: shared as ``r<member>p<product>`` before links carried tokens (still honoured).
+    Column("token", String(24), nullable=False, unique=True),
+    Column("legacy", Integer, nullable=False, server_default="0"),
     Index("ix_referral_links_shop", "shop_id", "referrer_id"),
 )
 

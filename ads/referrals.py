@@ -1,9 +1,13 @@
 """Recommendations: a member shares a product with a personal link; a purchase through it within the
 window pays the recommender the shop's commission, out of the shop's proceeds, at settlement.
 
-The link is ``r<member>p<product>``: a Telegram deep link ``https://t.me/<bot>?start=r7p12``, the web
-chat's ``/chat?start=r7p12``, and a ready-made text for KakaoTalk's share sheet. Opening it sets the
-order's ``referrer_id`` (``bots.flows.home.start``); after checkout ``attribute`` decides — in the
+The link is ``r<token>``, the token 22 random URL-safe characters kept with the member's share
+(``referral_links.token``): a Telegram deep link ``https://t.me/<bot>?start=rW3v…``, the web chat's
+``/chat?start=rW3v…``, and a ready-made text for KakaoTalk's share sheet. The link names neither the
+member nor their number, so a stranger holding it learns nothing of whose it is. A link shared before
+links carried tokens (``r<member>p<product>``) still credits its member if that member really shared
+that product then (a ``legacy`` row); any other such link just opens the product. Opening a link sets the
+order's ``referrer_id`` (``bots.flows.home.start`` through ``resolve``); after checkout ``attribute`` decides — in the
 order's own transaction, through ``ads.fraud`` — whether the recommender is *due* a share (an
 ``order_payees`` row read by ``commerce.settlement``), *held* for review, or *refused*. Nothing moves
 until the order settles, so a cancelled or refunded order pays nobody.
@@ -13,6 +17,8 @@ The commission is the shop's ``referral_bp`` at the moment of purchase, at most 
 
 from __future__ import annotations
 
+import re
+import secrets
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -44,7 +50,7 @@ class ProductNotShared(AdsError):
 @dataclass(frozen=True, slots=True)
 class Share:
     product_id: int
-    payload: str  # r<member>p<product>
+    payload: str  # r<token>
     telegram: str | None  # https://t.me/<bot>?start=…, when the bot's username is configured
     web: str  # <public url>/chat?start=…
     kakao_text: str  # what KakaoTalk's share sheet sends: the product, the shop, the web link
@@ -61,18 +67,53 @@ class Attribution:
     reason: str | None
 
 
-def payload(member_id: int, product_id: int) -> str:
-    return f"r{member_id}p{product_id}"
+_TOKEN = re.compile(r"^r([A-Za-z0-9_\-]{22})$")
+_LEGACY = re.compile(r"^r([0-9]{1,12})p([0-9]{1,12})$")
 
 
-def parse(link: str) -> tuple[int, int] | None:
-    """``r7p12`` → (7, 12); anything else → None."""
-    if not link.startswith("r") or "p" not in link[1:]:
+@dataclass(frozen=True, slots=True)
+class Opened:
+    """What a recommendation link leads to: the product, and whom a purchase through it credits."""
+
+    product_id: int
+    referrer_id: int | None
+
+
+def payload(token: str) -> str:
+    return f"r{token}"
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(16)  # 128 bits: 22 characters a Telegram start parameter accepts
+
+
+def is_link(link: str) -> bool:
+    """Whether ``link`` has the shape of a recommendation link (a token, or the old ``r<id>p<id>``)."""
+    return bool(_TOKEN.match(link) or _LEGACY.match(link))
+
+
+async def resolve(uow: UnitOfWork, link: str) -> Opened | None:
+    """The product and recommender of a link; None for an unknown token or anything not a link.
+
+    An old ``r<member>p<product>`` link opens its product, and credits the member only if they shared that
+    product before links carried tokens: a made-up one credits nobody.
+    """
+    token = _TOKEN.match(link)
+    if token:
+        rows = await uow.fetch(
+            "SELECT referrer_id, product_id FROM referral_links WHERE token = :t", {"t": token.group(1)}
+        )
+        if rows:
+            return Opened(int(rows[0][1]), int(rows[0][0]))
+    legacy = _LEGACY.match(link)
+    if not legacy:
         return None
-    member, _, product = link[1:].partition("p")
-    if not (member.isdigit() and product.isdigit() and len(member) <= 12 and len(product) <= 12):
-        return None
-    return int(member), int(product)
+    member, product = int(legacy.group(1)), int(legacy.group(2))
+    rows = await uow.fetch(
+        "SELECT 1 FROM referral_links WHERE referrer_id = :m AND product_id = :p AND legacy = 1",
+        {"m": member, "p": product},
+    )
+    return Opened(product, member if rows else None)
 
 
 async def set_commission(market: Market, uow: UnitOfWork, producer_id: int, shop_id: int, bp: int) -> shops.Shop:
@@ -115,20 +156,21 @@ async def share(
     product, shop = await shareable(uow, product_id)
     now = market.clock()
     rows = await uow.fetch(
-        "UPDATE referral_links SET last_ms = :now WHERE referrer_id = :m AND product_id = :p RETURNING seq",
+        "UPDATE referral_links SET last_ms = :now WHERE referrer_id = :m AND product_id = :p RETURNING token",
         {"now": now, "m": member.id, "p": product.id},
     )
     first = not rows
+    token = str(rows[0][0]) if rows else new_token()
     if first:
         recorded = await market.ledger.record(
             uow, Request(actor=member.key_label, kind="referral.share", body={"product": product.id, "shop": shop.id})
         )
         await uow.execute(
-            "INSERT INTO referral_links (referrer_id, product_id, shop_id, first_ms, last_ms, seq) "
-            "VALUES (:m, :p, :s, :now, :now, :seq)",
-            {"m": member.id, "p": product.id, "s": shop.id, "now": now, "seq": recorded.seq},
+            "INSERT INTO referral_links (referrer_id, product_id, shop_id, first_ms, last_ms, seq, token, legacy) "
+            "VALUES (:m, :p, :s, :now, :now, :seq, :t, 0)",
+            {"m": member.id, "p": product.id, "s": shop.id, "now": now, "seq": recorded.seq, "t": token},
         )
-    link = payload(member.id, product.id)
+    link = payload(token)
     web = f"{public_url.rstrip('/')}/chat?start={link}"
     bot = (bot_username or "").lstrip("@")
     telegram = f"https://t.me/{quote(bot)}?start={link}" if bot else None

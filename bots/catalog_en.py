@@ -39,6 +39,7 @@ EN: dict[str, str] = {
     "human.text": "To talk to a person, call the market office: {phone}\nWeekdays 9:00–18:00.",
     "lang.choose": "언어를 골라 주세요. / Choose your language.",
     "start.welcome": "Welcome to the Chestnut market, {name}! 🌰\nBuy market goods by chat, and earn Bamtol for the ads you read.",
+    "start.link_unknown": "We could not find this recommendation link. Look for the product under 🛒 Shop.",
     "signup.default_name": "neighbour",
     "list.prev": "◀ Back",
     "list.next": "Next ▶",

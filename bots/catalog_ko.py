@@ -44,6 +44,7 @@ KO: dict[str, str] = {
     "human.text": "사람과 직접 이야기하고 싶으시면 시장 사무실로 전화 주세요: {phone}\n평일 오전 9시 ~ 오후 6시예요.",
     "lang.choose": "언어를 골라 주세요. / Choose your language.",
     "start.welcome": "{name}님, 밤나무 장터에 오신 걸 환영해요! 🌰\n시장 물건을 채팅으로 사고, 광고를 보면 밤톨도 받아요.",
+    "start.link_unknown": "이 추천 링크는 찾을 수 없어요. 🛒 장보기에서 물건을 찾아 주세요.",
     "signup.default_name": "이웃",
     "list.prev": "◀ 앞으로",
     "list.next": "다음 ▶",

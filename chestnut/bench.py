@@ -888,6 +888,7 @@ async def run_replica_bench(
     from aiohttp import web
 
     from chestnut.web import make_web_app
+    from ledger import readers
     from ledger.replica.node import cosigner_key, witness_signer
     from ledger.witnessing import Witnessing, parse_witnesses
 
@@ -913,12 +914,16 @@ async def run_replica_bench(
     await web.TCPSite(runner, "127.0.0.1", pport).start()
     home = Path(tempfile.mkdtemp(prefix="chestnut-bench-replica-"))
     rurl = f"http://127.0.0.1:{rport}"
+    async with app.db.unit_of_work() as uow:  # the replica reads every entry, as an accredited one does
+        token = await readers.issue(uow, "bench-replica")
+        await uow.commit()
     env = {
         **os.environ,
         "CHESTNUT_DATABASE_URL": "",
         "CHESTNUT_REPLICA_DATABASE_URL": "",
         "CHESTNUT_REPLICA_POLL_INTERVAL_S": "0.2",
         "CHESTNUT_LOG_LEVEL": "WARNING",
+        "CHESTNUT_REPLICA_TOKEN": token,
     }
     key = cosigner_key(witness_signer(home))
     args = [sys.executable, "-m", "chestnut.cli", "replica", "--primary", f"http://127.0.0.1:{pport}"]

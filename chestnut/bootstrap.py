@@ -22,6 +22,7 @@ from chestnut.settings import Settings
 from commerce.context import Market
 from commerce.gateway import HttpGateway, PaymentGateway
 from commerce.market.price import MarketPrice
+from commerce.pepper import load_pepper
 from commerce.search import SearchIndex
 from commerce.setup import OPERATOR_DEBIT_KINDS, ensure_market_ready
 from commerce.sms import HttpSms
@@ -93,6 +94,7 @@ async def build(settings: Settings, *, migrate: bool = True, initialize: bool = 
         keys = KeyStore(master)
         async with db.snapshot() as snap:
             await keys.check_master(snap)
+        pepper = await load_pepper(db, settings.resolved_pepper_file)
         ledger = Ledger(keys, settings.ledger_origin)
         if initialize:
             async with db.unit_of_work() as uow:
@@ -113,7 +115,8 @@ async def build(settings: Settings, *, migrate: bool = True, initialize: bool = 
             timeout_s=settings.gateway_timeout_s,
         )
     # AdsMarket: the commerce Market with the ads' rules from settings (pacing, quiet hours, open limits).
-    market, index = AdsMarket(ledger, keys, ads=AdsRules.from_settings(settings)), SearchIndex()
+    market = AdsMarket(ledger, keys, ads=AdsRules.from_settings(settings), pepper_secret=pepper)
+    index = SearchIndex()
     # Payments value BNM at the market's reference price (the operator's price until members trade),
     # on the market's clock, so a test or a replay that sets the clock moves the price window with it.
     market.prices = MarketPrice(fallback=market.prices, clock=lambda: market.clock())

@@ -300,6 +300,61 @@ def ledger_show(seq: int, raw: bool) -> None:
         click.echo(json.dumps(decode_entry_json(entry), ensure_ascii=False, indent=2))
 
 
+@ledger.group("readers")
+def ledger_readers() -> None:
+    """Reader credentials: the replicas of member organisations that may read every entry."""
+
+
+@ledger_readers.command("issue")
+@click.argument("name")
+def ledger_readers_issue(name: str) -> None:
+    """Issue (or replace) NAME's token and print it once; the replica sets it as CHESTNUT_REPLICA_TOKEN."""
+    from ledger import readers
+
+    async def go(app: App) -> str:
+        async with app.db.unit_of_work() as uow:
+            token = await readers.issue(uow, name)
+            await uow.commit()
+        return token
+
+    click.echo(_run(_with_app(settings(), go, initialize=False)))
+
+
+@ledger_readers.command("revoke")
+@click.argument("name")
+def ledger_readers_revoke(name: str) -> None:
+    """Revoke NAME's token: its next request is refused (401)."""
+    from ledger import readers
+
+    async def go(app: App) -> None:
+        async with app.db.unit_of_work() as uow:
+            await readers.revoke(uow, name)
+            await uow.commit()
+
+    _run(_with_app(settings(), go, initialize=False))
+    click.echo(f"revoked the reader credential of {name}")
+
+
+@ledger_readers.command("list")
+@click.option("--json", "as_json", is_flag=True)
+def ledger_readers_list(as_json: bool) -> None:
+    """The registered readers (names and dates; tokens are never stored, so never shown)."""
+    from ledger import readers
+
+    async def go(app: App) -> list[readers.Reader]:
+        async with app.db.snapshot() as snap:
+            return await readers.listing(snap)
+
+    found = _run(_with_app(settings(), go, initialize=False))
+    if as_json:
+        click.echo(
+            json.dumps([{"name": r.name, "created_ms": r.created_ms, "revoked_ms": r.revoked_ms} for r in found])
+        )
+        return
+    for r in found:
+        click.echo(f"{r.name}\t{'revoked' if r.revoked_ms else 'active'}")
+
+
 # ------------------------------------------------------------------------------------------ demo
 
 
@@ -502,11 +557,15 @@ async def _replica_db(s: Settings, home: Path) -> Any:
 def replica(
     ctx: click.Context, primary: str | None, home: Path | None, host: str, port: int, peers: tuple[str]
 ) -> None:
-    """Run a replica: follow PRIMARY, verify every entry, keep a copy, cosign, and watch for forks."""
+    """Run a replica: follow PRIMARY, verify every entry, keep a copy, cosign, and watch for forks.
+
+    It needs the reader credential the primary's operator issued (CHESTNUT_REPLICA_TOKEN) to fetch
+    every entry; without it, it follows the tree only (checkpoints, consistency, forks)."""
     if ctx.invoked_subcommand is not None:
         return
     if not primary or home is None:
         raise click.UsageError("chestnut replica needs --primary URL and --home DIR")
+    from commerce.visibility import MARKET_VISIBILITY
     from ledger.replica.node import ReplicaNode
 
     s = settings()
@@ -523,6 +582,8 @@ def replica(
             poll_s=s.replica_poll_interval_s,
             workers=os.cpu_count() or 1,
             alarm_url=s.replica_alarm_url,
+            reader_token=s.replica_token.get_secret_value() if s.replica_token else None,
+            visibility=MARKET_VISIBILITY,
         )
         # SIGTERM stops the replica as Ctrl-C does: the server closes and its signature workers exit.
         task = asyncio.current_task()

@@ -101,6 +101,8 @@ class Settings(BaseSettings):
     # -- ledger
     ledger_origin: str = "chestnut.coop/ledger"
     master_key_file: Path | None = None
+    # The secret behind every personal-data hash (commerce.pepper); default: pepper.key beside the master key
+    pepper_file: Path | None = None
     checkpoint_interval_s: float = 5.0
 
     # -- replication. Primary: the replicas that witness its checkpoints, each "<url> <cosigner key>
@@ -117,6 +119,9 @@ class Settings(BaseSettings):
     replica_ledger_key: str | None = None
     replica_database_url: str | None = None
     replica_alarm_url: str | None = None
+    # The reader credential the primary's operator issued (`chestnut ledger readers issue NAME`): sent to
+    # the primary only. Without it a replica follows the tree only (checkpoints, consistency, forks).
+    replica_token: SecretStr | None = None
 
     # -- chat (what the bots say about the cooperative)
     office_phone: str = "031-000-0000"  # the market office, shown on every "call a person" button
@@ -234,6 +239,10 @@ class Settings(BaseSettings):
     @property
     def resolved_master_key_file(self) -> Path:
         return self.master_key_file or (self.home / "master.key")
+
+    @property
+    def resolved_pepper_file(self) -> Path:
+        return self.pepper_file or (self.resolved_master_key_file.parent / "pepper.key")
 
 
 def secret_settings() -> list[str]:

@@ -21,10 +21,12 @@ from commerce import product_code
 from commerce.api import PaymentsApi
 from commerce.market.api import MarketApi
 from commerce.provenance_page import ProvenancePages
+from commerce.visibility import MARKET_VISIBILITY
 from ledger.api import LedgerApi, json_dumps
 from ledger.errors import ChestnutError
 from ledger.explorer import Explorer
 from ledger.tiles import TileApi, TreeStore
+from ledger.visibility import Gate
 from ledger.witnessing import WitnessedApi, Witnessing, parse_witnesses
 from scheduler.wiring import SchedulerService
 
@@ -102,9 +104,12 @@ def witnessing_for(app: App) -> Witnessing | None:
 
 def make_web_app(app: App, *, background: bool = True, scheduler: bool = False) -> web.Application:
     web_app = web.Application(middlewares=[error_middleware], client_max_size=1024 * 1024)
-    web_app.add_routes(LedgerApi(app.db, app.ledger).routes())
+    # Who reads which entry: accredited replicas (bearer tokens) everything, a member their own, anyone the
+    # public kinds (commerce.visibility).
+    gate = Gate(MARKET_VISIBILITY, readers=True, keys=app.keys)
+    web_app.add_routes(LedgerApi(app.db, app.ledger, gate).routes())
     web_app.add_routes(MarketApi(app.db, app.market).routes())
-    web_app.add_routes(TileApi(app.db, TreeStore()).routes())
+    web_app.add_routes(TileApi(app.db, TreeStore(), gate).routes())
     web_app.add_routes(WitnessedApi(app.db).routes())
     if app.gateway is not None:
         secret = app.settings.gateway_webhook_secret
@@ -139,6 +144,7 @@ def make_web_app(app: App, *, background: bool = True, scheduler: bool = False) 
         app.keys,
         witnesses=parse_witnesses(app.settings.witnesses),
         product_page=product_code.page_path,
+        gate=gate,
     )
     web_app.add_routes(explorer.routes())
     web_app.on_startup.append(explorer.startup)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from ledger.db import UnitOfWork
+from ledger.errors import KeyStoreError
 from ledger.keys import KeyStore
 from ledger.service import Ledger, now_ms
 
@@ -17,6 +17,10 @@ if TYPE_CHECKING:
     from commerce.sms import SmsSender
 
 BNM_UNITS = 1000  # 1 BNM = 1,000 units
+
+
+class PepperNotLoaded(KeyStoreError):
+    code = "pepper_not_loaded"
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,29 +65,14 @@ class Market:
     sms: SmsSender | None = None  # sign-up codes go out by SMS when set (``commerce.identity``)
     # The BNM market's copy of its open orders in this process (``commerce.market.resting.RestingBook``).
     resting_book: object | None = None
-    _pepper: bytes | None = None
+    # The deployment's secret for personal-data hashes, from its file (``commerce.pepper``, by bootstrap).
+    pepper_secret: bytes | None = field(default=None, repr=False)
 
-    async def pepper(self, uow: UnitOfWork) -> bytes:
-        """A per-deployment secret for hashing personal data onto the ledger (made on first use)."""
-        if self._pepper is None:
-            rows = await uow.fetch("SELECT value FROM market_settings WHERE key = 'pepper'")
-            if rows:
-                self._pepper = bytes.fromhex(rows[0][0])
-            else:
-                value = secrets.token_bytes(32)
-                await uow.execute(
-                    "INSERT INTO market_settings (key, value) VALUES ('pepper', :v) ON CONFLICT (key) DO NOTHING",
-                    {"v": value.hex()},
-                )
-                rows = await uow.fetch("SELECT value FROM market_settings WHERE key = 'pepper'")
-                self._pepper = bytes.fromhex(rows[0][0])
-                # Forget it if this transaction never commits: a pepper that was never stored would make
-                # every hash taken with it unlinkable after a restart.
-                uow.on_rollback(self._forget_pepper)
-        return self._pepper
-
-    def _forget_pepper(self) -> None:
-        self._pepper = None
+    async def pepper(self, uow: UnitOfWork | None = None) -> bytes:
+        """A per-deployment secret for hashing personal data onto the ledger (never in the database)."""
+        if self.pepper_secret is None:
+            raise PepperNotLoaded("the market has no pepper: bootstrap loads it from its file (commerce.pepper)")
+        return self.pepper_secret
 
     async def personal_ref(self, uow: UnitOfWork, kind: str, value: str) -> str:
         """A salted hash that stands for personal data on the ledger (phone, address, bank account)."""

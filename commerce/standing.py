@@ -1,8 +1,10 @@
-"""Members' standing and shops' reputation, computed from the public ledger alone.
+"""Members' standing and shops' reputation, computed from the ledger's entries alone.
 
 Why from the ledger and not from our tables: a shop's stars, its claim rate and its delivery time are
-claims the cooperative makes in public, so anyone must be able to recompute them from the entries
-(``GET /ledger/entries``) with the rules written here — no private table is read. ``Facts`` is what the
+claims the cooperative makes in public, so they must be recomputable from the entries with the rules
+written here — no private table is read. Stars and the claim record come from public entries, so anyone
+recomputes them (``GET /ledger/entries``); the rates that need orders and payments come from restricted
+entries (``commerce.visibility``), which every accredited replica reads and recomputes them from. ``Facts`` is what the
 entries say (who joined with which key, which shop listed which product, who ordered from whom, when
 an order was paid and delivered, every review and claim, and every review an operator held or
 released); ``reputation`` and ``standing`` are plain functions of it, and ``commerce.abuse`` reads

@@ -1,7 +1,11 @@
 """The ledger's read API over HTTP (aiohttp): checkpoint, entries, proofs, receipts, verifier key.
 
-Everything here reads one consistent snapshot. Bad input is a JSON error with 400/404 — raised as a
-typed ``ChestnutError`` and rendered by the server's error middleware — never a 500.
+Entries are shown to each reader as ``ledger.visibility`` says: a restricted entry is
+``{"seq", "restricted": true, "leaf_hash"}`` unless an accredited replica (bearer token) or the
+entry's own member (explorer session) asks. Proofs, receipts, checkpoints and consistency proofs hold
+no entry content and are public. Everything here reads one consistent snapshot. Bad input is a JSON
+error with 400/404 — raised as a typed ``ChestnutError`` and rendered by the server's error middleware
+— never a 500.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from ledger.errors import ChestnutError
 from ledger.model import decode_entry_json
 from ledger.note import verifier_key
 from ledger.service import Ledger
+from ledger.visibility import Gate, Visibility, cache_headers, is_stub
 
 MAX_PAGE = 1000
 MAX_PAGE_BYTES = 1_000_000
@@ -46,10 +51,17 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
+def _entry_json(seq: int, shown: bytes) -> dict[str, object]:
+    if is_stub(shown):
+        return json.loads(shown)  # type: ignore[no-any-return]
+    return {"seq": seq, "entry": _b64(shown), "decoded": decode_entry_json(shown)}
+
+
 class LedgerApi:
-    def __init__(self, db: Database, ledger: Ledger) -> None:
+    def __init__(self, db: Database, ledger: Ledger, gate: Gate | None = None) -> None:
         self.db = db
         self.ledger = ledger
+        self.gate = gate or Gate(Visibility())
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -78,8 +90,9 @@ class LedgerApi:
             raise BadRequest("'end' must not be before 'start'")
         end = min(end, start + MAX_PAGE)
         async with self.db.snapshot() as snap:
+            audience = await self.gate.audience(request, snap)
             head = await self.ledger.head(snap)
-            rows = await self.ledger.entries(snap, start, end)
+            rows = self.gate.show_all(audience, await self.ledger.entries(snap, start, end))
         # A page is bounded in bytes too (entries may be up to 64 KiB); ``end`` says where it stopped.
         kept: list[tuple[int, bytes]] = []
         total = 0
@@ -90,15 +103,15 @@ class LedgerApi:
             total += len(raw)
         if len(kept) < len(rows):
             end = kept[-1][0] + 1
-        rows = kept
         return web.json_response(
             dumps=json_dumps,
             data={
                 "size": head.size,
                 "start": start,
                 "end": min(end, head.size) if start < head.size else start,
-                "entries": [{"seq": seq, "entry": _b64(raw), "decoded": decode_entry_json(raw)} for seq, raw in rows],
+                "entries": [_entry_json(seq, raw) for seq, raw in kept],
             },
+            headers=cache_headers(audience, "public, no-cache"),
         )
 
     async def proof(self, request: web.Request) -> web.Response:

@@ -2,8 +2,10 @@
 
 - ``/ledger/``: the latest checkpoints with the replicas that cosigned them, totals per token (BTL in
   circulation beside the cash reserve recorded: the two must be equal) and a form to open an entry.
-- ``/ledger/entry/<seq>``: one entry, decoded, with a button that checks it in the browser, and the page of the
-  product it is about (a listing, a provenance step, a review: ``/p/<code>``).
+- ``/ledger/entry/<seq>``: one entry, decoded, with a button that checks it in the browser — if the
+  reader may see it (``ledger.visibility``); a restricted entry shows anyone else only its number, its
+  leaf hash and a button that checks it is in the ledger. An entry about a product links to its page
+  (a listing, a provenance step, a review: ``/p/<code>``).
 - ``/ledger/liabilities``: the proof-of-liabilities root of each token at the latest checkpoint
   (``ledger.liabilities``); ``/ledger/liabilities/mine``: the member's own leaf and path, checked in
   the browser.
@@ -28,20 +30,21 @@ from typing import Any
 
 from aiohttp import web
 
-from ledger import liabilities
+from ledger import liabilities, merkle
 from ledger.api import json_dumps
 from ledger.db import Database, UnitOfWork, in_clause
 from ledger.errors import ChestnutError, NotFound
 from ledger.html import HEADERS, STATIC_TYPES, esc, load_static, page, problem
-from ledger.links import SESSION_TTL_S, BadLink, LinkSigner, existing_link_signer, link_signer
+from ledger.links import SESSION_COOKIE, SESSION_TTL_S, BadLink, LinkSigner, existing_link_signer, link_signer
 from ledger.model import TOKENS, decode_entry_json
 from ledger.note import verifier_key, verify_cosignatures
 from ledger.service import Ledger
+from ledger.visibility import Gate, Visibility, cache_headers
 from ledger.witnessing import WitnessConfig
 
 log = logging.getLogger("chestnut.explorer")
 KST = dt.timezone(dt.timedelta(hours=9))
-COOKIE = "chestnut_ledger"
+COOKIE = SESSION_COOKIE
 MAX_SEQ = 2**62
 MY_ENTRIES = 50
 # A member's latest entries, newest first: walked back along their chain (``ledger_entries.actor_prev``),
@@ -145,10 +148,12 @@ class Explorer:
         *,
         witnesses: Sequence[WitnessConfig] = (),
         product_page: Callable[[int], str] | None = None,
+        gate: Gate | None = None,
     ) -> None:
         self.db = db
         self.ledger = ledger
         self.keys = keys
+        self.gate = gate or Gate(Visibility(), keys=keys)
         self.witnesses = list(witnesses)
         # product id → the path of its public page (commerce's /p/<code>; the ledger knows no product codes)
         self.product_page = product_page
@@ -237,6 +242,8 @@ class Explorer:
         body = (
             "<h1>밤나무 공개 장부</h1>"
             f"<p>모든 주문·결제·배달·후기·원산지 기록이 서명되어 이 장부에 차례로 쌓여요. 지금까지 {head.size:,}개.</p>"
+            '<p class="muted">상품·원산지·배달·후기·문제 신고 기록은 누구나 내용까지 볼 수 있어요. 돈이 오가거나 주문·가입에 '
+            "관한 기록은 번호와 해시만 공개되고, 내용은 당사자와 인증된 복제 노드만 봐요.</p>"
             '<form class="inline" action="/ledger/entry" method="get"><input name="seq" inputmode="numeric" '
             'placeholder="기록 번호" aria-label="기록 번호"><button>열기</button></form>'
             f"<h2>토큰별 합계</h2>{self._totals_html(totals)}"
@@ -334,7 +341,11 @@ class Explorer:
     async def entry(self, request: web.Request) -> web.StreamResponse:
         seq = seq_param(request.match_info["seq"])
         async with self.db.snapshot() as snap:
+            audience = await self.gate.audience(request, snap)
             raw = await self.ledger.entry(snap, seq)
+        headers = cache_headers(audience, "public, no-cache")
+        if not audience.sees(self.gate.facts(raw)):
+            return page(f"기록 #{seq}", self._restricted(seq, raw), headers=headers)
         decoded = decode_entry_json(raw)
         signed = decoded["signed"]
         kind = str(signed.get("kind", ""))
@@ -371,7 +382,24 @@ class Explorer:
             f'<p class="muted">원본: <a href="/ledger/entries?start={seq}&amp;end={seq + 1}">JSON</a> · '
             f'<a href="/ledger/receipt/{seq}">영수증</a></p>'
         )
-        return page(f"기록 #{seq}", body)
+        return page(f"기록 #{seq}", body, headers=headers)
+
+    @staticmethod
+    def _restricted(seq: int, raw: bytes) -> str:
+        leaf = base64.b64encode(merkle.leaf_hash(raw)).decode()
+        return (
+            f"<h1>기록 #{seq:,}</h1>"
+            '<div class="card"><dl class="facts"><dt>종류</dt><dd>🔒 비공개 기록</dd>'
+            f'<dt>잎 해시</dt><dd class="seq">{esc(leaf)}</dd></dl></div>'
+            "<p>돈이 오가거나 주문·가입에 관한 기록은 당사자와 인증된 복제 노드만 내용을 볼 수 있어요. "
+            "누구나 이 기록이 장부에 그대로 들어 있는지는 확인할 수 있어요.</p>"
+            f'<ol class="steps" data-steps><li data-seq="{seq}" data-kind="">'
+            f'<span class="stage">이 기록</span> <span class="seq">#{seq}</span><span class="mark" data-mark></span></li></ol>'
+            '<button class="verify" data-verify>🔍 장부에 들어 있는지 확인하기</button>'
+            '<div class="result" data-verify-result aria-live="polite"></div>'
+            "<p class=\"muted\">내 기록이라면 카카오톡이나 텔레그램의 '💰 내 지갑'에서 '내 장부 보기'로 들어와 주세요. "
+            f'<a href="/ledger/receipt/{seq}">영수증</a></p>'
+        )
 
     # ----------------------------------------------------------------------------- liabilities
 

@@ -74,14 +74,19 @@ class MasterKey:
 
 
 def write_master_key(path: Path, key: MasterKey) -> None:
-    """Create the key file with mode 0600 from the start (never world-readable, even briefly).
+    """Create the key file with mode 0600 from the start (never world-readable, even briefly)."""
+    write_secret_file(path, key._secret())
+
+
+def write_secret_file(path: Path, secret: bytes) -> None:
+    """A 32-byte secret as 64 hex digits in a new file of mode 0600 (the master key, the pepper).
 
     Why a temporary file and a link: the file used to be created in place and then written, so a
     crash in between (kill -9, power cut) left an empty ``master.key`` (or ``master.key.new`` during
     a rotation) that refused every later start as "not 64 hexadecimal digits"
     (tests/e2e/test_crash_safety.py::test_sigkill_while_writing_the_master_key). Now the complete,
     synced file appears under its name in one step; ``os.link`` refuses an existing name as
-    ``O_EXCL`` did, so a key is still never replaced.
+    ``O_EXCL`` did (``FileExistsError``), so a secret is still never replaced.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -89,7 +94,7 @@ def write_master_key(path: Path, key: MasterKey) -> None:
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         try:
-            os.write(fd, key._secret().hex().encode() + b"\n")
+            os.write(fd, secret.hex().encode() + b"\n")
             os.fsync(fd)
         finally:
             os.close(fd)
@@ -100,24 +105,28 @@ def write_master_key(path: Path, key: MasterKey) -> None:
 
 
 def read_master_key(path: Path) -> MasterKey:
+    return MasterKey(read_secret_file(path))
+
+
+def read_secret_file(path: Path, what: str = "master key") -> bytes:
+    """The 32-byte secret of a file ``write_secret_file`` made; refused if others may read it."""
     try:
         info = path.stat()
     except FileNotFoundError:
-        raise KeyStoreError(f"master key file {path} is missing") from None
+        raise KeyStoreError(f"{what} file {path} is missing") from None
     if info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise InsecureKeyFile(
-            f"master key file {path} is readable by others (mode {stat.S_IMODE(info.st_mode):o}); "
-            f"run: chmod 600 {path}",
+            f"{what} file {path} is readable by others (mode {stat.S_IMODE(info.st_mode):o}); run: chmod 600 {path}",
             path=str(path),
         )
     raw = path.read_bytes().strip()
     try:
         secret = bytes.fromhex(raw.decode("ascii"))
     except (UnicodeDecodeError, ValueError):
-        raise CorruptKeyFile(f"master key file {path} is not 64 hexadecimal digits", path=str(path)) from None
+        raise CorruptKeyFile(f"{what} file {path} is not 64 hexadecimal digits", path=str(path)) from None
     if len(secret) != 32:
-        raise CorruptKeyFile(f"master key file {path} is not 64 hexadecimal digits", path=str(path))
-    return MasterKey(secret)
+        raise CorruptKeyFile(f"{what} file {path} is not 64 hexadecimal digits", path=str(path))
+    return secret
 
 
 def load_or_create_master_key(path: Path) -> MasterKey:

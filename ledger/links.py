@@ -28,6 +28,7 @@ from ledger.keys import CustodialKey, KeyStore
 ROLE_EXPLORER = "system:explorer"
 LOGIN_TTL_S = 600
 SESSION_TTL_S = 3600
+SESSION_COOKIE = "chestnut_ledger"  # path /ledger: the explorer, /ledger/entries and the tiles read it
 _PURPOSES = {"login": b"L", "session": b"S"}
 _DOMAIN = b"chestnut-explorer-link/v1\n"
 _RAW_LEN = 1 + 32 + 8 + 64

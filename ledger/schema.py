@@ -109,3 +109,14 @@ ledger_idempotency = Table(
     Column("request_hash", LargeBinary(32), nullable=False),
     Column("seq", BigInteger, nullable=False),
 )
+
+# Accredited readers (``ledger.readers``): the bearer tokens of member organisations' replicas, kept only
+# as SHA-256 digests, so a copy of the database holds no credential.
+ledger_readers = Table(
+    "ledger_readers",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("token_hash", LargeBinary(32), nullable=False, unique=True),
+    Column("created_ms", BigInteger, nullable=False),
+    Column("revoked_ms", BigInteger, nullable=True),
+)

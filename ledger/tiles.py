@@ -6,9 +6,14 @@
   its length as a big-endian uint16 (entries are at most 65,535 bytes for exactly this reason).
 - ``N`` is written in 3-digit groups, all but the last prefixed ``x``: 1234067 → ``x001/x234/067``.
 
+An entry bundle holds a restricted entry's bytes only for an accredited replica (bearer token) or the
+entry's own member; anyone else finds its stub there (``ledger.visibility``: its sequence number and
+leaf hash, which the level-0 hash tile confirms). Hash tiles are public.
+
 A full tile never changes (the tree is append-only), so it is served as immutable with a year-long
-cache lifetime; a partial tile is short-lived because a wider one will replace it. Tiles are served
-for the tree of the latest published checkpoint, so a follower can rebuild exactly what it signs.
+cache lifetime (private, and varying by ``Authorization`` and ``Cookie``, when it is not the public
+view); a partial tile is short-lived because a wider one will replace it. Tiles are served for the tree
+of the latest published checkpoint, so a follower can rebuild exactly what it signs.
 
 ``TreeStore`` reads a tree from any table pair laid out like ``ledger_entries`` / ``ledger_checkpoints``
 (``seq, leaf_hash, entry, nodes`` and ``size, root, note``): the primary serves its ledger tables, a
@@ -19,7 +24,7 @@ replica serves its own verified copy through the same code. The parsers here (``
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -28,6 +33,7 @@ from ledger import merkle
 from ledger.api import BadRequest
 from ledger.db import Database, Row, UnitOfWork, in_clause
 from ledger.errors import NotFound, ProofError, VerificationError
+from ledger.visibility import PUBLIC, Gate, Visibility, cache_headers
 
 TILE_WIDTH = 256
 TILE_HEIGHT = 8
@@ -211,8 +217,12 @@ class TreeStore:
             {"start": start, "end": end},
         )
 
-    async def tile(self, uow: UnitOfWork, ref: TileRef, size: int) -> bytes:
-        """The tile's bytes for the tree of ``size`` entries; NotFound if the tree does not hold it yet."""
+    async def tile(
+        self, uow: UnitOfWork, ref: TileRef, size: int, shown: Callable[[int, bytes], bytes] | None = None
+    ) -> bytes:
+        """The tile's bytes for the tree of ``size`` entries; NotFound if the tree does not hold it yet.
+
+        ``shown`` turns each entry of a bundle into what the reader may see (``Gate.show``)."""
         count = size if ref.level is None else size >> (TILE_HEIGHT * ref.level)
         first = ref.index * TILE_WIDTH
         if first + ref.width > count:
@@ -221,7 +231,7 @@ class TreeStore:
             rows = await self.entries_between(uow, first, first + ref.width)
             if len(rows) != ref.width:
                 raise NotFound(f"entries of tile {ref.path()} are missing from the store")
-            return join_bundle([bytes(e) for _s, e in rows])
+            return join_bundle([shown(int(s), bytes(e)) if shown else bytes(e) for s, e in rows])
         if ref.level == 0:
             rows = await uow.fetch(
                 f"SELECT leaf_hash FROM {self.entries} WHERE seq >= :start AND seq < :end ORDER BY seq",
@@ -252,9 +262,10 @@ def prefix_nodes(size: int) -> list[merkle.NodeId]:
 class TileApi:
     """``GET /ledger/tile/…`` over a ``TreeStore``, for the tree of its latest checkpoint."""
 
-    def __init__(self, db: Database, store: TreeStore) -> None:
+    def __init__(self, db: Database, store: TreeStore, gate: Gate | None = None) -> None:
         self.db = db
         self.store = store
+        self.gate = gate or Gate(Visibility())
 
     def routes(self) -> list[web.RouteDef]:
         return [web.get("/ledger/tile/{path:.+}", self.tile)]
@@ -265,10 +276,12 @@ class TileApi:
         except VerificationError as exc:
             raise BadRequest(exc.message) from None
         async with self.db.snapshot() as snap:
+            audience = await self.gate.audience(request, snap) if ref.level is None else PUBLIC
             size, _note = await self.store.latest(snap)
-            body = await self.store.tile(snap, ref, size)
+            body = await self.store.tile(snap, ref, size, lambda seq, e: self.gate.show(audience, seq, e))
+        cache = FULL_CACHE if ref.full else PARTIAL_CACHE
         return web.Response(
             body=body,
             content_type=_CONTENT_TYPE,
-            headers={"Cache-Control": FULL_CACHE if ref.full else PARTIAL_CACHE},
+            headers=cache_headers(audience, cache) if ref.level is None else {"Cache-Control": cache},
         )

@@ -92,19 +92,9 @@ async def lang(ctx: Ctx, args: list[str]) -> Screen:
     )
 
 
-async def _is_member(ctx: Ctx, member_id: int) -> bool:
-    from commerce import members
-    from commerce.errors import UnknownMember
-
-    try:
-        await members.get(ctx.uow, member_id)
-    except UnknownMember:
-        return False
-    return True
-
-
 async def start(ctx: Ctx, args: list[str]) -> Screen:
-    """``/start`` and deep links: ``p<id>`` a product, ``s<id>`` a shop, ``r<member>p<id>`` a recommendation."""
+    """``/start`` and deep links: ``p<id>`` a product, ``s<id>`` a shop, ``r<token>`` a recommendation."""
+    from ads import referrals
     from bots.flows import shopper
 
     payload = args[0] if args else ""
@@ -112,13 +102,15 @@ async def start(ctx: Ctx, args: list[str]) -> Screen:
         return await shopper.product(ctx, [payload[1:]])
     if payload.startswith("s") and payload[1:].isdigit():
         return await shopper.shop(ctx, [payload[1:]])
-    if payload.startswith("r") and "p" in payload[1:]:
-        referrer, _, product = payload[1:].partition("p")
-        if referrer.isdigit() and product.isdigit():
-            if int(referrer) != ctx.member.id and await _is_member(ctx, int(referrer)):
-                ctx.data["referrer"] = int(referrer)
-            return await shopper.product(ctx, [product])
     first = Reply(ctx.t("start.welcome", name=ctx.member.display_name))
+    if payload.startswith("r"):
+        opened = await referrals.resolve(ctx.uow, payload)
+        if opened is not None:
+            if opened.referrer_id is not None and opened.referrer_id != ctx.member.id:
+                ctx.data["referrer"] = opened.referrer_id
+            return await shopper.product(ctx, [str(opened.product_id)])
+        if referrals.is_link(payload):  # a recommendation link we do not know: say so, then home
+            first = Reply(ctx.t("start.link_unknown"))
     screen = await home(ctx, [])
     return Screen((first, *screen.replies), screen.menu, screen.expects, screen.lang)
 

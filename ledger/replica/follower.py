@@ -13,6 +13,12 @@ the follower keeps both signed checkpoints with a consistency proof as ``Evidenc
 store, or from the remote's hash tiles when the remote holds the larger tree), raises the alarm, and
 never accepts the other history. Anything else that does not check out is refused with its reason, and
 the follower goes on with the next poll.
+
+Entries come from the primary only, with this replica's reader credential (``ledger.readers``): a peer's
+checkpoint is first checked against the tree from the peer's public hash tiles, then synced with
+entries from the primary. A replica without a credential cannot re-check restricted entries, so it
+*follows the tree* only: every checkpoint's signature and its consistency with the largest one seen
+(hash tiles, which are public), keeping fork evidence as above — it never accepts, serves or cosigns.
 """
 
 from __future__ import annotations
@@ -114,7 +120,10 @@ class Follower:
         executor: Executor | None,
         workers: int,
         on_alarm: Callable[[Evidence], Awaitable[None]] | None = None,
+        can_read: bool = True,
     ) -> None:
+        self.can_read = can_read  # holds a reader credential: can fetch every entry
+        self.tree: Accepted | None = None  # the largest checkpoint whose tree was checked from hash tiles
         self.store = store
         self.origin = origin
         self.key = ledger_key
@@ -167,22 +176,70 @@ class Follower:
         self.refusals.append(Refusal(time.time(), source, exc.code, exc.message))
         log.warning("refused checkpoint from %s: %s", source, exc.message)
 
-    async def consider(self, note: str, remote: RemoteLog, *, context: str) -> str:
-        """Judge a signed checkpoint served by ``remote``: "accepted", "known" (consistent, not newer) or
-        raise ``Refused`` (``ForkDetected`` with evidence kept)."""
+    async def consider(self, note: str, remote: RemoteLog, *, context: str, source: RemoteLog | None = None) -> str:
+        """Judge a signed checkpoint served by ``remote``: "accepted", "known" (consistent, not newer), "tree"
+        (consistent with every checkpoint seen; entries not fetched, for want of a reader credential) or
+        raise ``Refused`` (``ForkDetected`` with evidence kept).
+
+        The entries come from ``source`` (default: ``remote``): a peer's checkpoint is synced with the
+        primary's entries, after its tree was checked from the peer's own hash tiles."""
         cp = read_checkpoint(note, self.origin, self.key)
         known_fork = self._forks.get(note)
         if known_fork is not None:
             raise ForkDetected(known_fork)  # judged already: no second sync of a history we refused
+        source = source or remote
         async with self._lock:
             accepted = self.accepted
             if accepted is not None and cp.size <= accepted.size:
                 await self._check_known(cp, note, accepted, context)
                 return "known"
+            if not self.can_read or source is not remote:
+                await self._check_tree(cp, note, remote, source, context)
+            if not self.can_read:
+                return "tree"
             if self.replay.next_seq > cp.size:
                 await self._rewind()
-            await self._sync(cp, note, remote, context)
+            await self._sync(cp, note, source, remote, context)
             return "accepted"
+
+    async def _check_tree(self, cp: Checkpoint, note: str, remote: RemoteLog, source: RemoteLog, context: str) -> None:
+        """``cp`` against the largest checkpoint seen, from public hash tiles alone: a fork is kept as evidence.
+
+        A larger tree is read from ``remote`` (which signed it to us); a smaller one is checked inside the
+        larger tree seen before, read from ``source``."""
+        ref = self.accepted
+        if self.tree is not None and (ref is None or self.tree.size > ref.size):
+            ref = self.tree
+        seen = Accepted(cp.size, cp.root_hash, note)
+        if ref is None:
+            self.tree = seen
+            return
+        if cp.size == ref.size:
+            if cp.root_hash != ref.root:
+                await self.record_fork(Evidence(self.key_text, ref.note, note, found_by=self.name, context=context))
+            return
+        older, newer, tiles = (ref, seen, remote) if cp.size > ref.size else (seen, ref, source)
+        try:
+            nodes = await tiles.nodes(
+                newer.size, prefix_nodes(older.size) + merkle.consistency_nodes(older.size, newer.size)
+            )
+
+            def get(level: int, index: int) -> bytes:
+                return nodes[(level, index)]
+
+            prefix = merkle.range_root(0, older.size, get)
+            proof = merkle.consistency_proof(older.size, newer.size, get)
+            merkle.verify_consistency(older.size, newer.size, prefix, newer.root, proof)
+        except ChestnutError as exc:
+            raise Refused(
+                f"the hash tiles of the tree of size {newer.size} do not give its checkpoint's root: {exc.message}"
+            ) from None
+        if prefix != older.root:
+            await self.record_fork(
+                Evidence(self.key_text, older.note, newer.note, prefix, tuple(proof), self.name, context)
+            )
+        if self.tree is None or cp.size > self.tree.size:
+            self.tree = seen
 
     async def _check_known(self, cp: Checkpoint, note: str, accepted: Accepted, context: str) -> None:
         if cp.size == accepted.size:
@@ -221,7 +278,8 @@ class Follower:
 
     # ------------------------------------------------------------------------------- syncing
 
-    async def _sync(self, cp: Checkpoint, note: str, remote: RemoteLog, context: str) -> None:
+    async def _sync(self, cp: Checkpoint, note: str, source: RemoteLog, remote: RemoteLog, context: str) -> None:
+        """Fetch the entries up to ``cp`` from ``source`` and verify them; ``remote`` signed ``cp`` to us."""
         started = time.perf_counter()
         first = self.replay.next_seq
         queue: asyncio.Queue[list[bytes] | BaseException] = asyncio.Queue(maxsize=PREFETCH)
@@ -229,7 +287,7 @@ class Follower:
         async def fetch() -> None:
             try:
                 for lo in range(first, cp.size, CHUNK):
-                    await queue.put(await remote.entries(lo, min(cp.size, lo + CHUNK)))
+                    await queue.put(await source.entries(lo, min(cp.size, lo + CHUNK)))
             except Exception as exc:  # handed to the consumer, which reports it
                 await queue.put(exc)
 
@@ -329,6 +387,8 @@ class Follower:
         return {
             "size": self.replay.next_seq,
             "accepted_size": self.accepted.size if self.accepted else 0,
+            "reader_credential": self.can_read,
+            "tree_size": max(self.tree.size if self.tree else 0, self.accepted.size if self.accepted else 0),
             "synced_entries": self.synced_entries,
             "sync_seconds": round(self.sync_seconds, 3),
             "refusals": [

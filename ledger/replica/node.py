@@ -10,6 +10,11 @@ fails or is refused is logged and counted, and the next one comes anyway.
 The witness key is a 32-byte seed in ``<home>/witness.key`` (mode 0600, written crash-safely like the
 master key). The ledger key is pinned at first contact (``/ledger/key`` of the primary, then checked
 against the genesis entry) unless one is given.
+
+The reader token the operator issued (``reader_token``; ``CHESTNUT_REPLICA_TOKEN``) goes to the primary
+only. Without one the replica follows the tree (``ledger.replica.follower``) and says so on ``/status``.
+Its own copy is served to everyone as the primary serves the public (``visibility``): restricted entries
+as stubs in its entry bundles — a replica passes no member's entries on.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ from ledger.replica.remote import RemoteLog
 from ledger.replica.store import Pinned, ReplicaStore
 from ledger.replica.witness import SIZE_CONTENT_TYPE, OldSizeMismatch, Witness
 from ledger.tiles import TileApi
+from ledger.visibility import Gate, Visibility
 
 log = logging.getLogger("chestnut.replica")
 
@@ -105,7 +111,11 @@ class ReplicaNode:
         poll_s: float = 1.0,
         workers: int = 2,
         alarm_url: str | None = None,
+        reader_token: str | None = None,
+        visibility: Visibility | None = None,
     ) -> None:
+        self.reader_token = reader_token or None
+        self.gate = Gate(visibility or Visibility())  # no reader tokens here: the copy is served as the public sees it
         self.db = db
         self.store = ReplicaStore(db)
         self.home = home
@@ -145,9 +155,13 @@ class ReplicaNode:
         log.info("pinned ledger key %s", pinned.ledger_key)
         return pinned
 
+    def _primary(self) -> RemoteLog:
+        assert self.session is not None
+        return RemoteLog(self.session, self.primary_url, token=self.reader_token)
+
     async def start(self) -> None:
         self.session = aiohttp.ClientSession()
-        primary = RemoteLog(self.session, self.primary_url)
+        primary = self._primary()
         self.pinned = await self._pin(primary)
         self._executor = (
             ProcessPoolExecutor(max_workers=self.workers, initializer=_exit_with_parent, initargs=(os.getpid(),))
@@ -162,7 +176,13 @@ class ReplicaNode:
             executor=self._executor,
             workers=self.workers,
             on_alarm=self._alarm,
+            can_read=self.reader_token is not None,
         )
+        if self.reader_token is None:
+            log.warning(
+                "no reader credential (CHESTNUT_REPLICA_TOKEN): following the tree only — checkpoints and their "
+                "consistency, with fork evidence — without entries; nothing is accepted or cosigned"
+            )
         await self.follower.load()
         self.witness = Witness(self.store, self.follower, self.signer, primary)
 
@@ -190,12 +210,13 @@ class ReplicaNode:
     async def poll_once(self) -> None:
         assert self.follower is not None and self.session is not None
         self.polls += 1
-        sources = [("primary", RemoteLog(self.session, self.primary_url))]
-        sources += [(f"peer {url}", RemoteLog(self.session, url)) for url in self.peer_urls]
+        primary = self._primary()
+        sources = [("primary", primary)]
+        sources += [(f"peer {url}", RemoteLog(self.session, url)) for url in self.peer_urls]  # no token to peers
         for source, remote in sources:
             try:
                 note = await remote.checkpoint()
-                await self.follower.consider(note, remote, context=f"poll of {source}")
+                await self.follower.consider(note, remote, context=f"poll of {source}", source=primary)
             except ChestnutError as exc:
                 self.follower.refuse(source, exc)
 
@@ -213,7 +234,7 @@ class ReplicaNode:
 
     def web_app(self) -> web.Application:
         app = web.Application(middlewares=[_errors], client_max_size=256 * 1024)
-        app.add_routes(TileApi(self.db, self.store.tree).routes())
+        app.add_routes(TileApi(self.db, self.store.tree, self.gate).routes())
         app.add_routes(
             [
                 web.get("/status", self.status),

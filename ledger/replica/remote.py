@@ -3,6 +3,10 @@
 Everything fetched is untrusted: sizes are bounded, tiles are parsed strictly (``ledger.tiles``), and
 any failure — a refused connection, a timeout, a non-200 answer, a malformed body — is one
 ``RemoteRefused`` whose message names the URL and the reason, so the follower logs it and keeps going.
+
+A reader token (``ledger.readers``) goes with every request to the log it was issued for — the primary
+— and to no other: a peer replica never sees it. Restricted entries fetched without one (or from a peer)
+come as stubs (``ledger.visibility``); ``entries`` refuses them with ``RestrictedEntries``.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import aiohttp
 from ledger import merkle
 from ledger.errors import ChestnutError, VerificationError
 from ledger.tiles import TILE_HEIGHT, TILE_WIDTH, TileRef, node_from_tiles, split_bundle, split_hash_tile
+from ledger.visibility import is_stub
 
 MAX_NOTE_BYTES = 64 * 1024
 MAX_BUNDLE_BYTES = TILE_WIDTH * (2 + 65535)
@@ -25,16 +30,37 @@ class RemoteRefused(ChestnutError):
     http_status = 502
 
 
+class RestrictedEntries(RemoteRefused):
+    """The log served stubs for restricted entries: this replica holds no reader credential it accepts."""
+
+    code = "reader_credential_needed"
+    http_status = 403
+
+
 class RemoteLog:
-    def __init__(self, session: aiohttp.ClientSession, base_url: str, *, timeout_s: float = 10.0) -> None:
+    def __init__(
+        self, session: aiohttp.ClientSession, base_url: str, *, timeout_s: float = 10.0, token: str | None = None
+    ) -> None:
         self.session = session
         self.base_url = base_url.rstrip("/")
         self.timeout = aiohttp.ClientTimeout(total=timeout_s)
+        self._headers = {"Authorization": f"Bearer {token}"} if token else {}
+
+    @property
+    def credentialed(self) -> bool:
+        return bool(self._headers)
 
     async def _get(self, path: str, limit: int) -> bytes:
         url = f"{self.base_url}{path}"
         try:
-            async with self.session.get(url, timeout=self.timeout) as resp:
+            async with self.session.get(url, timeout=self.timeout, headers=self._headers) as resp:
+                if resp.status == 401:
+                    raise RemoteRefused(
+                        f"GET {url} answered 401: the operator does not accept this replica's reader credential "
+                        "(CHESTNUT_REPLICA_TOKEN): it is unknown or was revoked",
+                        url=url,
+                        status=401,
+                    )
                 if resp.status != 200:
                     raise RemoteRefused(f"GET {url} answered {resp.status}", url=url, status=resp.status)
                 chunks: list[bytes] = []
@@ -81,7 +107,17 @@ class RemoteLog:
             except VerificationError as exc:
                 raise RemoteRefused(f"tile {ref.path()} from {self.base_url}: {exc.message}") from None
         skip = start - refs[0].index * TILE_WIDTH
-        return out[skip : skip + end - start]
+        out = out[skip : skip + end - start]
+        for offset, entry in enumerate(out):
+            if is_stub(entry):
+                raise RestrictedEntries(
+                    f"entry {start + offset} from {self.base_url} is restricted (its leaf hash only): a replica "
+                    "re-checks every entry, so it needs a reader credential from the operator "
+                    "(`chestnut ledger readers issue NAME` on the primary, then CHESTNUT_REPLICA_TOKEN here)",
+                    url=self.base_url,
+                    seq=start + offset,
+                )
+        return out
 
     async def nodes(self, size: int, needed: Sequence[merkle.NodeId]) -> dict[merkle.NodeId, bytes]:
         """Perfect nodes of the remote tree of ``size`` entries, computed from its hash tiles."""

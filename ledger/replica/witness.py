@@ -49,6 +49,13 @@ class BadProof(Refused):
     http_status = 422
 
 
+class NotVerified(Refused):
+    """A replica without a reader credential follows the tree only: it cosigns nothing it did not re-check."""
+
+    code = "reader_credential_needed"
+    http_status = 403
+
+
 @dataclass(frozen=True, slots=True)
 class Submission:
     old: int
@@ -143,7 +150,11 @@ class Witness:
 
     async def _follow(self, note: str) -> None:
         try:
-            await self.follower.consider(note, self.primary, context="witness")
+            if await self.follower.consider(note, self.primary, context="witness") == "tree":
+                raise NotVerified(
+                    "this replica holds no reader credential, so it has checked this checkpoint's tree but not "
+                    "its entries; it cosigns only what it re-verified"
+                )
         except Refused as exc:
             self.follower.refuse("witness", exc)
             raise

@@ -2,7 +2,8 @@
 // nothing the server says about them.
 //
 // For every step on the page (an element with data-seq and data-kind inside [data-steps]):
-//   1. fetch the entry's exact bytes (/ledger/entries) and check that it is the kind of step shown;
+//   1. fetch the entry's exact bytes (/ledger/entries) and check that it is the kind of step shown
+//      (a restricted entry comes as its leaf hash only: then only its inclusion is checked);
 //   2. check the actor's Ed25519 signature over "chestnut-action/v1\n" || the signed action bytes;
 //   3. fetch its RFC 9162 inclusion proof (/ledger/proof/<seq>?size=N) and fold SHA256(0x00 || entry)
 //      up the path to the checkpoint's root;
@@ -177,6 +178,7 @@
     if (!page.entries || page.entries.length !== 1 || page.entries[0].seq !== seq) {
       return { ok: false, why: "장부에서 이 기록을 찾지 못했어요." };
     }
+    if (page.entries[0].restricted) return checkRestricted(seq, kind, page.entries[0], cp);
     const entry = b64(page.entries[0].entry);
     const cut = indexOf(entry, SIGNED_MARK);
     if (cut < 0 || entry[entry.length - 1] !== 0x7d) return { ok: false, why: "기록의 모양이 올바르지 않아요." };
@@ -194,6 +196,20 @@
       return { ok: false, why: "포함 증명이 체크포인트의 뿌리 해시와 맞지 않아요. 이 기록은 확인되지 않았어요." };
     }
     return { ok: true, why: "서명 확인 · 장부 포함 확인 (경로 " + proof.inclusion.length + "단계)" };
+  }
+
+  // A restricted entry is served as its leaf hash only (to anyone but its member and the replicas):
+  // its inclusion can be checked, not what it says — so it can never stand for a step of a given kind.
+  async function checkRestricted(seq, kind, item, cp) {
+    if (kind) return { ok: false, why: "비공개 기록이라 이 단계인지 확인할 수 없어요." };
+    const proof = await getJSON("/ledger/proof/" + seq + "?size=" + cp.size);
+    const leaf = b64(item.leaf_hash);
+    if (!equal(leaf, b64(proof.leaf_hash))) return { ok: false, why: "잎 해시가 증명과 달라요." };
+    const root = await rootFromInclusion(leaf, seq, cp.size, proof.inclusion.map(b64));
+    if (root === null || !equal(root, cp.root)) {
+      return { ok: false, why: "포함 증명이 체크포인트의 뿌리 해시와 맞지 않아요. 이 기록은 확인되지 않았어요." };
+    }
+    return { ok: true, why: "🔒 내용은 비공개 · 장부 포함 확인 (경로 " + proof.inclusion.length + "단계)" };
   }
 
   function when(seconds) {

@@ -1,4 +1,7 @@
-"""The ledger explorer over real HTTP: public pages, bad numbers, and a member's own entries only."""
+"""The ledger explorer over real HTTP: public pages, bad numbers, and a member's own entries only.
+
+An entry that moves money is restricted: a stranger's page shows its number and leaf hash, the page of
+the member whose money it moved shows the transfers."""
 
 from __future__ import annotations
 
@@ -66,7 +69,20 @@ async def test_an_entry_page_shows_the_money_it_moved(client: tuple[App, TestCli
         moved = await snap.fetch(
             "SELECT debit, credit, token, amount FROM ledger_transfers WHERE seq = :s ORDER BY id", {"s": seq}
         )
-    page = await (await http.get(f"/ledger/entry/{seq}")).text()
+        (owner,) = (
+            await snap.fetch(
+                "SELECT owner FROM ledger_accounts WHERE owner IS NOT NULL AND id IN "
+                "(SELECT debit FROM ledger_transfers WHERE seq = :s) LIMIT 1",
+                {"s": seq},
+            )
+        )[0]
+    stranger = await (await http.get(f"/ledger/entry/{seq}")).text()
+    assert "비공개 기록" in stranger and "돈의 움직임" not in stranger  # only its number and leaf hash
+    async with app.db.unit_of_work() as uow:
+        url = await login_link(app.keys, uow, "http://example.invalid", bytes(owner))
+        await uow.commit()
+    assert (await http.get(url.removeprefix("http://example.invalid"), allow_redirects=False)).status == 303
+    page = await (await http.get(f"/ledger/entry/{seq}")).text()  # the member whose money it moved
     assert "돈의 움직임" in page
     table = page[page.index("돈의 움직임") :]
     cells = [

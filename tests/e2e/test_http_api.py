@@ -262,18 +262,22 @@ class Server:
     port: int
     size: int
     log: Path
+    token: str | None = None  # a reader credential: every entry in full (None: what the public sees)
 
-    def request(self, method: str, path: str, body: bytes | None = None) -> tuple[int, str, bytes]:
+    def request(
+        self, method: str, path: str, body: bytes | None = None, *, public: bool = False
+    ) -> tuple[int, str, bytes]:
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token and not public else {}
         try:
-            conn.request(method, path, body=body)
+            conn.request(method, path, body=body, headers=headers)
             resp = conn.getresponse()
             return resp.status, resp.getheader("Content-Type") or "", resp.read()
         finally:
             conn.close()
 
-    def get_json(self, path: str) -> Any:
-        status, ctype, body = self.request("GET", path)
+    def get_json(self, path: str, *, public: bool = False) -> Any:
+        status, ctype, body = self.request("GET", path, public=public)
         assert status == 200, (path, status, body[:300])
         assert ctype.startswith("application/json")
         return json.loads(body)
@@ -301,6 +305,16 @@ def _serving(base: Path, size: int) -> Iterator[Server]:
     log = base / "server.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("CHESTNUT_")}
     env.update(CHESTNUT_HOME=str(home), CHESTNUT_LOG_LEVEL="WARNING", CHESTNUT_CHECKPOINT_INTERVAL_S="0.2")
+    issued = subprocess.run(
+        [str(CHESTNUT), "ledger", "readers", "issue", "http-test"],
+        capture_output=True,
+        text=True,
+        cwd=base,
+        env=env,
+        timeout=60,
+        check=True,
+    )
+    token = issued.stdout.strip()
     with log.open("wb") as sink:
         proc = subprocess.Popen(
             [str(CHESTNUT), "serve", "--host", "127.0.0.1", "--port", str(port)],
@@ -309,7 +323,7 @@ def _serving(base: Path, size: int) -> Iterator[Server]:
             cwd=base,
             env=env,
         )
-    srv = Server(port, size, log)
+    srv = Server(port, size, log, token)
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -415,6 +429,33 @@ def test_entries_pages_are_bounded_and_match_the_proof_leaves(server: Server, en
         if path:
             bad = [path[0][:-1] + bytes([path[0][-1] ^ 1]), *path[1:]]
             assert not verify_inclusion(leaf, seq, size, bad, root), "verifier accepts a changed path"
+
+
+def test_the_public_gets_stubs_that_still_prove_inclusion(server: Server, entries: list[bytes]) -> None:
+    """Without the reader credential, a member's entry is its number and leaf hash: checkable, unreadable."""
+    page = server.get_json("/ledger/entries?start=0&end=1000", public=True)
+    stubs = [e for e in page["entries"] if e.get("restricted")]
+    assert len(stubs) >= 990  # joins, top-ups and payments: all restricted
+    for item in page["entries"]:
+        seq = item["seq"]
+        if item.get("restricted"):
+            assert set(item) == {"seq", "restricted", "leaf_hash"}
+            assert base64.b64decode(item["leaf_hash"]) == leaf_hash(entries[seq])
+        else:
+            assert base64.b64decode(item["entry"]) == entries[seq]
+            assert json.loads(entries[seq])["signed"]["transfers"] == []
+    assert "wallet:" not in json.dumps(page) and "밤 한 봉지" not in json.dumps(page, ensure_ascii=False)
+    status, _ctype, body = server.request("GET", "/ledger/tile/entries/001", public=True)
+    assert status == 200 and b"wallet:" not in body
+    # A token the operator did not issue is refused; the hash tiles stay open to anyone.
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    try:
+        conn.request("GET", "/ledger/tile/entries/001", headers={"Authorization": "Bearer chestnut-reader-nope-nope"})
+        resp = conn.getresponse()
+        assert resp.status == 401 and json.loads(resp.read())["error"] == "reader_unauthorized"
+    finally:
+        conn.close()
+    assert server.request("GET", "/ledger/tile/0/001", public=True)[0] == 200
 
 
 def test_proof_without_size_is_against_the_latest_checkpoint(
@@ -655,6 +696,7 @@ async def test_entry_pages_are_bounded_in_bytes_too(tmp_path: Path) -> None:
     from chestnut.settings import Settings
     from chestnut.web import make_web_app
     from ledger import api as ledger_api
+    from ledger import readers
     from ledger.service import Request
 
     app = await build(Settings(home=tmp_path / "home", environment="test"))
@@ -664,12 +706,17 @@ async def test_entry_pages_are_bounded_in_bytes_too(tmp_path: Path) -> None:
                 await app.ledger.record(
                     uow, Request("system:operator", "note.large", body={"i": i, "text": "가" * 15_000})
                 )
+            token = await readers.issue(uow, "bounds")  # the big entries are restricted: read them in full
             await uow.commit()
         async with TestClient(TestServer(make_web_app(app, background=False))) as client:
             seen: list[int] = []
             start = 0
+            pages = 0
             while True:
-                response = await client.get(f"/ledger/entries?start={start}&end={start + 1000}")
+                pages += 1
+                response = await client.get(
+                    f"/ledger/entries?start={start}&end={start + 1000}", headers={"Authorization": f"Bearer {token}"}
+                )
                 page = await response.json()
                 assert response.status == 200
                 assert len(await response.read()) < 3 * ledger_api.MAX_PAGE_BYTES  # base64 + decoded form
@@ -678,6 +725,6 @@ async def test_entry_pages_are_bounded_in_bytes_too(tmp_path: Path) -> None:
                     break
                 assert page["end"] == seen[-1] + 1
                 start = page["end"]
-            assert seen == list(range(page["size"]))
+            assert seen == list(range(page["size"])) and pages > 1
     finally:
         await app.close()

@@ -113,3 +113,25 @@ async def test_in_browser_verification_passes_on_real_entries_and_fails_on_a_tam
     assert await tampered.locator("[data-steps] li.failed").count() >= 1
     await tampered.screenshot(path=str(tmp_path / "provenance-tampered.png"), full_page=True)
     await context.close()
+
+
+async def test_a_stranger_checks_a_restricted_entry_is_in_the_ledger_without_reading_it(
+    browser: Any,  # noqa: F811
+    served: tuple[App, str],
+) -> None:
+    """A payment's page shows a stranger its number and leaf hash; the browser proves it is in the ledger."""
+    from playwright.async_api import expect
+
+    app, base = served
+    async with app.db.snapshot() as snap:
+        (seq,) = (await snap.fetch("SELECT MIN(seq) FROM ledger_entries WHERE kind = 'order.pay'"))[0]
+    context = await browser.new_context(viewport=PHONE, locale="ko-KR", reduced_motion="reduce")
+    page = await context.new_page()
+    await page.goto(f"{base}ledger/entry/{int(seq)}")
+    await expect(page.get_by_text("비공개 기록")).to_be_visible()
+    assert "돈의 움직임" not in await page.content()
+    await page.get_by_role("button", name="확인하기").click()
+    result = page.locator("[data-verify-result]")
+    await expect(result).to_have_attribute("data-outcome", "verified", timeout=20_000)
+    await expect(page.locator("[data-steps] li.verified")).to_contain_text("비공개")
+    await context.close()

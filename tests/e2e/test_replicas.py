@@ -7,6 +7,8 @@
   raises the alarm, refuses to cosign, and ``chestnut replica audit`` prints evidence that verifies.
 - Split view: two primaries with the same ledger key and diverging histories, each followed by one
   replica that cross-checks the other: both catch it.
+Each replica holds the reader credential the operator issued it (``chestnut ledger readers issue``),
+sent to its primary only: peers compare checkpoints and public hash tiles.
 """
 
 from __future__ import annotations
@@ -136,12 +138,33 @@ def start_primary(procs: Procs, name: str, home: Path, port: int, witnesses: lis
     wait_for(f"{name} up", lambda: get(f"http://127.0.0.1:{port}/health")[0] == 200, 60)
 
 
-def start_replica(procs: Procs, name: str, home: Path, port: int, primary: int, peers: list[int] = ()) -> None:  # type: ignore[assignment]
+def issue_token(primary_home: Path, name: str) -> str:
+    """The reader credential the operator issues a replica (``chestnut ledger readers issue NAME``)."""
+    done = subprocess.run(
+        [CHESTNUT, "ledger", "readers", "issue", name],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **primary_env(primary_home)},
+        check=True,
+    )
+    return done.stdout.strip()
+
+
+def start_replica(
+    procs: Procs,
+    name: str,
+    home: Path,
+    port: int,
+    primary: int,
+    token: str,
+    peers: list[int] = (),  # type: ignore[assignment]
+) -> None:
     args = ["replica", "--primary", f"http://127.0.0.1:{primary}", "--home", str(home), "--port", str(port)]
     for peer in peers:
         args += ["--peer", f"http://127.0.0.1:{peer}"]
     home.mkdir(parents=True, exist_ok=True)
-    procs.start(name, args, REPLICA_ENV, home / "replica.log")
+    procs.start(name, args, {**REPLICA_ENV, "CHESTNUT_REPLICA_TOKEN": token}, home / "replica.log")
 
 
 def audit(home: Path) -> subprocess.CompletedProcess[str]:
@@ -164,16 +187,17 @@ def test_three_replicas_converge_survive_sigkill_and_catch_a_rewrite(procs: Proc
     for i, (h, p) in enumerate(zip(homes, ports, strict=True)):
         h.mkdir()
         witnesses.append(f"http://127.0.0.1:{p} {cosigner_key(witness_signer(h))} coop-{i}")
+    tokens = [issue_token(home, f"coop-{i}") for i in range(3)]
     pport = free_port()
     start_primary(procs, "primary", home, pport, witnesses)
     for i in range(2):
-        start_replica(procs, f"r{i}", homes[i], ports[i], pport)
+        start_replica(procs, f"r{i}", homes[i], ports[i], pport, tokens[i])
 
     # The third replica is killed mid-sync, restarted, and catches up.
-    start_replica(procs, "r2", homes[2], ports[2], pport)
+    start_replica(procs, "r2", homes[2], ports[2], pport, tokens[2])
     wait_for("r2 mid-sync", lambda: 0 < status(ports[2]).get("size", 0) < size, 60)
     procs.stop("r2", signal.SIGKILL)
-    start_replica(procs, "r2", homes[2], ports[2], pport)
+    start_replica(procs, "r2", homes[2], ports[2], pport, tokens[2])
 
     for p in ports:
         wait_for("convergence", lambda p=p: status(p).get("accepted_size") == size, 90)
@@ -220,15 +244,16 @@ def test_three_replicas_converge_survive_sigkill_and_catch_a_rewrite(procs: Proc
 def test_split_view_is_detected(procs: Procs, tmp_path: Path) -> None:
     home_a = tmp_path / "primary-a"
     asyncio.run(_grow(home_a, 1000, seed=1))
+    tokens = [issue_token(home_a, "coop-a"), issue_token(home_a, "coop-b")]
     home_b = tmp_path / "primary-b"
-    shutil.copytree(home_a, home_b)  # the same ledger key, the same history so far
+    shutil.copytree(home_a, home_b)  # the same ledger key, the same history so far (and readers)
     asyncio.run(_grow(home_a, 100, seed=2))
     asyncio.run(_grow(home_b, 150, seed=3))  # … and from here on, two different ones
     pa, pb, ra, rb = (free_port() for _ in range(4))
     start_primary(procs, "a", home_a, pa)
     start_primary(procs, "b", home_b, pb)
-    start_replica(procs, "ra", tmp_path / "ra", ra, pa, peers=[rb])
-    start_replica(procs, "rb", tmp_path / "rb", rb, pb, peers=[ra])
+    start_replica(procs, "ra", tmp_path / "ra", ra, pa, tokens[0], peers=[rb])
+    start_replica(procs, "rb", tmp_path / "rb", rb, pb, tokens[1], peers=[ra])
     for port in (ra, rb):
         wait_for("split view detected", lambda port=port: status(port).get("alarm"), 60)
     key = parse_verifier_key(get(f"http://127.0.0.1:{pa}/ledger/key")[1].strip())

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ads import referrals
 from chestnut.bootstrap import App, build
 from chestnut.settings import Settings
 from commerce import catalog, delivery, members, orders, reviews, shops, wallet
@@ -583,9 +584,14 @@ async def test_deep_links_open_a_product_a_shop_or_a_recommendation(app: App) ->
     for junk in ("/start p", "/start pabc", "/start r1p", "/start r999999p1", "/start " + "x" * 80):
         await shopper.send(junk)
         assert shopper.last is not None and shopper.last.replies, junk
+    await shopper.send("/start r" + "Q" * 22)  # a recommendation link nobody was given
+    assert "추천 링크는 찾을 수 없어요" in shopper.text and shopper.find("장보기")
 
+    async with app.db.unit_of_work() as uow:
+        link = (await referrals.share(app.market, uow, friend.id, c.product)).payload
+        await uow.commit()
     buyer = ChatUser(app.dialogue, "kakao", "s1")
-    await buyer.send(f"/start r{friend.id}p{c.product}")
+    await buyer.send(f"/start {link}")
     await buyer.tap("가게 보기")  # wandering off the link's path keeps the recommendation
     await buyer.tap("사과")
     await buyer.tap("1개 담기")

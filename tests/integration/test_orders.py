@@ -519,20 +519,21 @@ async def test_refunds_after_settlement_never_exceed_the_goods(app: App) -> None
     assert (await verify_ledger(app.db, app.ledger.origin, workers=0)).ok
 
 
-async def test_personal_data_hashes_survive_a_rolled_back_first_use(app: App) -> None:
-    """The first hash of a deployment makes its secret; a rollback must not leave it only in memory."""
+async def test_personal_data_hashes_survive_a_rollback_and_a_restart(app: App) -> None:
+    """The secret behind the hashes is made at start-up, in its file: no transaction can lose it."""
     from commerce.context import Market
+    from commerce.pepper import load_pepper
 
     m = app.market
     async with app.db.unit_of_work() as uow:
-        first = await m.personal_ref(uow, "phone", "01012345678")  # made here, then rolled back
+        first = await m.personal_ref(uow, "phone", "01012345678")  # then rolled back
     async with app.db.unit_of_work() as uow:
         kept = await m.personal_ref(uow, "phone", "01012345678")
         await uow.commit()
-    restarted = Market(app.ledger, app.keys)  # a new process reads the stored secret
+    pepper = await load_pepper(app.db, app.settings.resolved_pepper_file)  # what a new process reads
+    restarted = Market(app.ledger, app.keys, pepper_secret=pepper)
     async with app.db.snapshot() as snap:
-        assert await restarted.personal_ref(snap, "phone", "01012345678") == kept
-    del first  # whatever it was, it lived only in a transaction that never committed
+        assert await restarted.personal_ref(snap, "phone", "01012345678") == kept == first
 
 
 @pytest.mark.parametrize("receipt", ["영수증1", "R 1", "R/1"])

@@ -4,6 +4,7 @@ shop's proceeds, inside the settlement entry; cancelled and refunded orders pay 
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 
 import pytest
@@ -93,8 +94,8 @@ async def test_a_link_to_a_product_no_longer_sold_is_refused(app: App) -> None:
         assert refused.value.code == "referral_product_not_sold"
         rows = await uow.fetch("SELECT COUNT(*) FROM referral_links")
         assert int(rows[0][0]) == 0
-    assert referrals.parse("r7p12") == (7, 12)
-    assert referrals.parse("r7x12") is None and referrals.parse("p12") is None
+    assert referrals.is_link("r7p12") and referrals.is_link("r" + "A" * 22)
+    assert not referrals.is_link("r7x12") and not referrals.is_link("p12") and not referrals.is_link("r" + "A" * 21)
 
 
 async def test_links_and_the_window(app: App) -> None:
@@ -106,8 +107,9 @@ async def test_links_and_the_window(app: App) -> None:
         )
         await uow.commit()
     assert not again.first
-    assert again.telegram == f"https://t.me/chestnut_bot?start=r{r}p{c.product}"
-    assert again.web == f"https://x.kr/chat?start=r{r}p{c.product}"
+    assert re.fullmatch(r"r[A-Za-z0-9_\-]{22}", again.payload)
+    assert again.telegram == f"https://t.me/chestnut_bot?start={again.payload}"
+    assert again.web == f"https://x.kr/chat?start={again.payload}"
     assert again.web in again.kakao_text and "사과" in again.kakao_text
     advance(app, 15 * 24 * HOUR_MS)  # the window is 14 days after the last share
     late = await buy(app, c, r, qty=1)
@@ -159,8 +161,10 @@ async def test_a_recommendation_by_chat_from_share_to_settled_commission(app: Ap
     await friend.send(f"/start p{c.product}")
     await friend.tap("댓글·추천")
     await friend.tap("친구에게 추천")
-    link = f"r{found.id}p{c.product}"
-    assert f"https://bam.coop/chat?start={link}" in friend.text
+    shown = re.search(r"https://bam\.coop/chat\?start=(r[A-Za-z0-9_\-]{22})", friend.text)
+    assert shown is not None
+    link = shown.group(1)
+    assert str(found.id) not in link  # the link names neither the member nor their number
     assert "5%" in friend.text and "14일" in friend.text
     assert any(b.url and "t.me%2Fchestnut_bot%3Fstart%3D" + link in b.url for b in friend.buttons())
 
@@ -197,3 +201,31 @@ async def test_a_link_to_a_product_no_longer_sold_by_chat(app: App) -> None:
     assert not [b for b in grandma.buttons() if "담기" in b.label]  # nothing to buy through it
     await grandma.tap("댓글·추천")
     assert not [b for b in grandma.buttons() if "추천" in b.label and "댓글" not in b.label]
+
+
+async def test_a_link_names_no_member_and_old_links_credit_only_real_shares(app: App) -> None:
+    """New links carry an unguessable token; an ``r<member>p<product>`` link shared before tokens still
+    credits that member, and a made-up one opens the product crediting nobody."""
+    c = await cast(app)
+    r = await recommender(app, c)
+    async with app.db.unit_of_work() as uow:
+        share = await referrals.share(app.market, uow, r, c.product, public_url="https://x.kr")
+        other = await members.register(app.market, uow, channel="kakao", external_id="r2", display_name="박추천")
+        second = await referrals.share(app.market, uow, other.id, c.product, public_url="https://x.kr")
+        await uow.commit()
+    for made in (share, second):
+        assert f"r{r}p" not in made.web and f"r{other.id}p" not in made.web
+    assert share.payload != second.payload
+    async with app.db.snapshot() as snap:
+        assert await referrals.resolve(snap, share.payload) == referrals.Opened(c.product, r)
+        assert await referrals.resolve(snap, second.payload) == referrals.Opened(c.product, other.id)
+        assert await referrals.resolve(snap, "r" + "A" * 22) is None  # a guessed token finds nobody
+        # Shared before links carried tokens: the old link keeps crediting its member.
+    async with app.db.unit_of_work() as uow:
+        await uow.execute("UPDATE referral_links SET legacy = 1 WHERE referrer_id = :m", {"m": r})
+        await uow.commit()
+    async with app.db.snapshot() as snap:
+        assert await referrals.resolve(snap, f"r{r}p{c.product}") == referrals.Opened(c.product, r)
+        # The same shape for a member who shared only by token, or never: the product, nobody credited.
+        assert await referrals.resolve(snap, f"r{other.id}p{c.product}") == referrals.Opened(c.product, None)
+        assert await referrals.resolve(snap, f"r999999p{c.product}") == referrals.Opened(c.product, None)

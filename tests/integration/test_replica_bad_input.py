@@ -20,11 +20,12 @@ from chestnut.bootstrap import App, build
 from chestnut.migrate import upgrade
 from chestnut.settings import Settings
 from chestnut.web import make_web_app
+from commerce.visibility import MARKET_VISIBILITY
 from ledger.db import open_database
 from ledger.note import Ed25519Signer, sign_note
 from ledger.replica.node import ReplicaNode, cosigner_key
 from ledger.witnessing import Witnessing, parse_witnesses
-from tests.support.replicas import grow
+from tests.support.replicas import grow, reader_token
 
 Tamper = Callable[[web.Request, bytes], bytes | None]
 
@@ -50,7 +51,8 @@ class StandIn:
         self.tamper: Tamper | None = None
 
     async def handle(self, request: web.Request) -> web.Response:
-        resp = await self.upstream.get(request.path_qs)
+        passed = {k: v for k, v in request.headers.items() if k == "Authorization"}
+        resp = await self.upstream.get(request.path_qs, headers=passed)
         body = await resp.read()
         if self.tamper is not None:
             changed = self.tamper(request, body)
@@ -64,7 +66,7 @@ class StandIn:
 async def replica(
     honest: tuple[App, TestClient], tmp_path: Path
 ) -> AsyncIterator[tuple[ReplicaNode, StandIn, TestClient]]:
-    _app, upstream = honest
+    app, upstream = honest
     stand_in = StandIn(upstream)
     web_app = web.Application()
     web_app.router.add_get("/{tail:.*}", stand_in.handle)
@@ -75,7 +77,14 @@ async def replica(
     url = f"sqlite+aiosqlite:///{home / 'replica.db'}"
     await upgrade(url)
     db = await open_database(url)
-    node = ReplicaNode(db, home, str(primary.make_url("")), workers=0)
+    node = ReplicaNode(
+        db,
+        home,
+        str(primary.make_url("")),
+        workers=0,
+        reader_token=await reader_token(app),
+        visibility=MARKET_VISIBILITY,
+    )
     await node.start()
     rclient = TestClient(TestServer(node.web_app()))
     await rclient.start_server()

@@ -4,6 +4,9 @@ The primary is the real web app (``make_web_app``) on SQLite and PostgreSQL; the
 ``ReplicaNode`` on its own SQLite database, serving its own HTTP app. Covered: a full sync verified
 entry by entry and by root, tiles and receipts served from the replica's copy, witnessing with a
 quorum and the contributions it records, and a rewritten history caught with evidence that verifies.
+With the operator's reader credential a replica re-checks every entry and refuses a forged payment;
+without one it follows the tree only — checkpoints, consistency and forks from the public hash tiles —
+is refused restricted content, and cosigns nothing.
 """
 
 from __future__ import annotations
@@ -17,15 +20,16 @@ from aiohttp.test_utils import TestClient, TestServer
 from chestnut.bootstrap import App
 from chestnut.migrate import upgrade
 from chestnut.web import make_web_app
+from commerce.visibility import MARKET_VISIBILITY
 from ledger.db import open_database
 from ledger.note import parse_verifier_key, verify_cosignatures, verify_receipt
 from ledger.replica.evidence import Evidence, verify_evidence
 from ledger.replica.follower import ForkDetected
 from ledger.replica.node import ReplicaNode, cosigner_key
-from ledger.replica.remote import RemoteLog
+from ledger.replica.remote import RemoteLog, RemoteRefused, RestrictedEntries
 from ledger.verify import verify_ledger
 from ledger.witnessing import Witnessing, latest_witnessed, parse_witnesses
-from tests.support.replicas import grow, rewrite_history
+from tests.support.replicas import forge_transfer, grow, reader_token, rewrite_history
 
 
 @pytest.fixture
@@ -38,12 +42,12 @@ async def primary(app: App) -> AsyncIterator[TestClient]:
         await client.close()
 
 
-async def start_replica(home: Path, primary_url: str) -> tuple[ReplicaNode, TestClient]:
+async def start_replica(home: Path, primary_url: str, token: str | None) -> tuple[ReplicaNode, TestClient]:
     url = f"sqlite+aiosqlite:///{home / 'replica.db'}"
     home.mkdir(parents=True, exist_ok=True)
     await upgrade(url)
     db = await open_database(url)
-    node = ReplicaNode(db, home, primary_url, workers=1, poll_s=0.1)
+    node = ReplicaNode(db, home, primary_url, workers=1, poll_s=0.1, reader_token=token, visibility=MARKET_VISIBILITY)
     await node.start()
     client = TestClient(TestServer(node.web_app()))
     await client.start_server()
@@ -58,7 +62,7 @@ async def stop_replica(node: ReplicaNode, client: TestClient) -> None:
 
 async def test_replica_syncs_verifies_serves_and_witnesses(app: App, primary: TestClient, tmp_path: Path) -> None:
     size = await grow(app, 3000)
-    node, rclient = await start_replica(tmp_path / "r1", str(primary.make_url("")))
+    node, rclient = await start_replica(tmp_path / "r1", str(primary.make_url("")), await reader_token(app))
     try:
         await node.poll_once()
         status = await node.status_json()
@@ -98,7 +102,7 @@ async def test_replica_syncs_verifies_serves_and_witnesses(app: App, primary: Te
 
 async def test_rewritten_history_is_detected_with_evidence(app: App, primary: TestClient, tmp_path: Path) -> None:
     await grow(app, 600)
-    node, rclient = await start_replica(tmp_path / "r1", str(primary.make_url("")))
+    node, rclient = await start_replica(tmp_path / "r1", str(primary.make_url("")), await reader_token(app))
     try:
         await node.poll_once()
         accepted = node.follower.accepted if node.follower else None
@@ -127,5 +131,71 @@ async def test_rewritten_history_is_detected_with_evidence(app: App, primary: Te
         witnessing.held[str(rclient.make_url("")).rstrip("/")] = 0
         assert await witnessing.witness_latest() is None
         assert (await node.status_json())["cosignatures"] == 0
+    finally:
+        await stop_replica(node, rclient)
+
+
+async def test_a_replica_without_a_credential_follows_the_tree_only(
+    app: App, primary: TestClient, tmp_path: Path
+) -> None:
+    size = await grow(app, 600)
+    url = str(primary.make_url(""))
+    node, rclient = await start_replica(tmp_path / "r1", url, None)
+    try:
+        await node.poll_once()
+        status = await node.status_json()
+        assert status["reader_credential"] is False and status["refusals"] == []
+        assert status["tree_size"] == size and status["accepted_size"] == 0  # the tree, not the entries
+        assert node.session is not None
+        with pytest.raises(RestrictedEntries) as restricted:  # restricted content is not given out
+            await RemoteLog(node.session, url).entries(0, 100)
+        assert "reader credential" in restricted.value.message
+        with pytest.raises(RemoteRefused) as refused:  # nor to a token the operator did not issue
+            await RemoteLog(node.session, url, token="chestnut-reader-" + "x" * 43).entries(0, 100)
+        assert refused.value.data["status"] == 401
+        assert (await rclient.get("/ledger/checkpoint")).status == 404  # it serves nothing it did not verify
+
+        await grow(app, 300, seed=2)
+        await node.poll_once()
+        assert (await node.status_json())["tree_size"] == size + 300
+        witness = f"{rclient.make_url('')} {cosigner_key(node.signer)}"
+        witnessing = Witnessing(app.db, app.ledger, parse_witnesses([witness]), quorum=1, timeout_s=30)
+        assert await witnessing.witness_latest() is None  # it cosigns only what it re-verified
+        assert (await node.status_json())["cosignatures"] == 0
+
+        # A rewritten history is caught from the hash tiles alone, with evidence anyone can check.
+        await rewrite_history(app)
+        await grow(app, 100, seed=3)
+        await node.poll_once()
+        status = await node.status_json()
+        assert status["alarm"] and status["evidence"] == 1
+        async with node.db.snapshot() as snap:
+            ((_id, _kind, text, _t),) = await node.store.evidence(snap)
+        assert "signed" in verify_evidence(Evidence.decode(text), parse_verifier_key(status["ledger_key"]))
+    finally:
+        await stop_replica(node, rclient)
+
+
+async def test_a_replica_with_a_credential_catches_a_forged_transfer(
+    app: App, primary: TestClient, tmp_path: Path
+) -> None:
+    """The operator changes a member's payment and re-signs every checkpoint: a replica that never saw the
+    honest history refuses it — on the member's signature, and when the operator re-signs with the member's
+    custodial key too, on the money rules."""
+    await grow(app, 600)
+    seq = await forge_transfer(app, resign=False)
+    node, rclient = await start_replica(tmp_path / "r1", str(primary.make_url("")), await reader_token(app))
+    try:
+        await node.poll_once()
+        status = await node.status_json()
+        assert status["accepted_size"] == 0 and status["refusals"]
+        reason = status["refusals"][-1]["reason"]
+        assert f"entry {seq} does not verify" in reason and "signature" in reason
+        await forge_transfer(app, 10**12, resign=True)  # more than the member ever had, signed in their name
+        await node.poll_once()
+        status = await node.status_json()
+        assert status["accepted_size"] == 0
+        reason = status["refusals"][-1]["reason"]
+        assert f"entry {seq} does not verify" in reason and "money rules refuse" in reason and "available" in reason
     finally:
         await stop_replica(node, rclient)

@@ -1,4 +1,4 @@
-"""Shops' reputation and members' standing, recomputed from the public ledger alone (both databases)."""
+"""Shops' reputation and members' standing, recomputed from the ledger's entries alone (both databases)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ async def test_reputation_from_the_public_entries_matches_the_market(app: App) -
     await build_demo(app.market, app.db, shoppers=30)
     async with app.db.snapshot() as snap:
         ours = await load_facts(snap)
-        # Anyone with GET /ledger/entries: the entry bytes only, through the same fold.
+        # A replica with every entry's bytes (the public has the public ones): the bytes only, the same fold.
         raw = await app.ledger.entries(snap, 0, ours.size)
         public = facts_from([(s, base64.b64decode(base64.b64encode(e))) for s, e in raw], ours.size)
         shop_ids = [int(r[0]) for r in await snap.fetch("SELECT id FROM shops ORDER BY id")]

@@ -4,21 +4,31 @@
 entry's action, re-sign it with the actor's custodial key, then recompute every later ``prev`` link,
 leaf hash and Merkle node, the head row, and re-sign every checkpoint with the ledger key — so the
 primary's own ``chestnut ledger verify`` passes on the new history. Only replicas that kept the old
-checkpoints can tell.
+checkpoints can tell. ``forge_transfer`` changes a member's payment the same way: a replica that never
+saw the old history still refuses it, on the signature or on the money rules.
 """
 
 from __future__ import annotations
 
 import random
+import re
 
 from chestnut.bootstrap import App
-from ledger import merkle
+from ledger import merkle, readers
 from ledger.keys import ROLE_OPERATOR
 from ledger.model import ACTION_PREFIX, AccountSpec, Transfer, encode_entry, split_entry
 from ledger.note import Checkpoint, sign_note
 from ledger.service import Request
 
 MEMBERS = 20
+
+
+async def reader_token(app: App, name: str = "coop-test") -> str:
+    """A reader credential for a replica, as ``chestnut ledger readers issue NAME`` makes one."""
+    async with app.db.unit_of_work() as uow:
+        token = await readers.issue(uow, name)
+        await uow.commit()
+    return token
 
 
 def wallet(i: int) -> str:
@@ -81,10 +91,35 @@ async def grow(app: App, entries: int, *, seed: int = 1, batch: int = 2000, chec
 
 async def rewrite_history(app: App, *, kind: str = "cash.topup") -> int:
     """Change one byte of the first ``kind`` entry and recompute everything after it. Returns its seq."""
+    async with app.db.snapshot() as snap:
+        rows = await snap.fetch("SELECT seq, entry FROM ledger_entries ORDER BY seq")
+        operator = await app.keys.get(snap, ROLE_OPERATOR)
+    target = next(int(s) for s, e in rows if b'"kind":"' + kind.encode() + b'"' in bytes(e))
+    action = split_entry(bytes(rows[target][1])).action_bytes.replace(b"replica-test", b"replica-tesT", 1)  # one byte
+    await _rewrite(app, target, action, operator.sign(ACTION_PREFIX + action))
+    return target
+
+
+async def forge_transfer(app: App, amount: int | None = None, *, resign: bool) -> int:
+    """What an operator holding every key could try: change the amount of the first member payment
+    (``test.pay``) — to ``amount``, or one more — re-signed with the member's custodial key or not, and
+    recompute every later link, hash, node and checkpoint. Returns its seq."""
+    async with app.db.snapshot() as snap:
+        rows = await snap.fetch("SELECT seq, entry, actor FROM ledger_entries WHERE kind = 'test.pay' ORDER BY seq")
+        target, raw, actor = int(rows[0][0]), bytes(rows[0][1]), bytes(rows[0][2])
+        label = (await snap.fetch("SELECT label FROM ledger_keys WHERE public_key = :k", {"k": actor}))[0][0]
+        member = await app.keys.get(snap, str(label))
+    parts = split_entry(raw)
+    old = int(re.findall(rb'"amount":(\d+)', parts.action_bytes)[0])
+    action = parts.action_bytes.replace(b'"amount":%d' % old, b'"amount":%d' % (amount or old + 1), 1)
+    await _rewrite(app, target, action, member.sign(ACTION_PREFIX + action) if resign else parts.sig)
+    return target
+
+
+async def _rewrite(app: App, target: int, action: bytes, sig: bytes) -> None:
+    """Put ``action`` (signed ``sig``) at ``target``; relink, rehash and re-sign everything after it."""
     async with app.db.unit_of_work() as uow:
         rows = await uow.fetch("SELECT seq, entry FROM ledger_entries ORDER BY seq")
-        target = next(int(s) for s, e in rows if b'"kind":"' + kind.encode() + b'"' in bytes(e))
-        operator = await app.keys.get(uow, ROLE_OPERATOR)
         ledger_signer = await app.ledger.ledger_signer(uow)
         checkpoint_sizes = {int(r[0]) for r in await uow.fetch("SELECT size FROM ledger_checkpoints")}
         frontier = merkle.Frontier()
@@ -93,12 +128,9 @@ async def rewrite_history(app: App, *, kind: str = "cash.topup") -> int:
         for seq, raw in rows:
             entry = bytes(raw)
             parts = split_entry(entry)
-            action, sig = parts.action_bytes, parts.sig
-            if int(seq) == target:
-                action = action.replace(b"replica-test", b"replica-tesT", 1)  # one byte
-                sig = operator.sign(ACTION_PREFIX + action)
             if int(seq) >= target:
-                entry = encode_entry(int(seq), prev, action, sig, parts.cosig)
+                signed = (action, sig) if int(seq) == target else (parts.action_bytes, parts.sig)
+                entry = encode_entry(int(seq), prev, signed[0], signed[1], parts.cosig)
             leaf = merkle.leaf_hash(entry)
             nodes = b"".join(h for _l, _i, h in frontier.append(leaf))
             if int(seq) >= target:
@@ -118,4 +150,3 @@ async def rewrite_history(app: App, *, kind: str = "cash.topup") -> int:
                 "UPDATE ledger_checkpoints SET root = :r, note = :n WHERE size = :s", {"r": root, "n": note, "s": size}
             )
         await uow.commit()
-    return target
