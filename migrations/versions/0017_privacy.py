@@ -1,7 +1,7 @@
 """ledger: accredited readers (replicas' bearer-token digests); ads: recommendation links carry tokens
 
-Revision ID: 0016_privacy
-Revises: 0015_delivery_choice
+Revision ID: 0017_privacy
+Revises: 0016_outbox
 Create Date: 2026-12-08 10:00:00
 
 Existing recommendation links get a token each and are marked ``legacy``: a link shared before as
@@ -18,8 +18,8 @@ import secrets
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0016_privacy"
-down_revision = "0015_delivery_choice"
+revision = "0017_privacy"
+down_revision = "0016_outbox"
 branch_labels = None
 depends_on = None
 
