@@ -538,18 +538,23 @@ class TelegramBot:
         log.info("telegram bot @%s is up (%s)", self.bot.username, "webhook" if self.webhook_url else "polling")
 
     async def stop(self) -> None:
+        try:
+            await self._halt()
+        finally:
+            await self.bot.shutdown()  # its connections, also when getMe failed and nothing started
+
+    async def _halt(self) -> None:
+        """Stop polling and the application. The bot's connections stay open when it never got up: the
+        pushes share this ``Bot`` and keep sending while it retries."""
         self.running = False
         updater = self.application.updater
         try:
             if updater is not None and updater.running:
                 await updater.stop()  # raises what ended polling, if something did (a refused token)
         finally:
-            try:
-                if self.application.running:
-                    await self.application.stop()
-                await self.application.shutdown()
-            finally:
-                await self.bot.shutdown()  # its connections, also when getMe failed and nothing started
+            if self.application.running:
+                await self.application.stop()
+            await self.application.shutdown()
 
     async def run(self) -> None:
         """Start, and keep the bot up: every failure is logged and retried after a pause that doubles up to
@@ -570,7 +575,7 @@ class TelegramBot:
                     pause,
                 )
             try:
-                await self.stop()
+                await self._halt()
             except Exception:  # the failure just logged, raised again on the way down
                 log.debug("telegram bot stopped with an error", exc_info=True)
             await asyncio.sleep(pause)

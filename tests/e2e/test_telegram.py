@@ -568,6 +568,25 @@ async def test_a_failing_poll_shows_as_retrying_until_telegram_answers_again(
         await bot.stop()
 
 
+async def test_pushes_go_out_while_the_bot_retries_its_start(lite_app: App, standin: BotApiStandIn) -> None:
+    """The pushes share the bot's connections: a bot that cannot start yet does not close them."""
+    standin.garble("getMe", {"ok": True, "result": {"is_bot": True}})
+    bot = TelegramBot(lite_app.dialogue, standin.token, base_url=standin.base_url, backoff_s=(3, 3))
+    task = asyncio.create_task(bot.run())
+    try:
+        await standin.wait_for(lambda c: c.method == "getMe")
+        assert await _state(bot, "retrying")
+        await asyncio.sleep(0.5)  # in the pause before the next try
+        notifier = TelegramNotifier(bot.application.bot, keyboards=bot.keyboards)
+        assert await notifier.push("902", Screen((Reply("배달이 끝났어요"),))) == "ok"
+        assert standin.calls_to(902)[-1].params["text"] == "배달이 끝났어요"
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await bot.stop()
+
+
 async def _state(bot: TelegramBot, wanted: str, within_s: float = 5.0) -> bool:
     deadline = time.monotonic() + within_s
     while bot.state != wanted:
