@@ -602,7 +602,12 @@ class TelegramBot:
             await asyncio.sleep(self.poll_stale_s - quiet)
 
     def _polled(self, status: int) -> None:
+        """Every answer to getUpdates: a refusal (401 for a revoked token, which also ends PTB's polling
+        for good) shows at once; a 200 brings the state back up."""
         if status != 200:
+            if self.state == "up":
+                self.state = "retrying"
+                log.warning("telegram refused a poll (HTTP %d)", status)
             return
         self._last_poll = time.monotonic()
         if self.state == "retrying" and self.running:

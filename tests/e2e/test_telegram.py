@@ -536,7 +536,7 @@ async def test_polling_that_stops_for_good_is_started_again(lite_app: App, stand
         assert await _state(bot, "up")
         # A 401 while polling: PTB's own polling gives up for good (it takes it for a revoked token).
         standin.fail("getUpdates", status=401)
-        assert await _state(bot, "retrying", within_s=10)
+        assert await _state(bot, "retrying", within_s=2), "the refusal shows at once, not when polling goes stale"
         started = len(standin.calls)
         await standin.wait_for(lambda c: c.method == "deleteWebhook", since=started, timeout=10)
         assert await _state(bot, "up")
