@@ -114,14 +114,20 @@ def die_at_ddl(n: int) -> None:
 
 
 def die_at_key_write() -> None:
-    """Fault injection: kill -9 ourselves just as ``write_master_key`` calls ``os.write``.
+    """Fault injection: kill -9 ourselves just as ``write_master_key`` (through ``write_secret_file``,
+    which the pepper file shares) calls ``os.write``.
 
     A profile hook sees the C call before it runs, so the file is created but holds nothing yet —
     the state a crash or power cut at that moment leaves behind.
     """
 
     def hook(frame, event, arg):  # type: ignore[no-untyped-def]
-        if event == "c_call" and arg is os.write and frame.f_code.co_name == "write_master_key":
+        writing_key = frame.f_code.co_name == "write_master_key" or (
+            frame.f_code.co_name == "write_secret_file"
+            and frame.f_back is not None
+            and frame.f_back.f_code.co_name == "write_master_key"
+        )
+        if event == "c_call" and arg is os.write and writing_key:
             out("dying in write_master_key")
             os.kill(os.getpid(), signal.SIGKILL)
 
