@@ -49,6 +49,7 @@ SECRET_GUARDS = {
     "sms_key": "whoever has it sends text messages in the market's name",
     "ads_open_key": "whoever guesses it can sign sponsored-open buttons, which advertisers pay for",
     "payout_bank_key": "whoever has it moves money through the bank's transfer API",
+    "replica_token": "whoever has it reads every member's entries from the primary, as an accredited replica",
 }
 
 

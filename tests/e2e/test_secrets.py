@@ -95,6 +95,7 @@ async def test_a_server_at_debug_logs_no_configured_secret(tmp_path: Path, stand
         "sms_key": _strong(),
         "ads_open_key": _strong(),
         "payout_bank_key": _strong(),
+        "replica_token": _strong(),
     }
     every_secret = {name for name, field in Settings.model_fields.items() if SecretStr in _types(field.annotation)}
     assert every_secret == set(configured), "a secret setting this test does not configure"

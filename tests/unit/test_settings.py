@@ -44,6 +44,7 @@ def test_every_secret_setting_is_checked() -> None:
         "sms_key",
         "ads_open_key",
         "payout_bank_key",
+        "replica_token",
     }
 
 
