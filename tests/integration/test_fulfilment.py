@@ -74,6 +74,14 @@ async def new_shopper(app: App, name: str = "새손님", *, with_address: bool =
     return member.id
 
 
+async def new_courier(app: App, c: Cast, external_id: str) -> members.Member:
+    async with app.db.unit_of_work() as uow:
+        courier = await members.register(app.market, uow, channel="kakao", external_id=external_id, display_name="기사")
+        await members.grant_role(app.market, uow, c.operator, courier.id, "courier")
+        await uow.commit()
+    return courier
+
+
 async def fill_cart(app: App, c: Cast, member_id: int, qty: int = 1) -> orders.Quote:
     async with app.db.unit_of_work() as uow:
         await orders.add_to_cart(app.market, uow, member_id, c.product, qty)
@@ -250,16 +258,13 @@ async def test_a_pickup_order_costs_no_delivery_and_is_handed_over_with_the_code
 async def test_only_the_shop_and_the_assigned_courier_read_where_an_order_goes(app: App, c: Cast) -> None:
     await fill_cart(app, c, c.shopper)
     order = await pay(app, c, c.shopper)
-    async with app.db.unit_of_work() as uow:
-        other_courier = await members.register(app.market, uow, channel="kakao", external_id="c2", display_name="김")
-        operator = (await members.with_role(uow, "operator", limit=1))[0]
-        await members.grant_role(app.market, uow, operator.id, other_courier.id, "courier")
-        await uow.commit()
+    other_courier = await new_courier(app, c, "c2")
+    operator = c.operator
     async with app.db.snapshot() as snap:
         seen = await fulfilment.for_order(snap, c.producer, order.id)
         assert seen.full() == f"{HOME} 101동 1203호" and seen.recipient_name == "이할머니"
         assert seen.recipient_phone.startswith("010")
-        for stranger in (c.courier, other_courier.id, operator.id):  # before anyone took the job
+        for stranger in (c.courier, other_courier.id, operator):  # before anyone took the job
             with pytest.raises(NotAllowed):
                 await fulfilment.for_order(snap, stranger, order.id)
         page = await delivery.board(snap, area="수원시")
@@ -335,11 +340,7 @@ async def test_the_board_pages_by_five_nearest_window_first_in_the_couriers_area
 async def test_two_couriers_taking_one_job_one_wins_and_the_other_is_told(app: App, c: Cast) -> None:
     await fill_cart(app, c, c.shopper)
     order = await pay(app, c, c.shopper)
-    async with app.db.unit_of_work() as uow:
-        rival = await members.register(app.market, uow, channel="kakao", external_id="c3", display_name="최")
-        operator = (await members.with_role(uow, "operator", limit=1))[0]
-        await members.grant_role(app.market, uow, operator.id, rival.id, "courier")
-        await uow.commit()
+    rival = await new_courier(app, c, "c3")
 
     async def take(courier: int) -> str:
         try:
