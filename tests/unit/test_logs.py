@@ -24,6 +24,7 @@ SECRETS = {
     "sms_key": "NCSAYU7YDBXYORXC",
     "ads_open_key": "ads-open-kP3mV8rT2yQ6wZ9n",
     "payout_bank_key": "bank-key-Lz4Gh7Jc2Vb9Nm5Q",
+    "replica_token": "reader-Qm7Hx2Lp9Vd4Kt6Wz3",
 }
 
 
