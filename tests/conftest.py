@@ -1,7 +1,10 @@
 """Shared fixtures: a fresh database per test on SQLite and on PostgreSQL, and a built app on it.
 
 PostgreSQL comes from ``CHESTNUT_TEST_POSTGRES_URL`` (default: the CI machine's 127.0.0.1:5432,
-trust auth, database ``test``). Each test gets its own database, created and dropped around it.
+trust auth, database ``test``). Each test gets its own database, created and dropped around it. The
+schema is migrated once per run into a template (a SQLite file; a PostgreSQL database) and each test's
+database starts as a copy of it: migrating from nothing for every test would cost most of the suite's
+time. The migrations themselves are tested from an empty database in ``test_migrations``.
 Where PostgreSQL is unreachable the PostgreSQL variants skip with the reason — except under
 ``CI=true``, where an unreachable PostgreSQL fails the run.
 """
@@ -10,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -17,7 +21,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
-from chestnut.bootstrap import App, build
+from chestnut.bootstrap import SQLITE_PAGE_SIZE, App, build
+from chestnut.migrate import upgrade_sync
 from chestnut.settings import Settings
 
 DEFAULT_PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
@@ -56,14 +61,16 @@ def require_postgres() -> str:
     return url
 
 
-async def create_pg_database() -> str:
+async def create_pg_database(template: str | None = None) -> str:
+    """A new, empty database (or a copy of the database named ``template``); its URL."""
     import asyncpg
 
     admin = postgres_admin_url()
     name = f"chestnut_t_{uuid.uuid4().hex[:12]}"
+    copy = f' TEMPLATE "{template}"' if template else ""
     conn = await asyncpg.connect(_asyncpg_dsn(admin))
     try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
+        await conn.execute(f'CREATE DATABASE "{name}"{copy}')
     finally:
         await conn.close()
     return make_url(admin).set(database=name).render_as_string(hide_password=False)
@@ -80,14 +87,33 @@ async def drop_pg_database(url: str) -> None:
         await conn.close()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh, empty database URL: every service test runs on both backends."""
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'chestnut.db'}"
-        return
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "chestnut.db"
+    upgrade_sync(f"sqlite+aiosqlite:///{path}", page_size=SQLITE_PAGE_SIZE)
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_template() -> Iterator[str]:
+    """The name of a migrated PostgreSQL database that each test's database is copied from."""
     require_postgres()
     url = asyncio.run(create_pg_database())
+    upgrade_sync(url)
+    try:
+        yield str(make_url(url).database)
+    finally:
+        asyncio.run(drop_pg_database(url))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh database at the newest schema, holding nothing: every service test runs on both backends."""
+    if request.param == "sqlite":
+        yield _sqlite_copy(request.getfixturevalue("sqlite_template"), tmp_path)
+        return
+    require_postgres()
+    url = asyncio.run(create_pg_database(template=request.getfixturevalue("postgres_template")))
     try:
         yield url
     finally:
@@ -95,8 +121,16 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
-def sqlite_url(tmp_path: Path) -> str:
-    return f"sqlite+aiosqlite:///{tmp_path / 'chestnut.db'}"
+def sqlite_url(tmp_path: Path, sqlite_template: Path) -> str:
+    return _sqlite_copy(sqlite_template, tmp_path)
+
+
+def _sqlite_copy(template: Path, folder: Path) -> str:
+    for suffix in ("", "-wal"):  # no connection is open on the template: the pair is consistent
+        source = template.with_name(template.name + suffix)
+        if source.exists():
+            shutil.copyfile(source, folder / f"chestnut.db{suffix}")
+    return f"sqlite+aiosqlite:///{folder / 'chestnut.db'}"
 
 
 @pytest.fixture
