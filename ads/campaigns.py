@@ -14,8 +14,11 @@ import json
 from dataclasses import dataclass, field
 
 from ads.errors import BudgetOverBalance, CampaignState, EmptyAudience, InvalidCampaign, UnknownCampaign
-from commerce import catalog, identity, members, shops
-from commerce.context import Market
+from commerce.members import identity
+from commerce.members import service as members
+from commerce.services import Services
+from commerce.shops import catalog
+from commerce.shops import service as shops
 from ledger.db import Op, Row, UnitOfWork, read
 from ledger.model import AccountSpec, Transfer
 from ledger.service import Request
@@ -130,7 +133,7 @@ async def of_shop(uow: UnitOfWork, shop_id: int, *, limit: int = 5) -> list[Camp
     return [_campaign(r) for r in rows]
 
 
-async def remaining(market: Market, uow: UnitOfWork, campaign: Campaign) -> int:
+async def remaining(market: Services, uow: UnitOfWork, campaign: Campaign) -> int:
     """What is left in the campaign's account (0 before it started)."""
     if campaign.started_ms is None:
         return 0
@@ -145,7 +148,7 @@ def _clean_list(values: tuple[str, ...] | list[str], what: str) -> tuple[str, ..
 
 
 async def create(
-    market: Market,
+    market: Services,
     uow: UnitOfWork,
     producer_id: int,
     *,
@@ -227,7 +230,7 @@ async def _owned(uow: UnitOfWork, producer_id: int, campaign_id: int) -> Campaig
     return campaign
 
 
-async def start(market: Market, uow: UnitOfWork, producer_id: int, campaign_id: int) -> Campaign:
+async def start(market: Services, uow: UnitOfWork, producer_id: int, campaign_id: int) -> Campaign:
     """Choose the recipients and move the budget into ``campaign:<id>``, in one signed entry."""
     from ads import dispatch  # the recipients table is dispatch's; it needs the campaign first
 
@@ -266,7 +269,7 @@ async def start(market: Market, uow: UnitOfWork, producer_id: int, campaign_id: 
     return await get(uow, campaign.id)
 
 
-async def _move(market: Market, uow: UnitOfWork, producer_id: int, campaign_id: int, *, to: str) -> Campaign:
+async def _move(market: Services, uow: UnitOfWork, producer_id: int, campaign_id: int, *, to: str) -> Campaign:
     campaign = await _owned(uow, producer_id, campaign_id)
     allowed = {"paused": ("running",), "running": ("paused",)}[to]
     if campaign.status not in allowed:
@@ -281,16 +284,16 @@ async def _move(market: Market, uow: UnitOfWork, producer_id: int, campaign_id: 
     return await get(uow, campaign.id)
 
 
-async def pause(market: Market, uow: UnitOfWork, producer_id: int, campaign_id: int) -> Campaign:
+async def pause(market: Services, uow: UnitOfWork, producer_id: int, campaign_id: int) -> Campaign:
     """Stop sending (the dispatcher stops before its next message) and stop paying opens."""
     return await _move(market, uow, producer_id, campaign_id, to="paused")
 
 
-async def resume(market: Market, uow: UnitOfWork, producer_id: int, campaign_id: int) -> Campaign:
+async def resume(market: Services, uow: UnitOfWork, producer_id: int, campaign_id: int) -> Campaign:
     return await _move(market, uow, producer_id, campaign_id, to="running")
 
 
-async def end(market: Market, uow: UnitOfWork, producer_id: int, campaign_id: int) -> Campaign:
+async def end(market: Services, uow: UnitOfWork, producer_id: int, campaign_id: int) -> Campaign:
     """End for good; the unspent budget goes back to the producer's wallet in the operator's entry."""
     campaign = await _owned(uow, producer_id, campaign_id)
     if campaign.status == "ended":

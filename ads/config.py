@@ -1,7 +1,7 @@
 """The ads' rules from settings (pacing, quiet hours, open limits), carried by the market they run in.
 
-``AdsMarket`` is the commerce ``Market`` with these rules attached, built once by bootstrap; services and
-chat flows read them with ``rules_of(market)``, which falls back to the defaults for a plain ``Market``
+``AdsServices`` is the commerce ``Services`` with these rules attached, built once by bootstrap; services and
+chat flows read them with ``rules_of(market)``, which falls back to the defaults for a plain ``Services``
 (a test or a tool that built one directly).
 """
 
@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ads.consent import QuietHours
-from commerce.context import Market
+from commerce.services import Services
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,11 +42,11 @@ DEFAULT_RULES = AdsRules()
 
 
 @dataclass
-class AdsMarket(Market):
-    """A ``Market`` that also knows the ads' rules."""
+class AdsServices(Services):
+    """A ``Services`` that also knows the ads' rules."""
 
     ads: AdsRules = field(default_factory=AdsRules)
 
 
-def rules_of(market: Market) -> AdsRules:
-    return market.ads if isinstance(market, AdsMarket) else DEFAULT_RULES
+def rules_of(market: Services) -> AdsRules:
+    return market.ads if isinstance(market, AdsServices) else DEFAULT_RULES

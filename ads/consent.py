@@ -19,8 +19,8 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from ads.errors import InvalidConsent, NoConsent
-from commerce import members
-from commerce.context import Market
+from commerce.members import service as members
+from commerce.services import Services
 from ledger.db import UnitOfWork, in_clause
 from ledger.service import Request
 
@@ -185,7 +185,7 @@ def _check_value(scope: str, value: str) -> str:
 
 
 async def set_consent(
-    market: Market, uow: UnitOfWork, member_id: int, scope: str, value: str, *, granted: bool
+    market: Services, uow: UnitOfWork, member_id: int, scope: str, value: str, *, granted: bool
 ) -> None:
     """Grant or withdraw one consent, in the member's signed ``ad.consent`` entry."""
     value = _check_value(scope, value)
@@ -216,7 +216,7 @@ async def set_consent(
     )
 
 
-async def opt_out(market: Market, uow: UnitOfWork, member_id: int, *, campaign_id: int | None = None) -> int:
+async def opt_out(market: Services, uow: UnitOfWork, member_id: int, *, campaign_id: int | None = None) -> int:
     """The one-tap "광고 그만 받기": every consent withdrawn at once, effective for the very next send."""
     member = await members.get(uow, member_id)
     now = market.clock()
@@ -232,7 +232,7 @@ async def opt_out(market: Market, uow: UnitOfWork, member_id: int, *, campaign_i
     return len(rows)
 
 
-async def reconfirm(market: Market, uow: UnitOfWork, member_id: int) -> int:
+async def reconfirm(market: Services, uow: UnitOfWork, member_id: int) -> int:
     """Re-confirm every granted consent (the two-year rule), in a signed ``ad.consent_confirm``."""
     member = await members.get(uow, member_id)
     now = market.clock()

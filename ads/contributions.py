@@ -21,9 +21,10 @@ from datetime import UTC, datetime, timedelta, timezone
 
 from ads import reward_settings
 from ads.signals import record_signal
-from commerce import members, validate
-from commerce.context import Market
+from commerce import validate
 from commerce.errors import InvalidInput
+from commerce.members import service as members
+from commerce.services import Services
 from ledger.db import UnitOfWork
 from ledger.model import Transfer
 from ledger.service import Request
@@ -69,7 +70,7 @@ async def spent(uow: UnitOfWork, month: str) -> int:
 
 
 async def pay(
-    market: Market, uow: UnitOfWork, *, rule: str, subject: str, member_id: int, units: int | None = None
+    market: Services, uow: UnitOfWork, *, rule: str, subject: str, member_id: int, units: int | None = None
 ) -> Payout:
     """Pay one contribution once; a repeat answers with the first payout. ``units`` default to the rule's."""
     if rule not in RULES:
@@ -109,7 +110,7 @@ async def pay(
     return Payout(rule, subject, member.id, amount, "paid", recorded.seq)
 
 
-async def refuse(market: Market, uow: UnitOfWork, *, rule: str, subject: str, member_id: int, reason: str) -> None:
+async def refuse(market: Services, uow: UnitOfWork, *, rule: str, subject: str, member_id: int, reason: str) -> None:
     """Decide a subject is never paid (a courier delivering their own order), with a signal saying why."""
     await uow.execute(
         "INSERT INTO reward_payouts (rule, subject, member_id, units, period, status, seq, created_ms) "
@@ -127,7 +128,9 @@ async def refuse(market: Market, uow: UnitOfWork, *, rule: str, subject: str, me
     )
 
 
-async def reward_cosignatures(market: Market, uow: UnitOfWork, *, member_id: int, count: int, reference: str) -> Payout:
+async def reward_cosignatures(
+    market: Services, uow: UnitOfWork, *, member_id: int, count: int, reference: str
+) -> Payout:
     """A replica operator cosigned ``count`` checkpoints (``reference`` names them, e.g. ``<witness>-<size>``)."""
     validate.whole_number(count, "count", low=1, high=1_000_000)
     ref = validate.text(reference, "reference", max_len=55)
@@ -166,7 +169,7 @@ async def _candidates(uow: UnitOfWork, limit: int) -> list[tuple[str, str, int, 
     return found
 
 
-async def run(market: Market, uow: UnitOfWork, *, limit: int = 200) -> BatchResult:
+async def run(market: Services, uow: UnitOfWork, *, limit: int = 200) -> BatchResult:
     """Pay every contribution not yet paid (up to ``limit`` per rule); stops when the budget is spent."""
     paid = units = refused = 0
     for rule, subject, member_id, buyer in await _candidates(uow, limit):

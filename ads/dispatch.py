@@ -44,7 +44,7 @@ from ads import consent
 from ads.campaigns import Campaign
 from ads.campaigns import get as get_campaign
 from ads.config import rules_of
-from commerce.context import Market
+from commerce.services import Services
 from ledger.db import Database, UnitOfWork, in_clause, write_many
 
 WEEK_MS = 7 * 86_400_000
@@ -112,7 +112,7 @@ class DispatchReport:
     outcomes: dict[str, int] = field(default_factory=dict)
 
 
-async def fill(market: Market, uow: UnitOfWork, campaign: Campaign) -> int:
+async def fill(market: Services, uow: UnitOfWork, campaign: Campaign) -> int:
     """Choose the recipients once: consenting members of the audience, each with a random open token."""
     if campaign.filled:
         rows = await uow.fetch("SELECT COUNT(*) FROM ad_recipients WHERE campaign_id = :c", {"c": campaign.id})
@@ -270,7 +270,7 @@ class Dispatcher:
     def __init__(
         self,
         db: Database,
-        market: Market,
+        market: Services,
         outbox: Outbox,
         *,
         chunk: int | None = None,

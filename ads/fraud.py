@@ -20,8 +20,8 @@ from typing import Any, Literal
 
 from ads import reward_settings
 from ads.signals import record_signal, signals
-from commerce.context import Market
-from commerce.orders import Order
+from commerce.orders.service import Order
+from commerce.services import Services
 from ledger.db import UnitOfWork, read
 
 Status = Literal["due", "held", "refused"]
@@ -124,7 +124,7 @@ async def judge_brokering(uow: UnitOfWork, order: Order, author_id: int) -> Verd
     return await _fresh(uow, author_id, order.created_ms) or DUE
 
 
-async def record(market: Market, uow: UnitOfWork, verdict: Verdict, member_id: int, subject: str) -> None:
+async def record(market: Services, uow: UnitOfWork, verdict: Verdict, member_id: int, subject: str) -> None:
     """Write the verdict to the signal list unless the share is simply due."""
     if verdict.status == "due" or verdict.kind is None or verdict.reason is None:
         return
@@ -140,7 +140,7 @@ async def record(market: Market, uow: UnitOfWork, verdict: Verdict, member_id: i
     )
 
 
-async def note_device(market: Market, uow: UnitOfWork, member_id: int, fingerprint: str) -> None:
+async def note_device(market: Services, uow: UnitOfWork, member_id: int, fingerprint: str) -> None:
     """Remember that ``member_id`` used a device (an adapter's device or session fingerprint, hashed)."""
     ref = await market.personal_ref(uow, "device", fingerprint)
     await uow.execute(
@@ -150,7 +150,7 @@ async def note_device(market: Market, uow: UnitOfWork, member_id: int, fingerpri
     )
 
 
-async def scan_shared_phones(market: Market, uow: UnitOfWork) -> list[str]:
+async def scan_shared_phones(market: Services, uow: UnitOfWork) -> list[str]:
     """Raise ``shared_phone`` once per phone behind too many accounts; returns the new subjects."""
     threshold = await reward_settings.value(uow, "shared_phone_accounts")
     rows = await uow.fetch(

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from ads.campaigns import get as get_campaign
 from ads.campaigns import remaining
 from ads.errors import UnknownCampaign
-from commerce.context import Market
+from commerce.services import Services
 from ledger.db import UnitOfWork, read
 
 ATTRIBUTION_MS = 7 * 86_400_000
@@ -39,7 +39,7 @@ class Report:
     cost_per_order: int | None
 
 
-async def report(market: Market, uow: UnitOfWork, producer_id: int, campaign_id: int) -> Report:
+async def report(market: Services, uow: UnitOfWork, producer_id: int, campaign_id: int) -> Report:
     campaign = await get_campaign(uow, campaign_id)
     if campaign.producer_id != producer_id:
         raise UnknownCampaign(f"no campaign {campaign_id} of this producer", campaign=campaign_id)

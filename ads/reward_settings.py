@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from commerce import members, validate
-from commerce.context import Market
+from commerce import validate
 from commerce.errors import InvalidInput
+from commerce.members import service as members
+from commerce.services import Services
 from ledger.db import UnitOfWork
 from ledger.service import Request
 
@@ -45,7 +46,7 @@ async def value(uow: UnitOfWork, key: str) -> int:
     return int(rows[0][0]) if rows else DEFAULTS[key][0]
 
 
-async def change(market: Market, uow: UnitOfWork, operator_id: int, key: str, new_value: int) -> int:
+async def change(market: Services, uow: UnitOfWork, operator_id: int, key: str, new_value: int) -> int:
     """An operator sets one value (ledgered); returns the entry's sequence number."""
     operator = await members.require_role(uow, operator_id, "operator")
     if key not in DEFAULTS:

@@ -19,8 +19,8 @@ from ads import campaigns, signals
 from ads.campaigns import Campaign
 from ads.config import rules_of
 from ads.errors import OpenTokenInvalid, OpenTokenReused
-from commerce import members
-from commerce.context import Market
+from commerce.members import service as members
+from commerce.services import Services
 from ledger.db import Op, UnitOfWork, read, write
 from ledger.errors import InsufficientBalance
 from ledger.model import Transfer
@@ -51,7 +51,7 @@ async def paid_today(uow: UnitOfWork, member_id: int, now_ms: int) -> int:
 
 
 async def pay(
-    market: Market,
+    market: Services,
     uow: UnitOfWork,
     campaign: Campaign,
     member_id: int,
@@ -82,7 +82,7 @@ async def pay(
     return "paid", campaign.reward, recorded.seq
 
 
-async def open_ad(market: Market, uow: UnitOfWork, member_id: int, campaign_id: int, token: str) -> OpenResult:
+async def open_ad(market: Services, uow: UnitOfWork, member_id: int, campaign_id: int, token: str) -> OpenResult:
     """The member tapped the ad's tracked button: check the token, pay the first open or say why not."""
     rules = rules_of(market)
     now = market.clock()

@@ -21,8 +21,8 @@ from ads.campaigns import get as get_campaign
 from ads.config import rules_of
 from ads.errors import CampaignState, InvalidBid, OpenTokenInvalid, OpenTokenReused, UnknownCampaign
 from ads.rewards import OpenResult, paid_today, pay
-from commerce import members
-from commerce.context import Market
+from commerce.members import service as members
+from commerce.services import Services
 from ledger.db import Op, UnitOfWork, write
 from ledger.service import Request
 
@@ -43,7 +43,7 @@ class Sponsored:
 
 
 async def place_bid(
-    market: Market, uow: UnitOfWork, producer_id: int, campaign_id: int, *, keyword: str, bid: int
+    market: Services, uow: UnitOfWork, producer_id: int, campaign_id: int, *, keyword: str, bid: int
 ) -> int:
     """A keyword bid for the producer's campaign, signed by the producer (``ad.bid``)."""
     campaign = await get_campaign(uow, campaign_id)
@@ -92,16 +92,16 @@ async def sponsored_for(uow: UnitOfWork, query: str, *, exclude_shop_owner: int 
     return Sponsored(int(cid), int(pid), str(word), int(bid))
 
 
-async def _key(market: Market, uow: UnitOfWork) -> bytes:
+async def _key(market: Services, uow: UnitOfWork) -> bytes:
     return rules_of(market).open_key or await market.pepper(uow)
 
 
-async def open_token(market: Market, uow: UnitOfWork, member_id: int, campaign_id: int) -> str:
+async def open_token(market: Services, uow: UnitOfWork, member_id: int, campaign_id: int) -> str:
     mac = hmac.new(await _key(market, uow), f"ad-sponsored\n{campaign_id}\n{member_id}".encode(), hashlib.sha256)
     return base64.urlsafe_b64encode(mac.digest()[:16]).decode().rstrip("=")
 
 
-async def open_sponsored(market: Market, uow: UnitOfWork, member_id: int, campaign_id: int, token: str) -> OpenResult:
+async def open_sponsored(market: Services, uow: UnitOfWork, member_id: int, campaign_id: int, token: str) -> OpenResult:
     """The member opened a sponsored result: pay the first open per campaign like an ad open."""
     expected = await open_token(market, uow, member_id, campaign_id)
     if not hmac.compare_digest(expected.encode(), (token or "").encode()):

@@ -29,9 +29,9 @@ from typing import Any
 
 from bots.messages import Button, Incoming, Reply, Screen
 from bots.texts import labels, t
-from commerce import members
-from commerce.context import Market
-from commerce.search import SearchIndex
+from commerce.members import service as members
+from commerce.search.service import SearchIndex
+from commerce.services import Services
 from ledger.db import Database, Op, Row, UnitOfWork, read
 from ledger.errors import ChestnutError
 
@@ -84,7 +84,7 @@ STICKY = ("referrer",)
 class Ctx:
     """What a handler sees: the services, this message, its member, and the conversation state."""
 
-    market: Market
+    services: Services
     uow: UnitOfWork
     index: SearchIndex
     config: ChatConfig
@@ -221,12 +221,12 @@ class Dialogue:
     def __init__(
         self,
         db: Database,
-        market: Market,
+        services: Services,
         index: SearchIndex,
         router: Router,
         config: ChatConfig | None = None,
     ) -> None:
-        self.db, self.market, self.index, self.router = db, market, index, router
+        self.db, self.services, self.index, self.router = db, services, index, router
         self.config = config or ChatConfig()
         self.flood = FloodGate(self.config.flood_burst, self.config.flood_window_s)
 
@@ -261,7 +261,7 @@ class Dialogue:
             if not fresh:
                 return Screen((), lang=member.lang)
             # A copy: handlers change their notes in place, and only a real change is saved.
-            ctx = Ctx(self.market, uow, self.index, self.config, member, msg, state, copy.deepcopy(data))
+            ctx = Ctx(self.services, uow, self.index, self.config, member, msg, state, copy.deepcopy(data))
             try:
                 screen = await self._route(ctx)
             except ChestnutError as exc:
@@ -282,7 +282,7 @@ class Dialogue:
                 return None  # first contact registers the member
             state, data = await self._load(snap, member.id)
             ctx = Ctx(
-                self.market, _ReadOnlyTurn(snap), self.index, self.config, member, msg, state, copy.deepcopy(data)
+                self.services, _ReadOnlyTurn(snap), self.index, self.config, member, msg, state, copy.deepcopy(data)
             )
             try:
                 screen = await self._route(ctx)
@@ -300,7 +300,7 @@ class Dialogue:
                 await self._first_time(uow, msg, member.id)
             member = await members.get(uow, member.id)
             state, data = await self._load(uow, member.id)
-            ctx = Ctx(self.market, uow, self.index, self.config, member, msg, state, data)
+            ctx = Ctx(self.services, uow, self.index, self.config, member, msg, state, data)
             screen = refusals.explain(ctx, exc)
             await uow.commit()
         return screen
@@ -312,7 +312,7 @@ class Dialogue:
         name = " ".join((msg.display_name or "").split())[:64] or t("ko", "signup.default_name")
         lang = "en" if (msg.lang_hint or "").lower().startswith("en") else "ko"
         return await members.register(
-            self.market, uow, channel=msg.channel, external_id=msg.user_id, display_name=name, lang=lang
+            self.services, uow, channel=msg.channel, external_id=msg.user_id, display_name=name, lang=lang
         )
 
     async def _first_time_and_load(
@@ -328,7 +328,7 @@ class Dialogue:
 
     def _inbox_params(self, msg: Incoming, member_id: int) -> dict[str, object]:
         assert msg.key is not None
-        return {"c": msg.channel, "k": msg.key[:64], "m": member_id, "now": self.market.clock()}
+        return {"c": msg.channel, "k": msg.key[:64], "m": member_id, "now": self.services.clock()}
 
     async def _first_time(self, uow: UnitOfWork, msg: Incoming, member_id: int) -> bool:
         assert msg.key is not None
@@ -346,7 +346,7 @@ class Dialogue:
                 "m": ctx.member.id,
                 "s": ctx.state[:32],
                 "d": json.dumps(ctx.data, ensure_ascii=False, separators=(",", ":")),
-                "now": self.market.clock(),
+                "now": self.services.clock(),
             },
         )
 

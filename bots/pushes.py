@@ -31,7 +31,9 @@ from bots.notify import Notifier, reachable_identities
 from bots.outbox import Claimed, Outbox
 from bots.texts import CATALOGUES, t, won
 from commerce import events as domain
-from commerce import members, orders, shops
+from commerce.members import service as members
+from commerce.orders import service as orders
+from commerce.shops import service as shops
 from ledger.db import Database, UnitOfWork
 
 log = logging.getLogger("chestnut.pushes")

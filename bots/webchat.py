@@ -39,7 +39,7 @@ from aiohttp import web
 
 from bots.dialogue import Dialogue, FloodGate
 from bots.messages import PAYLOAD_MAX_BYTES, Button, Incoming, Screen
-from commerce import members
+from commerce.members import service as members
 from ledger.errors import ChestnutError
 from ledger.jsonbody import read_json
 

@@ -42,7 +42,7 @@ def dispatch_loop(app: App, *, interval_s: float = 2.0) -> DispatchLoop:
     """The loop ``serve`` runs in the background (roles ``all`` and ``web``)."""
     s = app.settings
     outbox = AdOutbox(ad_notifiers(app), office_phone=s.office_phone)
-    dispatcher = Dispatcher(app.db, app.market, outbox, journal_dir=s.home / "ads")
+    dispatcher = Dispatcher(app.db, app.services, outbox, journal_dir=s.home / "ads")
     lease = Lease(app.db, s.scheduler_lease_ttl_s, name=LEASE)
     return DispatchLoop(
         dispatcher,

@@ -168,9 +168,13 @@ async def run_ledger_bench(
 
 async def _commerce_setup(app: App, members_n: int, products_n: int) -> tuple[list[int], list[tuple[int, list[int]]]]:
     """Members with money and shops with products, made through the services (not timed)."""
-    from commerce import addresses, catalog, members, shops, wallet
+    from commerce.delivery import addresses
+    from commerce.members import service as members
+    from commerce.shops import catalog
+    from commerce.shops import service as shops
+    from commerce.wallet import service as wallet
 
-    m = app.market
+    m = app.services
     async with app.db.unit_of_work() as uow:
         await app.ledger.require_empty_market(uow)
         office = await members.register(m, uow, channel="web", external_id="bench-office", display_name="사무실")
@@ -243,11 +247,11 @@ async def run_commerce_bench(
     progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
     """Orders placed and paid per second (one transaction each) with search latency, against the ceiling."""
-    from commerce import orders
+    from commerce.orders import service as orders
 
     rng = random.Random(20261124)  # noqa: S311 - benchmark traffic
     buyers, shop_products = await _commerce_setup(app, members_n, products_n)
-    m = app.market
+    m = app.services
     cart_s = checkout_s = 0.0
     done = 0
     while done < orders_n:
@@ -274,7 +278,7 @@ async def run_commerce_bench(
         done += len(round_buyers)
         if progress:
             progress(done, orders_n)
-    from commerce.search import measure_latency
+    from commerce.search.service import measure_latency
 
     queries = ["사과", "ㅅㄱ", "고구모", "호박 고구마", "대파 12", "ㄱㄷㅇ", "김치", "참기룸", "과일", "두부 7"]
     async with app.db.snapshot() as snap:
@@ -308,9 +312,13 @@ CHAT_PRODUCTS = (("사과", "과일"), ("배", "과일"), ("고구마", "채소"
 
 async def _chat_setup(app: App, shoppers: int) -> list[str]:
     """A small market and ``shoppers`` Kakao members with money, made through the services (not timed)."""
-    from commerce import addresses, catalog, members, shops, wallet
+    from commerce.delivery import addresses
+    from commerce.members import service as members
+    from commerce.shops import catalog
+    from commerce.shops import service as shops
+    from commerce.wallet import service as wallet
 
-    m = app.market
+    m = app.services
     async with app.db.unit_of_work() as uow:
         await app.ledger.require_empty_market(uow)
         office = await members.register(m, uow, channel="web", external_id="bench-office", display_name="사무실")
@@ -495,7 +503,7 @@ async def run_chat_bench(
     from aiohttp import web
     from pydantic import SecretStr
 
-    from chestnut.web import make_web_app
+    from chestnut.serve import server_app
 
     users = await _chat_setup(app, shoppers)
     if app.settings.kakao_skill_secret is None:  # the skill answers only with its secret outside development
@@ -503,7 +511,7 @@ async def run_chat_bench(
     secret = app.settings.kakao_skill_secret
     assert secret is not None
     headers = {app.settings.kakao_skill_header: secret.get_secret_value()}
-    runner = web.AppRunner(make_web_app(app), access_log=None)
+    runner = web.AppRunner(server_app(app), access_log=None)
     await runner.setup()
     try:
         site = web.TCPSite(runner, "127.0.0.1", 0, backlog=1024)  # 200 clients connect at once
@@ -565,13 +573,15 @@ async def seed_confirmed_orders(
     ``ledger.record_many`` a thousand orders per transaction with their rows (explicit ids: SQLite only,
     on an empty market). Returns the expected settlement totals to the won.
     """
-    from commerce import catalog, members, shops
-    from commerce import wallet as wallets
-    from commerce.orders import escrow, hold_id
+    from commerce.members import service as members
+    from commerce.orders.service import escrow, hold_id
+    from commerce.shops import catalog
+    from commerce.shops import service as shops
+    from commerce.wallet import service as wallets
     from ledger.db import write_many
 
     rng = random.Random(20261202)  # noqa: S311 - benchmark data
-    m = app.market
+    m = app.services
     fee_bp = m.rules.platform_fee_bp
     async with app.db.unit_of_work() as uow:
         await app.ledger.require_empty_market(uow)
@@ -762,7 +772,7 @@ async def run_batch_bench(
     import sys
 
     from chestnut.bootstrap import batch_context
-    from commerce import members
+    from commerce.members import service as members
     from scheduler import dividends
     from scheduler.wiring import run_batch
 
@@ -786,7 +796,7 @@ async def run_batch_bench(
     seed_holders_s = time.perf_counter() - started
     started = time.perf_counter()
     async with app.db.unit_of_work() as uow:
-        declared = await dividends.declare(app.market, uow, office.id, fees, record_size=None)
+        declared = await dividends.declare(app.services, uow, office.id, fees, record_size=None)
         await uow.commit()
     (paid,) = (await run_batch(ctx, "dividend", declared.period)).runs
     dividend_s = time.perf_counter() - started
@@ -887,10 +897,10 @@ async def run_replica_bench(
     import aiohttp
     from aiohttp import web
 
-    from chestnut.web import make_web_app
     from ledger import readers
     from ledger.replica.node import cosigner_key, witness_signer
     from ledger.witnessing import Witnessing, parse_witnesses
+    from web.app import make_web_app
 
     rng = random.Random(20261203)  # noqa: S311 - benchmark traffic
     await _setup(app)
@@ -908,7 +918,7 @@ async def run_replica_bench(
     async with app.db.snapshot() as snap:
         size = (await app.ledger.head(snap)).size
 
-    runner = web.AppRunner(make_web_app(app, background=False), access_log=None)
+    runner = web.AppRunner(make_web_app(app), access_log=None)
     await runner.setup()
     pport, rport = _free_port(), _free_port()
     await web.TCPSite(runner, "127.0.0.1", pport).start()
@@ -1028,8 +1038,8 @@ def match_engine_rate(orders_n: int, seed: int = 20261210) -> tuple[float, float
     """Orders/s through the matching engine alone, in memory: limit and market orders around one price,
     with one cancel for every ten orders. Returns (orders per wall-clock second, per CPU second, trades)
     — the second says what the engine does when a busy machine lends it only part of a core."""
-    from commerce.market.book import BUY, LIMIT, MARKET, SELL, Book, Order
-    from commerce.market.errors import NoLiquidity, SelfTrade
+    from commerce.exchange.book import BUY, LIMIT, MARKET, SELL, Book, Order
+    from commerce.exchange.errors import NoLiquidity, SelfTrade
 
     rng = random.Random(seed)  # noqa: S311 - benchmark traffic
     # Orders are made before the clock starts (a client builds its order); the cancel picks too.
@@ -1068,10 +1078,11 @@ def match_engine_rate(orders_n: int, seed: int = 20261210) -> tuple[float, float
 
 async def _market_setup(app: App, members_n: int) -> list[int]:
     """Members with 밤톨 and 밤나무, made through the services (not timed)."""
-    from commerce import members, wallet
-    from commerce.market.service import ESCROW
+    from commerce.exchange.service import ESCROW
+    from commerce.members import service as members
+    from commerce.wallet import service as wallet
 
-    m = app.market
+    m = app.services
     async with app.db.unit_of_work() as uow:
         await app.ledger.require_empty_market(uow)
         for account in ESCROW.values():
@@ -1119,13 +1130,13 @@ async def run_market_bench(
     """
     import asyncio
 
-    from commerce.market import service
-    from commerce.market.errors import MarketError
+    from commerce.exchange import service
+    from commerce.exchange.errors import MarketError
 
     match_rate, match_cpu_rate, match_trades = match_engine_rate(engine_orders)
     traders = await _market_setup(app, members_n)
     rng = random.Random(20261211)  # noqa: S311 - benchmark traffic
-    m = app.market
+    m = app.services
     latencies: list[float] = []
     refused = trades = 0
     started, cpu = time.perf_counter(), time.process_time()
@@ -1282,17 +1293,17 @@ async def run_web_bench(
 
     from aiohttp import web
 
-    from chestnut.web import make_web_app
-    from commerce import product_code
-    from commerce.demo import build_demo
+    from chestnut.demo import build_demo
+    from chestnut.serve import server_app
+    from commerce.shops import product_code
 
     async with app.db.snapshot() as snap:
         await app.ledger.require_empty_market(snap)
-    await build_demo(app.market, app.db, shoppers=shoppers)
+    await build_demo(app.services, app.db, shoppers=shoppers)
     async with app.db.snapshot() as snap:
         ids = [int(r[0]) for r in await snap.fetch("SELECT id FROM products ORDER BY id")]
     paths = [f"/p/{product_code.encode(i)}" for i in ids]
-    runner = web.AppRunner(make_web_app(app), access_log=None)
+    runner = web.AppRunner(server_app(app), access_log=None)
     await runner.setup()
     try:
         site = web.TCPSite(runner, "127.0.0.1", 0, backlog=1024)  # 200 clients connect at once

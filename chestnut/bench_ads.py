@@ -25,12 +25,15 @@ from aiohttp import web
 from telegram import Bot
 
 from ads import campaigns, consent, dispatch, rewards
-from ads.config import AdsMarket
+from ads.config import AdsServices
 from bots.flows.ads import AdOutbox
 from bots.telegram_push import FREE_RATE_PER_S, TelegramNotifier
 from bots.telegram_transport import AiohttpRequest
 from chestnut.bootstrap import App
-from commerce import catalog, members, shops, wallet
+from commerce.members import service as members
+from commerce.shops import catalog
+from commerce.shops import service as shops
+from commerce.wallet import service as wallet
 from ledger.db import write_many
 from ledger.model import AccountSpec
 from ledger.service import Request
@@ -141,7 +144,7 @@ KST_OFFSET_MS = 9 * 3_600_000
 
 
 async def seed_opted_in(app: App, n: int, progress: Any) -> tuple[int, int, int]:
-    m = app.market
+    m = app.services
     async with app.db.unit_of_work() as uow:
         await app.ledger.require_empty_market(uow)
         office = await members.register(m, uow, channel="web", external_id="bench-office", display_name="사무실")
@@ -221,27 +224,27 @@ async def run_ads_bench(
 ) -> dict[str, Any]:  # fmt: skip
     # The campaign goes out at noon in Seoul, whenever the benchmark runs: members who did not agree to ads
     # at night would otherwise wait for the morning, and the benchmark would measure nothing.
-    real = app.market.clock
+    real = app.services.clock
     began = real()
     noon = began - (began + KST_OFFSET_MS) % DAY_MS + 12 * 3_600_000
-    app.market.clock = lambda: noon + (real() - began)
+    app.services.clock = lambda: noon + (real() - began)
     owner, product, first = await seed_opted_in(app, members_n, progress)
     reward = 10
     async with app.db.unit_of_work() as uow:
         camp = await campaigns.create(
-            app.market, uow, owner, product_id=product, message="햇사과", reward=reward, budget=reward * opens
+            app.services, uow, owner, product_id=product, message="햇사과", reward=reward, budget=reward * opens
         )
-        camp = await campaigns.start(app.market, uow, owner, camp.id)
+        camp = await campaigns.start(app.services, uow, owner, camp.id)
         await uow.commit()
     api = await StandInProcess.start(rate)
     bot = Bot(TOKEN, base_url=api.base_url, request=AiohttpRequest(connections=128))
     try:
         async with bot:
             notifier = TelegramNotifier(bot, per_chat_s=1.0, overall_per_s=rate, catch_up_s=0.01)
-            if isinstance(app.market, AdsMarket):  # the configured rate, as CHESTNUT_ADS_TELEGRAM_RATE_PER_S
-                app.market.ads = dataclasses.replace(app.market.ads, telegram_rate_per_s=rate)
+            if isinstance(app.services, AdsServices):  # the configured rate, as CHESTNUT_ADS_TELEGRAM_RATE_PER_S
+                app.services.ads = dataclasses.replace(app.services.ads, telegram_rate_per_s=rate)
             dispatcher = dispatch.Dispatcher(
-                app.db, app.market, AdOutbox({"telegram": notifier}), journal_dir=app.settings.home / "ads"
+                app.db, app.services, AdOutbox({"telegram": notifier}), journal_dir=app.settings.home / "ads"
             )
             started = time.monotonic()
             report = await dispatcher.run(camp.id)
@@ -251,8 +254,8 @@ async def run_ads_bench(
         await api.stop()
     achieved = stats["sent"] / max(1e-9, stats["span_s"] or elapsed)
     # opens: the first ``opens`` recipients, evenly within the window, each its own unit of work
-    clock = app.market.clock
-    app.market.clock = lambda: clock() + 60_000  # a minute after delivery: a person, not a bot
+    clock = app.services.clock
+    app.services.clock = lambda: clock() + 60_000  # a minute after delivery: a person, not a bot
     async with app.db.snapshot() as snap:
         rows = await snap.fetch(
             "SELECT member_id, token FROM ad_recipients WHERE campaign_id = :c AND status = 'sent' "
@@ -267,14 +270,14 @@ async def run_ads_bench(
         arrival = t0 + k * open_window_s / max(1, len(rows))
         await asyncio.sleep(max(0.0, arrival - time.monotonic()))
         async with app.db.unit_of_work() as uow:
-            result = await rewards.open_ad(app.market, uow, member_id, camp.id, token)
+            result = await rewards.open_ad(app.services, uow, member_id, camp.id, token)
             await uow.commit()
         latencies.append(time.monotonic() - arrival)
         paid += result.outcome == "paid"
 
     t0 = time.monotonic() + 0.2
     await asyncio.gather(*(one(k, int(m), str(tok), t0) for k, (m, tok) in enumerate(rows)))
-    app.market.clock = clock
+    app.services.clock = clock
     latencies.sort()
     p99 = latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))] * 1000 if latencies else 0.0
     verified = (await verify_ledger(app.db, app.ledger.origin)).ok

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import aiohttp
 
-from ads.config import AdsMarket, AdsRules
+from ads.config import AdsRules, AdsServices
 from bots.dialogue import ChatConfig, Dialogue
 from bots.flows import build_router
 from bots.kakao_events import KakaoEventNotifier
@@ -19,13 +19,13 @@ from bots.pushes import Pushes
 from chestnut.logs import keep_out_of_logs
 from chestnut.migrate import upgrade
 from chestnut.settings import Settings
-from commerce.context import Market
-from commerce.gateway import HttpGateway, PaymentGateway
-from commerce.market.price import MarketPrice
-from commerce.pepper import load_pepper
-from commerce.search import SearchIndex
+from commerce.exchange.price import MarketPrice
+from commerce.members.pepper import load_pepper
+from commerce.members.sms import HttpSms
+from commerce.search.service import SearchIndex
+from commerce.services import Services
 from commerce.setup import OPERATOR_DEBIT_KINDS, ensure_market_ready
-from commerce.sms import HttpSms
+from commerce.wallet.gateway import HttpGateway, PaymentGateway
 from ledger.db import Database, open_database
 from ledger.errors import KeyStoreError
 from ledger.keys import (
@@ -53,7 +53,7 @@ class App:
     db: Database
     keys: KeyStore
     ledger: Ledger
-    market: Market
+    services: Services
     search_index: SearchIndex
     dialogue: Dialogue
     pushes: Pushes
@@ -115,12 +115,12 @@ async def build(settings: Settings, *, migrate: bool = True, initialize: bool = 
             timeout_s=settings.gateway_timeout_s,
         )
     # AdsMarket: the commerce Market with the ads' rules from settings (pacing, quiet hours, open limits).
-    market = AdsMarket(ledger, keys, ads=AdsRules.from_settings(settings), pepper_secret=pepper)
+    market = AdsServices(ledger, keys, ads=AdsRules.from_settings(settings), pepper_secret=pepper)
     index = SearchIndex()
     # Payments value BNM at the market's reference price (the operator's price until members trade),
     # on the market's clock, so a test or a replay that sets the clock moves the price window with it.
     market.prices = MarketPrice(fallback=market.prices, clock=lambda: market.clock())
-    if settings.sms_url and settings.sms_key:  # sign-up codes by SMS (commerce.identity)
+    if settings.sms_url and settings.sms_key:  # sign-up codes by SMS (commerce.members.identity)
         http = http or aiohttp.ClientSession()
         market.sms = HttpSms(
             http, settings.sms_url, settings.sms_key.get_secret_value(), timeout_s=settings.sms_timeout_s
@@ -177,7 +177,7 @@ def batch_context(app: App) -> BatchContext:
     )
     return BatchContext(
         app.db,
-        app.market,
+        app.services,
         s.home,
         payout,
         schedules=schedules,

@@ -147,7 +147,7 @@ def settings() -> Settings:
 )
 def serve(host: str, port: int, role: str) -> None:
     """Run the server: ledger API, bots, chat, and (roles all/scheduler) the batch scheduler."""
-    from chestnut.web import serve as serve_web
+    from chestnut.serve import serve as serve_web
 
     async def go(app: App) -> None:
         await serve_web(app, host, port, role=role)
@@ -364,7 +364,7 @@ def ledger_readers_list(as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def demo(shoppers: int, if_empty: bool, as_json: bool) -> None:
     """Fill an empty market with demo markets, shops, products, members and orders."""
-    from commerce.demo import build_demo, is_empty
+    from chestnut.demo import build_demo, is_empty
 
     async def go(app: App) -> dict[str, object] | None:
         if not await is_empty(app.db):
@@ -372,7 +372,7 @@ def demo(shoppers: int, if_empty: bool, as_json: bool) -> None:
                 return None
             raise DemoRefused("this market already has members; run the demo on an empty CHESTNUT_HOME")
         with progress_bar(not as_json, "demo market") as update:
-            report = await build_demo(app.market, app.db, shoppers=shoppers, progress=update)
+            report = await build_demo(app.services, app.db, shoppers=shoppers, progress=update)
         return report.to_json()
 
     result = _run(_with_app(settings(), go), as_json=as_json)
@@ -466,7 +466,7 @@ def batch_reconcile(result_file: str, as_json: bool) -> None:
     from pathlib import Path
 
     from chestnut.bootstrap import batch_context
-    from scheduler import cashout
+    from scheduler import cashout_batch as cashout
 
     async def go(app: App) -> dict[str, Any]:
         try:
@@ -475,7 +475,7 @@ def batch_reconcile(result_file: str, as_json: bool) -> None:
             raise cashout.ResultFileError(f"cannot read {result_file}: {exc}") from None
         results, refused = cashout.parse_result_file(text)
         ctx = batch_context(app)
-        outcomes, _notices = await cashout.apply_results(app.market, app.db, results, ctx.announcer)
+        outcomes, _notices = await cashout.apply_results(app.services, app.db, results, ctx.announcer)
         lines = sorted([*outcomes, *refused], key=lambda o: o.line)
         return {"lines": [o.to_json() for o in lines]}
 
@@ -504,7 +504,7 @@ def batch_declare_dividend(amount: int, operator_id: int, record_size: int | Non
 
     async def go(app: App) -> dict[str, Any]:
         async with app.db.unit_of_work() as uow:
-            dividend = await dividends.declare(app.market, uow, operator_id, amount, record_size=record_size)
+            dividend = await dividends.declare(app.services, uow, operator_id, amount, record_size=record_size)
             await uow.commit()
         out: dict[str, Any] = {"declared": dividends.summary(dividend)}
         if pay:
@@ -680,8 +680,9 @@ def labels(shop: int, out: str | None, base_url: str | None) -> None:
     """
     from pathlib import Path
 
-    from commerce import catalog, shops
-    from commerce import labels as label_sheet
+    from commerce.shops import catalog
+    from commerce.shops import labels as label_sheet
+    from commerce.shops import service as shops
 
     target = Path(out or f"labels-shop-{shop}.pdf")
     fmt = target.suffix.lower().lstrip(".")
@@ -711,11 +712,11 @@ def trust() -> None:
 @click.option("--json", "as_json", is_flag=True)
 def trust_scan(as_json: bool) -> None:
     """Run every abuse rule over the ledger; open (and record on the ledger) the new cases."""
-    from commerce import abuse
+    from commerce.trust import abuse
 
     async def go(app: App) -> list[dict[str, Any]]:
         async with app.db.unit_of_work() as uow:
-            opened = await abuse.scan(app.market, uow)
+            opened = await abuse.scan(app.services, uow)
             await uow.commit()
         return [
             {

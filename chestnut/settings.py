@@ -102,7 +102,7 @@ class Settings(BaseSettings):
     # -- ledger
     ledger_origin: str = "chestnut.coop/ledger"
     master_key_file: Path | None = None
-    # The secret behind every personal-data hash (commerce.pepper); default: pepper.key beside the master key
+    # The secret behind every personal-data hash (commerce.members.pepper); default: pepper.key beside the master key
     pepper_file: Path | None = None
     checkpoint_interval_s: float = 5.0
 

@@ -135,7 +135,7 @@ class IdentityRequired(CommerceError):
 
 
 class SmsError(CommerceError):
-    """The SMS gateway failed to take a message (see ``commerce.sms``)."""
+    """The SMS gateway failed to take a message (see ``commerce.members.sms``)."""
 
     code = "sms_failed"
     http_status = 502

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from commerce.market.service import ESCROW as MARKET_ESCROW
-from commerce.settlement import PLATFORM_FEES, REFUND_AFTER_SETTLEMENT
+from commerce.exchange.service import ESCROW as MARKET_ESCROW
+from commerce.orders.settlement import PLATFORM_FEES, REFUND_AFTER_SETTLEMENT
 from ledger.db import UnitOfWork, in_clause
 from ledger.model import AccountSpec
 from ledger.service import Ledger, Request

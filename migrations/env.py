@@ -10,12 +10,11 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-import ads.community_schema
 import ads.schema  # noqa: F401  (registers the ads tables on the shared metadata)
 import bots.schema  # noqa: F401  (registers the chat tables on the shared metadata)
-import commerce.market.schema  # (registers the market tables on the shared metadata)
+import commerce.exchange.schema  # (registers the market tables on the shared metadata)
 import commerce.schema
-import commerce.trust_schema  # noqa: F401  (registers the trust tables on the shared metadata)
+import commerce.trust.schema  # noqa: F401  (registers the trust tables on the shared metadata)
 import ledger.replica.schema  # noqa: F401  (registers the replication tables on the shared metadata)
 import scheduler.schema  # noqa: F401  (registers the batch tables on the shared metadata)
 from ledger.schema import metadata

@@ -23,8 +23,9 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from commerce import members, validate
-from commerce.context import Market
+from commerce import validate
+from commerce.members import service as members
+from commerce.services import Services
 from ledger.db import UnitOfWork, write
 from ledger.errors import ChestnutError, NotFound
 from ledger.model import Action, Transfer, split_entry
@@ -188,7 +189,7 @@ async def unpaid(uow: UnitOfWork) -> list[Dividend]:
 
 
 async def declare(
-    market: Market, uow: UnitOfWork, operator_id: int, amount: int, *, record_size: int | None = None
+    market: Services, uow: UnitOfWork, operator_id: int, amount: int, *, record_size: int | None = None
 ) -> Dividend:
     """Declare a dividend of ``amount`` won; nothing is paid yet (the ``dividend`` batch pays it)."""
     operator = await members.require_role(uow, operator_id, "operator")
@@ -249,7 +250,7 @@ async def declare(
 class DividendBatch:
     """Pays one declared dividend; the cursor is the number of paid holders (in account-id order)."""
 
-    market: Market
+    market: Services
     dividend_id: int
     per_entry: int = PER_ENTRY
     entries_per_chunk: int = ENTRIES_PER_CHUNK

@@ -23,8 +23,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from commerce import fulfilment, members, orders
-from commerce.context import Market
+from commerce.delivery import fulfilment
+from commerce.members import service as members
+from commerce.orders import service as orders
+from commerce.services import Services
 from ledger.db import Database, in_clause
 from scheduler.notices import Announcer, Notice, stage, tell
 
@@ -55,7 +57,7 @@ class HousekeepingReport:
 
 
 async def housekeeping(
-    market: Market,
+    market: Services,
     db: Database,
     *,
     cart_days: int = 7,

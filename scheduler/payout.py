@@ -5,7 +5,7 @@
 - ``HttpBankPayout`` — a bank transfer API: ``POST {base}/v1/transfer-batches`` with the batch's lines
   (JSON), ``Authorization: Bearer <key>`` and ``Idempotency-Key: <batch>``; the bank answers each line
   ``paid`` or ``failed`` (with a reason). Resubmitting a batch (after a crash) returns the first answer,
-  which ``scheduler.cashout.apply_results`` then refuses to apply twice anyway.
+  which ``scheduler.cashout_batch.apply_results`` then refuses to apply twice anyway.
 
 Vendor answers never cross this boundary: anything malformed is a typed ``PayoutError``.
 """

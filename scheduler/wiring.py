@@ -33,12 +33,14 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[impo
 from apscheduler.triggers.cron import CronTrigger  # type: ignore[import-untyped]
 
 from ads import contributions
-from commerce import abuse
-from commerce.context import Market
+from commerce.services import Services
+from commerce.trust import abuse
 from ledger.db import Database
 from ledger.errors import ChestnutError
 from ledger.service import now_ms
-from scheduler import cashout, dividends, housekeeping, settlement
+from scheduler import cashout_batch as cashout
+from scheduler import dividends, housekeeping
+from scheduler import settlement_batch as settlement
 from scheduler.notices import Announcer, Notice, SilentAnnouncer, stage, tell
 from scheduler.payout import FilePayout, Payout
 from scheduler.runs import BatchError, Progress, Run, drive
@@ -73,7 +75,7 @@ class BatchContext:
     """What the batches need, built by the app shell (chestnut) from the App and its settings."""
 
     db: Database
-    market: Market
+    services: Services
     home: Path
     payout: Payout = field(default_factory=FilePayout)
     announcer: Announcer = field(default_factory=SilentAnnouncer)
@@ -119,7 +121,7 @@ async def run_batch(
     if kind not in KINDS:
         raise UnknownBatchKind(f"unknown batch {kind!r}; one of {', '.join(KINDS)}", kind=kind)
     if kind == "housekeeping":
-        report = await housekeeping.housekeeping(ctx.market, ctx.db, announcer=ctx.announcer)
+        report = await housekeeping.housekeeping(ctx.services, ctx.db, announcer=ctx.announcer)
         return BatchReport([], {"housekeeping": report.to_json()})
     if kind == "contributions":
         return BatchReport([], {"contributions": await _pay_contributions(ctx)})
@@ -129,13 +131,13 @@ async def run_batch(
         return await _pay_dividends(ctx, period, progress)
     chosen = _check_period(period) if period is not None else period_for(kind)
     if kind == "settlement":
-        batch = settlement.SettlementBatch(ctx.market, auto_confirm_days=ctx.auto_confirm_days)
+        batch = settlement.SettlementBatch(ctx.services, auto_confirm_days=ctx.auto_confirm_days)
         run = await drive(ctx.db, batch, chosen, progress=progress, announcer=ctx.announcer)
         return BatchReport([run])
     run = await drive(
-        ctx.db, cashout.CashoutBatch(ctx.market, ctx.payout_dir), chosen, progress=progress, announcer=ctx.announcer
+        ctx.db, cashout.CashoutBatch(ctx.services, ctx.payout_dir), chosen, progress=progress, announcer=ctx.announcer
     )
-    outcomes, _notices = await cashout.submit(ctx.market, ctx.db, ctx.payout, run, ctx.announcer)
+    outcomes, _notices = await cashout.submit(ctx.services, ctx.db, ctx.payout, run, ctx.announcer)
     return BatchReport(
         [run],
         {
@@ -152,7 +154,7 @@ async def _pay_contributions(ctx: BatchContext) -> dict[str, Any]:
     over_budget = False
     while not over_budget:
         async with ctx.db.unit_of_work() as uow:
-            result = await contributions.run(ctx.market, uow)
+            result = await contributions.run(ctx.services, uow)
             await uow.commit()
         paid, units, refused = paid + result.paid, units + result.units, refused + result.refused
         over_budget = result.over_budget
@@ -166,7 +168,7 @@ async def _scan_trust(ctx: BatchContext) -> dict[str, Any]:
     unique per rule, member and subject); each member hears of their new cases and how to appeal (the
     notices written with the cases, ``notices.stage``)."""
     async with ctx.db.unit_of_work() as uow:
-        opened = await abuse.scan(ctx.market, uow)
+        opened = await abuse.scan(ctx.services, uow)
         notices = [
             Notice(c.member_id, "abuse.case", {"case": c.id, "rule": c.rule, "outcome": c.outcome}) for c in opened
         ]
@@ -188,7 +190,7 @@ async def _pay_dividends(ctx: BatchContext, period: str | None, progress: Progre
     for dividend_id in ids:
         async with ctx.db.snapshot() as snap:
             dividend = await dividends.get(snap, dividend_id)
-        batch = dividends.DividendBatch(ctx.market, dividend.id)
+        batch = dividends.DividendBatch(ctx.services, dividend.id)
         runs.append(await drive(ctx.db, batch, dividend.period, progress=progress, announcer=ctx.announcer))
     return BatchReport(runs)
 

@@ -31,7 +31,8 @@ from bots.dialogue import Ctx, Router
 from bots.messages import Button, Reply, Screen
 from bots.notify import Notifier, PushFailed, record_reach
 from bots.texts import t, won
-from commerce import catalog, shops
+from commerce.shops import catalog
+from commerce.shops import service as shops
 from ledger.db import Database, UnitOfWork, in_clause
 
 REWARDS = (50, 100, 300, 500)
@@ -182,7 +183,7 @@ def _name(ctx: Ctx, value: str) -> str:
 
 async def settings(ctx: Ctx, _args: list[str]) -> Screen:
     ctx.go()
-    v = await consent.view(ctx.uow, ctx.member.id, ctx.market.clock())
+    v = await consent.view(ctx.uow, ctx.member.id, ctx.services.clock())
     none = ctx.t("ad.none")
     text = ctx.t(
         "ad.settings",
@@ -201,7 +202,7 @@ async def settings(ctx: Ctx, _args: list[str]) -> Screen:
 
 
 async def _toggle_list(ctx: Ctx, scope: str, verb: str, values: list[str]) -> Screen:
-    v = await consent.view(ctx.uow, ctx.member.id, ctx.market.clock())
+    v = await consent.view(ctx.uow, ctx.member.id, ctx.services.clock())
     on = set(v.categories if scope == "category" else v.regions)
     rows = [
         [Button(("✅ " if value in on else "⬜ ") + _name(ctx, value), payload=f"{verb}:{i}")]
@@ -226,9 +227,9 @@ async def _toggle(ctx: Ctx, args: list[str], scope: str) -> Screen:
     if not args or not args[0].isdigit() or int(args[0]) >= len(values):
         return await settings(ctx, [])
     value = values[int(args[0])]
-    v = await consent.view(ctx.uow, ctx.member.id, ctx.market.clock())
+    v = await consent.view(ctx.uow, ctx.member.id, ctx.services.clock())
     on = value in (v.categories if scope == "category" else v.regions)
-    await consent.set_consent(ctx.market, ctx.uow, ctx.member.id, scope, value, granted=not on)
+    await consent.set_consent(ctx.services, ctx.uow, ctx.member.id, scope, value, granted=not on)
     return await (categories if scope == "category" else regions)(ctx, [])
 
 
@@ -241,20 +242,20 @@ async def toggle_region(ctx: Ctx, args: list[str]) -> Screen:
 
 
 async def toggle_night(ctx: Ctx, _args: list[str]) -> Screen:
-    v = await consent.view(ctx.uow, ctx.member.id, ctx.market.clock())
-    await consent.set_consent(ctx.market, ctx.uow, ctx.member.id, "night", "", granted=not v.night)
+    v = await consent.view(ctx.uow, ctx.member.id, ctx.services.clock())
+    await consent.set_consent(ctx.services, ctx.uow, ctx.member.id, "night", "", granted=not v.night)
     return await settings(ctx, [])
 
 
 async def reconfirm(ctx: Ctx, _args: list[str]) -> Screen:
-    await consent.reconfirm(ctx.market, ctx.uow, ctx.member.id)
+    await consent.reconfirm(ctx.services, ctx.uow, ctx.member.id)
     return await settings(ctx, [])
 
 
 async def stop(ctx: Ctx, args: list[str]) -> Screen:
     """The one-tap opt-out: immediate, for every ad, no question asked."""
     campaign_id = int(args[0]) if args and args[0].isdigit() else None
-    await consent.opt_out(ctx.market, ctx.uow, ctx.member.id, campaign_id=campaign_id)
+    await consent.opt_out(ctx.services, ctx.uow, ctx.member.id, campaign_id=campaign_id)
     ctx.go()
     return ctx.say(ctx.t("ad.stopped"), [ctx.button("ad.settings_button", "ad")])
 
@@ -292,7 +293,7 @@ async def open_(ctx: Ctx, args: list[str]) -> Screen:
     if len(args) < 2 or not args[0].isdigit():
         return ctx.say(ctx.t("ad.bad_button"))
     try:
-        result = await rewards.open_ad(ctx.market, ctx.uow, ctx.member.id, int(args[0]), args[1])
+        result = await rewards.open_ad(ctx.services, ctx.uow, ctx.member.id, int(args[0]), args[1])
     except OpenTokenReused:
         campaign = await campaigns.get(ctx.uow, int(args[0]))
         return await _show_after_open(ctx, campaign.product_id, "ad.thanks")
@@ -303,7 +304,7 @@ async def open_sponsored(ctx: Ctx, args: list[str]) -> Screen:
     if len(args) < 2 or not args[0].isdigit():
         return ctx.say(ctx.t("ad.bad_button"))
     try:
-        result = await sponsored.open_sponsored(ctx.market, ctx.uow, ctx.member.id, int(args[0]), args[1])
+        result = await sponsored.open_sponsored(ctx.services, ctx.uow, ctx.member.id, int(args[0]), args[1])
     except OpenTokenReused:
         campaign = await campaigns.get(ctx.uow, int(args[0]))
         return await _show_after_open(ctx, campaign.product_id, "ad.thanks")
@@ -316,7 +317,7 @@ async def sponsored_button(ctx: Ctx, query: str) -> Button | None:
     if found is None:
         return None
     product = await catalog.get(ctx.uow, found.product_id)
-    token = await sponsored.open_token(ctx.market, ctx.uow, ctx.member.id, found.campaign_id)
+    token = await sponsored.open_token(ctx.services, ctx.uow, ctx.member.id, found.campaign_id)
     return Button(ctx.t("ad.sponsored", name=product.name), payload=f"ads:{found.campaign_id}:{token}")
 
 
@@ -433,7 +434,7 @@ async def confirm(ctx: Ctx, _args: list[str]) -> Screen:
         past_buyers=which == "buyers", markets=(shop.market,) if which == "market" and shop.market else ()
     )
     campaign = await campaigns.create(
-        ctx.market,
+        ctx.services,
         ctx.uow,
         ctx.member.id,
         product_id=product.id,
@@ -444,7 +445,7 @@ async def confirm(ctx: Ctx, _args: list[str]) -> Screen:
         photo=product.photos[0] if d.get("photo") and product.photos else None,
         audience=audience,
     )
-    campaign = await campaigns.start(ctx.market, ctx.uow, ctx.member.id, campaign.id)
+    campaign = await campaigns.start(ctx.services, ctx.uow, ctx.member.id, campaign.id)
     count = (await ctx.uow.fetch("SELECT COUNT(*) FROM ad_recipients WHERE campaign_id = :c", {"c": campaign.id}))[0][0]
     ctx.go()
     return ctx.say(
@@ -457,7 +458,7 @@ async def campaign_card(ctx: Ctx, args: list[str]) -> Screen:
     if not args or not args[0].isdigit():
         return await producer_home(ctx, [])
     ctx.go()
-    r = await reports.report(ctx.market, ctx.uow, ctx.member.id, int(args[0]))
+    r = await reports.report(ctx.services, ctx.uow, ctx.member.id, int(args[0]))
     text = ctx.t(
         "ad.p_report_text",
         id=r.campaign_id,
@@ -483,13 +484,13 @@ async def campaign_card(ctx: Ctx, args: list[str]) -> Screen:
 
 async def pause(ctx: Ctx, args: list[str]) -> Screen:
     if args and args[0].isdigit():
-        await campaigns.pause(ctx.market, ctx.uow, ctx.member.id, int(args[0]))
+        await campaigns.pause(ctx.services, ctx.uow, ctx.member.id, int(args[0]))
     return await campaign_card(ctx, args)
 
 
 async def resume(ctx: Ctx, args: list[str]) -> Screen:
     if args and args[0].isdigit():
-        await campaigns.resume(ctx.market, ctx.uow, ctx.member.id, int(args[0]))
+        await campaigns.resume(ctx.services, ctx.uow, ctx.member.id, int(args[0]))
     return await campaign_card(ctx, args)
 
 
@@ -505,7 +506,7 @@ async def end_ask(ctx: Ctx, args: list[str]) -> Screen:
 async def end_yes(ctx: Ctx, args: list[str]) -> Screen:
     if not args or not args[0].isdigit():
         return await producer_home(ctx, [])
-    campaign = await campaigns.end(ctx.market, ctx.uow, ctx.member.id, int(args[0]))
+    campaign = await campaigns.end(ctx.services, ctx.uow, ctx.member.id, int(args[0]))
     return ctx.say(ctx.t("ad.p_ended", refund=won(campaign.refunded, ctx.lang)), [ctx.button("ad.p_back", "adp")])
 
 

@@ -24,12 +24,12 @@ import secrets
 from bots.dialogue import Ctx, Router
 from bots.messages import Button, Screen
 from bots.texts import bnm, won
-from commerce import wallet
 from commerce.errors import InvalidInput
-from commerce.market import service as market
-from commerce.market.book import BUY, SELL, Level
-from commerce.market.errors import MarketError, NotEnoughTokens
-from commerce.market.price import source_of
+from commerce.exchange import service as market
+from commerce.exchange.book import BUY, SELL, Level
+from commerce.exchange.errors import MarketError, NotEnoughTokens
+from commerce.exchange.price import source_of
+from commerce.wallet import service as wallet
 
 AMOUNTS = (1_000, 5_000, 10_000)  # 1, 5 and 10 BNM
 SPARK = "▁▂▃▄▅▆▇█"
@@ -86,9 +86,9 @@ def _to_tick(price: int, band: market.Band, *, up: bool = False) -> int:
 
 async def price(ctx: Ctx, _args: list[str]) -> Screen:
     ctx.go()
-    ref = await source_of(ctx.market.prices).reference(ctx.uow, at_ms=ctx.market.clock())
-    day = await market.summary(ctx.market, ctx.uow)
-    mine = await wallet.balances(ctx.market, ctx.uow, ctx.member.id)
+    ref = await source_of(ctx.services.prices).reference(ctx.uow, at_ms=ctx.services.clock())
+    day = await market.summary(ctx.services, ctx.uow)
+    mine = await wallet.balances(ctx.services, ctx.uow, ctx.member.id)
     lines = [ctx.t("bnm.title"), ctx.t("bnm.reference", price=won(ref.price, ctx.lang))]
     if ref.source == "operator":
         lines.append(ctx.t("bnm.reference_operator"))
@@ -121,7 +121,7 @@ async def amounts(ctx: Ctx, side: str) -> Screen:
     code = "b" if side == BUY else "s"
     buttons = [Button(bnm(u), payload=f"bnmp:{code}:{u}") for u in AMOUNTS]
     if side == SELL:
-        mine = await wallet.balances(ctx.market, ctx.uow, ctx.member.id)
+        mine = await wallet.balances(ctx.services, ctx.uow, ctx.member.id)
         lot = market.DEFAULT_CONFIG.lot
         everything = mine.bnm_available // lot * lot
         if everything <= 0:
@@ -156,8 +156,8 @@ async def prices(ctx: Ctx, args: list[str]) -> Screen:
         return await price(ctx, [])
     side, units = _side(args[0]), _num(args[1], "units")
     code = args[0]
-    ref = await ctx.market.prices.reference_price(ctx.uow)
-    band = await market.band(ctx.market, ctx.uow)
+    ref = await ctx.services.prices.reference_price(ctx.uow)
+    band = await market.band(ctx.services, ctx.uow)
     book = await market.book_view(ctx.uow, levels=20)
     options: list[tuple[str, int]] = []
     now = _sweep_price(book.asks if side == BUY else book.bids, units)
@@ -237,7 +237,7 @@ async def place(ctx: Ctx, args: list[str]) -> Screen:
     nonce = args[3][:16]
     try:
         placed = await market.place(
-            ctx.market, ctx.uow, ctx.member.id, side=side, amount=units, price=limit, client_key=f"chat:{nonce}"
+            ctx.services, ctx.uow, ctx.member.id, side=side, amount=units, price=limit, client_key=f"chat:{nonce}"
         )
     except MarketError as exc:  # raised before anything was written: say what to change, stay in the market
         return _refused(ctx, exc)
@@ -293,7 +293,7 @@ async def cancel(ctx: Ctx, args: list[str]) -> Screen:
     if not args:
         return await my_orders(ctx, [])
     try:
-        order = await market.cancel(ctx.market, ctx.uow, ctx.member.id, _num(args[0], "order"))
+        order = await market.cancel(ctx.services, ctx.uow, ctx.member.id, _num(args[0], "order"))
     except MarketError as exc:
         return _refused(ctx, exc)
     ctx.go()

@@ -7,7 +7,7 @@ the ``pco`` verb. Waiting states (text expected) and the buttons between them::
     pco ▶ [pbk ▶ bank.code ▶ bank.account ▶ bank.holder] ▶ pcoa:<account> ▶ cashout.amount ▶ cashout.confirm ─pcoy▶
           held until the cash-out batch pays it
 
-The service checks every rule (``commerce.wallet``: a verified phone, one's own account, no more than
+The service checks every rule (``commerce.wallet.service``: a verified phone, one's own account, no more than
 is available); the flow asks for the phone first so nobody types an account number only to be refused.
 A button from a step already passed is answered with "that screen has passed" and the wallet.
 """
@@ -23,7 +23,8 @@ from bots.flows.producer import clean_text, expects_text, parse_amount, with_not
 from bots.flows.wallet import balances
 from bots.messages import Button, Screen
 from bots.texts import won
-from commerce import identity, wallet
+from commerce.members import identity
+from commerce.wallet import service as wallet
 
 BANKS = ("011", "004", "088", "020", "081")  # NH, KB, Shinhan, Woori, Hana: the five most asked for
 
@@ -93,14 +94,14 @@ async def bank_holder_typed(ctx: Ctx, args: list[str]) -> Screen:
             ctx, ctx.state, ctx.t("work.text_long", max=40) + "\n" + ctx.t("pco.ask_holder"), **ctx.data
         )
     account = await wallet.register_bank_account(
-        ctx.market, ctx.uow, ctx.member.id, ctx.data["bank"], ctx.data["account"], holder
+        ctx.services, ctx.uow, ctx.member.id, ctx.data["bank"], ctx.data["account"], holder
     )
     screen = await _ask_amount(ctx, account.id, f"{_bank_name(ctx, account.bank_code)} {account.account_masked}")
     return with_note(screen, ctx.t("pco.registered"))
 
 
 async def _ask_amount(ctx: Ctx, account_id: int, account_label: str) -> Screen:
-    b = await wallet.balances(ctx.market, ctx.uow, ctx.member.id)
+    b = await wallet.balances(ctx.services, ctx.uow, ctx.member.id)
     rows = (
         [[ctx.button("pco.all", f"pcoh:{b.btl_available}", amount=won(b.btl_available, ctx.lang))]]
         if b.btl_available
@@ -154,7 +155,7 @@ async def cashout_yes(ctx: Ctx, args: list[str]) -> Screen:
     d = _waiting(ctx, "cashout.confirm", "account", "amount")
     if d is None or d["amount"] != payload.number(args, 0):
         return await _stale(ctx)
-    cashout = await wallet.request_cashout(ctx.market, ctx.uow, ctx.member.id, int(d["account"]), int(d["amount"]))
+    cashout = await wallet.request_cashout(ctx.services, ctx.uow, ctx.member.id, int(d["account"]), int(d["amount"]))
     ctx.go()
     return ctx.say(ctx.t("pco.done", amount=won(cashout.amount, ctx.lang)), [ctx.button("home.wallet", "w")])
 

@@ -23,8 +23,12 @@ from bots.dialogue import Ctx, Router
 from bots.flows import community, payload
 from bots.messages import Button, Screen
 from bots.texts import bnm, window, won
-from commerce import delivery, fulfilment, identity, orders, shops, windows
+from commerce.delivery import fulfilment, windows
+from commerce.delivery import service as delivery
 from commerce.errors import InvalidInput
+from commerce.members import identity
+from commerce.orders import service as orders
+from commerce.shops import service as shops
 
 SHARES = (0, 10, 30, 50, 100)
 
@@ -34,7 +38,7 @@ def _int(arg: str, field: str = "id") -> int:
 
 
 def window_text(ctx: Ctx, chosen: windows.Window) -> str:
-    today = windows.Window(ctx.market.clock(), ctx.market.clock()).starts().date()
+    today = windows.Window(ctx.services.clock(), ctx.services.clock()).starts().date()
     return window(ctx.lang, chosen.starts(), chosen.ends(), today)
 
 
@@ -43,7 +47,7 @@ def destination_lines(ctx: Ctx, shop: shops.Shop, choice: fulfilment.Choice) -> 
     if choice.pickup_at == "shop":
         return [ctx.t("dst.pickup_shop", shop=shop.name, hours=shop.hours)]
     if choice.pickup_at == "office":
-        return [ctx.t("dst.pickup_office", hours=ctx.market.rules.office_hours)]
+        return [ctx.t("dst.pickup_office", hours=ctx.services.rules.office_hours)]
     address = choice.address
     if address is None:
         return [ctx.t("dst.where_ask")]
@@ -79,7 +83,7 @@ async def confirmation(ctx: Ctx, args: list[str], *, note: str = "") -> Screen:
     reference price. What is still missing (a phone, an address) is asked for right here."""
     shop_id = _int(args[0]) if args else 0
     share = payload.number(args, 1)
-    q = await orders.quote(ctx.market, ctx.uow, ctx.member.id, shop_id, bnm_share=share)
+    q = await orders.quote(ctx.services, ctx.uow, ctx.member.id, shop_id, bnm_share=share)
     owner = await shops.get(ctx.uow, shop_id)
     version = await orders.cart_version(ctx.uow, ctx.member.id, shop_id)
     nonce = confirmation_nonce(ctx.member.id, shop_id, q, version)
@@ -135,7 +139,7 @@ def _ask_phone(ctx: Ctx, lines: list[str], shop_id: int, back: list[Button]) -> 
         button = Button(ctx.t("signup.share_button"), share_contact=True)
         lines.append(ctx.t("pay.need_phone_share", button=button.label))
         return ctx.say("\n".join(lines), [button], back, expects="phone")
-    if ctx.market.sms is None and not ctx.config.show_codes:
+    if ctx.services.sms is None and not ctx.config.show_codes:
         lines.append(ctx.t("pay.need_phone"))
         return ctx.say("\n".join(lines), [ctx.button("identity.verify_phone", f"phone:pay:{shop_id}")], back)
     ctx.go("signup.phone", resume=resume)
@@ -161,7 +165,7 @@ def confirmation_nonce(member_id: int, shop_id: int, q: orders.Quote, version: i
 
 async def share(ctx: Ctx, args: list[str]) -> Screen:
     shop_id = _int(args[0]) if args else 0
-    q = await orders.quote(ctx.market, ctx.uow, ctx.member.id, shop_id, bnm_share=0)
+    q = await orders.quote(ctx.services, ctx.uow, ctx.member.id, shop_id, bnm_share=0)
     options = sorted({s for s in SHARES if s <= q.max_share} | {q.max_share})
     buttons = [Button(f"{s}%", payload=f"pay:{shop_id}:{s}") for s in options][:6]
     return ctx.say(ctx.t("pay.share_choose", max=q.max_share), buttons[:3], buttons[3:])
@@ -177,7 +181,7 @@ async def pay(ctx: Ctx, args: list[str]) -> Screen:
     earlier = await orders.by_idempotency_key(ctx.uow, key)
     if earlier is None:
         # What the member saw must still be what would be charged: same cart, share, total and place.
-        q = await orders.quote(ctx.market, ctx.uow, ctx.member.id, shop_id, bnm_share=bnm_share)
+        q = await orders.quote(ctx.services, ctx.uow, ctx.member.id, shop_id, bnm_share=bnm_share)
         version = await orders.cart_version(ctx.uow, ctx.member.id, shop_id)
         if confirmation_nonce(ctx.member.id, shop_id, q, version) != nonce:
             # A price the member did not see (the cart keeps the price each line was added at) is said
@@ -189,7 +193,7 @@ async def pay(ctx: Ctx, args: list[str]) -> Screen:
         choice = q.choice
     referrer = ctx.data.get("referrer")
     order = earlier or await orders.checkout(
-        ctx.market,
+        ctx.services,
         ctx.uow,
         ctx.member.id,
         shop_id,
@@ -217,7 +221,7 @@ async def pay(ctx: Ctx, args: list[str]) -> Screen:
 
 async def again(ctx: Ctx, _args: list[str]) -> Screen:
     """지난번처럼: the last order's goods back in the cart at today's prices, going where it went."""
-    q = await orders.reorder(ctx.market, ctx.uow, ctx.member.id)
+    q = await orders.reorder(ctx.services, ctx.uow, ctx.member.id)
     if not q.lines:
         return ctx.say(ctx.t("reorder.none_left"), [ctx.button("home.shop", "mk")])
     return await confirmation(ctx, [str(q.shop_id)])

@@ -10,20 +10,23 @@ convinced you, and see what recommending earned.
           credited (``after_checkout``) — both are paid only when the order settles
     더보기/share ─💰 추천으로 번 돈→ earnings
 
-Verbs are ``rc…`` (``cm`` is the courier's). Flows hold no rule: ``ads.referrals`` and ``ads.comments`` do.
+Verbs are ``rc…`` (``cm`` is the courier's). Flows hold no rule: ``community.referrals`` and ``community.comments`` do.
 """
 
 from __future__ import annotations
 
 from urllib.parse import quote
 
-from ads import comments, referrals, reward_settings
+from ads import reward_settings
 from bots.dialogue import Ctx, Router
 from bots.flows import payload
 from bots.messages import Button, Screen
 from bots.texts import bnm, won
-from commerce import catalog, orders, shops
 from commerce.errors import InvalidInput
+from commerce.orders import service as orders
+from commerce.shops import catalog
+from commerce.shops import service as shops
+from community import comments, referrals
 
 KIND_CODES = {"q": "question", "t": "tip", "a": "answer"}
 SHOWN = 4  # comments per screen: short enough to read aloud
@@ -104,7 +107,7 @@ async def written(ctx: Ctx, args: list[str]) -> Screen:
         return ctx.say(ctx.t("rc.write_tip"), expects="text")
     reply_to = data.get("reply_to")
     await comments.post(
-        ctx.market,
+        ctx.services,
         ctx.uow,
         ctx.member.id,
         int(data["product"]),
@@ -122,7 +125,7 @@ async def written(ctx: Ctx, args: list[str]) -> Screen:
 async def share(ctx: Ctx, args: list[str]) -> Screen:
     ctx.go()
     shared = await referrals.share(
-        ctx.market,
+        ctx.services,
         ctx.uow,
         ctx.member.id,
         _int(args[0]) if args else 0,
@@ -157,7 +160,7 @@ async def commission(ctx: Ctx, args: list[str]) -> Screen:
     """The shop's owner picks the recommenders' commission (a confirmation is the screen itself)."""
     shop = await shops.require_owner(ctx.uow, ctx.member.id, _int(args[0]) if args else 0)
     if len(args) > 1:
-        shop = await referrals.set_commission(ctx.market, ctx.uow, ctx.member.id, shop.id, _int(args[1]))
+        shop = await referrals.set_commission(ctx.services, ctx.uow, ctx.member.id, shop.id, _int(args[1]))
         return ctx.say(
             ctx.t("rc.commission_set", shop=shop.name, pct=_percent(shop.referral_bp)),
             [ctx.button("home.work.producer", "ps")],
@@ -213,9 +216,9 @@ async def choose_comment(ctx: Ctx, args: list[str]) -> Screen:
 async def after_checkout(ctx: Ctx, order: orders.Order, comment_arg: str | None) -> None:
     """In the paying transaction: attribute the recommendation and credit the chosen comment."""
     if order.referrer_id is not None:  # most orders came by no link: no extra reads on the paying path
-        await referrals.attribute(ctx.market, ctx.uow, order.id)
+        await referrals.attribute(ctx.services, ctx.uow, order.id)
     if comment_arg:
-        await comments.credit(ctx.market, ctx.uow, ctx.member.id, order.id, _int(comment_arg))
+        await comments.credit(ctx.services, ctx.uow, ctx.member.id, order.id, _int(comment_arg))
 
 
 def register(router: Router) -> None:

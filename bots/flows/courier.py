@@ -24,9 +24,13 @@ from bots.flows import checkout, payload
 from bots.flows.producer import with_note
 from bots.messages import Button, Reply, Screen
 from bots.texts import won
-from commerce import delivery, fulfilment, orders, shops, wallet
+from commerce.delivery import fulfilment
+from commerce.delivery import service as delivery
+from commerce.delivery.windows import Window
 from commerce.errors import UnknownOrder
-from commerce.windows import Window
+from commerce.orders import service as orders
+from commerce.shops import service as shops
+from commerce.wallet import service as wallet
 
 PER_PAGE = 5  # open jobs a page, and a sixth choice to move on
 ROUTE_PAGE = 2  # taken jobs a page: a bubble each with two buttons, after the one that leads on (≤ 3 bubbles)
@@ -149,7 +153,7 @@ async def take(ctx: Ctx, args: list[str]) -> Screen:
     order_id = payload.number(args, 0)
     if order_id is None:
         return await jobs(ctx, [])
-    await delivery.take_job(ctx.market, ctx.uow, ctx.member.id, order_id)
+    await delivery.take_job(ctx.services, ctx.uow, ctx.member.id, order_id)
     found = await _my_order(ctx, [str(order_id)])
     assert found is not None  # just taken
     return await _job_card(ctx, *found, note=ctx.t("ct.done", id=order_id))
@@ -196,7 +200,7 @@ async def pickup(ctx: Ctx, args: list[str]) -> Screen:
     found = await _my_order(ctx, args)
     if found is None:
         return with_note(await mine(ctx, []), ctx.t("work.stale"))
-    order = await delivery.confirm_pickup(ctx.market, ctx.uow, ctx.member.id, found[0].id)
+    order = await delivery.confirm_pickup(ctx.services, ctx.uow, ctx.member.id, found[0].id)
     return _ask_code(ctx, order.id, ctx.t("cpu.done"))
 
 
@@ -222,7 +226,7 @@ async def code_typed(ctx: Ctx, args: list[str]) -> Screen:
     code = re.sub(r"[\s-]", "", args[0])
     if not (len(code) == 6 and code.isdigit()):
         return _ask_code(ctx, order_id, ctx.t("cdl.not_code"))
-    outcome = await delivery.confirm_delivery(ctx.market, ctx.uow, ctx.member.id, order_id, code)
+    outcome = await delivery.confirm_delivery(ctx.services, ctx.uow, ctx.member.id, order_id, code)
     if outcome.ok:
         ctx.go()
         return ctx.say(
@@ -240,8 +244,8 @@ async def code_typed(ctx: Ctx, args: list[str]) -> Screen:
 
 async def earnings(ctx: Ctx, _args: list[str]) -> Screen:
     ctx.go()
-    b = await wallet.balances(ctx.market, ctx.uow, ctx.member.id)
-    items = await wallet.history(ctx.market, ctx.uow, ctx.member.id, limit=50)
+    b = await wallet.balances(ctx.services, ctx.uow, ctx.member.id)
+    items = await wallet.history(ctx.services, ctx.uow, ctx.member.id, limit=50)
     fees = [i for i in items if i.token == "BTL" and i.amount > 0 and i.transfer_id.endswith("-courier")][:5]  # noqa: S105
     lines = [
         ctx.t("ce.line", order=i.transfer_id.split("-")[1], amount=won(i.amount, ctx.lang))

@@ -23,9 +23,10 @@ from bots.dialogue import Ctx, Router
 from bots.flows import checkout, payload
 from bots.flows.home import home
 from bots.messages import Button, Screen
-from commerce import addresses, fulfilment, shops
+from commerce.delivery import addresses, fulfilment
+from commerce.delivery.windows import Window
 from commerce.errors import OutsideDeliveryArea
-from commerce.windows import Window
+from commerce.shops import service as shops
 
 SHOWN = 3  # saved addresses on the first screen; the rest behind "다른 주소"
 MINUTE_MS = 60_000
@@ -48,7 +49,7 @@ def _short(address: addresses.Address) -> str:
 async def change(ctx: Ctx, args: list[str]) -> Screen:
     """받는 곳·시간 바꾸기: the saved addresses, the window, who receives, collecting."""
     shop = await shops.get(ctx.uow, _shop_id(ctx, args))
-    choice = await fulfilment.current(ctx.market, ctx.uow, ctx.member.id, shop)
+    choice = await fulfilment.current(ctx.services, ctx.uow, ctx.member.id, shop)
     book = await addresses.list_for(ctx.uow, ctx.member.id)
     current = checkout.destination_lines(ctx, shop, choice)[0]
     rows: list[list[Button]] = []
@@ -77,7 +78,7 @@ async def change(ctx: Ctx, args: list[str]) -> Screen:
 async def choose(ctx: Ctx, args: list[str]) -> Screen:
     shop = await shops.get(ctx.uow, _shop_id(ctx, args))
     address_id = payload.required(args[1] if len(args) > 1 else "", "address")
-    await fulfilment.choose_address(ctx.market, ctx.uow, ctx.member.id, shop, address_id)
+    await fulfilment.choose_address(ctx.services, ctx.uow, ctx.member.id, shop, address_id)
     return await checkout.confirmation(ctx, [str(shop.id)])
 
 
@@ -138,7 +139,7 @@ async def typed_or_shared(ctx: Ctx, args: list[str]) -> Screen:
         latitude, longitude = ctx.msg.location
         region = addresses.region_of_location(latitude, longitude)
         saved = await addresses.add_location(
-            ctx.market,
+            ctx.services,
             ctx.uow,
             ctx.member.id,
             label=label,
@@ -146,7 +147,7 @@ async def typed_or_shared(ctx: Ctx, args: list[str]) -> Screen:
             longitude=longitude,
             text=ctx.t("dst.location_text", region=region),
         )
-        await fulfilment.choose_address(ctx.market, ctx.uow, ctx.member.id, shop, saved.id)
+        await fulfilment.choose_address(ctx.services, ctx.uow, ctx.member.id, shop, saved.id)
         ctx.go()
         return await checkout.confirmation(
             ctx, [str(shop.id)], note=ctx.t("dst.location_saved", region=region, label=label)
@@ -173,9 +174,9 @@ async def save(ctx: Ctx, args: list[str]) -> Screen:
     labels = _labels(ctx, {a.label for a in book})
     index = payload.number(args, 1) or 0
     label = labels[index] if index < len(labels) else labels[0]
-    saved = await addresses.add(ctx.market, ctx.uow, ctx.member.id, label=label, text=typed, detail=str(detail))
+    saved = await addresses.add(ctx.services, ctx.uow, ctx.member.id, label=label, text=typed, detail=str(detail))
     shop = await shops.get(ctx.uow, shop_id)
-    await fulfilment.choose_address(ctx.market, ctx.uow, ctx.member.id, shop, saved.id)
+    await fulfilment.choose_address(ctx.services, ctx.uow, ctx.member.id, shop, saved.id)
     ctx.go()
     return await checkout.confirmation(ctx, [str(shop_id)], note=ctx.t("dst.saved_note", label=label))
 
@@ -188,7 +189,7 @@ async def typed_in_readback(ctx: Ctx, args: list[str]) -> Screen:
 
 async def windows_list(ctx: Ctx, args: list[str]) -> Screen:
     shop = await shops.get(ctx.uow, _shop_id(ctx, args))
-    offered = fulfilment.offered_windows(shop, ctx.market.clock())[:5]
+    offered = fulfilment.offered_windows(shop, ctx.services.clock())[:5]
     rows = [
         [
             ctx.button(
@@ -209,14 +210,14 @@ async def choose_window(ctx: Ctx, args: list[str]) -> Screen:
     if start is None or end is None:
         return await windows_list(ctx, [str(shop.id)])
     window = Window(start * MINUTE_MS, end * MINUTE_MS)
-    await fulfilment.choose_window(ctx.market, ctx.uow, ctx.member.id, shop, window)
+    await fulfilment.choose_window(ctx.services, ctx.uow, ctx.member.id, shop, window)
     return await checkout.confirmation(ctx, [str(shop.id)])
 
 
 async def pickup(ctx: Ctx, args: list[str]) -> Screen:
     shop = await shops.get(ctx.uow, _shop_id(ctx, args))
     place = {"s": "shop", "o": "office"}.get(args[1] if len(args) > 1 else "", "")
-    await fulfilment.choose_pickup(ctx.market, ctx.uow, ctx.member.id, shop, place)
+    await fulfilment.choose_pickup(ctx.services, ctx.uow, ctx.member.id, shop, place)
     ctx.go()
     return await checkout.confirmation(ctx, [str(shop.id)])
 

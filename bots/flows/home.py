@@ -5,7 +5,7 @@ from __future__ import annotations
 from bots.dialogue import Ctx, Router
 from bots.messages import Button, Reply, Screen
 from bots.texts import LANGS
-from commerce import orders
+from commerce.orders import service as orders
 
 WORK_PAYLOADS = {"producer": "ps", "courier": "cj", "operator": "op"}
 
@@ -81,7 +81,7 @@ async def human(ctx: Ctx, _args: list[str]) -> Screen:
 
 
 async def lang(ctx: Ctx, args: list[str]) -> Screen:
-    from commerce import members
+    from commerce.members import service as members
 
     if args and args[0] in LANGS:
         ctx.member = await members.set_preferences(ctx.uow, ctx.member.id, lang=args[0])
@@ -94,8 +94,8 @@ async def lang(ctx: Ctx, args: list[str]) -> Screen:
 
 async def start(ctx: Ctx, args: list[str]) -> Screen:
     """``/start`` and deep links: ``p<id>`` a product, ``s<id>`` a shop, ``r<token>`` a recommendation."""
-    from ads import referrals
     from bots.flows import shopper
+    from community import referrals
 
     payload = args[0] if args else ""
     if payload.startswith("p") and payload[1:].isdigit():

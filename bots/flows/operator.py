@@ -34,8 +34,14 @@ from bots.flows.producer import (
 )
 from bots.messages import Button, Screen
 from bots.texts import won
-from commerce import claims, identity, members, orders, shops, validate, wallet
+from commerce import validate
+from commerce.claims import service as claims
 from commerce.errors import InvalidInput, UnknownMember, UnknownShop
+from commerce.members import identity
+from commerce.members import service as members
+from commerce.orders import service as orders
+from commerce.shops import service as shops
+from commerce.wallet import service as wallet
 
 PAGE = 5
 
@@ -138,7 +144,7 @@ async def _decide_shop(ctx: Ctx, args: list[str], approve: bool) -> Screen:
     shop = await _shop(ctx, args)
     if shop is None or shop.status != "pending":
         return with_note(await shop_list(ctx, []), ctx.t("work.stale"))
-    decided = await shops.verify_shop(ctx.market, ctx.uow, ctx.member.id, shop.id, approve=approve)
+    decided = await shops.verify_shop(ctx.services, ctx.uow, ctx.member.id, shop.id, approve=approve)
     key = "opsa.done" if approve else "opsr.done"
     return with_note(await shop_list(ctx, []), ctx.t(key, name=decided.name))
 
@@ -175,7 +181,7 @@ async def courier_yes(ctx: Ctx, args: list[str]) -> Screen:
     ctx.go()
     if not args or not args[0].isdigit() or len(args[0]) > 12:
         return with_note(await home(ctx, []), ctx.t("work.stale"))
-    member = await members.grant_role(ctx.market, ctx.uow, ctx.member.id, int(args[0]), "courier")
+    member = await members.grant_role(ctx.services, ctx.uow, ctx.member.id, int(args[0]), "courier")
     return with_note(await home(ctx, []), ctx.t("opc.done", name=member.display_name))
 
 
@@ -213,7 +219,7 @@ async def phone_yes(ctx: Ctx, args: list[str]) -> Screen:
         ctx.go()
         return with_note(await home(ctx, []), ctx.t("work.stale"))
     member = await identity.phone_checked_at_office(
-        ctx.market, ctx.uow, ctx.member.id, int(d["member"]), str(d["phone"])
+        ctx.services, ctx.uow, ctx.member.id, int(d["member"]), str(d["phone"])
     )
     ctx.go()
     return with_note(await home(ctx, []), ctx.t("opph.done", name=member.display_name))
@@ -284,7 +290,7 @@ async def topup_yes(ctx: Ctx, args: list[str]) -> Screen:
         ctx.go()
         return with_note(await home(ctx, []), ctx.t("work.stale"))
     seq = await wallet.topup_at_office(
-        ctx.market, ctx.uow, ctx.member.id, int(d["member"]), int(d["amount"]), receipt=str(d["receipt"])
+        ctx.services, ctx.uow, ctx.member.id, int(d["member"]), int(d["amount"]), receipt=str(d["receipt"])
     )
     ctx.go()
     done = ctx.t("optu.done", name=d["name"], amount=won(int(d["amount"]), ctx.lang), seq=seq)
@@ -386,7 +392,7 @@ async def claim_decide(ctx: Ctx, args: list[str]) -> Screen:
         ctx.go()
         return with_note(await claim_list(ctx, []), ctx.t("work.stale"))
     claim = await claims.decide(
-        ctx.market,
+        ctx.services,
         ctx.uow,
         ctx.member.id,
         int(d["claim"]),

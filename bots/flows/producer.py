@@ -29,8 +29,16 @@ from bots.dialogue import Ctx, Handler, Router
 from bots.flows import payload, shop_delivery
 from bots.messages import Button, Reply, Screen
 from bots.texts import bnm, won
-from commerce import catalog, claims, delivery, members, orders, product_code, provenance, shops, validate, wallet
+from commerce import validate
+from commerce.claims import service as claims
+from commerce.delivery import service as delivery
 from commerce.errors import InvalidInput, UnknownOrder, UnknownProduct
+from commerce.members import service as members
+from commerce.orders import service as orders
+from commerce.provenance import service as provenance
+from commerce.shops import catalog, product_code
+from commerce.shops import service as shops
+from commerce.wallet import service as wallet
 from ledger.db import UnitOfWork
 
 BNM_SHARES = (0, 30, 50, 100)
@@ -268,7 +276,7 @@ async def shop_submit(ctx: Ctx, _args: list[str]) -> Screen:
     if d is None:
         return await _stale(ctx)
     await shops.open_shop(
-        ctx.market,
+        ctx.services,
         ctx.uow,
         ctx.member.id,
         name=d["name"],
@@ -388,7 +396,7 @@ async def add_price_typed(ctx: Ctx, args: list[str]) -> Screen:
             ctx.t("work.number") + "\n" + ctx.t("pa.ask_price", unit=ctx.data.get("unit", "")),
             **ctx.data,
         )
-    catalog.check_price(price, ctx.market)  # the service's own check: a refusal keeps this step waiting
+    catalog.check_price(price, ctx.services)  # the service's own check: a refusal keeps this step waiting
     return expects_text(ctx, "producer.add.stock", ctx.t("pa.ask_stock"), **ctx.data, price=price)
 
 
@@ -442,7 +450,7 @@ async def add_submit(ctx: Ctx, _args: list[str]) -> Screen:
     if d is None:
         return await _stale(ctx)
     product = await catalog.add_product(
-        ctx.market,
+        ctx.services,
         ctx.uow,
         ctx.member.id,
         int(d["shop"]),
@@ -527,7 +535,7 @@ async def stock_step(ctx: Ctx, args: list[str]) -> Screen:
     product, delta = await _owned_product(ctx, args), _arg_int(args, 1)
     if product is None or delta is None:
         return await _stale(ctx)
-    changed = await catalog.update_stock(ctx.market, ctx.uow, ctx.member.id, product.id, stock=product.stock + delta)
+    changed = await catalog.update_stock(ctx.services, ctx.uow, ctx.member.id, product.id, stock=product.stock + delta)
     return with_note(_product_card(ctx, changed), ctx.t("work.changed"))
 
 
@@ -544,7 +552,7 @@ async def stock_typed(ctx: Ctx, args: list[str]) -> Screen:
         return await _stale(ctx)
     if stock is None:
         return expects_text(ctx, ctx.state, ctx.t("work.number"), **ctx.data)
-    changed = await catalog.update_stock(ctx.market, ctx.uow, ctx.member.id, product_id, stock=stock)
+    changed = await catalog.update_stock(ctx.services, ctx.uow, ctx.member.id, product_id, stock=stock)
     ctx.go()
     return with_note(_product_card(ctx, changed), ctx.t("work.changed"))
 
@@ -569,7 +577,7 @@ async def price_step(ctx: Ctx, args: list[str]) -> Screen:
     product, delta = await _owned_product(ctx, args), _arg_int(args, 1)
     if product is None or delta is None:
         return await _stale(ctx)
-    changed = await catalog.update_price(ctx.market, ctx.uow, ctx.member.id, product.id, product.price + delta)
+    changed = await catalog.update_price(ctx.services, ctx.uow, ctx.member.id, product.id, product.price + delta)
     return with_note(_product_card(ctx, changed), ctx.t("work.changed"))
 
 
@@ -579,7 +587,7 @@ async def price_typed(ctx: Ctx, args: list[str]) -> Screen:
         return await _stale(ctx)
     if price is None:
         return _price_prompt(ctx, await catalog.get(ctx.uow, product_id), ctx.t("work.number"))
-    changed = await catalog.update_price(ctx.market, ctx.uow, ctx.member.id, product_id, price)
+    changed = await catalog.update_price(ctx.services, ctx.uow, ctx.member.id, product_id, price)
     ctx.go()
     return with_note(_product_card(ctx, changed), ctx.t("work.changed"))
 
@@ -617,7 +625,7 @@ async def event_record(ctx: Ctx, args: list[str]) -> Screen:
     stage = args[1] if len(args) > 1 else ""
     if product is None or stage not in provenance.PRODUCER_STAGES:
         return await _stale(ctx)
-    event = await provenance.record_event(ctx.market, ctx.uow, ctx.member.id, product.id, stage=stage)
+    event = await provenance.record_event(ctx.services, ctx.uow, ctx.member.id, product.id, stage=stage)
     done = ctx.t("pev.done", stage=ctx.t(f"work.stage.{stage}"), seq=event.seq)
     return with_note(_product_card(ctx, product), done)
 
@@ -687,7 +695,7 @@ async def order_accept(ctx: Ctx, args: list[str]) -> Screen:
     order = await _shop_order(ctx, args)
     if order is None:
         return await _stale(ctx)
-    accepted = await orders.accept_order(ctx.market, ctx.uow, ctx.member.id, order.id)
+    accepted = await orders.accept_order(ctx.services, ctx.uow, ctx.member.id, order.id)
     return ctx.say(
         ctx.t("pacc.done", id=accepted.id),
         [ctx.button("pod.assign", f"pasg:{accepted.id}"), ctx.button("pasg.open", "po")],
@@ -711,7 +719,7 @@ async def order_assign_to(ctx: Ctx, args: list[str]) -> Screen:
     order, courier_id = await _shop_order(ctx, args), _arg_int(args, 1)
     if order is None or courier_id is None:
         return await _stale(ctx)
-    await delivery.assign_courier(ctx.market, ctx.uow, ctx.member.id, order.id, courier_id)
+    await delivery.assign_courier(ctx.services, ctx.uow, ctx.member.id, order.id, courier_id)
     courier = await members.get(ctx.uow, courier_id)
     return ctx.say(ctx.t("pasg.done", name=courier.display_name, id=order.id), [ctx.button("pod.list", "po")])
 
@@ -732,7 +740,7 @@ async def order_decline_yes(ctx: Ctx, args: list[str]) -> Screen:
     order = await _shop_order(ctx, args)
     if order is None:
         return await _stale(ctx)
-    cancelled = await orders.cancel_order(ctx.market, ctx.uow, ctx.member.id, order.id)
+    cancelled = await orders.cancel_order(ctx.services, ctx.uow, ctx.member.id, order.id)
     return ctx.say(ctx.t("pdec.done", id=cancelled.id), [ctx.button("pod.list", "po")])
 
 
@@ -851,7 +859,7 @@ async def claim_send(ctx: Ctx, args: list[str]) -> Screen:
     if d is None or d["claim"] != _arg_int(args, 0):
         return await _stale(ctx)
     await claims.answer_claim(
-        ctx.market,
+        ctx.services,
         ctx.uow,
         ctx.member.id,
         int(d["claim"]),
@@ -882,7 +890,7 @@ async def sales(ctx: Ctx, _args: list[str]) -> Screen:
         return await shop_home(ctx, [])
     done = await orders.list_for_shop(ctx.uow, shop.id, states=("delivered", "confirmed", "settled"))
     settled = [o for o in done if o.state == "settled"]
-    b = await wallet.balances(ctx.market, ctx.uow, ctx.member.id)
+    b = await wallet.balances(ctx.services, ctx.uow, ctx.member.id)
     text = ctx.t(
         "psale.text",
         name=shop.name,

@@ -19,8 +19,11 @@ import re
 from bots.dialogue import Ctx, Router
 from bots.flows import checkout, payload
 from bots.messages import Button, Screen
-from commerce import delivery, fulfilment, orders, shops, windows
+from commerce.delivery import fulfilment, windows
+from commerce.delivery import service as delivery
 from commerce.errors import UnknownOrder
+from commerce.orders import service as orders
+from commerce.shops import service as shops
 
 
 async def destination_lines(ctx: Ctx, order: orders.Order) -> list[str]:
@@ -73,7 +76,7 @@ async def handover_code(ctx: Ctx, args: list[str]) -> Screen:
     code = re.sub(r"[\s-]", "", args[0] if args else "")
     if not (len(code) == 6 and code.isdigit()):
         return ctx.say(ctx.t("cdl.not_code") + "\n" + ctx.t("handover.ask", id=order_id), expects="code")
-    outcome = await delivery.hand_over(ctx.market, ctx.uow, ctx.member.id, order_id, code)
+    outcome = await delivery.hand_over(ctx.services, ctx.uow, ctx.member.id, order_id, code)
     if outcome.ok:
         ctx.go()
         return ctx.say(ctx.t("handover.done", id=order_id), [ctx.button("pod.list", "po")])
@@ -124,7 +127,7 @@ async def _set(ctx: Ctx, **change: object) -> Screen:
     shop = await shops.owned_by(ctx.uow, ctx.member.id)
     if shop is None:
         return await terms(ctx, [])
-    await shops.set_terms(ctx.market, ctx.uow, ctx.member.id, shop.id, **change)  # type: ignore[arg-type]
+    await shops.set_terms(ctx.services, ctx.uow, ctx.member.id, shop.id, **change)  # type: ignore[arg-type]
     screen = await terms(ctx, [])
     first = screen.replies[0]
     saved = type(first)(ctx.t("terms.saved") + "\n" + first.text, first.title, first.image_url, first.buttons)

@@ -20,9 +20,15 @@ from bots.flows import ads as ads_flow
 from bots.flows import checkout, community, home, payload
 from bots.messages import Button, Reply, Screen
 from bots.texts import won
-from commerce import catalog, claims, delivery, orders, product_code, provenance, reviews, shops
-from commerce import search as product_search
+from commerce.claims import service as claims
+from commerce.delivery import service as delivery
 from commerce.errors import AlreadyReviewed, InvalidInput, NotAllowed
+from commerce.orders import service as orders
+from commerce.provenance import service as provenance
+from commerce.reviews import service as reviews
+from commerce.search import service as product_search
+from commerce.shops import catalog, product_code
+from commerce.shops import service as shops
 
 PAGE = 5  # short lists (search hits, recent orders): five, leaving a sixth choice to move on
 LABEL_MAX = 30  # a goods button naming its shop: goods, amount and shop still fit a phone's button
@@ -265,7 +271,7 @@ async def where_from(ctx: Ctx, args: list[str]) -> Screen:
 async def add(ctx: Ctx, args: list[str]) -> Screen:
     """담기: into the cart and straight on to the confirmation (더 담기 and 장바구니 are on it)."""
     product_id, qty = _arg(args, 0), _arg(args, 1, 1)
-    await orders.add_to_cart(ctx.market, ctx.uow, ctx.member.id, product_id, qty)
+    await orders.add_to_cart(ctx.services, ctx.uow, ctx.member.id, product_id, qty)
     found = await catalog.get(ctx.uow, product_id)
     items = await orders.cart(ctx.uow, ctx.member.id, found.shop_id)
     count = sum(q for _p, q, _pr in items)
@@ -311,7 +317,7 @@ async def cart(ctx: Ctx, args: list[str]) -> Screen:
 async def quantity(ctx: Ctx, args: list[str]) -> Screen:
     product_id, qty = _arg(args, 0), _arg(args, 1)
     found = await catalog.get(ctx.uow, product_id)
-    await orders.set_quantity(ctx.market, ctx.uow, ctx.member.id, product_id, qty)
+    await orders.set_quantity(ctx.services, ctx.uow, ctx.member.id, product_id, qty)
     return await cart(ctx, [str(found.shop_id)])
 
 
@@ -330,7 +336,7 @@ STATE_KEYS = (
 )
 
 
-CANCELLABLE = ("placed", "paid")  # before the shop accepts (commerce.orders.cancel_order)
+CANCELLABLE = ("placed", "paid")  # before the shop accepts (commerce.orders.service.cancel_order)
 
 
 def _state(ctx: Ctx, state: str) -> str:
@@ -398,12 +404,12 @@ async def cancel(ctx: Ctx, args: list[str]) -> Screen:
             ctx.t("order.cancel_sure", id=order_id),
             [ctx.button("order.cancel_yes", f"ocx:{order_id}:y"), ctx.button("order.cancel_no", f"o:{order_id}")],
         )
-    await orders.cancel_order(ctx.market, ctx.uow, ctx.member.id, order_id)
+    await orders.cancel_order(ctx.services, ctx.uow, ctx.member.id, order_id)
     return ctx.say(ctx.t("order.cancelled", id=order_id), [ctx.button("home.orders", "orders")])
 
 
 async def received(ctx: Ctx, args: list[str]) -> Screen:
-    found = await orders.confirm_receipt(ctx.market, ctx.uow, ctx.member.id, _arg(args, 0))
+    found = await orders.confirm_receipt(ctx.services, ctx.uow, ctx.member.id, _arg(args, 0))
     if not await reviews.not_reviewed(ctx.uow, found.id):  # reviewed while it was marked delivered
         return ctx.say(ctx.t("order.thanks_reviewed", id=found.id), [ctx.button("home.orders", "orders")])
     return ctx.say(ctx.t("order.thanks", id=found.id), [ctx.button("order.review", f"rv:{found.id}")])
@@ -438,7 +444,7 @@ async def review_words(ctx: Ctx, args: list[str]) -> Screen:
         return await my_orders(ctx, [])
     text = args[0] if args and ctx.state == "review.text" else ""
     await reviews.post_review(
-        ctx.market,
+        ctx.services,
         ctx.uow,
         ctx.member.id,
         int(data["order"]),
@@ -469,7 +475,7 @@ async def claim_words(ctx: Ctx, args: list[str]) -> Screen:
     if not text:
         return ctx.say(ctx.t("claim.describe"), expects="text")
     opened = await claims.open_claim(
-        ctx.market, ctx.uow, ctx.member.id, int(data["order"]), kind=str(data["kind"]), text=text
+        ctx.services, ctx.uow, ctx.member.id, int(data["order"]), kind=str(data["kind"]), text=text
     )
     ctx.go()
     return ctx.say(ctx.t("claim.opened", id=opened.id), [ctx.button("home.orders", "orders")])

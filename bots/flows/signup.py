@@ -1,13 +1,13 @@
 """Sign-up by phone: Telegram's contact button (the platform vouches), or a typed number and a code.
 
 A verified phone is what links identities: the same number confirmed on KakaoTalk after Telegram makes
-one member of the two (``commerce.members`` merges them), so the order history and wallet follow.
-It is also what paying needs (``commerce.identity``)::
+one member of the two (``commerce.members.service`` merges them), so the order history and wallet follow.
+It is also what paying needs (``commerce.members.identity``)::
 
     confirmation ─📱 전화번호 인증하기→ phone:pay:<shop> ─(telegram) share contact ─┐
                                                      └─(kakao, web) type number → code ─┴→ done → confirmation again
 
-The code goes out by SMS when an SMS sender is configured (``commerce.identity.send_phone_code``);
+The code goes out by SMS when an SMS sender is configured (``commerce.members.identity.send_phone_code``);
 without one, development and test show it in the chat (``ChatConfig.show_codes``) and production offers
 Telegram's contact button or the market office instead. A ``resume`` note (only ``pay:<shop>`` or
 ``cart[:<shop>]``) brings the member back to where the need for a phone stopped them.
@@ -19,7 +19,8 @@ from bots.dialogue import Ctx, Router
 from bots.flows import checkout, shopper
 from bots.flows.home import home
 from bots.messages import Button, Reply, Screen
-from commerce import identity, members
+from commerce.members import identity
+from commerce.members import service as members
 from ledger.errors import ChestnutError
 
 RESUMABLE = ("pay", "cart")  # verbs a verified member is brought back to (never one that charges)
@@ -53,7 +54,7 @@ async def ask_phone(ctx: Ctx, args: list[str]) -> Screen:
             [later],
             expects="phone",
         )
-    if ctx.market.sms is None and not ctx.config.show_codes:
+    if ctx.services.sms is None and not ctx.config.show_codes:
         ctx.go()
         return _no_sms(ctx)
     ctx.go("signup.phone", **notes)
@@ -70,16 +71,16 @@ def _no_sms(ctx: Ctx) -> Screen:
 
 async def shared_phone(ctx: Ctx, args: list[str]) -> Screen:
     """A phone the channel vouched for (the adapter checked it is the sender's own)."""
-    ctx.member = await members.verified_phone(ctx.market, ctx.uow, ctx.member.id, args[0])
+    ctx.member = await members.verified_phone(ctx.services, ctx.uow, ctx.member.id, args[0])
     return await _welcome(ctx)
 
 
 async def typed_phone(ctx: Ctx, args: list[str]) -> Screen:
-    if ctx.market.sms is None and not ctx.config.show_codes:
+    if ctx.services.sms is None and not ctx.config.show_codes:
         ctx.go()
         return _no_sms(ctx)
     code = await identity.send_phone_code(
-        ctx.market, ctx.uow, ctx.member.id, args[0] if args else "", reveal=ctx.config.show_codes
+        ctx.services, ctx.uow, ctx.member.id, args[0] if args else "", reveal=ctx.config.show_codes
     )
     ctx.go("signup.code", **_resume(ctx))
     text = ctx.t("signup.code_sent")
@@ -89,7 +90,7 @@ async def typed_phone(ctx: Ctx, args: list[str]) -> Screen:
 
 
 async def typed_code(ctx: Ctx, args: list[str]) -> Screen:
-    check = await members.confirm_phone_code(ctx.market, ctx.uow, ctx.member.id, args[0] if args else "")
+    check = await members.confirm_phone_code(ctx.services, ctx.uow, ctx.member.id, args[0] if args else "")
     if not check.ok:
         return ctx.say(
             ctx.t("signup.code_wrong", left=check.attempts_left),

@@ -7,7 +7,7 @@
     a push ("abuse.case", from the "trust" batch) ─📋 자세히 보기→ case (ab:<id>)
 
 Only the member a case is about sees it: another member's id in a payload is answered like an unknown
-one, so nothing about that case shows. The rules, outcomes and appeals are ``commerce.abuse``'s.
+one, so nothing about that case shows. The rules, outcomes and appeals are ``commerce.trust.abuse``'s.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from __future__ import annotations
 from bots.dialogue import Ctx, Router
 from bots.flows import payload
 from bots.messages import Button, Screen
-from commerce import abuse
 from commerce.errors import InvalidState
+from commerce.trust import abuse
 
 SHOWN = 5  # cases per screen: with the way back, six choices at most
 APPEAL_STATE = "abuse.appeal"
@@ -122,7 +122,7 @@ async def appealed(ctx: Ctx, args: list[str]) -> Screen:
     if len(text) > abuse.MAX_APPEAL:
         return ctx.say(ctx.t("abuse.too_long", n=len(text), max=abuse.MAX_APPEAL), back, expects="text")
     try:
-        await abuse.appeal(ctx.market, ctx.uow, ctx.member.id, found.id, text)
+        await abuse.appeal(ctx.services, ctx.uow, ctx.member.id, found.id, text)
     except InvalidState:  # decided a moment ago, before anything was written
         fresh = await abuse.get(ctx.uow, found.id)
         return await case(ctx, fresh.id, before=ctx.t(f"abuse.not_open.{fresh.status}"))

@@ -9,7 +9,10 @@ from bots.dialogue import Ctx, Router
 from bots.flows import checkout
 from bots.messages import Button, Screen
 from bots.texts import bnm, won
-from commerce import abuse, identity, members, wallet
+from commerce.members import identity
+from commerce.members import service as members
+from commerce.trust import abuse
+from commerce.wallet import service as wallet
 from ledger.links import login_link
 
 KST = dt.timezone(dt.timedelta(hours=9))
@@ -56,7 +59,7 @@ def _token_lines(ctx: Ctx, token: str, total: int, available: int, holds: list[w
 
 async def balances(ctx: Ctx, _args: list[str]) -> Screen:
     ctx.go()
-    b = await wallet.balances(ctx.market, ctx.uow, ctx.member.id)
+    b = await wallet.balances(ctx.services, ctx.uow, ctx.member.id)
     held = await wallet.holds(ctx.uow, ctx.member.id)
     by_token = {token: [h for h in held if h.token == token] for token in ("BTL", "BNM")}
     lines = [
@@ -76,8 +79,8 @@ async def balances(ctx: Ctx, _args: list[str]) -> Screen:
     else:  # rewards from ads and recommendations are money too: out to a bank account (bots/flows/cashout.py)
         rows.append([ctx.button("pco.wallet", "pco")])
     if ctx.config.public_url:  # the member's own entries on the public ledger, by a signed 10-minute link
-        key = await ctx.market.keys.get(ctx.uow, ctx.member.key_label)
-        link = await login_link(ctx.market.keys, ctx.uow, ctx.config.public_url, key.public_key)
+        key = await ctx.services.keys.get(ctx.uow, ctx.member.key_label)
+        link = await login_link(ctx.services.keys, ctx.uow, ctx.config.public_url, key.public_key)
         rows[1].append(Button(ctx.t("trust.my_ledger"), url=link))
     if await abuse.has_cases(ctx.uow, ctx.member.id):  # withheld rewards are explained there
         rows.append([ctx.button("abuse.list", "ab")])
@@ -85,7 +88,7 @@ async def balances(ctx: Ctx, _args: list[str]) -> Screen:
 
 
 async def history(ctx: Ctx, _args: list[str]) -> Screen:
-    items = await wallet.history(ctx.market, ctx.uow, ctx.member.id, limit=8)
+    items = await wallet.history(ctx.services, ctx.uow, ctx.member.id, limit=8)
     if not items:
         return ctx.say(ctx.t("wallet.history_none"), [ctx.button("wallet.topup", "wt")])
     lines = [ctx.t("wallet.history_title")]
@@ -140,7 +143,7 @@ async def trial(ctx: Ctx, _args: list[str]) -> Screen:
     minted = False
     if not await wallet.office_receipt_recorded(ctx.uow, _trial_receipt(ctx)):
         given = await wallet.office_topup(
-            ctx.market, ctx.uow, operators[0].id, ctx.member.id, amount, receipt=_trial_receipt(ctx), notify=False
+            ctx.services, ctx.uow, operators[0].id, ctx.member.id, amount, receipt=_trial_receipt(ctx), notify=False
         )
         minted = given.minted
     resume = ctx.data.get("resume")
@@ -156,7 +159,7 @@ async def trial(ctx: Ctx, _args: list[str]) -> Screen:
 async def gateway_link(ctx: Ctx, args: list[str]) -> Screen:
     if not ctx.config.topup_url or not args or not args[0].isdigit():
         return await topup(ctx, [])
-    intent = await wallet.request_topup(ctx.market, ctx.uow, ctx.member.id, int(args[0]))
+    intent = await wallet.request_topup(ctx.services, ctx.uow, ctx.member.id, int(args[0]))
     url = f"{ctx.config.topup_url}?orderId={intent.order_id}&amount={intent.amount}"
     return ctx.say(
         ctx.t("wallet.topup_link", amount=won(intent.amount, ctx.lang)),

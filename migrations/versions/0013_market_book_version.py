@@ -4,7 +4,7 @@ Revision ID: 0013_market_book_version
 Revises: 0012_market_keys
 Create Date: 2026-12-04 03:30:00
 
-``commerce.market.resting``: a process matches against its copy of the open orders while the version it
+``commerce.exchange.resting``: a process matches against its copy of the open orders while the version it
 made it at is the one this row holds, and reads the book anew otherwise. 0 is the version of a market
 from before this column: no copy is kept for it (new versions are random and above 0).
 

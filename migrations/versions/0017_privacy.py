@@ -5,9 +5,9 @@ Revises: 0016_outbox
 Create Date: 2026-12-08 10:00:00
 
 Existing recommendation links get a token each and are marked ``legacy``: a link shared before as
-``r<member>p<product>`` keeps crediting its member (``ads.referrals.resolve``), while every link shared
+``r<member>p<product>`` keeps crediting its member (``community.referrals.resolve``), while every link shared
 from now on carries only its token. The phone-hash pepper leaves ``market_settings`` at start-up, not
-here (``commerce.pepper``): it moves into a file beside the master key, whose path only the running
+here (``commerce.members.pepper``): it moves into a file beside the master key, whose path only the running
 settings know.
 """
 

@@ -27,7 +27,7 @@ async def main(home: Path, campaign_id: int, base_url: str, token: str, rate: fl
         async with Bot(token, base_url=base_url, request=AiohttpRequest()) as bot:
             notifier = TelegramNotifier(bot, per_chat_s=1.0, overall_per_s=rate, catch_up_s=0.01)
             outbox = AdOutbox({"telegram": notifier})
-            dispatcher = Dispatcher(app.db, app.market, outbox, chunk=20, journal_dir=home / "ads")
+            dispatcher = Dispatcher(app.db, app.services, outbox, chunk=20, journal_dir=home / "ads")
             print("ready", flush=True)
             r = await dispatcher.run(campaign_id)
             print(f"done {r.sent} {r.recovered} {r.resumed} {r.settled}", flush=True)

@@ -27,7 +27,10 @@ from bots.telegram import TelegramBot
 from bots.telegram_push import TelegramNotifier
 from chestnut.bootstrap import build
 from chestnut.settings import Settings
-from commerce import delivery, members, orders, wallet
+from commerce.delivery import service as delivery
+from commerce.members import service as members
+from commerce.orders import service as orders
+from commerce.wallet import service as wallet
 from tests.support.identity import verify
 from tests.support.market import cast
 
@@ -62,17 +65,17 @@ async def main() -> int:
         c = await cast(app)
         async with app.db.unit_of_work() as uow:
             shopper = await members.register(
-                app.market, uow, channel="telegram", external_id="555", display_name="할매"
+                app.services, uow, channel="telegram", external_id="555", display_name="할매"
             )
             await verify(app, uow, shopper.id)
-            await wallet.topup_at_office(app.market, uow, c.operator, shopper.id, 50_000, receipt="R-555")
-            await orders.add_to_cart(app.market, uow, shopper.id, c.product, 1)
-            order = await orders.checkout(app.market, uow, shopper.id, c.shop, expected_total=9_000)
-            await orders.accept_order(app.market, uow, c.producer, order.id)
-            await delivery.assign_courier(app.market, uow, c.producer, order.id, c.courier)
+            await wallet.topup_at_office(app.services, uow, c.operator, shopper.id, 50_000, receipt="R-555")
+            await orders.add_to_cart(app.services, uow, shopper.id, c.product, 1)
+            order = await orders.checkout(app.services, uow, shopper.id, c.shop, expected_total=9_000)
+            await orders.accept_order(app.services, uow, c.producer, order.id)
+            await delivery.assign_courier(app.services, uow, c.producer, order.id, c.courier)
             await uow.commit()
         async with app.db.unit_of_work() as uow:
-            await delivery.confirm_pickup(app.market, uow, c.courier, order.id)
+            await delivery.confirm_pickup(app.services, uow, c.courier, order.id)
             code = await delivery.delivery_code(uow, shopper.id, order.id)
             await uow.commit()
         await app.pushes.drain()
@@ -85,7 +88,7 @@ async def main() -> int:
 
         app.db.after_commit = die
         async with app.db.unit_of_work() as uow:
-            await delivery.confirm_delivery(app.market, uow, c.courier, order.id, code)
+            await delivery.confirm_delivery(app.services, uow, c.courier, order.id, code)
             out(f"committing {order.id}")
             await uow.commit()
     out("survived")  # never: the commit's hook killed the process

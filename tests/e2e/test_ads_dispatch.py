@@ -24,9 +24,10 @@ from ads import campaigns, consent
 from bots.texts import t
 from chestnut.bench_ads import seed_opted_in
 from chestnut.bootstrap import App, build
+from chestnut.serve import server_app
 from chestnut.settings import Settings
-from chestnut.web import make_web_app
-from commerce import members, wallet
+from commerce.members import service as members
+from commerce.wallet import service as wallet
 from tests.support.chat import ChatUser
 from tests.support.kakao_standin import KakaoEventApi, KakaoUser
 from tests.support.market import Cast, cast
@@ -48,9 +49,9 @@ async def standin() -> AsyncIterator[BotApiStandIn]:
 
 async def _opted_in(app: App, channel: str, external_id: str, name: str) -> int:
     async with app.db.unit_of_work() as uow:
-        m = await members.register(app.market, uow, channel=channel, external_id=external_id, display_name=name)  # type: ignore[arg-type]
+        m = await members.register(app.services, uow, channel=channel, external_id=external_id, display_name=name)  # type: ignore[arg-type]
         for scope, value in (("category", consent.ANY), ("region", consent.ANY), ("night", "")):
-            await consent.set_consent(app.market, uow, m.id, scope, value, granted=True)
+            await consent.set_consent(app.services, uow, m.id, scope, value, granted=True)
         await uow.commit()
     return m.id
 
@@ -58,7 +59,7 @@ async def _opted_in(app: App, channel: str, external_id: str, name: str) -> int:
 async def _producer_starts_a_campaign_by_chat(app: App, c: Cast) -> None:
     async with app.db.unit_of_work() as uow:
         # Setup money, told to nobody: the stand-in's one refused send below is meant for the first ad.
-        await wallet.topup_at_office(app.market, uow, c.operator, c.producer, 20_000, receipt="R-ad", notify=False)
+        await wallet.topup_at_office(app.services, uow, c.operator, c.producer, 20_000, receipt="R-ad", notify=False)
         await uow.commit()
     producer = ChatUser(app.dialogue, "telegram", "101", "김농부")
     await producer.send(payload="ps")
@@ -111,7 +112,7 @@ async def test_the_server_sends_a_chat_made_campaign_on_telegram(tmp_path: Path,
         bob = await _opted_in(app, "telegram", "602", "박할배")  # blocked the bot: the first ad sent is his
         alice = await _opted_in(app, "telegram", "601", "이순자")
         gone = await _opted_in(app, "telegram", "not-a-chat", "옛날계정")  # an identity Telegram cannot reach
-        async with TestClient(TestServer(make_web_app(app))):  # serve's background work: the dispatch loop
+        async with TestClient(TestServer(server_app(app))):  # serve's background work: the dispatch loop
             # The cast's own notifications (the shop approved) waited in the outbox for the bot: out first,
             # so the refused send below is the first ad's.
             await app.pushes.drain()
@@ -142,7 +143,7 @@ async def test_the_server_sends_a_chat_made_campaign_on_telegram(tmp_path: Path,
                     alice,
                     categories=["과일"],
                     regions=["수원시"],
-                    now_ms=app.market.clock(),
+                    now_ms=app.services.clock(),
                     quiet=consent.QuietHours(),
                 )
             assert not decision.ok and decision.reason == "withdrawn"
@@ -167,7 +168,7 @@ async def test_the_server_sends_on_kakao_through_the_event_api(tmp_path: Path) -
             c = await cast(app)
             ann = await _opted_in(app, "kakao", "k-ann", "안순희")
             gone = await _opted_in(app, "kakao", "k-gone", "채널나감")
-            async with TestClient(TestServer(make_web_app(app))) as http:
+            async with TestClient(TestServer(server_app(app))) as http:
                 await _producer_starts_a_campaign_by_chat(app, c)
                 assert await _until_sent(app) == {ann: "sent", gone: "unreachable"}
                 # Both users in one Event API request (batches of ≤ 100); the other talk is the cast
@@ -232,9 +233,9 @@ async def test_a_dispatcher_killed_mid_send_messages_nobody_twice(tmp_path: Path
         owner, product, first = await seed_opted_in(app, MEMBERS, None)
         async with app.db.unit_of_work() as uow:
             camp = await campaigns.create(
-                app.market, uow, owner, product_id=product, message="햇사과", reward=10, budget=100
+                app.services, uow, owner, product_id=product, message="햇사과", reward=10, budget=100
             )
-            camp = await campaigns.start(app.market, uow, owner, camp.id)
+            camp = await campaigns.start(app.services, uow, owner, camp.id)
             await uow.commit()
     finally:
         await app.close()

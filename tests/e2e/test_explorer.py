@@ -13,19 +13,20 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from chestnut.bootstrap import App, build
+from chestnut.demo import build_demo
 from chestnut.settings import Settings
-from chestnut.web import make_web_app
-from commerce import members, product_code
-from commerce.demo import build_demo
+from commerce.members import service as members
+from commerce.shops import product_code
 from ledger import liabilities
 from ledger.links import LOGIN_TTL_S, link_signer, login_link
+from web.app import make_web_app
 
 
 @pytest.fixture
 async def client(tmp_path: Path, sqlite_url: str) -> AsyncIterator[tuple[App, TestClient]]:
     app = await build(Settings(home=tmp_path / "home", database_url=sqlite_url, environment="test"))
-    await build_demo(app.market, app.db, shoppers=30)
-    client = TestClient(TestServer(make_web_app(app, background=False), host="127.0.0.1"))
+    await build_demo(app.services, app.db, shoppers=30)
+    client = TestClient(TestServer(make_web_app(app), host="127.0.0.1"))
     await client.start_server()
     try:
         yield app, client

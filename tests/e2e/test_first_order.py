@@ -24,13 +24,16 @@ from bots.dialogue import FloodGate
 from bots.texts import t
 from chestnut.bootstrap import App, build
 from chestnut.settings import Settings
-from chestnut.web import make_web_app
-from commerce import fulfilment, members, orders, wallet
+from commerce.delivery import fulfilment
+from commerce.members import service as members
+from commerce.orders import service as orders
+from commerce.wallet import service as wallet
 from tests.support.chat import ChatUser
 from tests.support.inbox import Inbox
 from tests.support.kakao_standin import KakaoUser
 from tests.support.market import Cast, cast
 from tests.support.telegram_standin import BotApiStandIn, polling
+from web.app import make_web_app
 
 HOME = t("ko", "menu.home")
 MOTGOL = (37.2790, 127.0203)  # by 못골시장, in 수원시 팔달구: inside the shop's area
@@ -50,7 +53,7 @@ async def standin() -> AsyncIterator[BotApiStandIn]:
 
 async def _top_up(app: App, c: Cast, member_id: int, amount: int = 50_000) -> None:
     async with app.db.unit_of_work() as uow:
-        await wallet.topup_at_office(app.market, uow, c.operator, member_id, amount, receipt=f"R-{member_id}")
+        await wallet.topup_at_office(app.services, uow, c.operator, member_id, amount, receipt=f"R-{member_id}")
         await uow.commit()
 
 
@@ -110,7 +113,7 @@ async def kakao_client(
     )
     app = await build(settings)
     try:
-        async with TestClient(TestServer(make_web_app(app, background=False))) as http:
+        async with TestClient(TestServer(make_web_app(app))) as http:
             yield app, http
     finally:
         await app.close()
@@ -239,15 +242,16 @@ async def test_play_money_lands_back_on_the_confirmation(tmp_path: Path, db_url:
 async def test_no_address_or_recipient_phone_on_any_public_page_or_tile(
     kakao_client: tuple[App, TestClient[web.Request, web.Application]],
 ) -> None:
-    from commerce import addresses, product_code
+    from commerce.delivery import addresses
+    from commerce.shops import product_code
 
     app, http = kakao_client
     c = await cast(app)
     async with app.db.unit_of_work() as uow:
         (home,) = await addresses.list_for(uow, c.shopper)
         await addresses.set_recipient(uow, c.shopper, home.id, name="김영자", phone="010-2222-3333")
-        await orders.add_to_cart(app.market, uow, c.shopper, c.product, 1)
-        order = await orders.checkout(app.market, uow, c.shopper, c.shop, expected_total=9_000, bnm_share=0)
+        await orders.add_to_cart(app.services, uow, c.shopper, c.product, 1)
+        order = await orders.checkout(app.services, uow, c.shopper, c.shop, expected_total=9_000, bnm_share=0)
         await app.ledger.publish_checkpoint(uow)
         await uow.commit()
         size = (await app.ledger.head(uow)).size

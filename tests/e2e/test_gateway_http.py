@@ -18,13 +18,13 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from chestnut.bootstrap import App
-from chestnut.web import error_middleware
-from commerce import wallet
-from commerce.api import PaymentsApi
-from commerce.gateway import HttpGateway, sign_body
+from commerce.wallet import service as wallet
+from commerce.wallet.gateway import HttpGateway, sign_body
 from ledger.verify import verify_ledger
 from tests.support.market import Cast, cast
 from tests.support.pg_standin import SECRET_KEY, WEBHOOK_SECRET, PgStandIn
+from web.api import PaymentsApi
+from web.app import error_middleware
 
 
 @dataclass
@@ -37,14 +37,14 @@ class Rig:
     async def intent(self, amount: int) -> tuple[str, str]:
         """A top-up order and its checkout at the gateway: (order id, payment key)."""
         async with self.app.db.unit_of_work() as uow:
-            made = await wallet.request_topup(self.app.market, uow, self.c.shopper, amount)
+            made = await wallet.request_topup(self.app.services, uow, self.c.shopper, amount)
             await uow.commit()
         return made.order_id, self.pg.checkout(made.order_id, amount)
 
     async def state(self) -> dict[str, Any]:
         async with self.app.db.snapshot() as snap:
             head = await self.app.ledger.head(snap)
-            money = await wallet.balances(self.app.market, snap, self.c.shopper)
+            money = await wallet.balances(self.app.services, snap, self.c.shopper)
             topups = await snap.fetch("SELECT id, status, payment_key, seq FROM topups ORDER BY id")
         return {"size": head.size, "money": money, "topups": topups}
 
@@ -77,7 +77,7 @@ async def rig(app: App) -> AsyncIterator[Rig]:
     async with PgStandIn() as pg, aiohttp.ClientSession() as session:
         gw = HttpGateway(session, pg.base_url, SECRET_KEY, timeout_s=0.5)
         web_app = web.Application(middlewares=[error_middleware])
-        web_app.add_routes(PaymentsApi(app.db, app.market, gw, webhook_secret=WEBHOOK_SECRET).routes())
+        web_app.add_routes(PaymentsApi(app.db, app.services, gw, webhook_secret=WEBHOOK_SECRET).routes())
         async with TestClient(TestServer(web_app, host="127.0.0.1")) as http:
             yield Rig(app, c, pg, http)
 
@@ -320,7 +320,7 @@ async def test_webhooks_are_refused_without_a_configured_secret(app: App) -> Non
     async with PgStandIn() as pg, aiohttp.ClientSession() as session:
         gw = HttpGateway(session, pg.base_url, SECRET_KEY)
         web_app = web.Application(middlewares=[error_middleware])
-        web_app.add_routes(PaymentsApi(app.db, app.market, gw, webhook_secret=b"").routes())
+        web_app.add_routes(PaymentsApi(app.db, app.services, gw, webhook_secret=b"").routes())
         async with TestClient(TestServer(web_app, host="127.0.0.1")) as http:
             raw = b'{"eventType": "PAYMENT_STATUS_CHANGED"}'
             resp = await http.post("/payments/webhook", data=raw, headers={"X-Chestnut-Signature": sign_body(b"", raw)})

@@ -16,8 +16,8 @@ from sqlalchemy.engine import make_url
 
 from chestnut.bootstrap import build
 from chestnut.settings import Settings
-from chestnut.web import make_web_app
 from tests.conftest import _asyncpg_dsn, create_pg_database, drop_pg_database, postgres_admin_url, require_postgres
+from web.app import make_web_app
 
 
 async def _health(client: TestClient[Any, Any]) -> tuple[int, dict[str, Any]]:
@@ -29,10 +29,10 @@ async def test_health_names_each_part_and_a_channel_not_configured_is_off(tmp_pa
     settings = Settings(home=tmp_path / "home", database_url=sqlite_url, environment="test")
     app = await build(settings)
     try:
-        async with TestClient(TestServer(make_web_app(app, background=False))) as client:
+        async with TestClient(TestServer(make_web_app(app))) as client:
             assert await _health(client) == (200, {"ok": True, "db": "up", "telegram": "off", "kakao": "off"})
         settings.kakao_skill_secret = SecretStr("a-long-enough-skill-secret")
-        async with TestClient(TestServer(make_web_app(app, background=False))) as client:
+        async with TestClient(TestServer(make_web_app(app))) as client:
             assert (await _health(client))[1]["kakao"] == "up"
     finally:
         await app.close()
@@ -68,7 +68,7 @@ async def test_a_database_that_stops_answering_makes_health_503_until_it_is_back
     app = await build(Settings(home=tmp_path / "home", database_url=url, environment="test"))
     admin = await asyncpg.connect(_asyncpg_dsn(postgres_admin_url()))
     try:
-        async with TestClient(TestServer(make_web_app(app, background=False))) as client:
+        async with TestClient(TestServer(make_web_app(app))) as client:
             assert (await _health(client))[0] == 200
             # The database refuses connections and drops the ones it had (a failover, a maintenance window).
             await admin.execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS false')

@@ -36,9 +36,9 @@ from nacl.signing import VerifyKey
 
 from chestnut.bootstrap import App, build
 from chestnut.settings import Settings
-from chestnut.web import make_web_app
 from ledger.model import AccountSpec, Transfer
 from ledger.service import Request
+from web.app import make_web_app
 
 ROOT = Path(__file__).resolve().parents[2]
 CHESTNUT = ROOT / ".venv" / "bin" / "chestnut"
@@ -624,7 +624,7 @@ async def client(app: App) -> AsyncIterator[TestClient[Any, Any]]:
         )
         await app.ledger.publish_checkpoint(uow)
         await uow.commit()
-    async with TestClient(TestServer(make_web_app(app, background=False))) as c:
+    async with TestClient(TestServer(make_web_app(app))) as c:
         yield c
 
 
@@ -694,10 +694,10 @@ async def test_entry_pages_are_bounded_in_bytes_too(tmp_path: Path) -> None:
 
     from chestnut.bootstrap import build
     from chestnut.settings import Settings
-    from chestnut.web import make_web_app
     from ledger import api as ledger_api
     from ledger import readers
     from ledger.service import Request
+    from web.app import make_web_app
 
     app = await build(Settings(home=tmp_path / "home", environment="test"))
     try:
@@ -708,7 +708,7 @@ async def test_entry_pages_are_bounded_in_bytes_too(tmp_path: Path) -> None:
                 )
             token = await readers.issue(uow, "bounds")  # the big entries are restricted: read them in full
             await uow.commit()
-        async with TestClient(TestServer(make_web_app(app, background=False))) as client:
+        async with TestClient(TestServer(make_web_app(app))) as client:
             seen: list[int] = []
             start = 0
             pages = 0

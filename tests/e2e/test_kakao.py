@@ -23,12 +23,16 @@ from bots.kakao_render import render
 from bots.messages import Button, Reply, Screen
 from chestnut.bootstrap import App, build
 from chestnut.settings import Settings
-from chestnut.web import error_middleware, make_web_app
-from commerce import delivery, members, orders, reviews, wallet
+from commerce.delivery import service as delivery
+from commerce.members import service as members
+from commerce.orders import service as orders
+from commerce.reviews import service as reviews
+from commerce.wallet import service as wallet
 from ledger.verify import verify_ledger
 from tests.support.chat import ChatUser
 from tests.support.kakao_standin import KakaoEventApi, KakaoUser, check_skill_response, skill_payload, texts
 from tests.support.market import cast
+from web.app import error_middleware, make_web_app
 
 SECRET = "kakao-skill-secret-for-tests-0f3a"  # noqa: S105 - a test value
 HEADER = "X-Chestnut-Skill-Secret"
@@ -53,7 +57,7 @@ async def kakao_app(tmp_path: Path, db_url: str) -> AsyncIterator[App]:
 
 @pytest.fixture
 async def client(kakao_app: App) -> AsyncIterator[Client]:
-    async with TestClient(TestServer(make_web_app(kakao_app, background=False))) as http:
+    async with TestClient(TestServer(make_web_app(kakao_app))) as http:
         yield http
 
 
@@ -80,7 +84,7 @@ async def test_a_missing_or_wrong_secret_header_is_401_and_the_right_one_is_answ
 async def test_the_header_name_is_configurable(tmp_path: Path, sqlite_url: str) -> None:
     app = await build(kakao_settings(tmp_path, sqlite_url, kakao_skill_header="X-Kakao-Custom"))
     try:
-        async with TestClient(TestServer(make_web_app(app, background=False))) as http:
+        async with TestClient(TestServer(make_web_app(app))) as http:
             body = skill_payload("u-h", "안녕")
             async with http.post("/kakao/skill", json=body, headers=AUTH) as r:
                 assert r.status == 401
@@ -98,7 +102,7 @@ async def test_with_no_secret_set_only_development_answers(
     app = await build(settings)
     try:
         async with (
-            TestClient(TestServer(make_web_app(app, background=False))) as http,
+            TestClient(TestServer(make_web_app(app))) as http,
             http.post("/kakao/skill", json=skill_payload("u-dev", "안녕")) as r,
         ):
             assert r.status == status

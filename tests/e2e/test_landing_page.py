@@ -11,16 +11,16 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from chestnut.bootstrap import App, build
 from chestnut.settings import Settings
-from chestnut.web import make_web_app
-from commerce import product_code
+from commerce.shops import product_code
 from tests.support.market import Cast, cast
+from web.app import make_web_app
 
 
 @pytest.fixture
 async def site(tmp_path: Path, sqlite_url: str) -> AsyncIterator[tuple[Cast, TestClient]]:
     app: App = await build(Settings(home=tmp_path / "home", database_url=sqlite_url, environment="test"))
     people = await cast(app)
-    client = TestClient(TestServer(make_web_app(app, background=False), host="127.0.0.1"))
+    client = TestClient(TestServer(make_web_app(app), host="127.0.0.1"))
     await client.start_server()
     try:
         yield people, client

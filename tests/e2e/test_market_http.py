@@ -16,25 +16,26 @@ from aiohttp.test_utils import TestClient, TestServer
 from PIL import Image
 
 from chestnut.bootstrap import App
-from chestnut.web import make_web_app
-from commerce import members, wallet
-from commerce.market import service as market
+from commerce.exchange import service as market
+from commerce.members import service as members
+from commerce.wallet import service as wallet
 from ledger.model import Transfer
 from ledger.service import Request
 from tests.support.identity import verify
+from web.app import make_web_app
 
 NOON_KST = 1_798_729_200_000 + 12 * 3_600_000
 
 
 @pytest.fixture
 async def client(app: App) -> AsyncIterator[TestClient[Any, Any]]:
-    app.market.clock = lambda: NOON_KST
-    async with TestClient(TestServer(make_web_app(app, background=False))) as c:
+    app.services.clock = lambda: NOON_KST
+    async with TestClient(TestServer(make_web_app(app))) as c:
         yield c
 
 
 async def trade_some(app: App) -> tuple[int, int]:
-    m = app.market
+    m = app.services
     async with app.db.unit_of_work() as uow:
         op = await members.register(m, uow, channel="web", external_id="op", display_name="op")
         await members.make_operator(m, uow, op.id)
@@ -121,7 +122,7 @@ async def test_book_trades_price_and_chart_after_trading(app: App, client: TestC
     assert price["today"] == {"high": 1_150, "low": 1_100, "last": 1_150, "volume_units": 15_000}
     assert price["week_closes"][-1] == 1_150 and price["week_closes"][0] is None
     async with app.db.snapshot() as snap:
-        assert await app.market.prices.reference_price(snap) == price["price"]  # what payments use
+        assert await app.services.prices.reference_price(snap) == price["price"]  # what payments use
 
     chart = await client.get("/market/chart.png?days=7")
     assert chart.status == 200

@@ -3,7 +3,7 @@ on a tampered proof.
 
 Debian's Chromium (``/usr/bin/chromium``) driven by Playwright, exactly as ``test_webchat_browser.py``
 does (same skip policy: skip with the reason where the browser cannot start, fail under ``CI=true``).
-The verifier is ``ledger/static/verify.js`` alone: WebCrypto SHA-256 for the Merkle path and WebCrypto
+The verifier is ``web/static/verify.js`` alone: WebCrypto SHA-256 for the Merkle path and WebCrypto
 Ed25519 for the actors' and the checkpoint's signatures. The tampered run changes one hash of each
 inclusion proof on its way to the browser — the page must say it could not verify.
 """
@@ -21,11 +21,11 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from chestnut.bootstrap import App, build
+from chestnut.demo import build_demo
 from chestnut.settings import Settings
-from chestnut.web import make_web_app
-from commerce import product_code
-from commerce.demo import build_demo
+from commerce.shops import product_code
 from tests.e2e.test_webchat_browser import PHONE, browser  # noqa: F401  (the shared Chromium fixture)
+from web.app import make_web_app
 
 DOCS_SHOT = Path(__file__).resolve().parents[2] / "docs" / "provenance-page.png"
 
@@ -33,8 +33,8 @@ DOCS_SHOT = Path(__file__).resolve().parents[2] / "docs" / "provenance-page.png"
 @pytest.fixture
 async def served(tmp_path: Path, sqlite_url: str) -> AsyncIterator[tuple[App, str]]:
     app = await build(Settings(home=tmp_path / "home", database_url=sqlite_url, environment="test"))
-    await build_demo(app.market, app.db, shoppers=40)
-    server = TestServer(make_web_app(app, background=False), host="127.0.0.1")
+    await build_demo(app.services, app.db, shoppers=40)
+    server = TestServer(make_web_app(app), host="127.0.0.1")
     await server.start_server()
     try:
         yield app, str(server.make_url("/"))

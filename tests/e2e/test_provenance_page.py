@@ -12,20 +12,22 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from chestnut.bootstrap import App, build
+from chestnut.demo import build_demo
 from chestnut.settings import Settings
-from chestnut.web import make_web_app
-from commerce import product_code, provenance, reviews
-from commerce.demo import build_demo
-from commerce.provenance_page import ProvenancePages
+from commerce.provenance import service as provenance
+from commerce.reviews import service as reviews
+from commerce.shops import product_code
 from ledger.db import UnitOfWork
 from tests.support.chat import ChatUser
+from web.app import make_web_app
+from web.provenance import ProvenancePages
 
 
 @pytest.fixture
 async def client(tmp_path: Path, sqlite_url: str) -> AsyncIterator[tuple[App, TestClient]]:
     app = await build(Settings(home=tmp_path / "home", database_url=sqlite_url, environment="test"))
-    await build_demo(app.market, app.db, shoppers=30)
-    client = TestClient(TestServer(make_web_app(app, background=False), host="127.0.0.1"))
+    await build_demo(app.services, app.db, shoppers=30)
+    client = TestClient(TestServer(make_web_app(app), host="127.0.0.1"))
     await client.start_server()
     try:
         yield app, client
@@ -65,7 +67,7 @@ async def test_unknown_or_mangled_codes_are_a_friendly_404_page(client: tuple[Ap
     r = await http.get(f"/p/{code}")
     assert r.status == 404
     page = await r.text()
-    assert "찾지 못했어요" in page and "<script>" not in page.replace('<script src="/ledger/static/verify.js"', "")
+    assert "찾지 못했어요" in page and "<script>" not in page.replace('<script src="/static/verify.js"', "")
     assert "Traceback" not in page
 
 
@@ -109,7 +111,7 @@ async def test_a_new_step_or_review_is_on_the_page_within_the_staleness_bound(
     assert before.status == 200
     async with app.db.unit_of_work() as uow:
         step = await provenance.record_event(
-            app.market, uow, int(owner), int(pid), stage="packed", note="오후에 다시 포장한 상자"
+            app.services, uow, int(owner), int(pid), stage="packed", note="오후에 다시 포장한 상자"
         )
         await uow.commit()
     await asyncio.sleep(bound + 0.05)
@@ -123,7 +125,7 @@ async def test_a_new_step_or_review_is_on_the_page_within_the_staleness_bound(
     shown = re.search(r"후기 \((\d+)개 중 최근\)", await (await http.get(url)).text())  # cached before the review
     assert shown is not None
     async with app.db.unit_of_work() as uow:
-        review = await reviews.post_review(app.market, uow, buyer, order, product, rating=4, text="새로 쓴 후기")
+        review = await reviews.post_review(app.services, uow, buyer, order, product, rating=4, text="새로 쓴 후기")
         await uow.commit()
     await asyncio.sleep(bound + 0.05)
     page = await (await http.get(url)).text()

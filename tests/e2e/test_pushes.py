@@ -15,7 +15,11 @@ from bots.telegram import TelegramBot
 from bots.telegram_push import TelegramNotifier
 from chestnut.bootstrap import App, build
 from chestnut.settings import Settings
-from commerce import delivery, events, members, orders, wallet
+from commerce import events
+from commerce.delivery import service as delivery
+from commerce.members import service as members
+from commerce.orders import service as orders
+from commerce.wallet import service as wallet
 from tests.support.chat import ChatUser
 from tests.support.identity import verify
 from tests.support.kakao_standin import KakaoEventApi
@@ -46,7 +50,9 @@ async def test_the_shop_and_the_shopper_are_told_what_happened(market_app: App, 
     app = market_app
     c = await cast(app)  # the producer's identity is telegram 101, the shopper's kakao s1
     async with app.db.unit_of_work() as uow:
-        shopper_tg = await members.register(app.market, uow, channel="telegram", external_id="555", display_name="할매")
+        shopper_tg = await members.register(
+            app.services, uow, channel="telegram", external_id="555", display_name="할매"
+        )
         await verify(app, uow, shopper_tg.id)  # paying needs a verified phone
         await uow.commit()
     TelegramBot(app.dialogue, standin.token, base_url=standin.base_url)  # PTB's timedelta periods, as serve does
@@ -54,7 +60,7 @@ async def test_the_shop_and_the_shopper_are_told_what_happened(market_app: App, 
         app.pushes.add(TelegramNotifier(bot, per_chat_s=0.05))
         buyer = ChatUser(app.dialogue, "telegram", "555")
         async with app.db.unit_of_work() as uow:
-            await wallet.topup_at_office(app.market, uow, c.operator, shopper_tg.id, 50_000, receipt="R-555")
+            await wallet.topup_at_office(app.services, uow, c.operator, shopper_tg.id, 50_000, receipt="R-555")
             await uow.commit()
         await buyer.send("/start")
         await buyer.tap("장보기")
@@ -71,11 +77,11 @@ async def test_the_shop_and_the_shopper_are_told_what_happened(market_app: App, 
 
         (order,) = [o for o in await _orders(app, shopper_tg.id)]
         async with app.db.unit_of_work() as uow:
-            await orders.accept_order(app.market, uow, c.producer, order.id)
-            await delivery.assign_courier(app.market, uow, c.producer, order.id, c.courier)
+            await orders.accept_order(app.services, uow, c.producer, order.id)
+            await delivery.assign_courier(app.services, uow, c.producer, order.id, c.courier)
             await uow.commit()
         async with app.db.unit_of_work() as uow:
-            await delivery.confirm_pickup(app.market, uow, c.courier, order.id)
+            await delivery.confirm_pickup(app.services, uow, c.courier, order.id)
             await uow.commit()
         await app.pushes.drain()
         told = [call.params["text"] for call in standin.calls_to(555, "sendMessage")]
@@ -92,7 +98,7 @@ async def test_the_shop_and_the_shopper_are_told_what_happened(market_app: App, 
         standin.fail("sendMessage", status=403)  # the shopper blocked the bot
         async with app.db.unit_of_work() as uow:
             code = await delivery.delivery_code(uow, shopper_tg.id, order.id)
-            await delivery.confirm_delivery(app.market, uow, c.courier, order.id, code)
+            await delivery.confirm_delivery(app.services, uow, c.courier, order.id, code)
             await uow.commit()
         await app.pushes.drain()
         async with app.db.snapshot() as snap:
@@ -119,9 +125,9 @@ async def test_a_kakao_shopper_hears_of_the_delivery_through_the_event_api(tmp_p
         try:
             c = await cast(app)  # the shopper's identity is kakao s1
             async with app.db.unit_of_work() as uow:
-                await orders.add_to_cart(app.market, uow, c.shopper, c.product, 1)
-                order = await orders.checkout(app.market, uow, c.shopper, c.shop, expected_total=9_000)
-                await orders.accept_order(app.market, uow, c.producer, order.id)
+                await orders.add_to_cart(app.services, uow, c.shopper, c.product, 1)
+                order = await orders.checkout(app.services, uow, c.shopper, c.shop, expected_total=9_000)
+                await orders.accept_order(app.services, uow, c.producer, order.id)
                 await uow.commit()
             await app.pushes.drain()
             # The producer is on Telegram only: Kakao carries the shopper's top-up (the cast's office cash)
@@ -161,9 +167,9 @@ async def test_a_telegram_outage_is_retried_later_and_the_shopper_stays_reachabl
     app = market_app
     c = await cast(app)
     async with app.db.unit_of_work() as uow:
-        shopper = await members.register(app.market, uow, channel="telegram", external_id="556", display_name="할매")
+        shopper = await members.register(app.services, uow, channel="telegram", external_id="556", display_name="할매")
         await verify(app, uow, shopper.id)
-        await wallet.topup_at_office(app.market, uow, c.operator, shopper.id, 20_000, receipt="R-556")
+        await wallet.topup_at_office(app.services, uow, c.operator, shopper.id, 20_000, receipt="R-556")
         await uow.commit()
     now = [app.pushes.outbox.clock()]
     app.pushes.outbox.clock = lambda: now[0]
@@ -171,9 +177,9 @@ async def test_a_telegram_outage_is_retried_later_and_the_shopper_stays_reachabl
     async with Bot(standin.token, base_url=standin.base_url) as bot:
         app.pushes.add(TelegramNotifier(bot, per_chat_s=0.05))
         async with app.db.unit_of_work() as uow:
-            await orders.add_to_cart(app.market, uow, shopper.id, c.product, 1)
-            order = await orders.checkout(app.market, uow, shopper.id, c.shop, expected_total=9_000)
-            await orders.accept_order(app.market, uow, c.producer, order.id)
+            await orders.add_to_cart(app.services, uow, shopper.id, c.product, 1)
+            order = await orders.checkout(app.services, uow, shopper.id, c.shop, expected_total=9_000)
+            await orders.accept_order(app.services, uow, c.producer, order.id)
             await uow.commit()
         standin.fail("sendMessage", status=502, times=2)  # Telegram's gateway, down for a moment
         await app.pushes.drain()

@@ -28,11 +28,14 @@ from bots.telegram_push import TelegramNotifier
 from bots.texts import t
 from chestnut.bootstrap import App, build
 from chestnut.settings import Settings
-from chestnut.web import make_web_app
-from commerce import members, orders, reviews, wallet
+from commerce.members import service as members
+from commerce.orders import service as orders
+from commerce.reviews import service as reviews
+from commerce.wallet import service as wallet
 from ledger.verify import verify_ledger
 from tests.support.market import cast
 from tests.support.telegram_standin import BotApiStandIn, TgUser
+from web.app import make_web_app
 
 HOME = t("ko", "menu.home")
 HELP = t("ko", "menu.help")
@@ -237,7 +240,7 @@ async def test_the_webhook_checks_the_secret_and_feeds_real_updates(tmp_path: Pa
     )
     app = await build(settings)
     try:
-        async with TestClient(TestServer(make_web_app(app, background=False))) as client:
+        async with TestClient(TestServer(make_web_app(app))) as client:
             hook = await standin.wait_for(lambda c: c.method == "setWebhook")
             assert hook.params["url"] == "https://market.example.test/telegram/webhook"
             assert hook.params["secret_token"] == secret
@@ -342,7 +345,7 @@ async def test_the_webhook_answers_unreadable_updates_200_and_ignores_them(
     app = await build(settings)
     good = {"X-Telegram-Bot-Api-Secret-Token": secret}
     try:
-        async with TestClient(TestServer(make_web_app(app, background=False))) as client:
+        async with TestClient(TestServer(make_web_app(app))) as client:
             await standin.wait_for(lambda c: c.method == "setWebhook")
             for update in unreadable_updates(300, 602):
                 response = await client.post("/telegram/webhook", json=update, headers=good)
@@ -400,7 +403,7 @@ async def test_the_server_polls_when_no_webhook_is_configured(tmp_path: Path, st
     )
     app = await build(settings)
     try:
-        async with TestClient(TestServer(make_web_app(app, background=False))) as client:
+        async with TestClient(TestServer(make_web_app(app))) as client:
             await standin.wait_for(lambda c: c.method == "deleteWebhook")  # start_polling began
             user = standin.user(651, "폴링")
             await user.say("/start")
@@ -425,7 +428,7 @@ async def test_a_webhook_url_without_a_secret_refuses_to_start(tmp_path: Path, s
     app = await build(settings)
     try:
         with pytest.raises(TelegramSettingsError, match="WEBHOOK_SECRET"):
-            make_web_app(app, background=False)
+            make_web_app(app)
     finally:
         await app.close()
 
@@ -494,7 +497,7 @@ async def test_a_bot_that_cannot_start_is_retried_with_growing_pauses_and_health
     standin.garble("getMe", answer)
     app = await build(_polling_settings(tmp_path, standin))
     try:
-        async with TestClient(TestServer(make_web_app(app, background=False))) as client:
+        async with TestClient(TestServer(make_web_app(app))) as client:
             for n in range(3):
                 await standin.wait_for(lambda c: c.method == "getMe", since=len(standin.calls) if n else 0)
             tries = [c.at for c in standin.calls if c.method == "getMe"]
@@ -669,7 +672,7 @@ async def test_a_broadcast_above_the_free_rate_asks_for_paid_broadcast(standin: 
 
 async def _top_up(app: App, operator_id: int, member_id: int, amount: int) -> None:
     async with app.db.unit_of_work() as uow:
-        await wallet.topup_at_office(app.market, uow, operator_id, member_id, amount, receipt=f"R-{member_id}")
+        await wallet.topup_at_office(app.services, uow, operator_id, member_id, amount, receipt=f"R-{member_id}")
         await uow.commit()
 
 
@@ -766,7 +769,7 @@ async def test_producer_lists_with_a_photo_courier_delivers_by_code_shopper_revi
         async with app.db.unit_of_work() as uow:
             rider_member = await members.by_identity(uow, "telegram", str(rider.id))
             assert rider_member is not None
-            await members.grant_role(app.market, uow, c.operator, rider_member.id, "courier")
+            await members.grant_role(app.services, uow, c.operator, rider_member.id, "courier")
             await uow.commit()
         await rider.say("/start")
         await rider.tap("배달 일감")

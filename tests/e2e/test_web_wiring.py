@@ -9,13 +9,13 @@ from pydantic import SecretStr
 
 from chestnut.bootstrap import build
 from chestnut.settings import Settings
-from chestnut.web import make_web_app
+from web.app import make_web_app
 
 
 async def test_payment_routes_follow_the_gateway_settings(tmp_path: Path, sqlite_url: str) -> None:
     plain = await build(Settings(home=tmp_path / "a", database_url=sqlite_url, environment="test"))
     try:
-        async with TestClient(TestServer(make_web_app(plain, background=False))) as client:
+        async with TestClient(TestServer(make_web_app(plain))) as client:
             response = await client.post("/payments/webhook", data=b"{}")
             assert response.status == 404  # no gateway configured: no payment routes at all
             assert (await response.json())["error"] == "not_found"
@@ -33,7 +33,7 @@ async def test_payment_routes_follow_the_gateway_settings(tmp_path: Path, sqlite
         )
     )
     try:
-        async with TestClient(TestServer(make_web_app(configured, background=False))) as client:
+        async with TestClient(TestServer(make_web_app(configured))) as client:
             response = await client.post("/payments/webhook", data=b'{"eventType": "PAYMENT_STATUS_CHANGED"}')
             assert response.status == 401
             assert (await response.json())["error"] == "bad_callback_signature"

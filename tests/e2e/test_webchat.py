@@ -22,18 +22,20 @@ from pydantic import SecretStr
 
 from chestnut.bootstrap import App, build
 from chestnut.settings import Settings
-from chestnut.web import make_web_app
-from commerce import members, orders, wallet
+from commerce.members import service as members
+from commerce.orders import service as orders
+from commerce.wallet import service as wallet
 from tests.support.identity import verify
 from tests.support.market import cast
 from tests.support.sms_standin import API_KEY, SmsStandIn
+from web.app import make_web_app
 
 _ids = itertools.count(1)
 
 
 @pytest.fixture
 async def client(app: App) -> AsyncIterator[TestClient[Any, Any]]:
-    async with TestClient(TestServer(make_web_app(app, background=False))) as c:
+    async with TestClient(TestServer(make_web_app(app))) as c:
         yield c
 
 
@@ -221,7 +223,7 @@ async def test_a_repeated_message_id_changes_nothing(client: TestClient[Any, Any
     after = await user.post({"payload": "home", "id": "next-id"})
     assert after["lang"] == "en"  # still English: the repeat did not switch back
 
-    async with TestClient(TestServer(make_web_app(app, background=False))) as other_browser:
+    async with TestClient(TestServer(make_web_app(app))) as other_browser:
         other = WebUser(other_browser)
         answered = await other.post({"payload": "lang:en", "id": "same-id"})  # same id, another person
         assert answered["replies"] and answered["lang"] == "en"
@@ -327,7 +329,7 @@ async def test_new_sessions_are_limited_overall_across_addresses(tmp_path: Path,
         webchat_new_sessions_overall=5,
     )
     app = await build(settings)
-    server = TestServer(make_web_app(app, background=False), host="127.0.0.1")
+    server = TestServer(make_web_app(app), host="127.0.0.1")
     await server.start_server()
     try:
         before = await _web_members(app)
@@ -359,7 +361,7 @@ async def test_an_order_by_buttons_alone(app: App, client: TestClient[Any, Any])
     async with app.db.unit_of_work() as uow:  # cash at the market office for this web member
         me = await members.by_identity(uow, "web", user.session())
         assert me is not None
-        await wallet.topup_at_office(app.market, uow, c.operator, me.id, 50_000, receipt="W-1")
+        await wallet.topup_at_office(app.services, uow, c.operator, me.id, 50_000, receipt="W-1")
         await verify(app, uow, me.id)  # paying needs a verified phone (the SMS journey is below)
         await uow.commit()
 
@@ -407,13 +409,13 @@ async def test_a_first_payment_verifies_the_phone_by_sms_and_returns_to_the_orde
     app = await build(settings)
     try:
         c = await cast(app)
-        async with TestClient(TestServer(make_web_app(app, background=False))) as client:
+        async with TestClient(TestServer(make_web_app(app))) as client:
             user = WebUser(client)
             await user.start()
             async with app.db.unit_of_work() as uow:
                 me = await members.by_identity(uow, "web", user.session())
                 assert me is not None
-                await wallet.topup_at_office(app.market, uow, c.operator, me.id, 50_000, receipt="W-sms")
+                await wallet.topup_at_office(app.services, uow, c.operator, me.id, 50_000, receipt="W-sms")
                 await uow.commit()
             for label in ("장보기", "못골시장", "김씨네 과수원", "사과", "1개 담기"):
                 await user.tap(label)
@@ -452,7 +454,7 @@ async def test_an_sms_gateway_failure_is_explained_and_uses_up_nothing(
     )
     app = await build(settings)
     try:
-        async with TestClient(TestServer(make_web_app(app, background=False))) as client:
+        async with TestClient(TestServer(make_web_app(app))) as client:
             user = WebUser(client)
             await user.start()
             await user.tap("더보기")

@@ -21,10 +21,12 @@ from aiohttp.test_utils import TestServer
 
 from chestnut.bootstrap import App, build
 from chestnut.settings import Settings
-from chestnut.web import make_web_app
-from commerce import members, orders, wallet
+from commerce.members import service as members
+from commerce.orders import service as orders
+from commerce.wallet import service as wallet
 from tests.support.identity import verify
 from tests.support.market import cast
+from web.app import make_web_app
 
 CHROMIUM = os.environ.get("CHESTNUT_TEST_CHROMIUM", "/usr/bin/chromium")
 PHONE = {"width": 412, "height": 915}  # a common Android phone, where most elderly shoppers are
@@ -66,7 +68,7 @@ async def _screenshot(page: Any, shot: Path) -> None:
 @pytest.fixture
 async def served(tmp_path: Path, sqlite_url: str) -> AsyncIterator[tuple[App, str]]:
     app = await build(Settings(home=tmp_path / "home", database_url=sqlite_url, environment="test"))
-    server = TestServer(make_web_app(app, background=False), host="127.0.0.1")
+    server = TestServer(make_web_app(app), host="127.0.0.1")
     await server.start_server()
     try:
         yield app, str(server.make_url("/chat"))
@@ -102,7 +104,7 @@ async def test_an_elderly_shopper_orders_apples_by_clicking_big_buttons(
     async with app.db.unit_of_work() as uow:  # 50,000원 in cash at the market office
         me = await members.by_identity(uow, "web", session)
         assert me is not None
-        await wallet.topup_at_office(app.market, uow, c.operator, me.id, 50_000, receipt="W-1")
+        await wallet.topup_at_office(app.services, uow, c.operator, me.id, 50_000, receipt="W-1")
         await verify(app, uow, me.id)  # paying needs a verified phone (the chat's phone steps: test_webchat)
         await uow.commit()
 
@@ -172,7 +174,7 @@ async def test_a_new_visitor_pays_in_ten_clicks_typing_phone_code_and_address_on
     async with app.db.unit_of_work() as uow:  # 50,000원 in cash at the market office
         me = await members.by_identity(uow, "web", session)
         assert me is not None
-        await wallet.topup_at_office(app.market, uow, c.operator, me.id, 50_000, receipt="W-2")
+        await wallet.topup_at_office(app.services, uow, c.operator, me.id, 50_000, receipt="W-2")
         await uow.commit()
 
     for name in ("장보기", "못골시장", "김씨네 과수원", "사과", "1개 담기"):

@@ -1,6 +1,6 @@
 """Malformed input to every route the server mounts: never a 5xx, never a traceback, JSON errors on JSON routes.
 
-The routes are read from the router ``chestnut.web.make_web_app`` builds (with the Telegram webhook and
+The routes are read from the router ``web.app.make_web_app`` builds (with the Telegram webhook and
 the payment gateway configured, so their routes are mounted too): a new route is fuzzed without
 touching this file. Each route gets a fixed sweep of junk (empty, not UTF-8, nested 10,000 deep, a lone
 surrogate, huge numbers, the wrong content type …) and then hypothesis' bodies, queries and paths,
@@ -35,11 +35,11 @@ from pydantic import SecretStr
 
 from chestnut.bootstrap import build
 from chestnut.settings import Settings
-from chestnut.web import make_web_app
-from commerce.gateway import SIGNATURE_HEADER, sign_body
+from commerce.wallet.gateway import SIGNATURE_HEADER, sign_body
 from tests.support.kakao_standin import skill_payload
 from tests.support.pg_standin import SECRET_KEY, WEBHOOK_SECRET, PgStandIn
 from tests.support.telegram_standin import BotApiStandIn
+from web.app import make_web_app
 
 Runner = asyncio.Runner
 KAKAO_SECRET = "kakao-skill-secret-for-the-fuzz-0c1d"  # noqa: S105 - a test value
@@ -333,7 +333,7 @@ async def open_server(stack: contextlib.AsyncExitStack, tmp_path: Path, db_url: 
     stack.push_async_callback(pg.close)
     app = await build(fuzz_settings(tmp_path, db_url, tg, pg))
     stack.push_async_callback(app.close)
-    web_app = make_web_app(app, background=False)
+    web_app = make_web_app(app)
     client: TestClient[web.Request, web.Application] = TestClient(TestServer(web_app))
     await client.start_server()
     stack.push_async_callback(client.close)

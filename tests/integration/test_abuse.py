@@ -5,9 +5,17 @@ from __future__ import annotations
 import pytest
 
 from chestnut.bootstrap import App
-from commerce import abuse, catalog, claims, delivery, members, orders, reviews, shops, wallet
-from commerce.demo import build_demo
-from commerce.standing import load_facts, reputation
+from chestnut.demo import build_demo
+from commerce.claims import service as claims
+from commerce.delivery import service as delivery
+from commerce.members import service as members
+from commerce.orders import service as orders
+from commerce.reviews import service as reviews
+from commerce.shops import catalog
+from commerce.shops import service as shops
+from commerce.trust import abuse
+from commerce.trust.standing import load_facts, reputation
+from commerce.wallet import service as wallet
 from ledger.errors import ChestnutError
 from ledger.model import decode_entry_json
 from tests.support.identity import verify
@@ -16,7 +24,7 @@ from tests.support.market import Cast, cast
 
 async def _deliver(app: App, c: Cast, buyer: int, owner: int, products: list[int]) -> int:
     """One order of ``products`` from their shop, paid, delivered by the cast's courier."""
-    m = app.market
+    m = app.services
     async with app.db.unit_of_work() as uow:
         for pid in products:
             await orders.add_to_cart(m, uow, buyer, pid, 1)
@@ -38,7 +46,7 @@ async def _products(app: App, c: Cast, owner: int, shop: int, n: int) -> list[in
         out = []
         for i in range(n):
             p = await catalog.add_product(
-                app.market,
+                app.services,
                 uow,
                 owner,
                 shop,
@@ -60,20 +68,20 @@ async def _shopper(app: App, c: Cast, name: str) -> int:
         m = await verify(
             app,
             uow,
-            (await members.register(app.market, uow, channel="kakao", external_id=name, display_name="손님")).id,
+            (await members.register(app.services, uow, channel="kakao", external_id=name, display_name="손님")).id,
         )
-        await wallet.topup_at_office(app.market, uow, c.operator, m.id, 200_000, receipt=f"R-{name}")
+        await wallet.topup_at_office(app.services, uow, c.operator, m.id, 200_000, receipt=f"R-{name}")
         await uow.commit()
     return m.id
 
 
 async def test_the_demo_markets_honest_history_raises_no_case(app: App) -> None:
-    await build_demo(app.market, app.db, shoppers=30)
+    await build_demo(app.services, app.db, shoppers=30)
     async with app.db.unit_of_work() as uow:
         facts = await load_facts(uow)
         assert facts.reviews and facts.claims  # there is history to judge
         assert abuse.findings(facts) == []
-        assert await abuse.scan(app.market, uow) == []
+        assert await abuse.scan(app.services, uow) == []
         await uow.commit()
     async with app.db.snapshot() as snap:
         rows = await snap.fetch("SELECT COUNT(*) FROM reviews WHERE status = 'held'")
@@ -84,7 +92,7 @@ async def test_a_burst_of_copied_reviews_is_held_explained_appealed_and_released
     c = await cast(app)
     spam = await _products(app, c, c.producer, c.shop, 5)
     order = await _deliver(app, c, c.shopper, c.producer, spam)
-    m = app.market
+    m = app.services
     async with app.db.unit_of_work() as uow:
         for pid in spam:
             await reviews.post_review(m, uow, c.shopper, order, pid, rating=5, text="최고예요!! 무조건 사세요 ^^")
@@ -136,13 +144,13 @@ async def test_a_burst_of_copied_reviews_is_held_explained_appealed_and_released
 async def test_a_review_of_a_shop_the_reviewer_delivers_for_is_held(app: App) -> None:
     c = await cast(app)
     async with app.db.unit_of_work() as uow:
-        await wallet.topup_at_office(app.market, uow, c.operator, c.courier, 50_000, receipt="R-c")
+        await wallet.topup_at_office(app.services, uow, c.operator, c.courier, 50_000, receipt="R-c")
         await uow.commit()
     await _deliver(app, c, c.shopper, c.producer, [c.product])  # the courier now delivers for the shop
     order = await _deliver(app, c, c.courier, c.producer, [c.product])
     async with app.db.unit_of_work() as uow:
-        await reviews.post_review(app.market, uow, c.courier, order, c.product, rating=5, text="좋아요")
-        opened = await abuse.scan(app.market, uow)
+        await reviews.post_review(app.services, uow, c.courier, order, c.product, rating=5, text="좋아요")
+        opened = await abuse.scan(app.services, uow)
         await uow.commit()
     tied = [x for x in opened if x.rule == "tied_reviewer"]
     assert len(tied) == 1 and tied[0].member_id == c.courier
@@ -151,7 +159,7 @@ async def test_a_review_of_a_shop_the_reviewer_delivers_for_is_held(app: App) ->
 
 async def test_habitual_returns_need_the_offices_approval_for_further_claims(app: App) -> None:
     c = await cast(app)
-    m = app.market
+    m = app.services
     async with app.db.unit_of_work() as uow:
         owner2 = await members.register(m, uow, channel="kakao", external_id="p2", display_name="박농부")
         shop2 = await shops.open_shop(

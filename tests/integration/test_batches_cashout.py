@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from chestnut.bootstrap import App, batch_context
-from commerce import wallet
+from commerce.wallet import service as wallet
 from ledger.errors import NotFound
-from scheduler import cashout
+from scheduler import cashout_batch as cashout
 from scheduler.notices import RecordingAnnouncer
 from scheduler.payout import HttpBankPayout
 from scheduler.wiring import BatchContext, run_batch
@@ -34,15 +34,15 @@ async def bank() -> AsyncIterator[tuple[BankStandIn, str]]:
 
 async def request(app: App, member_id: int, account_no: str, amount: int) -> wallet.Cashout:
     async with app.db.unit_of_work() as uow:
-        account = await wallet.register_bank_account(app.market, uow, member_id, "011", account_no, "이할머니")
-        out = await wallet.request_cashout(app.market, uow, member_id, account.id, amount)
+        account = await wallet.register_bank_account(app.services, uow, member_id, "011", account_no, "이할머니")
+        out = await wallet.request_cashout(app.services, uow, member_id, account.id, amount)
         await uow.commit()
     return out
 
 
 async def money(app: App, c: Cast) -> dict[str, Any]:
     async with app.db.snapshot() as snap:
-        b = await wallet.balances(app.market, snap, c.shopper)
+        b = await wallet.balances(app.services, snap, c.shopper)
         reserve = await app.ledger.account(snap, "reserve:cash")
         rows = await snap.fetch("SELECT id, status, reason FROM cashouts ORDER BY id")
         return {
@@ -109,7 +109,7 @@ async def test_requesting_a_cashout_to_an_unregistered_account_is_refused(app: A
     before = await money(app, c)
     with pytest.raises(wallet.UnknownBankAccount):
         async with app.db.unit_of_work() as uow:
-            await wallet.request_cashout(app.market, uow, c.shopper, 424242, 10_000)
+            await wallet.request_cashout(app.services, uow, c.shopper, 424242, 10_000)
             await uow.commit()
     assert await money(app, c) == before
 
@@ -137,7 +137,7 @@ async def test_a_bank_result_file_is_checked_line_by_line(app: App) -> None:
         ]
     )
     results, unreadable = cashout.parse_result_file(text)
-    outcomes, _ = await cashout.apply_results(app.market, app.db, results)
+    outcomes, _ = await cashout.apply_results(app.services, app.db, results)
     by_line = {o.line: (o.outcome, o.reason) for o in [*outcomes, *unreadable]}
     assert by_line == {
         2: ("paid", None),
@@ -153,12 +153,12 @@ async def test_a_bank_result_file_is_checked_line_by_line(app: App) -> None:
     assert (after["btl"], after["available"]) == (90_000, 60_000)
 
     # The same file again: the two settled lines are "already", nothing moves twice.
-    outcomes, _ = await cashout.apply_results(app.market, app.db, results)
+    outcomes, _ = await cashout.apply_results(app.services, app.db, results)
     assert [o.outcome for o in outcomes[:2]] == ["already", "already"]
     assert await money(app, c) == after
     # A contradicting result for a settled line is refused.
     contra, _ = cashout.parse_result_file(f"reference,amount,status,reason\nCO-{a.id},10000,failed,oops\n")
-    (refused,) = (await cashout.apply_results(app.market, app.db, contra))[0]
+    (refused,) = (await cashout.apply_results(app.services, app.db, contra))[0]
     assert refused.outcome == "refused" and await money(app, c) == after
 
 

@@ -11,8 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chestnut.bootstrap import App, batch_context
-from commerce import members, settlement, wallet
 from commerce.errors import InvalidInput, NotAllowed
+from commerce.members import service as members
+from commerce.orders import settlement
+from commerce.wallet import service as wallet
 from ledger.errors import ChestnutError
 from ledger.model import Transfer
 from ledger.service import Request
@@ -44,7 +46,7 @@ async def earn_fees(app: App, c: Cast, orders_n: int) -> int:
     for _ in range(orders_n):
         order_id = await delivered_order(app, c, confirm=True)
         async with app.db.unit_of_work() as uow:
-            await settlement.settle_order(app.market, uow, order_id)
+            await settlement.settle_order(app.services, uow, order_id)
             await uow.commit()
     async with app.db.snapshot() as snap:
         return (await app.ledger.account(snap, settlement.PLATFORM_FEES)).balance
@@ -54,7 +56,7 @@ async def snapshot(app: App, who: list[int]) -> dict[str, Any]:
     async with app.db.snapshot() as snap:
         return {
             "size": (await app.ledger.head(snap)).size,
-            "btl": [(await wallet.balances(app.market, snap, m)).btl for m in who],
+            "btl": [(await wallet.balances(app.services, snap, m)).btl for m in who],
             "fees": (await app.ledger.account(snap, settlement.PLATFORM_FEES)).balance,
             "dividends": await snap.fetch("SELECT * FROM dividends"),
         }
@@ -62,7 +64,7 @@ async def snapshot(app: App, who: list[int]) -> dict[str, Any]:
 
 async def join(app: App, name: str) -> int:
     async with app.db.unit_of_work() as uow:
-        member = await members.register(app.market, uow, channel="web", external_id=name, display_name=name)
+        member = await members.register(app.services, uow, channel="web", external_id=name, display_name=name)
         await uow.commit()
     return member.id
 
@@ -79,7 +81,7 @@ async def test_a_dividend_pays_exact_shares_at_its_record_point(app: App) -> Non
     before = await snapshot(app, holders)
 
     async with app.db.unit_of_work() as uow:
-        declared = await dividends.declare(app.market, uow, c.operator, 100, record_size=record)
+        declared = await dividends.declare(app.services, uow, c.operator, 100, record_size=record)
         await uow.commit()
     assert (declared.supply, declared.holders, declared.record_size) == (3000, 3, record)
     ctx = batch_context(app)
@@ -117,16 +119,16 @@ async def test_a_dividend_payment_resumes_chunk_by_chunk(app: App) -> None:
     for i, m in enumerate(holders):
         await grant_bnm(app, m, 1 + i, f"g{i}")
     async with app.db.unit_of_work() as uow:
-        declared = await dividends.declare(app.market, uow, c.operator, 90)
+        declared = await dividends.declare(app.services, uow, c.operator, 90)
         await uow.commit()
-    batch = dividends.DividendBatch(app.market, declared.id, per_entry=2, entries_per_chunk=1)
+    batch = dividends.DividendBatch(app.services, declared.id, per_entry=2, entries_per_chunk=1)
     part = await runs.drive(app.db, batch, declared.period, max_chunks=2)
     assert (part.status, part.cursor, part.entries) == ("running", 4, 2)
-    fresh = dividends.DividendBatch(app.market, declared.id, per_entry=2, entries_per_chunk=1)  # a new process
+    fresh = dividends.DividendBatch(app.services, declared.id, per_entry=2, entries_per_chunk=1)  # a new process
     done = await runs.drive(app.db, fresh, declared.period)
     assert (done.status, done.items, done.amount, done.entries) == ("done", 7, 90, 4)
     async with app.db.snapshot() as snap:
-        got = [(await wallet.balances(app.market, snap, m)).btl for m in holders]
+        got = [(await wallet.balances(app.services, snap, m)).btl for m in holders]
     supply = sum(range(1, 8))
     assert sum(got) == 90 and all(90 * (i + 1) // supply <= g <= -(-90 * (i + 1) // supply) for i, g in enumerate(got))
 
@@ -159,7 +161,7 @@ async def test_bad_declarations_are_refused_and_change_nothing(app: App, case: s
         amount, expected = 0, InvalidInput
     with pytest.raises(expected) as caught:
         async with app.db.unit_of_work() as uow:
-            await dividends.declare(app.market, uow, operator, amount, record_size=record)
+            await dividends.declare(app.services, uow, operator, amount, record_size=record)
             await uow.commit()
     assert caught.value.code == code
     assert await snapshot(app, [c.shopper, c.producer]) == before

@@ -9,11 +9,15 @@ from __future__ import annotations
 import pytest
 
 from chestnut.bootstrap import App, batch_context
-from commerce import claims, delivery, orders, settlement, wallet
+from commerce.claims import service as claims
+from commerce.delivery import service as delivery
+from commerce.orders import service as orders
+from commerce.orders import settlement
+from commerce.wallet import service as wallet
 from ledger.verify import verify_ledger
 from scheduler import runs
 from scheduler.runs import BatchError
-from scheduler.settlement import SettlementBatch
+from scheduler.settlement_batch import SettlementBatch
 from scheduler.wiring import UnknownBatchKind, run_batch
 from tests.support.market import Cast, cast
 
@@ -24,7 +28,7 @@ FEE = PRICE * 150 // 10_000  # 1.5 % of the goods: 90
 
 async def delivered_order(app: App, c: Cast, *, confirm: bool) -> int:
     """One apple, paid in BTL, delivered by the courier with the buyer's code (and confirmed if asked)."""
-    m = app.market
+    m = app.services
     async with app.db.unit_of_work() as uow:
         await orders.add_to_cart(m, uow, c.shopper, c.product, 1)
         order = await orders.checkout(m, uow, c.shopper, c.shop, expected_total=PRICE + DELIVERY_FEE, bnm_share=0)
@@ -43,7 +47,7 @@ async def delivered_order(app: App, c: Cast, *, confirm: bool) -> int:
 async def balances(app: App, c: Cast) -> dict[str, int]:
     async with app.db.snapshot() as snap:
         out = {
-            name: (await wallet.balances(app.market, snap, who)).btl
+            name: (await wallet.balances(app.services, snap, who)).btl
             for name, who in (("shopper", c.shopper), ("producer", c.producer), ("courier", c.courier))
         }
         out["fees"] = (await app.ledger.account(snap, settlement.PLATFORM_FEES)).balance
@@ -62,17 +66,17 @@ async def test_settlement_batch_settles_auto_confirms_and_waits_for_claims(app: 
     forgotten = await delivered_order(app, c, confirm=False)  # delivered, the buyer never confirmed
     disputed = await delivered_order(app, c, confirm=False)
     async with app.db.unit_of_work() as uow:
-        await claims.open_claim(app.market, uow, c.shopper, disputed, kind="damaged", text="멍이 들었어요")
+        await claims.open_claim(app.services, uow, c.shopper, disputed, kind="damaged", text="멍이 들었어요")
         await uow.commit()
     fresh = await delivered_order(app, c, confirm=False)
     before = await balances(app, c)
 
     # Four days later the forgotten order is past the 3 days; "fresh" counts as delivered just now.
-    later = app.market.clock() + 4 * claims.DAY_MS
+    later = app.services.clock() + 4 * claims.DAY_MS
     async with app.db.unit_of_work() as uow:
         await uow.execute("UPDATE orders SET delivered_ms = :t WHERE id = :o", {"t": later - 1000, "o": fresh})
         await uow.commit()
-    app.market.clock = lambda: later
+    app.services.clock = lambda: later
     report = await run_batch(batch_context(app), "settlement", "2026-12-02T10")
     (run,) = report.runs
     assert (run.status, run.phase, run.items, run.amount) == ("done", "settle", 2, 2 * (PRICE + DELIVERY_FEE))
@@ -101,7 +105,7 @@ async def test_settlement_batch_settles_auto_confirms_and_waits_for_claims(app: 
 async def test_a_run_resumes_from_its_cursor_chunk_by_chunk(app: App) -> None:
     c = await cast(app, topup=200_000)
     ids = [await delivered_order(app, c, confirm=True) for _ in range(5)]
-    batch = SettlementBatch(app.market, chunk=2)
+    batch = SettlementBatch(app.services, chunk=2)
     first = await runs.drive(app.db, batch, "P", max_chunks=2)  # auto_confirm (nothing), then 2 orders
     assert (first.status, first.phase, first.items, first.cursor) == ("running", "settle", 2, ids[1])
     assert [await state_of(app, i) for i in ids] == ["settled"] * 2 + ["confirmed"] * 3
@@ -109,7 +113,7 @@ async def test_a_run_resumes_from_its_cursor_chunk_by_chunk(app: App) -> None:
     assert (done.status, done.items, done.amount) == ("done", 5, 5 * (PRICE + DELIVERY_FEE))
     assert [await state_of(app, i) for i in ids] == ["settled"] * 5
     async with app.db.snapshot() as snap:
-        producer = (await wallet.balances(app.market, snap, c.producer)).btl
+        producer = (await wallet.balances(app.services, snap, c.producer)).btl
         fees = (await app.ledger.account(snap, settlement.PLATFORM_FEES)).balance
     assert (producer, fees) == (5 * (PRICE - FEE), 5 * FEE)
 

@@ -27,10 +27,9 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from chestnut.bootstrap import App, build
 from chestnut.settings import Settings
-from commerce import members, orders, wallet
-from commerce.market import resting
-from commerce.market import service as market
-from commerce.market.errors import (
+from commerce.exchange import resting
+from commerce.exchange import service as market
+from commerce.exchange.errors import (
     BadOrder,
     NoLiquidity,
     NotEnoughTokens,
@@ -41,8 +40,11 @@ from commerce.market.errors import (
     TooManyOrders,
     UnknownMarketOrder,
 )
-from commerce.market.price import DAY_MS, source_of
-from commerce.market.resting import RestingBook
+from commerce.exchange.price import DAY_MS, source_of
+from commerce.exchange.resting import RestingBook
+from commerce.members import service as members
+from commerce.orders import service as orders
+from commerce.wallet import service as wallet
 from ledger.db import UnitOfWork
 from ledger.errors import ChestnutError, InsufficientBalance
 from ledger.model import Transfer
@@ -76,7 +78,7 @@ async def grant_bnm(app: App, uow: UnitOfWork, member_id: int, units: int, tag: 
 
 
 async def people(app: App) -> People:
-    m = app.market
+    m = app.services
     m.clock = lambda: NOON_KST
     async with app.db.unit_of_work() as uow:
         op = await members.register(m, uow, channel="web", external_id="op", display_name="사무장")
@@ -96,21 +98,21 @@ async def people(app: App) -> People:
 
 async def place(app: App, member_id: int, side: str, amount: int, price: int | None, **kw: Any) -> market.Placed:
     async with app.db.unit_of_work() as uow:
-        placed = await market.place(app.market, uow, member_id, side=side, amount=amount, price=price, **kw)
+        placed = await market.place(app.services, uow, member_id, side=side, amount=amount, price=price, **kw)
         await uow.commit()
     return placed
 
 
 async def cancel(app: App, member_id: int, order_id: int) -> market.MarketOrder:
     async with app.db.unit_of_work() as uow:
-        order = await market.cancel(app.market, uow, member_id, order_id)
+        order = await market.cancel(app.services, uow, member_id, order_id)
         await uow.commit()
     return order
 
 
 async def balances(app: App, member_id: int) -> wallet.Balances:
     async with app.db.snapshot() as snap:
-        return await wallet.balances(app.market, snap, member_id)
+        return await wallet.balances(app.services, snap, member_id)
 
 
 async def everything(app: App) -> tuple[Any, ...]:
@@ -390,12 +392,12 @@ async def test_open_orders_per_member_are_limited(app: App) -> None:
 
 async def reference(app: App) -> int:
     async with app.db.snapshot() as snap:
-        return await app.market.prices.reference_price(snap)
+        return await app.services.prices.reference_price(snap)
 
 
 async def test_the_reference_follows_trading_not_one_small_trade_and_payments_use_it(app: App) -> None:
     c = await cast(app, bnm_max_share=50)
-    m = app.market
+    m = app.services
     m.clock = lambda: NOON_KST
     async with app.db.unit_of_work() as uow:
         seller = await members.register(m, uow, channel="web", external_id="seller", display_name="판매자")
@@ -424,13 +426,13 @@ async def test_the_reference_follows_trading_not_one_small_trade_and_payments_us
 async def test_the_window_ages_out_and_the_band_follows_the_days_reference(app: App) -> None:
     p = await people(app)
     yesterday = NOON_KST - DAY_MS - 3_600_000  # 11:00 yesterday, 25 hours ago
-    app.market.clock = lambda: yesterday
+    app.services.clock = lambda: yesterday
     await place(app, p.bob, "sell", 20_000, 1_200)
     await place(app, p.alice, "buy", 20_000, 1_200)
-    app.market.clock = lambda: NOON_KST
+    app.services.clock = lambda: NOON_KST
     async with app.db.snapshot() as snap:
-        ref = await source_of(app.market.prices).reference(snap)
-        band = await market.band(app.market, snap)
+        ref = await source_of(app.services.prices).reference(snap)
+        band = await market.band(app.services, snap)
     assert (ref.price, ref.source) == (1_200, "recent")  # outside today's 24 h window, still the last trades
     assert (band.anchor, band.low, band.high) == (1_200, 840, 1_560)
     with pytest.raises(OutsideBand):
@@ -443,8 +445,8 @@ async def test_the_band_anchor_is_read_again_when_the_known_day_changed_in_betwe
     if another placement (on another day, across midnight) replaced the known day in between, the
     anchor is read again in full, not taken from the operator's price alone."""
     p = await people(app)
-    prices = source_of(app.market.prices)
-    app.market.clock = lambda: NOON_KST - DAY_MS  # yesterday's trading, at 1,200
+    prices = source_of(app.services.prices)
+    app.services.clock = lambda: NOON_KST - DAY_MS  # yesterday's trading, at 1,200
     await place(app, p.bob, "sell", 20_000, 1_200)
     await place(app, p.alice, "buy", 20_000, 1_200)
     async with app.db.snapshot() as snap:
@@ -467,7 +469,7 @@ async def test_orders_another_process_placed_or_cancelled_are_matched_as_the_dat
     p = await people(app)
     await place(app, p.bob, "sell", 2_000, 1_000)  # this process's copy now has bob's ask
     other = await build(settings)
-    other.market.clock = app.market.clock
+    other.market.clock = app.services.clock
     try:
         await place(other, p.carol, "sell", 1_000, 990)  # the other process adds a better ask
         bid = await place(app, p.alice, "buy", 1_000, 1_000)
@@ -484,7 +486,7 @@ async def test_an_order_whose_transaction_rolled_back_is_not_matched_later(app: 
     p = await people(app)
     before = await everything(app)
     async with app.db.unit_of_work() as uow:  # placed, then the transaction ends without a commit
-        await market.place(app.market, uow, p.bob, side="sell", amount=1_000, price=1_000)
+        await market.place(app.services, uow, p.bob, side="sell", amount=1_000, price=1_000)
     assert await everything(app) == before
     with pytest.raises(NoLiquidity):
         await place(app, p.alice, "buy", 1_000, None, kind="market")
@@ -515,7 +517,7 @@ async def test_members_placing_at_once_leave_the_copy_and_the_database_the_same_
 async def copy_is_the_book(app: App) -> None:
     """The process's copy of the open book, if it holds one for the database's current version, is
     exactly the open orders the database has."""
-    copy = app.market.resting_book
+    copy = app.services.resting_book
     if not isinstance(copy, RestingBook):
         return
     async with app.db.snapshot() as snap:
@@ -567,7 +569,7 @@ class BnmMachine(RuleBasedStateMachine):
 
     async def _step(self, fn: Callable[[UnitOfWork], Awaitable[Any]]) -> Any:
         self.tick += 1
-        self.app.market.clock = lambda: NOON_KST + self.tick
+        self.app.services.clock = lambda: NOON_KST + self.tick
         before = await everything(self.app)
         try:
             async with self.app.db.unit_of_work() as uow:
@@ -586,7 +588,7 @@ class BnmMachine(RuleBasedStateMachine):
         kind=st.sampled_from(("limit", "limit", "limit", "market")),
     )
     def place(self, who: int, side: str, price: int, lots: int, kind: str) -> None:
-        m = self.app.market
+        m = self.app.services
         placed = self.run(
             self._step(
                 lambda uow: market.place(
@@ -602,7 +604,7 @@ class BnmMachine(RuleBasedStateMachine):
         if not self.order_ids:
             return
         oid = self.order_ids[pick % len(self.order_ids)]
-        self.run(self._step(lambda uow: market.cancel(self.app.market, uow, self.members[who], oid)))
+        self.run(self._step(lambda uow: market.cancel(self.app.services, uow, self.members[who], oid)))
 
     @rule(who=st.integers(0, 2), to=st.integers(0, 2), token=st.sampled_from(("BTL", "BNM")), share=st.integers(1, 4))
     def spend(self, who: int, to: int, token: str, share: int) -> None:

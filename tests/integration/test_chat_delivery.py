@@ -11,7 +11,13 @@ import pytest
 
 from bots.dialogue import FloodGate
 from chestnut.bootstrap import App
-from commerce import addresses, catalog, delivery, fulfilment, members, orders, shops, wallet
+from commerce.delivery import addresses, fulfilment
+from commerce.delivery import service as delivery
+from commerce.members import service as members
+from commerce.orders import service as orders
+from commerce.shops import catalog
+from commerce.shops import service as shops
+from commerce.wallet import service as wallet
 from tests.support.chat import ChatUser
 from tests.support.identity import verify
 from tests.support.market import Cast, cast
@@ -75,7 +81,7 @@ async def test_a_second_address_for_a_parent_with_its_own_recipient(app: App) ->
 async def test_bad_addresses_windows_and_pickups_are_refused_kindly_and_change_nothing(app: App) -> None:
     c = await cast(app)
     async with app.db.unit_of_work() as uow:
-        other = await members.register(app.market, uow, channel="kakao", external_id="o1", display_name="남")
+        other = await members.register(app.services, uow, channel="kakao", external_id="o1", display_name="남")
         await verify(app, uow, other.id)
         (theirs,) = await addresses.list_for(uow, other.id)
         await uow.commit()
@@ -145,17 +151,19 @@ async def test_collecting_at_the_shop_costs_no_delivery_and_the_shop_hands_it_ov
 async def test_the_courier_board_pages_shows_districts_then_the_address_once_taken(app: App) -> None:
     c = await cast(app)
     async with app.db.unit_of_work() as uow:
-        await catalog.update_stock(app.market, uow, c.producer, c.product, stock=100)
+        await catalog.update_stock(app.services, uow, c.producer, c.product, stock=100)
         await members.set_preferences(uow, c.courier, region="수원시")
         await uow.commit()
     buyers = []
     for i in range(7):
         async with app.db.unit_of_work() as uow:
-            buyer = await members.register(app.market, uow, channel="kakao", external_id=f"b{i}", display_name=f"손{i}")
+            buyer = await members.register(
+                app.services, uow, channel="kakao", external_id=f"b{i}", display_name=f"손{i}"
+            )
             await verify(app, uow, buyer.id)
-            await wallet.topup_at_office(app.market, uow, c.operator, buyer.id, 20_000, receipt=f"B-{i}")
-            await orders.add_to_cart(app.market, uow, buyer.id, c.product, 1)
-            await orders.checkout(app.market, uow, buyer.id, c.shop, expected_total=9_000, bnm_share=0)
+            await wallet.topup_at_office(app.services, uow, c.operator, buyer.id, 20_000, receipt=f"B-{i}")
+            await orders.add_to_cart(app.services, uow, buyer.id, c.product, 1)
+            await orders.checkout(app.services, uow, buyer.id, c.shop, expected_total=9_000, bnm_share=0)
             await uow.commit()
         buyers.append(buyer.id)
     rider = ChatUser(app.dialogue, "kakao", "c1", "박배달")
@@ -175,16 +183,16 @@ async def test_the_courier_board_pages_shows_districts_then_the_address_once_tak
 async def test_a_job_taken_by_someone_else_meanwhile_is_explained_with_a_way_on(app: App) -> None:
     c = await cast(app)
     async with app.db.unit_of_work() as uow:
-        await orders.add_to_cart(app.market, uow, c.shopper, c.product, 1)
-        order = await orders.checkout(app.market, uow, c.shopper, c.shop, expected_total=9_000, bnm_share=0)
-        rival = await members.register(app.market, uow, channel="kakao", external_id="c2", display_name="최")
-        await members.grant_role(app.market, uow, c.operator, rival.id, "courier")
+        await orders.add_to_cart(app.services, uow, c.shopper, c.product, 1)
+        order = await orders.checkout(app.services, uow, c.shopper, c.shop, expected_total=9_000, bnm_share=0)
+        rival = await members.register(app.services, uow, channel="kakao", external_id="c2", display_name="최")
+        await members.grant_role(app.services, uow, c.operator, rival.id, "courier")
         await uow.commit()
     rider = ChatUser(app.dialogue, "kakao", "c1", "박배달")
     await rider.send("/start")
     await rider.tap("배달 일감")
     async with app.db.unit_of_work() as uow:
-        await delivery.take_job(app.market, uow, rival.id, order.id)
+        await delivery.take_job(app.services, uow, rival.id, order.id)
         await uow.commit()
     await rider.tap("맡기")
     assert "이미 맡겨진 일이에요" in rider.text and rider.find("배달 일감")
@@ -224,9 +232,9 @@ async def test_a_pay_button_from_before_a_cart_change_shows_the_new_confirmation
 async def test_a_shared_location_outside_the_shops_area_or_any_district_is_refused(app: App) -> None:
     c = await cast(app)
     async with app.db.unit_of_work() as uow:
-        member = await members.register(app.market, uow, channel="telegram", external_id="t9", display_name="순자")
+        member = await members.register(app.services, uow, channel="telegram", external_id="t9", display_name="순자")
         await verify(app, uow, member.id, address=False)
-        await wallet.topup_at_office(app.market, uow, c.operator, member.id, 20_000, receipt="T-9")
+        await wallet.topup_at_office(app.services, uow, c.operator, member.id, 20_000, receipt="T-9")
         await uow.commit()
     grandma = ChatUser(app.dialogue, "telegram", "t9", "순자")
     await at_confirmation(app, c, grandma)

@@ -8,10 +8,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ads import referrals
 from chestnut.bootstrap import App, build
 from chestnut.settings import Settings
-from commerce import catalog, delivery, members, orders, reviews, shops, wallet
+from commerce.delivery import service as delivery
+from commerce.members import service as members
+from commerce.orders import service as orders
+from commerce.reviews import service as reviews
+from commerce.shops import catalog
+from commerce.shops import service as shops
+from commerce.wallet import service as wallet
+from community import referrals
 from ledger.verify import verify_ledger
 from tests.support.chat import ChatUser
 from tests.support.market import Cast, cast
@@ -49,7 +55,7 @@ async def test_an_elderly_shopper_orders_with_buttons_only(app: App) -> None:
     assert (paid.state, paid.total, paid.btl_amount) == ("paid", 15_000, 15_000)
     async with app.db.snapshot() as snap:
         code = await delivery.delivery_code(snap, c.shopper, paid.id)
-        balance = await wallet.balances(app.market, snap, c.shopper)
+        balance = await wallet.balances(app.services, snap, c.shopper)
         product = await catalog.get(snap, c.product)
     assert code in grandma.text  # the code the courier will ask for is in her chat
     assert balance.btl_available == 100_000 - 15_000
@@ -95,7 +101,7 @@ async def test_a_price_changed_after_the_confirmation_is_refused_not_charged(app
     shopper = ChatUser(app.dialogue, "kakao", "s1")
     await _buy_apples(shopper)
     async with app.db.unit_of_work() as uow:
-        await catalog.update_price(app.market, uow, c.producer, c.product, 7_000)
+        await catalog.update_price(app.services, uow, c.producer, c.product, 7_000)
         await uow.commit()
     await shopper.tap("9,000원 결제하기")
     assert "가격이 바뀌었어요" in shopper.text and "10,000원" in shopper.text
@@ -110,7 +116,7 @@ async def test_a_price_changed_after_the_confirmation_is_refused_not_charged(app
 async def test_bamnamu_share_is_capped_by_the_shop_and_paid_in_the_mix(app: App) -> None:
     c = await cast(app, bnm_max_share=50)
     async with app.db.unit_of_work() as uow:
-        from commerce.members import wallet as wallet_account
+        from commerce.members.service import wallet as wallet_account
         from ledger.model import Transfer
         from ledger.service import Request
 
@@ -144,7 +150,7 @@ async def test_order_like_last_time_refills_the_cart_at_todays_price(app: App) -
     await _buy_apples(shopper, "2개 담기")
     await shopper.tap("결제하기")
     async with app.db.unit_of_work() as uow:
-        await catalog.update_price(app.market, uow, c.producer, c.product, 5_000)
+        await catalog.update_price(app.services, uow, c.producer, c.product, 5_000)
         await uow.commit()
     await shopper.tap("처음으로")
     await shopper.tap("지난번처럼 주문")
@@ -191,7 +197,7 @@ async def test_typing_finds_goods_the_forgiving_way(app: App) -> None:
 async def _sell(app: App, producer: int, shop: int, name: str, unit: str, price: int) -> int:
     async with app.db.unit_of_work() as uow:
         product = await catalog.add_product(
-            app.market,
+            app.services,
             uow,
             producer,
             shop,
@@ -209,11 +215,17 @@ async def _sell(app: App, producer: int, shop: int, name: str, unit: str, price:
 
 async def _second_shop(app: App, c: Cast) -> tuple[int, int]:
     async with app.db.unit_of_work() as uow:
-        farmer = await members.register(app.market, uow, channel="kakao", external_id="p2", display_name="박농부")
+        farmer = await members.register(app.services, uow, channel="kakao", external_id="p2", display_name="박농부")
         shop = await shops.open_shop(
-            app.market, uow, farmer.id, name="박씨네 감나무 농장", kind="farm", region="수원시", market_name="못골시장"
+            app.services,
+            uow,
+            farmer.id,
+            name="박씨네 감나무 농장",
+            kind="farm",
+            region="수원시",
+            market_name="못골시장",
         )
-        await shops.verify_shop(app.market, uow, c.operator, shop.id)
+        await shops.verify_shop(app.services, uow, c.operator, shop.id)
         await uow.commit()
     return farmer.id, shop.id
 
@@ -340,9 +352,9 @@ async def test_receipt_review_and_claim_by_chat(app: App) -> None:
     await shopper.tap("결제하기")
     (order,) = await _buyer_orders(app, c.shopper)
     async with app.db.unit_of_work() as uow:
-        await orders.accept_order(app.market, uow, c.producer, order.id)
-        await delivery.take_job(app.market, uow, c.courier, order.id)
-        await delivery.confirm_pickup(app.market, uow, c.courier, order.id)
+        await orders.accept_order(app.services, uow, c.producer, order.id)
+        await delivery.take_job(app.services, uow, c.courier, order.id)
+        await delivery.confirm_pickup(app.services, uow, c.courier, order.id)
         await uow.commit()
     await shopper.tap("처음으로")
     await shopper.tap("내 주문")
@@ -389,10 +401,10 @@ async def test_review_is_offered_while_a_product_of_the_order_has_none(app: App)
     (order,) = await _buyer_orders(app, c.shopper)
     async with app.db.unit_of_work() as uow:
         code = await delivery.delivery_code(uow, c.shopper, order.id)
-        await orders.accept_order(app.market, uow, c.producer, order.id)
-        await delivery.take_job(app.market, uow, c.courier, order.id)
-        await delivery.confirm_pickup(app.market, uow, c.courier, order.id)
-        await delivery.confirm_delivery(app.market, uow, c.courier, order.id, code)
+        await orders.accept_order(app.services, uow, c.producer, order.id)
+        await delivery.take_job(app.services, uow, c.courier, order.id)
+        await delivery.confirm_pickup(app.services, uow, c.courier, order.id)
+        await delivery.confirm_delivery(app.services, uow, c.courier, order.id, code)
         await uow.commit()
 
     def review_offered() -> bool:
@@ -433,7 +445,7 @@ async def test_cancel_before_the_shop_accepts_returns_every_won(app: App) -> Non
     await shopper.tap("네, 취소해요")
     assert "취소했어요" in shopper.text
     async with app.db.snapshot() as snap:
-        balance = await wallet.balances(app.market, snap, c.shopper)
+        balance = await wallet.balances(app.services, snap, c.shopper)
         assert (await catalog.get(snap, c.product)).stock == 20
     assert balance.btl_available == 100_000
 
@@ -447,7 +459,7 @@ async def test_a_stale_cancel_button_answers_with_the_order_and_a_way_on(app: Ap
     await shopper.tap("주문 취소")
     (order,) = await _buyer_orders(app, c.shopper)
     async with app.db.unit_of_work() as uow:
-        await orders.accept_order(app.market, uow, c.producer, order.id)  # the shop took it meanwhile
+        await orders.accept_order(app.services, uow, c.producer, order.id)  # the shop took it meanwhile
         await uow.commit()
     await shopper.tap("네, 취소해요")
     assert (
@@ -486,8 +498,10 @@ async def test_the_wallet_says_what_is_held_and_why(app: App) -> None:
     assert "지금 쓸 수 있는 돈: 76,000원" in shopper.text
 
     async with app.db.unit_of_work() as uow:
-        account = await wallet.register_bank_account(app.market, uow, c.shopper, "011", "302-1234-5678-91", "이할머니")
-        await wallet.request_cashout(app.market, uow, c.shopper, account.id, 30_000)
+        account = await wallet.register_bank_account(
+            app.services, uow, c.shopper, "011", "302-1234-5678-91", "이할머니"
+        )
+        await wallet.request_cashout(app.services, uow, c.shopper, account.id, 30_000)
         await uow.commit()
     await shopper.send("내 지갑")  # the menu's label, typed
     assert "밤톨 100,000원 중 54,000원은 이렇게 묶여 있어요." in shopper.text
@@ -496,7 +510,7 @@ async def test_the_wallet_says_what_is_held_and_why(app: App) -> None:
     assert "지금 쓸 수 있는 돈: 46,000원" in shopper.text
     async with app.db.snapshot() as snap:
         held = await wallet.holds(snap, c.shopper)
-        balance = await wallet.balances(app.market, snap, c.shopper)
+        balance = await wallet.balances(app.services, snap, c.shopper)
     assert [(h.token, h.reason, h.count, h.amount) for h in held] == [
         ("BTL", "order", 2, 24_000),
         ("BTL", "cashout", 1, 30_000),
@@ -505,7 +519,7 @@ async def test_the_wallet_says_what_is_held_and_why(app: App) -> None:
 
     _newest, oldest = await _buyer_orders(app, c.shopper)
     async with app.db.unit_of_work() as uow:
-        await orders.cancel_order(app.market, uow, c.shopper, oldest.id)  # a cancelled order holds nothing
+        await orders.cancel_order(app.services, uow, c.shopper, oldest.id)  # a cancelled order holds nothing
         await uow.commit()
     await shopper.send("내 지갑")
     assert "• 주문 1건 결제 대기 15,000원" in shopper.text and "지금 쓸 수 있는 돈: 55,000원" in shopper.text
@@ -528,7 +542,7 @@ async def test_a_visitor_of_the_trial_market_can_take_play_money_once(tmp_path: 
         assert "밤톨: 50,000원" in visitor.text
         member = (await _member_of(app, "web", "visitor-1")).id
         async with app.db.snapshot() as snap:
-            assert (await wallet.balances(app.market, snap, member)).btl == 50_000
+            assert (await wallet.balances(app.services, snap, member)).btl == 50_000
         await _buy_apples(visitor)
         # Paying needs a verified phone: the confirmation asks for it right there, the web chat (no SMS
         # sender in development) shows the code, and the visitor lands back on the same confirmation —
@@ -561,7 +575,7 @@ async def test_production_offers_no_play_money(app: App) -> None:
     await user.send(payload="wtt")
     async with app.db.snapshot() as snap:
         member = await members.by_identity(snap, "web", "w-prod")
-        assert member is not None and (await wallet.balances(app.market, snap, member.id)).btl == 0
+        assert member is not None and (await wallet.balances(app.services, snap, member.id)).btl == 0
 
 
 async def _member_of(app: App, channel: str, external_id: str) -> members.Member:
@@ -574,7 +588,9 @@ async def _member_of(app: App, channel: str, external_id: str) -> members.Member
 async def test_deep_links_open_a_product_a_shop_or_a_recommendation(app: App) -> None:
     c = await cast(app)
     async with app.db.unit_of_work() as uow:
-        friend = await members.register(app.market, uow, channel="telegram", external_id="friend", display_name="친구")
+        friend = await members.register(
+            app.services, uow, channel="telegram", external_id="friend", display_name="친구"
+        )
         await uow.commit()
     shopper = ChatUser(app.dialogue, "telegram", "deep-1")
     await shopper.send(f"/start p{c.product}")
@@ -588,7 +604,7 @@ async def test_deep_links_open_a_product_a_shop_or_a_recommendation(app: App) ->
     assert "추천 링크는 찾을 수 없어요" in shopper.text and shopper.find("장보기")
 
     async with app.db.unit_of_work() as uow:
-        link = (await referrals.share(app.market, uow, friend.id, c.product)).payload
+        link = (await referrals.share(app.services, uow, friend.id, c.product)).payload
         await uow.commit()
     buyer = ChatUser(app.dialogue, "kakao", "s1")
     await buyer.send(f"/start {link}")

@@ -13,7 +13,9 @@ import pytest
 from bots.dialogue import FloodGate
 from bots.messages import Incoming
 from chestnut.bootstrap import App, batch_context
-from commerce import abuse, reviews, wallet
+from commerce.reviews import service as reviews
+from commerce.trust import abuse
+from commerce.wallet import service as wallet
 from scheduler.notices import RecordingAnnouncer
 from scheduler.wiring import run_batch
 from tests.integration.test_abuse import _deliver
@@ -33,12 +35,12 @@ def app(app: App) -> App:
 
 async def _courier_reviews_the_shop_it_delivers_for(app: App, c: Cast) -> None:
     async with app.db.unit_of_work() as uow:
-        await wallet.topup_at_office(app.market, uow, c.operator, c.courier, 50_000, receipt="R-c")
+        await wallet.topup_at_office(app.services, uow, c.operator, c.courier, 50_000, receipt="R-c")
         await uow.commit()
     await _deliver(app, c, c.shopper, c.producer, [c.product])  # the courier now delivers for the shop
     order = await _deliver(app, c, c.courier, c.producer, [c.product])
     async with app.db.unit_of_work() as uow:
-        await reviews.post_review(app.market, uow, c.courier, order, c.product, rating=5, text="좋아요")
+        await reviews.post_review(app.services, uow, c.courier, order, c.product, rating=5, text="좋아요")
         await uow.commit()
 
 
@@ -133,7 +135,7 @@ async def test_bad_appeals_are_refused_kindly_and_change_nothing(app: App) -> No
 
     # Decided by an operator meanwhile: the typed appeal is answered with the decision, nothing written.
     async with app.db.unit_of_work() as uow:
-        await abuse.decide(app.market, uow, c.operator, case_ids[0], release=False)
+        await abuse.decide(app.services, uow, c.operator, case_ids[0], release=False)
         await uow.commit()
     decided = await _cases(app, c.courier)
     await courier.send("제 사정을 들어 주세요")

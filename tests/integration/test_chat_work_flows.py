@@ -17,7 +17,16 @@ from bots.dialogue import FloodGate
 from bots.flows.producer import parse_amount
 from bots.messages import Screen
 from chestnut.bootstrap import App
-from commerce import catalog, claims, delivery, members, orders, provenance, search, settlement, shops, wallet
+from commerce.claims import service as claims
+from commerce.delivery import service as delivery
+from commerce.members import service as members
+from commerce.orders import service as orders
+from commerce.orders import settlement
+from commerce.provenance import service as provenance
+from commerce.search import service as search
+from commerce.shops import catalog
+from commerce.shops import service as shops
+from commerce.wallet import service as wallet
 from ledger.verify import verify_ledger
 from tests.support.chat import ChatUser
 from tests.support.market import Cast, cast
@@ -62,9 +71,9 @@ async def _ledger_ok(app: App) -> None:
 
 async def _paid_order(app: App, c: Cast, qty: int = 2) -> orders.Order:
     async with app.db.unit_of_work() as uow:
-        await orders.add_to_cart(app.market, uow, c.shopper, c.product, qty)
-        quote = await orders.quote(app.market, uow, c.shopper, c.shop)
-        order = await orders.checkout(app.market, uow, c.shopper, c.shop, expected_total=quote.total, bnm_share=0)
+        await orders.add_to_cart(app.services, uow, c.shopper, c.product, qty)
+        quote = await orders.quote(app.services, uow, c.shopper, c.shop)
+        order = await orders.checkout(app.services, uow, c.shopper, c.shop, expected_total=quote.total, bnm_share=0)
         await uow.commit()
     assert order.state == "paid"
     return order
@@ -72,7 +81,7 @@ async def _paid_order(app: App, c: Cast, qty: int = 2) -> orders.Order:
 
 async def _delivered_order(app: App, c: Cast) -> orders.Order:
     order = await _paid_order(app, c)
-    m = app.market
+    m = app.services
     async with app.db.unit_of_work() as uow:
         await orders.accept_order(m, uow, c.producer, order.id)
         await delivery.take_job(m, uow, c.courier, order.id)
@@ -253,8 +262,8 @@ async def test_order_accepted_taken_and_delivered_with_the_code(app: App) -> Non
 
     async with app.db.unit_of_work() as uow:
         assert (await orders.get(uow, order.id)).state == "delivered"
-        await orders.confirm_receipt(app.market, uow, c.shopper, order.id)
-        await settlement.settle_order(app.market, uow, order.id)
+        await orders.confirm_receipt(app.services, uow, c.shopper, order.id)
+        await settlement.settle_order(app.services, uow, order.id)
         await uow.commit()
     await courier.tap("배달 수입")
     assert f"주문 #{order.id} +3,000원" in courier.text
@@ -282,8 +291,8 @@ async def test_three_wrong_codes_lock_the_delivery(app: App) -> None:
     c = await cast(app)
     order = await _paid_order(app, c, qty=1)
     async with app.db.unit_of_work() as uow:
-        await delivery.take_job(app.market, uow, c.courier, order.id)
-        await delivery.confirm_pickup(app.market, uow, c.courier, order.id)
+        await delivery.take_job(app.services, uow, c.courier, order.id)
+        await delivery.confirm_pickup(app.services, uow, c.courier, order.id)
         code = await delivery.delivery_code(uow, c.shopper, order.id)
         await uow.commit()
     wrong = "000000" if code != "000000" else "111111"
@@ -302,7 +311,7 @@ async def test_three_wrong_codes_lock_the_delivery(app: App) -> None:
 async def test_office_tops_up_by_phone_and_by_member_number(app: App) -> None:
     c = await cast(app, topup=0)
     async with app.db.unit_of_work() as uow:
-        await members.verified_phone(app.market, uow, c.shopper, "010-5555-6666")
+        await members.verified_phone(app.services, uow, c.shopper, "010-5555-6666")
         await uow.commit()
     office = Person(app.dialogue, "web", "op", name="사무장")
     await office.send("/home")
@@ -322,7 +331,7 @@ async def test_office_tops_up_by_phone_and_by_member_number(app: App) -> None:
     await office.send("네")  # typed, where a button is wanted: the confirmation again, nothing recorded
     assert "버튼에서 골라" in office.text
     async with app.db.unit_of_work() as uow:
-        assert (await wallet.balances(app.market, uow, c.shopper)).btl == 0
+        assert (await wallet.balances(app.services, uow, c.shopper)).btl == 0
     await office.tap("충전 기록")
     assert "30,000원을 충전했어요" in office.text  # the particle chosen, not "을(를)"
 
@@ -335,7 +344,7 @@ async def test_office_tops_up_by_phone_and_by_member_number(app: App) -> None:
     await office.send(payload=f"optuy:{c.shopper}")
     assert "지나갔어요" in office.text
     async with app.db.unit_of_work() as uow:
-        assert (await wallet.balances(app.market, uow, c.shopper)).btl == 50_000
+        assert (await wallet.balances(app.services, uow, c.shopper)).btl == 50_000
     await _ledger_ok(app)
 
 
@@ -348,7 +357,7 @@ async def test_office_makes_a_courier_by_phone(app: App) -> None:
     async with app.db.unit_of_work() as uow:
         found = await members.by_identity(uow, "kakao", "c9")
         assert found is not None
-        await members.verified_phone(app.market, uow, found.id, "01077778888")
+        await members.verified_phone(app.services, uow, found.id, "01077778888")
         await uow.commit()
     office = Person(app.dialogue, "web", "op", name="사무장")
     await office.send(payload="opc")
@@ -364,7 +373,9 @@ async def test_producer_answers_a_claim_and_the_office_decides(app: App) -> None
     c = await cast(app)
     order = await _delivered_order(app, c)
     async with app.db.unit_of_work() as uow:
-        claim = await claims.open_claim(app.market, uow, c.shopper, order.id, kind="damaged", text="사과가 멍들었어요")
+        claim = await claims.open_claim(
+            app.services, uow, c.shopper, order.id, kind="damaged", text="사과가 멍들었어요"
+        )
         await uow.commit()
     farmer = Person(app.dialogue, "telegram", "101", name="김농부")
     await farmer.send("/home")
@@ -382,7 +393,7 @@ async def test_producer_answers_a_claim_and_the_office_decides(app: App) -> None
     async with app.db.unit_of_work() as uow:
         answered = await claims.get(uow, claim.id)
         assert (answered.status, answered.resolution, answered.refund_amount) == ("answered", "refund_partial", 3000)
-        await claims.escalate(app.market, uow, c.shopper, claim.id, text="전부 멍들었어요")
+        await claims.escalate(app.services, uow, c.shopper, claim.id, text="전부 멍들었어요")
         await uow.commit()
 
     office = Person(app.dialogue, "web", "op", name="사무장")
@@ -398,7 +409,7 @@ async def test_producer_answers_a_claim_and_the_office_decides(app: App) -> None
     async with app.db.unit_of_work() as uow:
         decided = await claims.get(uow, claim.id)
         assert (decided.status, decided.resolution) == ("resolved", "refund_full")
-        assert (await wallet.balances(app.market, uow, c.shopper)).btl_available == 100_000
+        assert (await wallet.balances(app.services, uow, c.shopper)).btl_available == 100_000
     await _ledger_ok(app)
 
 
@@ -406,7 +417,7 @@ async def test_producer_rejects_a_claim_with_a_reason(app: App) -> None:
     c = await cast(app)
     order = await _delivered_order(app, c)
     async with app.db.unit_of_work() as uow:
-        claim = await claims.open_claim(app.market, uow, c.shopper, order.id, kind="quality", text="맛이 없어요")
+        claim = await claims.open_claim(app.services, uow, c.shopper, order.id, kind="quality", text="맛이 없어요")
         await uow.commit()
     farmer = Person(app.dialogue, "telegram", "101", name="김농부")
     await farmer.send(payload=f"pclv:{claim.id}")
@@ -423,7 +434,7 @@ async def test_producer_rejects_a_claim_with_a_reason(app: App) -> None:
 async def test_producer_registers_a_bank_account_and_cashes_out(app: App) -> None:
     c = await cast(app)
     async with app.db.unit_of_work() as uow:
-        await wallet.topup_at_office(app.market, uow, c.operator, c.producer, 50_000, receipt="R-9")
+        await wallet.topup_at_office(app.services, uow, c.operator, c.producer, 50_000, receipt="R-9")
         await uow.commit()
     farmer = Person(app.dialogue, "telegram", "101", name="김농부")
     await farmer.send("/home")
@@ -443,7 +454,7 @@ async def test_producer_registers_a_bank_account_and_cashes_out(app: App) -> Non
     await farmer.tap("출금 신청")
     assert "출금 신청을 받았어요" in farmer.text
     async with app.db.unit_of_work() as uow:
-        b = await wallet.balances(app.market, uow, c.producer)
+        b = await wallet.balances(app.services, uow, c.producer)
         pending = await wallet.pending_cashouts(uow)
     assert (b.btl, b.btl_available) == (50_000, 30_000)
     assert [(p.member_id, p.amount) for p in pending] == [(c.producer, 20_000)]
@@ -469,7 +480,7 @@ async def test_a_shopper_cashes_out_from_the_wallet(app: App) -> None:
     await granny.tap("출금 신청")
     assert "출금 신청을 받았어요" in granny.text
     async with app.db.unit_of_work() as uow:
-        b = await wallet.balances(app.market, uow, c.shopper)
+        b = await wallet.balances(app.services, uow, c.shopper)
         pending = await wallet.pending_cashouts(uow)
     assert (b.btl, b.btl_available) == (30_000, 0)
     assert [(p.member_id, p.amount) for p in pending] == [(c.shopper, 30_000)]

@@ -8,10 +8,11 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from ads import comments, referrals
 from chestnut.bootstrap import App
-from commerce import catalog, orders
 from commerce.errors import InvalidInput, InvalidState
+from commerce.orders import service as orders
+from commerce.shops import catalog
+from community import comments, referrals
 from tests.support.community import (
     HOUR_MS,
     PRICE,
@@ -35,7 +36,7 @@ async def _ledger_verifies_after_each_test(app: App) -> AsyncIterator[None]:
 async def test_comments_are_validated_signed_with_their_hash_and_listed(app: App) -> None:
     c = await cast(app)
     neighbour = await member(app, "옆집")
-    m = app.market
+    m = app.services
     async with app.db.unit_of_work() as uow:
         for bad in ("", "   ", "a\x00b", "가" * 501):
             with pytest.raises(InvalidInput):
@@ -63,11 +64,11 @@ async def test_comments_are_validated_signed_with_their_hash_and_listed(app: App
 async def test_no_comment_on_a_product_no_longer_sold(app: App) -> None:
     c = await cast(app)
     async with app.db.unit_of_work() as uow:
-        await catalog.set_active(app.market, uow, c.producer, c.product, active=False)
+        await catalog.set_active(app.services, uow, c.producer, c.product, active=False)
         await uow.commit()
     async with app.db.unit_of_work() as uow:
         with pytest.raises(referrals.ProductNotShared):
-            await comments.post(app.market, uow, c.shopper, c.product, kind="tip", text="좋아요")
+            await comments.post(app.services, uow, c.shopper, c.product, kind="tip", text="좋아요")
 
 
 async def test_a_credited_comment_earns_the_brokering_reward_at_settlement_only(app: App) -> None:
@@ -75,16 +76,16 @@ async def test_a_credited_comment_earns_the_brokering_reward_at_settlement_only(
     author = await member(app, "단골")
     advance(app, 2 * HOUR_MS)
     async with app.db.unit_of_work() as uow:
-        tip = await comments.post(app.market, uow, author, c.product, kind="tip", text="잼 만들기 좋아요")
+        tip = await comments.post(app.services, uow, author, c.product, kind="tip", text="잼 만들기 좋아요")
         creditable = await comments.creditable(uow, c.shopper, [c.product])
         await uow.commit()
     assert [x.id for x in creditable] == [tip.id]
     order = await buy(app, c, comment=tip.id)
     cancelled = await buy(app, c, comment=tip.id, qty=1)
     async with app.db.unit_of_work() as uow:
-        again = await comments.credit(app.market, uow, c.shopper, order.id, tip.id)  # a double tap: same answer
+        again = await comments.credit(app.services, uow, c.shopper, order.id, tip.id)  # a double tap: same answer
         assert again.status == "due"
-        await orders.cancel_order(app.market, uow, c.shopper, cancelled.id)
+        await orders.cancel_order(app.services, uow, c.shopper, cancelled.id)
         await uow.commit()
     assert await btl(app, author) == 0
     await deliver_and_confirm(app, c, order.id)
@@ -103,29 +104,29 @@ async def test_crediting_is_refused_for_other_products_twice_or_after_checkout(a
     author = await member(app, "단골")
     async with app.db.unit_of_work() as uow:
         pear = await catalog.add_product(
-            app.market, uow, c.producer, c.shop, name="배", category="과일", unit="1개", price=3000, stock=5,
+            app.services, uow, c.producer, c.shop, name="배", category="과일", unit="1개", price=3000, stock=5,
             origin_region="나주", origin_producer="김씨네",
         )  # fmt: skip
-        on_pear = await comments.post(app.market, uow, author, pear.id, kind="tip", text="시원해요")
-        on_apple = await comments.post(app.market, uow, author, c.product, kind="tip", text="달아요")
-        other = await comments.post(app.market, uow, author, c.product, kind="tip", text="아삭해요")
+        on_pear = await comments.post(app.services, uow, author, pear.id, kind="tip", text="시원해요")
+        on_apple = await comments.post(app.services, uow, author, c.product, kind="tip", text="달아요")
+        other = await comments.post(app.services, uow, author, c.product, kind="tip", text="아삭해요")
         await uow.commit()
     order = await buy(app, c)
     async with app.db.unit_of_work() as uow:
         with pytest.raises(InvalidInput):
-            await comments.credit(app.market, uow, c.shopper, order.id, on_pear.id)
+            await comments.credit(app.services, uow, c.shopper, order.id, on_pear.id)
         with pytest.raises(comments.UnknownComment):
-            await comments.credit(app.market, uow, c.shopper, order.id, 999_999)
-        await comments.credit(app.market, uow, c.shopper, order.id, on_apple.id)
+            await comments.credit(app.services, uow, c.shopper, order.id, 999_999)
+        await comments.credit(app.services, uow, c.shopper, order.id, on_apple.id)
         with pytest.raises(InvalidState):
-            await comments.credit(app.market, uow, c.shopper, order.id, other.id)
+            await comments.credit(app.services, uow, c.shopper, order.id, other.id)
         await uow.commit()
     await deliver_and_confirm(app, c, order.id)
     late = await buy(app, c, qty=1)
     await deliver_and_confirm(app, c, late.id)
     async with app.db.unit_of_work() as uow:
         with pytest.raises(InvalidState):
-            await comments.credit(app.market, uow, c.shopper, late.id, on_apple.id)
+            await comments.credit(app.services, uow, c.shopper, late.id, on_apple.id)
 
 
 async def test_a_comment_by_chat_credited_at_the_confirmation_earns_at_settlement(app: App) -> None:
@@ -163,7 +164,7 @@ async def test_a_comment_by_chat_credited_at_the_confirmation_earns_at_settlemen
 
 
 async def _member(app: App, channel: str, external_id: str) -> int:
-    from commerce import members
+    from commerce.members import service as members
 
     async with app.db.snapshot() as snap:
         found = await members.by_identity(snap, channel, external_id)

@@ -5,14 +5,17 @@ from __future__ import annotations
 import pytest
 
 from chestnut.bootstrap import App
-from commerce import delivery, members, orders, shops
+from commerce.delivery import service as delivery
 from commerce.errors import NotAllowed
+from commerce.members import service as members
+from commerce.orders import service as orders
+from commerce.shops import service as shops
 from tests.support.market import cast
 
 
 async def test_an_order_is_shown_only_to_its_parties(app: App) -> None:
     c = await cast(app)
-    m = app.market
+    m = app.services
     async with app.db.unit_of_work() as uow:
         await orders.add_to_cart(m, uow, c.shopper, c.product, 1)
         order = await orders.checkout(m, uow, c.shopper, c.shop, expected_total=9_000, bnm_share=0)
@@ -34,7 +37,7 @@ async def test_an_order_is_shown_only_to_its_parties(app: App) -> None:
 
 async def test_lists_for_buyer_shop_courier_and_browsing(app: App) -> None:
     c = await cast(app)
-    m = app.market
+    m = app.services
     async with app.db.unit_of_work() as uow:
         await orders.add_to_cart(m, uow, c.shopper, c.product, 1)
         first = await orders.checkout(m, uow, c.shopper, c.shop, expected_total=9_000, bnm_share=0)

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from chestnut.bootstrap import App
-from commerce import delivery, orders, settlement, wallet
+from commerce.delivery import service as delivery
+from commerce.orders import service as orders
+from commerce.orders import settlement
+from commerce.wallet import service as wallet
 from ledger.verify import verify_ledger
 from tests.support.market import cast
 
 
 async def test_order_from_cart_to_settlement(app: App) -> None:
     c = await cast(app)
-    m = app.market
+    m = app.services
     async with app.db.unit_of_work() as uow:
         await orders.add_to_cart(m, uow, c.shopper, c.product, 2)
         q = await orders.quote(m, uow, c.shopper, c.shop, bnm_share=0)

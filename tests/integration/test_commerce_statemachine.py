@@ -20,8 +20,13 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from chestnut.bootstrap import App, build
 from chestnut.settings import Settings
-from commerce import claims, delivery, members, orders, settlement, wallet
+from commerce.claims import service as claims
+from commerce.delivery import service as delivery
 from commerce.errors import CommerceError
+from commerce.members import service as members
+from commerce.orders import service as orders
+from commerce.orders import settlement
+from commerce.wallet import service as wallet
 from ledger.errors import ChestnutError, InsufficientBalance
 from ledger.model import Transfer
 from ledger.service import Request
@@ -50,11 +55,15 @@ class MarketMachine(RuleBasedStateMachine):
 
     async def _grant_bnm(self) -> None:
         async with self.app.db.unit_of_work() as uow:
-            extra = await members.register(self.app.market, uow, channel="web", external_id="sm-2", display_name="둘째")
+            extra = await members.register(
+                self.app.services, uow, channel="web", external_id="sm-2", display_name="둘째"
+            )
             self.shoppers.append(extra.id)
             for s in self.shoppers:
-                bank = await wallet.register_bank_account(self.app.market, uow, s, "004", f"123-45-{s:06d}", "홍길동")
-                await wallet.topup_at_office(self.app.market, uow, self.c.operator, s, 60_000, receipt=f"sm-start-{s}")
+                bank = await wallet.register_bank_account(self.app.services, uow, s, "004", f"123-45-{s:06d}", "홍길동")
+                await wallet.topup_at_office(
+                    self.app.services, uow, self.c.operator, s, 60_000, receipt=f"sm-start-{s}"
+                )
                 self.cash_in += 60_000
                 self.banks[s] = bank.id
                 await self.app.ledger.record(
@@ -107,7 +116,7 @@ class MarketMachine(RuleBasedStateMachine):
         ok = self.run(
             self._step(
                 lambda uow: wallet.topup_at_office(
-                    self.app.market, uow, self.c.operator, self.shoppers[who], amount, receipt=f"sm-{self.receipts}"
+                    self.app.services, uow, self.c.operator, self.shoppers[who], amount, receipt=f"sm-{self.receipts}"
                 )
             )
         )
@@ -116,7 +125,7 @@ class MarketMachine(RuleBasedStateMachine):
 
     @rule(who=st.integers(0, 1), qty=st.integers(1, 4), share=st.sampled_from([0, 0, 10, 30, 50, 60]))
     def buy(self, who: int, qty: int, share: int) -> None:
-        m = self.app.market
+        m = self.app.services
         shopper = self.shoppers[who]
 
         async def go(uow):  # type: ignore[no-untyped-def]
@@ -143,7 +152,7 @@ class MarketMachine(RuleBasedStateMachine):
     def cancel(self, data: st.DataObject) -> None:
         order = self._pick(data, "placed", "paid", "accepted")
         if order is not None:
-            self.run(self._step(lambda uow: orders.cancel_order(self.app.market, uow, order.buyer_id, order.id)))
+            self.run(self._step(lambda uow: orders.cancel_order(self.app.services, uow, order.buyer_id, order.id)))
 
     @precondition(lambda self: self.order_ids)
     @rule(data=st.data(), steps=st.integers(1, 5))
@@ -161,7 +170,7 @@ class MarketMachine(RuleBasedStateMachine):
             return await orders.get(snap, order_id)
 
     def _advance_once(self, data: st.DataObject, order: orders.Order) -> None:
-        m, c = self.app.market, self.c
+        m, c = self.app.services, self.c
         if order.state == "paid":
             self.run(self._step(lambda uow: orders.accept_order(m, uow, c.producer, order.id)))
         elif order.state == "accepted":
@@ -190,7 +199,7 @@ class MarketMachine(RuleBasedStateMachine):
         order = self._pick(data, "paid", "accepted", "picked_up", "delivered", "confirmed", "settled")
         if order is None:
             return
-        m, c = self.app.market, self.c
+        m, c = self.app.services, self.c
         if order.state == "settled":
             amount = data.draw(st.integers(1, order.total))
             self.receipts += 1
@@ -214,7 +223,7 @@ class MarketMachine(RuleBasedStateMachine):
         order = self._pick(data, "delivered", "confirmed", "settled")
         if order is None:
             return
-        m, c = self.app.market, self.c
+        m, c = self.app.services, self.c
         amount = data.draw(st.integers(1, order.subtotal)) if resolution == "refund_partial" else None
 
         async def go(uow):  # type: ignore[no-untyped-def]
@@ -232,7 +241,7 @@ class MarketMachine(RuleBasedStateMachine):
         shopper = self.shoppers[who]
 
         async def go(uow):  # type: ignore[no-untyped-def]
-            cashout = await wallet.request_cashout(self.app.market, uow, shopper, self.banks[shopper], amount)
+            cashout = await wallet.request_cashout(self.app.services, uow, shopper, self.banks[shopper], amount)
             self.cashouts.append((cashout.id, amount))
 
         self.run(self._step(go))
@@ -241,7 +250,7 @@ class MarketMachine(RuleBasedStateMachine):
     @rule(data=st.data(), paid=st.booleans())
     def bank_answers(self, data: st.DataObject, paid: bool) -> None:
         cashout_id, amount = data.draw(st.sampled_from(self.cashouts))
-        m = self.app.market
+        m = self.app.services
         if paid:
             ok = self.run(self._step(lambda uow: wallet.cashout_paid(m, uow, cashout_id)))
             if ok:

@@ -10,8 +10,9 @@ import pytest
 
 from ads import contributions, reward_settings
 from chestnut.bootstrap import App
-from commerce import reviews, wallet
 from commerce.errors import InvalidInput, NotAllowed
+from commerce.reviews import service as reviews
+from commerce.wallet import service as wallet
 from tests.support.community import advance, buy, deliver_and_confirm, member, settle, verified
 from tests.support.market import cast
 
@@ -26,12 +27,12 @@ async def _ledger_verifies_after_each_test(app: App) -> AsyncIterator[None]:
 
 async def bnm(app: App, member_id: int) -> int:
     async with app.db.snapshot() as snap:
-        return (await wallet.balances(app.market, snap, member_id)).bnm_units
+        return (await wallet.balances(app.services, snap, member_id)).bnm_units
 
 
 async def run(app: App) -> contributions.BatchResult:
     async with app.db.unit_of_work() as uow:
-        result = await contributions.run(app.market, uow)
+        result = await contributions.run(app.services, uow)
         await uow.commit()
     return result
 
@@ -41,7 +42,7 @@ async def test_each_contribution_is_paid_once_from_the_treasury(app: App) -> Non
     order = await buy(app, c, qty=1)
     await deliver_and_confirm(app, c, order.id)
     async with app.db.unit_of_work() as uow:
-        await reviews.post_review(app.market, uow, c.shopper, order.id, c.product, rating=5, text="맛있어요")
+        await reviews.post_review(app.services, uow, c.shopper, order.id, c.product, rating=5, text="맛있어요")
         await uow.commit()
     first = await run(app)
     assert (first.paid, first.units) == (2, 500 + 200)  # the courier and the review; not settled yet
@@ -65,7 +66,7 @@ async def test_each_contribution_is_paid_once_from_the_treasury(app: App) -> Non
 async def test_the_emission_budget_caps_a_month_and_the_rest_waits(app: App) -> None:
     c = await cast(app)
     async with app.db.unit_of_work() as uow:
-        await reward_settings.change(app.market, uow, c.operator, "emission_budget_units", 600)
+        await reward_settings.change(app.services, uow, c.operator, "emission_budget_units", 600)
         await uow.commit()
     for _ in range(2):
         order = await buy(app, c, qty=1)
@@ -82,7 +83,7 @@ async def test_the_emission_budget_caps_a_month_and_the_rest_waits(app: App) -> 
 async def test_cosignatures_are_paid_per_checkpoint_once_per_reference(app: App) -> None:
     c = await cast(app)
     node = await member(app, "노드운영")
-    m = app.market
+    m = app.services
     async with app.db.unit_of_work() as uow:
         paid = await contributions.reward_cosignatures(m, uow, member_id=node, count=4, reference="replica-a.coop-120")
         again = await contributions.reward_cosignatures(m, uow, member_id=node, count=4, reference="replica-a.coop-120")
@@ -101,12 +102,12 @@ async def test_only_an_operator_changes_the_rules_and_only_known_ones(app: App) 
     c = await cast(app)
     async with app.db.unit_of_work() as uow:
         with pytest.raises(NotAllowed):
-            await reward_settings.change(app.market, uow, c.shopper, "review_units", 10_000)
+            await reward_settings.change(app.services, uow, c.shopper, "review_units", 10_000)
         with pytest.raises(InvalidInput):
-            await reward_settings.change(app.market, uow, c.operator, "free_money", 1)
+            await reward_settings.change(app.services, uow, c.operator, "free_money", 1)
         with pytest.raises(InvalidInput):
-            await reward_settings.change(app.market, uow, c.operator, "broker_bp", 9_000)  # over 20 %
-        seq = await reward_settings.change(app.market, uow, c.operator, "review_units", 300)
+            await reward_settings.change(app.services, uow, c.operator, "broker_bp", 9_000)  # over 20 %
+        seq = await reward_settings.change(app.services, uow, c.operator, "review_units", 300)
         values = await reward_settings.current(uow)
         await uow.commit()
     assert values["review_units"] == 300 and values["courier_delivery_units"] == 500

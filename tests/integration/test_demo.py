@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from chestnut.bootstrap import App
-from commerce.demo import build_demo, is_empty
-from commerce.orders import STATES
+from chestnut.demo import build_demo, is_empty
+from commerce.orders.service import STATES
 from ledger.verify import verify_ledger
 
 
 async def test_demo_market_verifies(app: App) -> None:
     assert await is_empty(app.db)
-    report = await build_demo(app.market, app.db, shoppers=120)
+    report = await build_demo(app.services, app.db, shoppers=120)
     assert report.markets == 4 and report.shops >= 24 and report.products >= 50
     assert report.members >= 120 + report.shops
     # Orders in (nearly) every state; the rare ones may be missing in a small demo.

@@ -8,11 +8,13 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from ads import comments, fraud, referrals
+from ads import fraud
 from ads.signals import signals
 from chestnut.bootstrap import App
-from commerce import members, wallet
 from commerce.errors import InvalidState, NotAllowed
+from commerce.members import service as members
+from commerce.wallet import service as wallet
+from community import comments, referrals
 from tests.support.community import (
     FEE_DELIVERY,
     PRICE,
@@ -51,7 +53,7 @@ async def test_honest_recommendation_and_comment_raise_no_signal_and_are_paid(ap
     c = await cast(app)
     r = await recommender(app, c, commission_bp=500)
     async with app.db.unit_of_work() as uow:
-        tip = await comments.post(app.market, uow, r, c.product, kind="tip", text="껍질째 드세요, 달아요")
+        tip = await comments.post(app.services, uow, r, c.product, kind="tip", text="껍질째 드세요, 달아요")
         await uow.commit()
     order = await buy(app, c, r, comment=tip.id)
     assert await status_of(app, order.id) == ("due", None)
@@ -66,7 +68,7 @@ async def test_self_recommendation_is_refused_with_the_reason(app: App) -> None:
     c = await cast(app)
     await recommender(app, c)  # the shop pays commissions
     async with app.db.unit_of_work() as uow:
-        await referrals.share(app.market, uow, c.shopper, c.product)
+        await referrals.share(app.services, uow, c.shopper, c.product)
         await uow.commit()
     order = await buy(app, c, raw_referrer=c.shopper)  # the buyer's own link (the chat never offers it)
     assert await status_of(app, order.id) == ("refused", "self_referral")
@@ -84,16 +86,16 @@ async def test_a_second_account_behind_the_same_phone_or_device_is_held(app: App
     c = await cast(app)
     r = await recommender(app, c)
     async with app.db.unit_of_work() as uow:
-        await members.verified_phone(app.market, uow, r, "010-2222-3333")
-        await members.request_phone_code(app.market, uow, c.shopper, "010-2222-3333")  # the shopper asks for it too
+        await members.verified_phone(app.services, uow, r, "010-2222-3333")
+        await members.request_phone_code(app.services, uow, c.shopper, "010-2222-3333")  # the shopper asks for it too
         await uow.commit()
     by_phone = await buy(app, c, r, qty=1)
     assert await status_of(app, by_phone.id) == ("held", "self_referral")
 
     other = await recommender(app, c, name="박추천")
     async with app.db.unit_of_work() as uow:
-        await fraud.note_device(app.market, uow, other, "kakao-device-42")
-        await fraud.note_device(app.market, uow, c.shopper, "kakao-device-42")
+        await fraud.note_device(app.services, uow, other, "kakao-device-42")
+        await fraud.note_device(app.services, uow, c.shopper, "kakao-device-42")
         await uow.commit()
     by_device = await buy(app, c, other, qty=1)
     assert await status_of(app, by_device.id) == ("held", "self_referral")
@@ -112,10 +114,10 @@ async def test_circular_recommendations_are_held(app: App) -> None:
     first = await buy(app, c, a, qty=1)
     assert await status_of(app, first.id) == ("due", None)
     async with app.db.unit_of_work() as uow:
-        await referrals.share(app.market, uow, c.shopper, c.product)  # now B recommends to A
+        await referrals.share(app.services, uow, c.shopper, c.product)  # now B recommends to A
         await uow.commit()
     async with app.db.unit_of_work() as uow:
-        await wallet.topup_at_office(app.market, uow, c.operator, a, 50_000, receipt="R-A")
+        await wallet.topup_at_office(app.services, uow, c.operator, a, 50_000, receipt="R-A")
         await uow.commit()
     back = await buy(app, c, c.shopper, qty=1, buyer=a)
     assert await status_of(app, back.id) == ("held", "circular_referral")
@@ -138,7 +140,7 @@ async def test_crediting_ones_own_comment_is_refused_and_never_paid(app: App) ->
     c = await cast(app)
     advance(app, 3_600_000)
     async with app.db.unit_of_work() as uow:
-        mine = await comments.post(app.market, uow, c.shopper, c.product, kind="tip", text="제가 써 봤는데 좋아요")
+        mine = await comments.post(app.services, uow, c.shopper, c.product, kind="tip", text="제가 써 봤는데 좋아요")
         await uow.commit()
     order = await buy(app, c, comment=mine.id)
     assert await status_of(app, order.id, "broker") == ("refused", "self_brokering")
@@ -154,9 +156,9 @@ async def test_many_accounts_behind_one_phone_raise_one_signal(app: App) -> None
     ids = [await member(app, f"부계정{i}") for i in range(3)]
     async with app.db.unit_of_work() as uow:
         for who in ids:
-            await members.request_phone_code(app.market, uow, who, "010-9999-0000")
-        assert len(await fraud.scan_shared_phones(app.market, uow)) == 1
-        assert await fraud.scan_shared_phones(app.market, uow) == []  # once per phone
+            await members.request_phone_code(app.services, uow, who, "010-9999-0000")
+        assert len(await fraud.scan_shared_phones(app.services, uow)) == 1
+        assert await fraud.scan_shared_phones(app.services, uow) == []  # once per phone
         await uow.commit()
     assert await kinds(app) == [("shared_phone", "held")]
     del c
@@ -169,14 +171,16 @@ async def test_an_operator_releases_a_held_share_before_settlement(app: App) -> 
     refused = await buy(app, c, fresh, qty=1)
     async with app.db.unit_of_work() as uow:
         with pytest.raises(NotAllowed):
-            await referrals.review_share(app.market, uow, c.shopper, released.id, "referral", approve=True)
-        assert await referrals.review_share(app.market, uow, c.operator, released.id, "referral", approve=True) == "due"
+            await referrals.review_share(app.services, uow, c.shopper, released.id, "referral", approve=True)
         assert (
-            await referrals.review_share(app.market, uow, c.operator, refused.id, "referral", approve=False)
+            await referrals.review_share(app.services, uow, c.operator, released.id, "referral", approve=True) == "due"
+        )
+        assert (
+            await referrals.review_share(app.services, uow, c.operator, refused.id, "referral", approve=False)
             == "refused"
         )
         with pytest.raises(InvalidState):  # decided once
-            await referrals.review_share(app.market, uow, c.operator, refused.id, "referral", approve=True)
+            await referrals.review_share(app.services, uow, c.operator, refused.id, "referral", approve=True)
         await uow.commit()
     for order in (released, refused):
         await deliver_and_confirm(app, c, order.id)

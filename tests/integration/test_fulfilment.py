@@ -11,7 +11,10 @@ from typing import Any
 import pytest
 
 from chestnut.bootstrap import App
-from commerce import addresses, catalog, claims, delivery, fulfilment, members, orders, shops, wallet
+from commerce.claims import service as claims
+from commerce.delivery import addresses, fulfilment
+from commerce.delivery import service as delivery
+from commerce.delivery.windows import KST, Window
 from commerce.errors import (
     AddressBookFull,
     AddressNeeded,
@@ -23,7 +26,11 @@ from commerce.errors import (
     UnknownAddress,
     WindowUnavailable,
 )
-from commerce.windows import KST, Window
+from commerce.members import service as members
+from commerce.orders import service as orders
+from commerce.shops import catalog
+from commerce.shops import service as shops
+from commerce.wallet import service as wallet
 from ledger.db import UnitOfWork
 from ledger.errors import ChestnutError
 from scheduler.housekeeping import housekeeping
@@ -38,7 +45,7 @@ DAY = 24 * HOUR
 
 @pytest.fixture
 async def c(app: App) -> Cast:
-    app.market.clock = lambda: TEN_AM
+    app.services.clock = lambda: TEN_AM
     return await cast(app)
 
 
@@ -66,35 +73,37 @@ async def refused(app: App, error: type[ChestnutError], action: Callable[[UnitOf
 
 async def new_shopper(app: App, name: str = "새손님", *, with_address: bool = False, topup: int = 50_000) -> int:
     async with app.db.unit_of_work() as uow:
-        member = await members.register(app.market, uow, channel="kakao", external_id=name, display_name=name)
+        member = await members.register(app.services, uow, channel="kakao", external_id=name, display_name=name)
         await verify(app, uow, member.id, address=with_address)
         operator = (await members.with_role(uow, "operator", limit=1))[0]
-        await wallet.topup_at_office(app.market, uow, operator.id, member.id, topup, receipt=f"R-{member.id}")
+        await wallet.topup_at_office(app.services, uow, operator.id, member.id, topup, receipt=f"R-{member.id}")
         await uow.commit()
     return member.id
 
 
 async def new_courier(app: App, c: Cast, external_id: str) -> members.Member:
     async with app.db.unit_of_work() as uow:
-        courier = await members.register(app.market, uow, channel="kakao", external_id=external_id, display_name="기사")
-        await members.grant_role(app.market, uow, c.operator, courier.id, "courier")
+        courier = await members.register(
+            app.services, uow, channel="kakao", external_id=external_id, display_name="기사"
+        )
+        await members.grant_role(app.services, uow, c.operator, courier.id, "courier")
         await uow.commit()
     return courier
 
 
 async def fill_cart(app: App, c: Cast, member_id: int, qty: int = 1) -> orders.Quote:
     async with app.db.unit_of_work() as uow:
-        await orders.add_to_cart(app.market, uow, member_id, c.product, qty)
-        q = await orders.quote(app.market, uow, member_id, c.shop, bnm_share=0)
+        await orders.add_to_cart(app.services, uow, member_id, c.product, qty)
+        q = await orders.quote(app.services, uow, member_id, c.shop, bnm_share=0)
         await uow.commit()
     return q
 
 
 async def pay(app: App, c: Cast, member_id: int, **where: Any) -> orders.Order:
     async with app.db.unit_of_work() as uow:
-        q = await orders.quote(app.market, uow, member_id, c.shop, bnm_share=0)
+        q = await orders.quote(app.services, uow, member_id, c.shop, bnm_share=0)
         total = q.subtotal + (0 if where.get("pickup_at") else q.delivery_fee or 3000)
-        order = await orders.checkout(app.market, uow, member_id, c.shop, expected_total=total, bnm_share=0, **where)
+        order = await orders.checkout(app.services, uow, member_id, c.shop, expected_total=total, bnm_share=0, **where)
         await uow.commit()
     return order
 
@@ -116,7 +125,7 @@ async def test_an_unusable_address_is_refused_with_its_reason_and_nothing_saved(
     app: App, c: Cast, text: str, reason: str
 ) -> None:
     error = await refused(
-        app, InvalidAddress, lambda uow: addresses.add(app.market, uow, c.shopper, label="집", text=text)
+        app, InvalidAddress, lambda uow: addresses.add(app.services, uow, c.shopper, label="집", text=text)
     )
     assert error.code == "invalid_address" and error.data["reason"] == reason
 
@@ -124,9 +133,11 @@ async def test_an_unusable_address_is_refused_with_its_reason_and_nothing_saved(
 async def test_a_sixth_address_is_refused(app: App, c: Cast) -> None:
     async with app.db.unit_of_work() as uow:
         for n in range(4):  # the cast's shopper has one already
-            await addresses.add(app.market, uow, c.shopper, label=f"곳{n}", text=f"수원시 팔달구 정조로 {n}")
+            await addresses.add(app.services, uow, c.shopper, label=f"곳{n}", text=f"수원시 팔달구 정조로 {n}")
         await uow.commit()
-    await refused(app, AddressBookFull, lambda uow: addresses.add(app.market, uow, c.shopper, label="여섯", text=HOME))
+    await refused(
+        app, AddressBookFull, lambda uow: addresses.add(app.services, uow, c.shopper, label="여섯", text=HOME)
+    )
 
 
 async def test_a_first_order_without_an_address_is_refused_before_paying(app: App, c: Cast) -> None:
@@ -136,7 +147,7 @@ async def test_a_first_order_without_an_address_is_refused_before_paying(app: Ap
     error = await refused(
         app,
         AddressNeeded,
-        lambda uow: orders.checkout(app.market, uow, newcomer, c.shop, expected_total=q.total, bnm_share=0),
+        lambda uow: orders.checkout(app.services, uow, newcomer, c.shop, expected_total=q.total, bnm_share=0),
     )
     assert error.code == "address_needed"
 
@@ -148,25 +159,25 @@ async def test_another_members_address_is_unknown_and_changes_nothing(app: App, 
     await fill_cart(app, c, c.shopper)
     shop = await _shop(app, c)
     await refused(
-        app, UnknownAddress, lambda uow: fulfilment.choose_address(app.market, uow, c.shopper, shop, theirs.id)
+        app, UnknownAddress, lambda uow: fulfilment.choose_address(app.services, uow, c.shopper, shop, theirs.id)
     )
     await refused(
         app,
         UnknownAddress,
         lambda uow: orders.checkout(
-            app.market, uow, c.shopper, c.shop, expected_total=9_000, bnm_share=0, address_id=theirs.id
+            app.services, uow, c.shopper, c.shop, expected_total=9_000, bnm_share=0, address_id=theirs.id
         ),
     )
 
 
 async def test_an_address_outside_the_shops_area_is_refused_naming_the_areas_it_serves(app: App, c: Cast) -> None:
     async with app.db.unit_of_work() as uow:
-        far = await addresses.add(app.market, uow, c.shopper, label="딸네 집", text="부산 중구 자갈치로 1")
+        far = await addresses.add(app.services, uow, c.shopper, label="딸네 집", text="부산 중구 자갈치로 1")
         await uow.commit()
     await fill_cart(app, c, c.shopper)
     shop = await _shop(app, c)
     error = await refused(
-        app, OutsideDeliveryArea, lambda uow: fulfilment.choose_address(app.market, uow, c.shopper, shop, far.id)
+        app, OutsideDeliveryArea, lambda uow: fulfilment.choose_address(app.services, uow, c.shopper, shop, far.id)
     )
     assert error.data["areas"] == ["수원시"] and error.data["region"] == "부산 중구"
 
@@ -176,7 +187,7 @@ async def test_a_location_outside_every_known_district_is_refused(app: App, c: C
         app,
         InvalidAddress,
         lambda uow: addresses.add_location(
-            app.market, uow, c.shopper, label="밭", latitude=36.5, longitude=127.9, text="공유한 위치"
+            app.services, uow, c.shopper, label="밭", latitude=36.5, longitude=127.9, text="공유한 위치"
         ),
     )
 
@@ -190,19 +201,19 @@ async def test_windows_in_the_past_or_not_offered_are_refused(app: App, c: Cast)
     day = dt.datetime(2026, 12, 8, tzinfo=KST)
     yesterday = Window(_ms(day - dt.timedelta(days=1), 9), _ms(day - dt.timedelta(days=1), 19))
     error = await refused(
-        app, WindowUnavailable, lambda uow: fulfilment.choose_window(app.market, uow, c.shopper, shop, yesterday)
+        app, WindowUnavailable, lambda uow: fulfilment.choose_window(app.services, uow, c.shopper, shop, yesterday)
     )
     assert error.data["reason"] == "past" and len(error.data["offered"]) == 2
     night = Window(_ms(day, 22), _ms(day, 23))
     error = await refused(
-        app, WindowUnavailable, lambda uow: fulfilment.choose_window(app.market, uow, c.shopper, shop, night)
+        app, WindowUnavailable, lambda uow: fulfilment.choose_window(app.services, uow, c.shopper, shop, night)
     )
     assert error.data["reason"] == "not_offered"
 
 
 async def test_the_shops_windows_are_offered_and_the_chosen_one_goes_on_the_order(app: App, c: Cast) -> None:
     async with app.db.unit_of_work() as uow:
-        await shops.set_terms(app.market, uow, c.producer, c.shop, delivery_windows="09-13,13-19")
+        await shops.set_terms(app.services, uow, c.producer, c.shop, delivery_windows="09-13,13-19")
         await uow.commit()
     await fill_cart(app, c, c.shopper)
     shop = await _shop(app, c)
@@ -211,7 +222,7 @@ async def test_the_shops_windows_are_offered_and_the_chosen_one_goes_on_the_orde
     assert offered[0] == Window(_ms(day, 9), _ms(day, 13))  # 10:00 now: today's morning still closes in 3 h
     assert len(offered) == 4  # today and tomorrow, morning and afternoon
     async with app.db.unit_of_work() as uow:
-        await fulfilment.choose_window(app.market, uow, c.shopper, shop, offered[3])
+        await fulfilment.choose_window(app.services, uow, c.shopper, shop, offered[3])
         await uow.commit()
     order = await pay(app, c, c.shopper)
     assert (order.window_start_ms, order.window_end_ms) == (offered[3].start_ms, offered[3].end_ms)
@@ -224,13 +235,13 @@ async def test_pickup_at_a_shop_without_pickup_is_refused(app: App, c: Cast) -> 
     await fill_cart(app, c, c.shopper)
     shop = await _shop(app, c)
     await refused(
-        app, PickupUnavailable, lambda uow: fulfilment.choose_pickup(app.market, uow, c.shopper, shop, "shop")
+        app, PickupUnavailable, lambda uow: fulfilment.choose_pickup(app.services, uow, c.shopper, shop, "shop")
     )
 
 
 async def test_a_pickup_order_costs_no_delivery_and_is_handed_over_with_the_code(app: App, c: Cast) -> None:
     async with app.db.unit_of_work() as uow:
-        await shops.set_terms(app.market, uow, c.producer, c.shop, pickup=True)
+        await shops.set_terms(app.services, uow, c.producer, c.shop, pickup=True)
         await uow.commit()
     q = await fill_cart(app, c, c.shopper, qty=2)
     order = await pay(app, c, c.shopper, pickup_at="shop")
@@ -241,13 +252,13 @@ async def test_a_pickup_order_costs_no_delivery_and_is_handed_over_with_the_code
     assert order.id not in [j.order_id for j in board.jobs]  # never on the couriers' board
     async with app.db.unit_of_work() as uow:
         with pytest.raises(NotAllowed):
-            await delivery.hand_over(app.market, uow, c.courier, order.id, code)
+            await delivery.hand_over(app.services, uow, c.courier, order.id, code)
     async with app.db.unit_of_work() as uow:
-        wrong = await delivery.hand_over(app.market, uow, c.producer, order.id, "000000" if code != "000000" else "1")
+        wrong = await delivery.hand_over(app.services, uow, c.producer, order.id, "000000" if code != "000000" else "1")
         await uow.commit()
     assert not wrong.ok and wrong.attempts_left == 2
     async with app.db.unit_of_work() as uow:
-        done = await delivery.hand_over(app.market, uow, c.producer, order.id, code)
+        done = await delivery.hand_over(app.services, uow, c.producer, order.id, code)
         await uow.commit()
     assert done.ok and done.order.state == "delivered"
 
@@ -271,7 +282,7 @@ async def test_only_the_shop_and_the_assigned_courier_read_where_an_order_goes(a
     (job,) = page.jobs
     assert job.district == "경기 수원시 팔달구" and "매산로" not in repr(job)  # only the district before taking
     async with app.db.unit_of_work() as uow:
-        await delivery.take_job(app.market, uow, c.courier, order.id)
+        await delivery.take_job(app.services, uow, c.courier, order.id)
         await uow.commit()
     async with app.db.snapshot() as snap:
         assert (await fulfilment.for_order(snap, c.courier, order.id)).text == HOME
@@ -312,7 +323,7 @@ async def test_no_address_or_phone_reaches_the_ledger(app: App, c: Cast) -> None
 
 async def test_the_board_pages_by_five_nearest_window_first_in_the_couriers_area(app: App, c: Cast) -> None:
     async with app.db.unit_of_work() as uow:
-        await catalog.update_stock(app.market, uow, c.producer, c.product, stock=100)
+        await catalog.update_stock(app.services, uow, c.producer, c.product, stock=100)
         await uow.commit()
     buyers = [await new_shopper(app, f"손님{i}", with_address=True) for i in range(7)]
     shop = await _shop(app, c)
@@ -322,7 +333,7 @@ async def test_the_board_pages_by_five_nearest_window_first_in_the_couriers_area
         await fill_cart(app, c, buyer)
         if i % 2:  # every other order for tomorrow: today's come first whatever their number
             async with app.db.unit_of_work() as uow:
-                await fulfilment.choose_window(app.market, uow, buyer, shop, tomorrow)
+                await fulfilment.choose_window(app.services, uow, buyer, shop, tomorrow)
                 await uow.commit()
         paid.append(await pay(app, c, buyer))
     async with app.db.snapshot() as snap:
@@ -345,7 +356,7 @@ async def test_two_couriers_taking_one_job_one_wins_and_the_other_is_told(app: A
     async def take(courier: int) -> str:
         try:
             async with app.db.unit_of_work() as uow:
-                await delivery.take_job(app.market, uow, courier, order.id)
+                await delivery.take_job(app.services, uow, courier, order.id)
                 await uow.commit()
         except AlreadyTaken as exc:
             return exc.code
@@ -360,32 +371,32 @@ async def test_two_couriers_taking_one_job_one_wins_and_the_other_is_told(app: A
 
 async def test_addresses_are_erased_after_the_claim_window_but_not_while_a_claim_is_open(app: App, c: Cast) -> None:
     async with app.db.unit_of_work() as uow:
-        await catalog.update_stock(app.market, uow, c.producer, c.product, stock=100)
+        await catalog.update_stock(app.services, uow, c.producer, c.product, stock=100)
         await uow.commit()
     delivered = []
     for _ in range(2):
         await fill_cart(app, c, c.shopper)
         order = await pay(app, c, c.shopper)
         async with app.db.unit_of_work() as uow:
-            await delivery.take_job(app.market, uow, c.courier, order.id)
-            await delivery.confirm_pickup(app.market, uow, c.courier, order.id)
+            await delivery.take_job(app.services, uow, c.courier, order.id)
+            await delivery.confirm_pickup(app.services, uow, c.courier, order.id)
             code = await delivery.delivery_code(uow, c.shopper, order.id)
-            await delivery.confirm_delivery(app.market, uow, c.courier, order.id, code)
+            await delivery.confirm_delivery(app.services, uow, c.courier, order.id, code)
             await uow.commit()
         delivered.append(order.id)
     async with app.db.unit_of_work() as uow:
-        await claims.open_claim(app.market, uow, c.shopper, delivered[1], kind="damaged", text="상자가 젖었어요")
+        await claims.open_claim(app.services, uow, c.shopper, delivered[1], kind="damaged", text="상자가 젖었어요")
         await uow.commit()
     await fill_cart(app, c, c.shopper)
     cancelled = await pay(app, c, c.shopper)
     async with app.db.unit_of_work() as uow:
-        await orders.cancel_order(app.market, uow, c.shopper, cancelled.id)
+        await orders.cancel_order(app.services, uow, c.shopper, cancelled.id)
         await uow.commit()
 
-    report = await housekeeping(app.market, app.db)
+    report = await housekeeping(app.services, app.db)
     assert report.addresses_erased == 1  # the cancelled order's, at once
-    app.market.clock = lambda: TEN_AM + 8 * DAY  # past the 7-day claim window
-    report = await housekeeping(app.market, app.db)
+    app.services.clock = lambda: TEN_AM + 8 * DAY  # past the 7-day claim window
+    report = await housekeeping(app.services, app.db)
     assert report.addresses_erased == 1  # the first delivered order; the one with an open claim stays
     async with app.db.snapshot() as snap:
         rows = {

@@ -11,7 +11,9 @@ from collections.abc import Sequence
 
 from bots.messages import Incoming
 from chestnut.bootstrap import App, batch_context
-from commerce import catalog, orders, wallet
+from commerce.orders import service as orders
+from commerce.shops import catalog
+from commerce.wallet import service as wallet
 from scheduler.notices import Notice
 from scheduler.wiring import run_batch
 from tests.support.community import advance, buy, deliver_and_confirm, settle, verified
@@ -38,7 +40,7 @@ async def stock_of(app: App, product_id: int) -> int:
 
 async def test_unpaid_orders_expire_with_their_stock_and_stale_carts_are_tidied(app: App) -> None:
     c = await cast(app, stock=10)
-    m = app.market
+    m = app.services
     async with app.db.unit_of_work() as uow:
         await orders.add_to_cart(m, uow, c.shopper, c.product, 3)
         product = await catalog.get(uow, c.product)
@@ -125,7 +127,7 @@ async def test_a_producer_is_reminded_once_of_a_paid_order_not_yet_accepted(app:
 
     accepted = await buy(app, c, qty=1)
     async with app.db.unit_of_work() as uow:
-        await orders.accept_order(app.market, uow, c.producer, accepted.id)
+        await orders.accept_order(app.services, uow, c.producer, accepted.id)
         await uow.commit()
     advance(app, 3 * 60 * MINUTE_MS)
     await run_batch(ctx, "housekeeping")
@@ -140,13 +142,13 @@ async def test_the_contributions_job_pays_what_is_due_once(app: App) -> None:
     ctx = batch_context(app)
 
     async with app.db.snapshot() as snap:
-        courier_before = (await wallet.balances(app.market, snap, c.courier)).bnm_units
-        shopper_before = (await wallet.balances(app.market, snap, c.shopper)).bnm_units
+        courier_before = (await wallet.balances(app.services, snap, c.courier)).bnm_units
+        shopper_before = (await wallet.balances(app.services, snap, c.shopper)).bnm_units
     first = (await run_batch(ctx, "contributions")).details["contributions"]
     assert first["paid"] == 2 and first["over_budget"] is False  # the courier's delivery, the first order
     async with app.db.snapshot() as snap:
-        courier_gain = (await wallet.balances(app.market, snap, c.courier)).bnm_units - courier_before
-        shopper_gain = (await wallet.balances(app.market, snap, c.shopper)).bnm_units - shopper_before
+        courier_gain = (await wallet.balances(app.services, snap, c.courier)).bnm_units - courier_before
+        shopper_gain = (await wallet.balances(app.services, snap, c.shopper)).bnm_units - shopper_before
     assert courier_gain > 0 and shopper_gain > 0
     assert courier_gain + shopper_gain == first["units"]
 

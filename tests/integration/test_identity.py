@@ -13,7 +13,6 @@ import pytest
 from bots.dialogue import ChatConfig, Dialogue
 from bots.flows import build_router
 from chestnut.bootstrap import App, batch_context
-from commerce import catalog, identity, members, orders, shops, wallet
 from commerce.errors import (
     CodeExpired,
     CodeRequestedRecently,
@@ -24,8 +23,14 @@ from commerce.errors import (
     SmsError,
     SmsNotConfigured,
 )
-from commerce.market import service as bnm_market
-from commerce.sms import HttpSms, SmsRefused, SmsUnavailable
+from commerce.exchange import service as bnm_market
+from commerce.members import identity
+from commerce.members import service as members
+from commerce.members.sms import HttpSms, SmsRefused, SmsUnavailable
+from commerce.orders import service as orders
+from commerce.shops import catalog
+from commerce.shops import service as shops
+from commerce.wallet import service as wallet
 from ledger.db import UnitOfWork
 from scheduler.wiring import run_batch
 from tests.support.chat import ChatUser
@@ -39,10 +44,10 @@ MINUTE_MS, HOUR_MS = 60_000, 3_600_000
 
 async def _fresh(app: App, name: str, *, topup: int = 0, operator: int | None = None) -> int:
     async with app.db.unit_of_work() as uow:
-        m = await members.register(app.market, uow, channel="kakao", external_id=name, display_name="손님")
+        m = await members.register(app.services, uow, channel="kakao", external_id=name, display_name="손님")
         if topup:
             assert operator is not None
-            await wallet.topup_at_office(app.market, uow, operator, m.id, topup, receipt=f"R-{name}")
+            await wallet.topup_at_office(app.services, uow, operator, m.id, topup, receipt=f"R-{name}")
         await uow.commit()
     return m.id
 
@@ -79,7 +84,7 @@ async def test_levels_come_from_the_phone_and_the_roles_an_operator_gives(app: A
 
 async def test_paying_needs_a_verified_phone_and_a_refusal_writes_nothing(app: App) -> None:
     c = await cast(app)
-    m = app.market
+    m = app.services
     who = await _fresh(app, "unverified", topup=50_000, operator=c.operator)
     async with app.db.unit_of_work() as uow:
         await orders.add_to_cart(m, uow, who, c.product, 1)  # browsing and the cart need nothing
@@ -112,7 +117,7 @@ async def test_paying_needs_a_verified_phone_and_a_refusal_writes_nothing(app: A
 
 async def test_cash_out_and_bnm_trades_need_a_verified_phone(app: App) -> None:
     c = await cast(app)
-    m = app.market
+    m = app.services
     who = await _fresh(app, "saver", topup=30_000, operator=c.operator)
     async with app.db.unit_of_work() as uow:
         account = await wallet.register_bank_account(m, uow, who, "004", "123-456-789012", "김손님")
@@ -135,7 +140,7 @@ async def test_cash_out_and_bnm_trades_need_a_verified_phone(app: App) -> None:
 
 async def test_selling_needs_a_shop_the_office_approved(app: App) -> None:
     c = await cast(app)
-    m = app.market
+    m = app.services
     owner = await _fresh(app, "stall")
     await verify_phone(app, owner, "010-2000-3003")  # a phone is not enough to sell
 
@@ -169,7 +174,7 @@ async def test_selling_needs_a_shop_the_office_approved(app: App) -> None:
 
 
 async def test_an_expired_code_is_refused_and_a_new_one_works(app: App) -> None:
-    m = app.market
+    m = app.services
     who = await _fresh(app, "slow")
     async with app.db.unit_of_work() as uow:
         code = await members.request_phone_code(m, uow, who, "010-3000-4000")
@@ -189,7 +194,7 @@ async def test_an_expired_code_is_refused_and_a_new_one_works(app: App) -> None:
 
 async def test_codes_to_one_number_are_limited_across_members(app: App) -> None:
     """At most five codes an hour to one number, whoever asks: nobody can text-bomb a stranger through us."""
-    m = app.market
+    m = app.services
     askers = [await _fresh(app, f"asker-{i}") for i in range(7)]
     target = "010-4000-5000"
     for i, who in enumerate(askers[:5]):
@@ -219,7 +224,7 @@ async def test_codes_to_one_number_are_limited_across_members(app: App) -> None:
 
 
 async def test_housekeeping_forgets_code_sends_once_their_hour_is_over_and_the_limit_still_counts(app: App) -> None:
-    m = app.market
+    m = app.services
     askers = [await _fresh(app, f"tidy-{i}") for i in range(6)]
     for who in askers[:4]:  # four codes to one number, then 40 minutes pass, then one more
         async with app.db.unit_of_work() as uow:
@@ -240,7 +245,7 @@ async def test_housekeeping_forgets_code_sends_once_their_hour_is_over_and_the_l
 
 
 async def test_askers_at_the_same_moment_cannot_pass_the_limit_together(app: App) -> None:
-    m = app.market
+    m = app.services
     askers = [await _fresh(app, f"racer-{i}") for i in range(8)]
 
     async def ask(who: int) -> bool:
@@ -263,10 +268,10 @@ async def test_without_an_sms_sender_a_code_is_only_handed_back_for_development(
     who = await _fresh(app, "no-sms")
     with pytest.raises(SmsNotConfigured):
         async with app.db.unit_of_work() as uow:
-            await identity.send_phone_code(app.market, uow, who, "010-6000-7000")
+            await identity.send_phone_code(app.services, uow, who, "010-6000-7000")
     assert await _count(app, "phone_code_sends") == 0
     async with app.db.unit_of_work() as uow:
-        code = await identity.send_phone_code(app.market, uow, who, "010-6000-7000", reveal=True)
+        code = await identity.send_phone_code(app.services, uow, who, "010-6000-7000", reveal=True)
         await uow.commit()
     assert code is not None and len(code) == 6 and code.isdigit()
 
@@ -279,32 +284,32 @@ async def test_codes_go_out_by_sms_and_a_failed_send_uses_up_nothing(
     caplog.set_level(logging.DEBUG)
     try:
         async with aiohttp.ClientSession() as session:
-            app.market.sms = HttpSms(session, standin.url, API_KEY, timeout_s=5)
+            app.services.sms = HttpSms(session, standin.url, API_KEY, timeout_s=5)
             who = await _fresh(app, "by-sms")
             for status, error in ((503, SmsUnavailable), (400, SmsRefused)):
                 standin.fail_next(status)
                 with pytest.raises(error):
                     async with app.db.unit_of_work() as uow:
-                        await identity.send_phone_code(app.market, uow, who, "010-7000-8000")
+                        await identity.send_phone_code(app.services, uow, who, "010-7000-8000")
             assert await _count(app, "phone_code_sends") == 0 and await _count(app, "phone_codes") == 0
             async with app.db.unit_of_work() as uow:
-                assert await identity.send_phone_code(app.market, uow, who, "010-7000-8000", reveal=True) is None
+                assert await identity.send_phone_code(app.services, uow, who, "010-7000-8000", reveal=True) is None
                 await uow.commit()
             code = standin.code_for("01070008000")
             async with app.db.unit_of_work() as uow:
-                check = await members.confirm_phone_code(app.market, uow, who, code)
+                check = await members.confirm_phone_code(app.services, uow, who, code)
                 await uow.commit()
             assert check.ok
 
-            app.market.sms = HttpSms(session, standin.url, "a-wrong-key")
+            app.services.sms = HttpSms(session, standin.url, "a-wrong-key")
             other = await _fresh(app, "by-sms-2")
             with pytest.raises(SmsError) as refused:
                 async with app.db.unit_of_work() as uow:
-                    await identity.send_phone_code(app.market, uow, other, "010-7000-8001")
+                    await identity.send_phone_code(app.services, uow, other, "010-7000-8001")
             assert refused.value.code == "sms_failed"
-            assert "a-wrong-key" not in repr(app.market.sms)
+            assert "a-wrong-key" not in repr(app.services.sms)
     finally:
-        app.market.sms = None
+        app.services.sms = None
         await standin.stop()
     gone = standin.url
     async with aiohttp.ClientSession() as session:  # nobody listens there any more
@@ -330,7 +335,7 @@ async def _kakao_user(app: App, c: Cast, user_id: str, *, topup: int = 50_000) -
         async with app.db.unit_of_work() as uow:
             me = await members.by_identity(uow, "kakao", user_id)
             assert me is not None
-            await wallet.topup_at_office(app.market, uow, c.operator, me.id, topup, receipt=f"R-{user_id}")
+            await wallet.topup_at_office(app.services, uow, c.operator, me.id, topup, receipt=f"R-{user_id}")
             await uow.commit()
     return user
 
@@ -373,7 +378,7 @@ async def test_a_flood_to_one_number_and_a_second_request_in_a_minute_are_explai
     others = [await _fresh(app, f"flooder-{i}") for i in range(5)]
     async with app.db.unit_of_work() as uow:
         for who in others:
-            await members.request_phone_code(app.market, uow, who, "010-1212-3434")
+            await members.request_phone_code(app.services, uow, who, "010-1212-3434")
         await uow.commit()
     user = await _kakao_user(app, c, "k-flood", topup=0)
     await user.tap("더보기")
@@ -407,7 +412,7 @@ async def test_production_without_sms_offers_telegram_or_the_office(app: App) ->
     await cast(app)
     production = Dialogue(
         app.db,
-        app.market,
+        app.services,
         app.search_index,
         build_router(),
         ChatConfig(office_phone="031-123-4567", bot_username="chestnut_bot"),
@@ -488,4 +493,4 @@ async def test_the_market_office_checks_a_phone_at_the_counter(app: App) -> None
     assert await _level(app, who) == identity.PHONE
     with pytest.raises(NotAllowed):  # only an operator records a phone for someone else
         async with app.db.unit_of_work() as uow:
-            await identity.phone_checked_at_office(app.market, uow, c.shopper, who, "010-5656-7879")
+            await identity.phone_checked_at_office(app.services, uow, c.shopper, who, "010-5656-7879")

@@ -7,7 +7,10 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 from chestnut.bootstrap import App
-from commerce import delivery, members, orders, wallet
+from commerce.delivery import service as delivery
+from commerce.members import service as members
+from commerce.orders import service as orders
+from commerce.wallet import service as wallet
 from ledger.db import UnitOfWork
 from ledger.errors import ChestnutError
 from ledger.verify import verify_ledger
@@ -28,7 +31,7 @@ async def attempt(app: App, fn: Callable[[UnitOfWork], Awaitable[object]]) -> st
 
 async def test_cancel_racing_pay_never_strands_money(app: App) -> None:
     c = await cast(app, stock=100)
-    m = app.market
+    m = app.services
     placed = []
     for _ in range(8):
         async with app.db.unit_of_work() as uow:
@@ -56,7 +59,7 @@ async def test_cancel_racing_pay_never_strands_money(app: App) -> None:
 
 async def test_simultaneous_wrong_codes_are_all_counted(app: App) -> None:
     c = await cast(app)
-    m = app.market
+    m = app.services
     async with app.db.unit_of_work() as uow:
         await orders.add_to_cart(m, uow, c.shopper, c.product, 1)
         order = await orders.checkout(m, uow, c.shopper, c.shop, expected_total=9_000, bnm_share=0)
@@ -76,7 +79,7 @@ async def test_simultaneous_wrong_codes_are_all_counted(app: App) -> None:
 
 async def test_checkouts_racing_cancellations_do_not_deadlock(app: App) -> None:
     c = await cast(app, stock=1000, topup=0)
-    m = app.market
+    m = app.services
     buyers = []
     async with app.db.unit_of_work() as uow:
         for i in range(12):
@@ -111,7 +114,7 @@ async def test_a_double_tap_on_two_workers_pays_once_and_both_get_the_order(app:
     """The same pay button handled at once by two connections (two workers on PostgreSQL): the second
     waits for the first and answers with its order — never a unique-key error, never two orders."""
     c = await cast(app, stock=100)
-    m = app.market
+    m = app.services
     async with app.db.unit_of_work() as uow:
         await orders.add_to_cart(m, uow, c.shopper, c.product, 1)
         await uow.commit()

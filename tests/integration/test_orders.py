@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from chestnut.bootstrap import App
-from commerce import catalog, delivery, members, orders, settlement, shops, wallet
+from commerce.delivery import service as delivery
 from commerce.errors import (
     AlreadyTaken,
     BnmShareTooHigh,
@@ -23,6 +23,12 @@ from commerce.errors import (
     UnknownProduct,
     UnknownShop,
 )
+from commerce.members import service as members
+from commerce.orders import service as orders
+from commerce.orders import settlement
+from commerce.shops import catalog
+from commerce.shops import service as shops
+from commerce.wallet import service as wallet
 from ledger.db import UnitOfWork
 from ledger.errors import ChestnutError, InsufficientBalance
 from ledger.model import Transfer
@@ -39,7 +45,7 @@ async def state(app: App, c: Cast) -> dict[str, Any]:
         rows = await snap.fetch("SELECT id, state FROM orders ORDER BY id")
         stock = await snap.fetch("SELECT id, stock, price FROM products ORDER BY id")
         cart = await snap.fetch("SELECT member_id, product_id, qty FROM cart_lines ORDER BY member_id, product_id")
-        money = {who: await wallet.balances(app.market, snap, who) for who in (c.shopper, c.producer, c.courier)}
+        money = {who: await wallet.balances(app.services, snap, who) for who in (c.shopper, c.producer, c.courier)}
     return {"size": head.size, "orders": rows, "stock": stock, "cart": cart, "money": money}
 
 
@@ -58,16 +64,16 @@ async def refused(
 
 async def buy(app: App, c: Cast, qty: int = 2, share: int = 0) -> orders.Order:
     async with app.db.unit_of_work() as uow:
-        await orders.add_to_cart(app.market, uow, c.shopper, c.product, qty)
-        q = await orders.quote(app.market, uow, c.shopper, c.shop, bnm_share=share)
-        order = await orders.checkout(app.market, uow, c.shopper, c.shop, expected_total=q.total, bnm_share=share)
+        await orders.add_to_cart(app.services, uow, c.shopper, c.product, qty)
+        q = await orders.quote(app.services, uow, c.shopper, c.shop, bnm_share=share)
+        order = await orders.checkout(app.services, uow, c.shopper, c.shop, expected_total=q.total, bnm_share=share)
         await uow.commit()
     return order
 
 
 async def test_out_of_stock_is_refused_in_cart_and_at_checkout(app: App) -> None:
     c = await cast(app, stock=3)
-    m = app.market
+    m = app.services
     err = await refused(app, c, OutOfStock, lambda uow: orders.add_to_cart(m, uow, c.shopper, c.product, 4))
     assert err.data["available"] == 3
     async with app.db.unit_of_work() as uow:
@@ -81,7 +87,7 @@ async def test_out_of_stock_is_refused_in_cart_and_at_checkout(app: App) -> None
 
 async def test_a_changed_price_is_never_charged_silently(app: App) -> None:
     c = await cast(app)
-    m = app.market
+    m = app.services
     async with app.db.unit_of_work() as uow:
         await orders.add_to_cart(m, uow, c.shopper, c.product, 2)
         await catalog.update_price(m, uow, c.producer, c.product, 6500)
@@ -98,7 +104,7 @@ async def test_a_changed_price_is_never_charged_silently(app: App) -> None:
 
 async def test_insufficient_balance_says_how_much_is_missing(app: App) -> None:
     c = await cast(app, topup=10_000)
-    m = app.market
+    m = app.services
 
     async def go(uow: UnitOfWork) -> None:
         await orders.add_to_cart(m, uow, c.shopper, c.product, 2)
@@ -110,7 +116,7 @@ async def test_insufficient_balance_says_how_much_is_missing(app: App) -> None:
 
 async def test_bnm_share_above_the_shop_limit(app: App) -> None:
     c = await cast(app, bnm_max_share=20)
-    m = app.market
+    m = app.services
 
     async def go(uow: UnitOfWork) -> None:
         await orders.add_to_cart(m, uow, c.shopper, c.product, 2)
@@ -141,7 +147,7 @@ async def test_token_mix_payment_and_settlement_to_the_won(app: App) -> None:
     await grant_bnm(app, c.shopper, 20_000)  # 20 BNM at the default 1,000원 each
     order = await buy(app, c, qty=2, share=40)  # 15,000원: 6,000원 in BNM = 6,000 units, 9,000원 in BTL
     assert (order.bnm_units, order.btl_amount, order.bnm_price) == (6_000, 9_000, 1_000)
-    m = app.market
+    m = app.services
     async with app.db.unit_of_work() as uow:
         await orders.accept_order(m, uow, c.producer, order.id)
         await delivery.assign_courier(m, uow, c.producer, order.id, c.courier)
@@ -164,7 +170,7 @@ async def test_paying_twice_returns_the_first_result(app: App) -> None:
     order = await buy(app, c)
     before = await state(app, c)
     async with app.db.unit_of_work() as uow:
-        again = await orders.pay_order(app.market, uow, c.shopper, order.id, bnm_share=0)
+        again = await orders.pay_order(app.services, uow, c.shopper, order.id, bnm_share=0)
         await uow.commit()
     assert again == order
     assert await state(app, c) == before
@@ -172,7 +178,7 @@ async def test_paying_twice_returns_the_first_result(app: App) -> None:
 
 async def test_the_same_request_key_places_one_order(app: App) -> None:
     c = await cast(app)
-    m = app.market
+    m = app.services
     async with app.db.unit_of_work() as uow:
         await orders.add_to_cart(m, uow, c.shopper, c.product, 1)
         first = await orders.place_order(m, uow, c.shopper, c.shop, expected_total=9_000, idempotency_key="tg-77")
@@ -185,7 +191,7 @@ async def test_the_same_request_key_places_one_order(app: App) -> None:
 
 async def test_only_the_assigned_courier_confirms_and_wrong_codes_lock(app: App) -> None:
     c = await cast(app)
-    m = app.market
+    m = app.services
     order = await buy(app, c)
     async with app.db.unit_of_work() as uow:
         other = await members.register(m, uow, channel="kakao", external_id="c2", display_name="최배달")
@@ -217,7 +223,7 @@ async def test_only_the_assigned_courier_confirms_and_wrong_codes_lock(app: App)
 
 async def test_cancel_releases_holds_and_stock_but_not_after_acceptance(app: App) -> None:
     c = await cast(app, stock=5)
-    m = app.market
+    m = app.services
     order = await buy(app, c, qty=2)
     async with app.db.unit_of_work() as uow:
         await orders.cancel_order(m, uow, c.shopper, order.id)
@@ -235,7 +241,7 @@ async def test_cancel_releases_holds_and_stock_but_not_after_acceptance(app: App
 
 async def test_reorder_repeats_the_previous_order_at_todays_prices(app: App) -> None:
     c = await cast(app)
-    m = app.market
+    m = app.services
     first = await buy(app, c, qty=3)
     async with app.db.unit_of_work() as uow:
         await catalog.update_price(m, uow, c.producer, c.product, 5_000)
@@ -249,7 +255,7 @@ async def test_reorder_repeats_the_previous_order_at_todays_prices(app: App) -> 
 @pytest.mark.parametrize("qty", [0, -1, 1000, 2.5, "2", True])
 async def test_absurd_quantities(app: App, qty: object) -> None:
     c = await cast(app)
-    await refused(app, c, InvalidInput, lambda uow: orders.add_to_cart(app.market, uow, c.shopper, c.product, qty))  # type: ignore[arg-type]
+    await refused(app, c, InvalidInput, lambda uow: orders.add_to_cart(app.services, uow, c.shopper, c.product, qty))  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("price", [0, -5, 10**12, 99.5])
@@ -259,7 +265,7 @@ async def test_prices_must_be_positive_whole_won(app: App, price: object) -> Non
         app,
         c,
         InvalidInput,
-        lambda uow: catalog.update_price(app.market, uow, c.producer, c.product, price),  # type: ignore[arg-type]
+        lambda uow: catalog.update_price(app.services, uow, c.producer, c.product, price),  # type: ignore[arg-type]
     )
 
 
@@ -271,7 +277,7 @@ async def test_bad_text_is_refused(app: App, name: str) -> None:
         c,
         InvalidInput,
         lambda uow: catalog.add_product(
-            app.market,
+            app.services,
             uow,
             c.producer,
             c.shop,
@@ -288,7 +294,7 @@ async def test_bad_text_is_refused(app: App, name: str) -> None:
 
 async def test_unknown_things(app: App) -> None:
     c = await cast(app)
-    m = app.market
+    m = app.services
     await refused(app, c, UnknownProduct, lambda uow: orders.add_to_cart(m, uow, c.shopper, 999_999, 1))
     await refused(app, c, UnknownShop, lambda uow: orders.quote(m, uow, c.shopper, 999_999))
     await refused(app, c, UnknownMember, lambda uow: orders.add_to_cart(m, uow, 999_999, c.product, 1))
@@ -296,7 +302,7 @@ async def test_unknown_things(app: App) -> None:
 
 async def test_operator_actions_need_an_operator(app: App) -> None:
     c = await cast(app)
-    m = app.market
+    m = app.services
     await refused(app, c, NotAllowed, lambda uow: shops.verify_shop(m, uow, c.shopper, c.shop))
     await refused(
         app, c, NotAllowed, lambda uow: wallet.topup_at_office(m, uow, c.shopper, c.shopper, 5_000, receipt="X")
@@ -307,7 +313,7 @@ async def test_operator_actions_need_an_operator(app: App) -> None:
 
 async def test_two_couriers_race_for_one_job(app: App) -> None:
     c = await cast(app)
-    m = app.market
+    m = app.services
     order = await buy(app, c)
     async with app.db.unit_of_work() as uow:
         other = await members.register(m, uow, channel="kakao", external_id="c2", display_name="최배달")
@@ -329,7 +335,7 @@ async def test_two_couriers_race_for_one_job(app: App) -> None:
 
 async def test_hundred_shoppers_race_for_the_last_ten(app: App) -> None:
     c = await cast(app, stock=10, topup=0)
-    m = app.market
+    m = app.services
     async with app.db.unit_of_work() as uow:
         shoppers = []
         for i in range(100):
@@ -361,7 +367,7 @@ async def test_hundred_shoppers_race_for_the_last_ten(app: App) -> None:
 
 
 async def test_one_person_on_two_messengers_is_one_member(app: App) -> None:
-    m = app.market
+    m = app.services
     async with app.db.unit_of_work() as uow:
         on_telegram = await members.register(m, uow, channel="telegram", external_id="555", display_name="할머니")
         await members.verified_phone(m, uow, on_telegram.id, "010-1234-5678")
@@ -383,7 +389,7 @@ async def test_one_person_on_two_messengers_is_one_member(app: App) -> None:
 
 async def test_refund_after_pickup_does_not_restock_but_before_it_does(app: App) -> None:
     c = await cast(app, stock=10)
-    m = app.market
+    m = app.services
     early = await buy(app, c, qty=2)
     late = await buy(app, c, qty=3)
     async with app.db.unit_of_work() as uow:
@@ -402,7 +408,7 @@ async def test_phone_codes_cannot_be_guessed(app: App) -> None:
     """Each wrong try is counted and committed; after five the code is dead, even the right one."""
     from commerce.errors import CodeExpired, CodeRequestedRecently
 
-    m = app.market
+    m = app.services
     async with app.db.unit_of_work() as uow:
         member = await members.register(m, uow, channel="kakao", external_id="guesser", display_name="손님")
         code = await members.request_phone_code(m, uow, member.id, "010-9999-0000")
@@ -429,7 +435,7 @@ async def test_phone_codes_cannot_be_guessed(app: App) -> None:
 async def test_a_different_action_with_the_same_transfers_is_not_a_retry(app: App) -> None:
     """A cancel after an operator refund builds the same void; it must be refused, not answered as done."""
     c = await cast(app, stock=20)
-    m = app.market
+    m = app.services
     order = await buy(app, c, qty=2)
     async with app.db.unit_of_work() as uow:
         await settlement.refund_order(m, uow, c.operator, order.id, reason="품절")
@@ -460,7 +466,7 @@ async def test_every_allowed_share_leaves_enough_btl_to_settle(app: App, bnm_pri
     """BNM is rounded up to whole units; at any price the largest allowed share must still settle."""
     c = await cast(app, bnm_max_share=100, price=1_022)
     await grant_bnm(app, c.shopper, 1_000_000)
-    m = app.market
+    m = app.services
     async with app.db.unit_of_work() as uow:
         await uow.execute(
             "INSERT INTO market_settings (key, value) VALUES ('bnm_reference_price', :v)", {"v": str(bnm_price)}
@@ -483,10 +489,10 @@ async def test_every_allowed_share_leaves_enough_btl_to_settle(app: App, bnm_pri
 
 async def test_refunds_after_settlement_never_exceed_the_goods(app: App) -> None:
     """Manual pay-backs and claim refunds share one cap: the goods' value, whatever the path."""
-    from commerce import claims
+    from commerce.claims import service as claims
 
     c = await cast(app, topup=100_000)
-    m = app.market
+    m = app.services
     order = await buy(app, c, qty=2)  # 12,000원 of goods + 3,000원 delivery
     async with app.db.unit_of_work() as uow:
         await orders.accept_order(m, uow, c.producer, order.id)
@@ -521,17 +527,17 @@ async def test_refunds_after_settlement_never_exceed_the_goods(app: App) -> None
 
 async def test_personal_data_hashes_survive_a_rollback_and_a_restart(app: App) -> None:
     """The secret behind the hashes is made at start-up, in its file: no transaction can lose it."""
-    from commerce.context import Market
-    from commerce.pepper import load_pepper
+    from commerce.members.pepper import load_pepper
+    from commerce.services import Services
 
-    m = app.market
+    m = app.services
     async with app.db.unit_of_work() as uow:
         first = await m.personal_ref(uow, "phone", "01012345678")  # then rolled back
     async with app.db.unit_of_work() as uow:
         kept = await m.personal_ref(uow, "phone", "01012345678")
         await uow.commit()
     pepper = await load_pepper(app.db, app.settings.resolved_pepper_file)  # what a new process reads
-    restarted = Market(app.ledger, app.keys, pepper_secret=pepper)
+    restarted = Services(app.ledger, app.keys, pepper_secret=pepper)
     async with app.db.snapshot() as snap:
         assert await restarted.personal_ref(snap, "phone", "01012345678") == kept == first
 
@@ -543,5 +549,5 @@ async def test_office_receipts_are_plain_numbers(app: App, receipt: str) -> None
         app,
         c,
         InvalidInput,
-        lambda uow: wallet.topup_at_office(app.market, uow, c.operator, c.shopper, 1_000, receipt=receipt),
+        lambda uow: wallet.topup_at_office(app.services, uow, c.operator, c.shopper, 1_000, receipt=receipt),
     )

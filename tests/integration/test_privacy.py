@@ -25,31 +25,32 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from ads import referrals
 from chestnut.bootstrap import App, build
+from chestnut.demo import build_demo
 from chestnut.migrate import upgrade
 from chestnut.settings import Settings
-from chestnut.web import make_web_app
-from commerce import members, product_code
-from commerce.demo import build_demo
-from commerce.pepper import PepperMismatch, PepperMissing, pepper_id
+from commerce.members import service as members
+from commerce.members.pepper import PepperMismatch, PepperMissing, pepper_id
+from commerce.shops import product_code
+from community import referrals
 from ledger import merkle, readers
 from ledger.db import open_database
 from ledger.links import login_link
 from ledger.model import split_entry
 from ledger.note import Checkpoint
 from ledger.tiles import split_bundle, split_hash_tile, tiles_for
+from web.app import make_web_app
 
 ACCOUNT = re.compile(r"(wallet|escrow:order|campaign):[A-Za-z0-9_:.\-]+")  # system accounts are public
 
 
 @pytest.fixture
 async def market(app: App) -> AsyncIterator[tuple[App, TestClient]]:
-    await build_demo(app.market, app.db, shoppers=24)
+    await build_demo(app.services, app.db, shoppers=24)
     async with app.db.unit_of_work() as uow:
         await app.ledger.publish_checkpoint(uow)
         await uow.commit()
-    client = TestClient(TestServer(make_web_app(app, background=False), host="127.0.0.1"))
+    client = TestClient(TestServer(make_web_app(app), host="127.0.0.1"))
     await client.start_server()
     try:
         yield app, client
@@ -246,7 +247,7 @@ async def test_a_recommendation_link_reveals_no_member_number(app: App) -> None:
     c = await cast(app)
     async with app.db.unit_of_work() as uow:
         share = await referrals.share(
-            app.market, uow, c.shopper, c.product, bot_username="bam_bot", public_url="https://b.kr"
+            app.services, uow, c.shopper, c.product, bot_username="bam_bot", public_url="https://b.kr"
         )
         await uow.commit()
     assert re.fullmatch(r"r[A-Za-z0-9_\-]{22}", share.payload)
@@ -280,7 +281,7 @@ async def test_the_database_holds_no_pepper(settings: Settings) -> None:
         assert "pepper" not in rows and rows["pepper_id"] == pepper_id(pepper)
         assert pepper.hex() not in json.dumps(rows)
         async with app.db.unit_of_work() as uow:
-            ref = await app.market.personal_ref(uow, "phone", "01012345678")
+            ref = await app.services.personal_ref(uow, "phone", "01012345678")
         assert ref == _hash(pepper, "phone", "01012345678")
     finally:
         await app.close()
@@ -315,7 +316,7 @@ async def test_an_old_databases_pepper_moves_to_a_file_unchanged(settings: Setti
         rows = await _settings_rows(app)
         assert "pepper" not in rows and rows["pepper_id"] == pepper_id(old)
         async with app.db.snapshot() as snap:
-            assert await app.market.personal_ref(snap, "phone", "01055556666") == _hash(old, "phone", "01055556666")
+            assert await app.services.personal_ref(snap, "phone", "01055556666") == _hash(old, "phone", "01055556666")
             # A link shared as r7p12 before links carried tokens keeps crediting member 7.
             assert await referrals.resolve(snap, "r7p12") == referrals.Opened(12, 7)
             (token,) = (await snap.fetch("SELECT token FROM referral_links"))[0]

@@ -10,8 +10,15 @@ from typing import Any
 import pytest
 
 from chestnut.bootstrap import App
-from commerce import catalog, claims, delivery, members, orders, provenance, reviews, settlement
+from commerce.claims import service as claims
+from commerce.delivery import service as delivery
 from commerce.errors import InvalidInput, InvalidState, NotAllowed, UnknownOrder, UnknownProduct
+from commerce.members import service as members
+from commerce.orders import service as orders
+from commerce.orders import settlement
+from commerce.provenance import service as provenance
+from commerce.reviews import service as reviews
+from commerce.shops import catalog
 from ledger.db import UnitOfWork
 from ledger.errors import ChestnutError
 from ledger.model import split_entry
@@ -52,12 +59,12 @@ async def record(
 ) -> provenance.Event:
     return await run(  # type: ignore[no-any-return]
         app,
-        lambda uow: provenance.record_event(app.market, uow, actor, product, stage=stage, note=note, order_id=order),
+        lambda uow: provenance.record_event(app.services, uow, actor, product, stage=stage, note=note, order_id=order),
     )
 
 
 async def paid_order(app: App, c: Cast, qty: int = 1) -> orders.Order:
-    m = app.market
+    m = app.services
     async with app.db.unit_of_work() as uow:
         await orders.add_to_cart(m, uow, c.shopper, c.product, qty)
         q = await orders.quote(m, uow, c.shopper, c.shop, bnm_share=0)
@@ -67,7 +74,7 @@ async def paid_order(app: App, c: Cast, qty: int = 1) -> orders.Order:
 
 
 async def pick_up(app: App, c: Cast, order_id: int) -> None:
-    m = app.market
+    m = app.services
     async with app.db.unit_of_work() as uow:
         await orders.accept_order(m, uow, c.producer, order_id)
         await delivery.take_job(m, uow, c.courier, order_id)
@@ -76,7 +83,7 @@ async def pick_up(app: App, c: Cast, order_id: int) -> None:
 
 
 async def deliver(app: App, c: Cast, order_id: int) -> None:
-    m = app.market
+    m = app.services
     async with app.db.unit_of_work() as uow:
         code = await delivery.delivery_code(uow, c.shopper, order_id)
         assert (await delivery.confirm_delivery(m, uow, c.courier, order_id, code)).ok
@@ -97,7 +104,7 @@ async def public_key(app: App, member_id: int) -> bytes:
 
 async def test_history_shows_every_step_with_the_entry_that_proves_it(app: App) -> None:
     c = await cast(app)
-    m = app.market
+    m = app.services
     harvested = await record(app, c.producer, c.product, "harvested", "11월 20일 아침 수확")
     await record(app, c.producer, c.product, "processed", "세척·선별")
     order = await paid_order(app, c, qty=2)
@@ -185,7 +192,7 @@ async def test_history_of_an_unknown_product_is_not_found(app: App) -> None:
 
 async def test_a_settled_order_keeps_its_timeline(app: App) -> None:
     c = await cast(app)
-    m = app.market
+    m = app.services
     order = await paid_order(app, c)
     await pick_up(app, c, order.id)
     await deliver(app, c, order.id)
@@ -206,7 +213,7 @@ async def test_producer_stage_by_someone_other_than_the_shop_owner_is_refused(ap
         app,
         NotAllowed,
         "not_allowed",
-        lambda uow: provenance.record_event(app.market, uow, member, c.product, stage=stage, note="수확"),
+        lambda uow: provenance.record_event(app.services, uow, member, c.product, stage=stage, note="수확"),
     )
 
 
@@ -219,8 +226,8 @@ async def test_courier_stage_by_anyone_but_the_assigned_courier_is_refused(app: 
     await deliver(app, c, order.id)
 
     async def other_courier(uow: UnitOfWork) -> int:
-        other = await members.register(app.market, uow, channel="kakao", external_id="c2", display_name="최배달")
-        await members.grant_role(app.market, uow, c.operator, other.id, "courier")
+        other = await members.register(app.services, uow, channel="kakao", external_id="c2", display_name="최배달")
+        await members.grant_role(app.services, uow, c.operator, other.id, "courier")
         return other.id
 
     member = await run(app, other_courier) if who == "other_courier" else int(getattr(c, who))
@@ -228,7 +235,7 @@ async def test_courier_stage_by_anyone_but_the_assigned_courier_is_refused(app: 
         app,
         NotAllowed,
         "not_allowed",
-        lambda uow: provenance.record_event(app.market, uow, member, c.product, stage=stage, order_id=order.id),
+        lambda uow: provenance.record_event(app.services, uow, member, c.product, stage=stage, order_id=order.id),
     )
 
 
@@ -239,7 +246,7 @@ async def test_courier_stage_without_an_order_is_refused(app: App, stage: str) -
         app,
         InvalidInput,
         "invalid_input",
-        lambda uow: provenance.record_event(app.market, uow, c.courier, c.product, stage=stage),
+        lambda uow: provenance.record_event(app.services, uow, c.courier, c.product, stage=stage),
     )
     assert err.data["field"] == "order"
 
@@ -247,7 +254,7 @@ async def test_courier_stage_without_an_order_is_refused(app: App, stage: str) -
 @pytest.mark.parametrize(("stage", "reached"), [("handed_over", "accepted"), ("delivered", "picked_up")])
 async def test_courier_stage_before_delivery_reached_it_is_refused(app: App, stage: str, reached: str) -> None:
     c = await cast(app)
-    m = app.market
+    m = app.services
     order = await paid_order(app, c)
     async with app.db.unit_of_work() as uow:
         await orders.accept_order(m, uow, c.producer, order.id)
@@ -283,7 +290,7 @@ async def test_bad_stage_or_note_is_refused(app: App, stage: Any, note: Any, fie
         app,
         InvalidInput,
         "invalid_input",
-        lambda uow: provenance.record_event(app.market, uow, c.producer, c.product, stage=stage, note=note),
+        lambda uow: provenance.record_event(app.services, uow, c.producer, c.product, stage=stage, note=note),
     )
     assert err.data["field"] == field
 
@@ -294,13 +301,13 @@ async def test_event_for_an_unknown_product_or_order_is_refused(app: App) -> Non
         app,
         UnknownProduct,
         "unknown_product",
-        lambda uow: provenance.record_event(app.market, uow, c.producer, 404, stage="harvested"),
+        lambda uow: provenance.record_event(app.services, uow, c.producer, 404, stage="harvested"),
     )
     await refused(
         app,
         UnknownOrder,
         "unknown_order",
-        lambda uow: provenance.record_event(app.market, uow, c.producer, c.product, stage="packed", order_id=404),
+        lambda uow: provenance.record_event(app.services, uow, c.producer, c.product, stage="packed", order_id=404),
     )
 
 
@@ -309,7 +316,7 @@ async def test_event_for_a_product_not_in_the_order_is_refused(app: App) -> None
 
     async def add_pear(uow: UnitOfWork) -> catalog.Product:
         return await catalog.add_product(
-            app.market, uow, c.producer, c.shop, name="배", category="과일", unit="1개", price=3000, stock=9,
+            app.services, uow, c.producer, c.shop, name="배", category="과일", unit="1개", price=3000, stock=9,
             origin_region="전남 나주", origin_producer="김씨네 과수원",
         )  # fmt: skip
 
@@ -319,6 +326,6 @@ async def test_event_for_a_product_not_in_the_order_is_refused(app: App) -> None
         app,
         InvalidInput,
         "invalid_input",
-        lambda uow: provenance.record_event(app.market, uow, c.producer, pear.id, stage="packed", order_id=order.id),
+        lambda uow: provenance.record_event(app.services, uow, c.producer, pear.id, stage="packed", order_id=order.id),
     )
     assert err.data["field"] == "order"

@@ -12,7 +12,9 @@ from bots.notify import PushFailed, PushOutcome, reachable_identities
 from bots.outbox import Outbox
 from bots.pushes import Pushes
 from chestnut.bootstrap import App, batch_context
-from commerce import delivery, members, orders
+from commerce.delivery import service as delivery
+from commerce.members import service as members
+from commerce.orders import service as orders
 from ledger.db import open_database
 from scheduler.notices import Notice
 from scheduler.wiring import run_batch
@@ -70,7 +72,7 @@ async def rows(app: App) -> list[tuple[str, str, int]]:
 async def shopper_on_two_messengers(app: App, c: Cast) -> None:
     """The cast's shopper (KakaoTalk s1) also writes from Telegram 555, linked by her phone."""
     async with app.db.unit_of_work() as uow:
-        fresh = await members.register(app.market, uow, channel="telegram", external_id="555", display_name="할매")
+        fresh = await members.register(app.services, uow, channel="telegram", external_id="555", display_name="할매")
         assert (await verify(app, uow, fresh.id, phone_of(c.shopper), address=False)).id == c.shopper
         await uow.commit()
 
@@ -78,7 +80,7 @@ async def shopper_on_two_messengers(app: App, c: Cast) -> None:
 async def accepted_order(app: App, c: Cast) -> orders.Order:
     order = await buy(app, c, qty=1)
     async with app.db.unit_of_work() as uow:
-        await orders.accept_order(app.market, uow, c.producer, order.id)
+        await orders.accept_order(app.services, uow, c.producer, order.id)
         await uow.commit()
     return order
 
@@ -94,8 +96,8 @@ async def test_a_notification_commits_with_its_change_or_not_at_all(app: App) ->
     assert kakao.got == []
 
     async with app.db.unit_of_work() as uow:
-        await delivery.take_job(app.market, uow, c.courier, order.id)
-        await delivery.confirm_pickup(app.market, uow, c.courier, order.id)
+        await delivery.take_job(app.services, uow, c.courier, order.id)
+        await delivery.confirm_pickup(app.services, uow, c.courier, order.id)
         # never committed: the pickup did not happen, and nobody hears of it
     assert len(await rows(app)) == 2
 

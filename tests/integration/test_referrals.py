@@ -9,11 +9,14 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from ads import referrals
 from ads.signals import signals
 from chestnut.bootstrap import App
-from commerce import catalog, members, orders, settlement
 from commerce.errors import InvalidInput
+from commerce.members import service as members
+from commerce.orders import service as orders
+from commerce.orders import settlement
+from commerce.shops import catalog
+from community import referrals
 from tests.support.community import HOUR_MS, PRICE, advance, btl, buy, deliver_and_confirm, recommender, verified
 from tests.support.market import cast
 
@@ -32,7 +35,7 @@ async def test_the_commission_is_paid_at_settlement_from_the_shops_proceeds(app:
     await deliver_and_confirm(app, c, order.id)
     producer_before = await btl(app, c.producer)
     async with app.db.unit_of_work() as uow:
-        settled = await settlement.settle_order(app.market, uow, order.id)
+        settled = await settlement.settle_order(app.services, uow, order.id)
         await uow.commit()
     goods = 2 * PRICE
     commission = goods * 500 // 10_000  # 600
@@ -55,8 +58,8 @@ async def test_cancelled_and_refunded_orders_pay_no_commission(app: App) -> None
     cancelled = await buy(app, c, r, qty=1)
     refunded = await buy(app, c, r, qty=1)
     async with app.db.unit_of_work() as uow:
-        await orders.cancel_order(app.market, uow, c.shopper, cancelled.id)
-        await settlement.refund_order(app.market, uow, c.operator, refunded.id, reason="상했어요")
+        await orders.cancel_order(app.services, uow, c.shopper, cancelled.id)
+        await settlement.refund_order(app.services, uow, c.operator, refunded.id, reason="상했어요")
         await uow.commit()
     async with app.db.snapshot() as snap:
         due = await snap.fetch("SELECT COUNT(*) FROM order_payees WHERE member_id = :r AND status = 'due'", {"r": r})
@@ -71,13 +74,13 @@ async def test_a_commission_over_half_is_refused_and_changes_nothing(app: App) -
     async with app.db.unit_of_work() as uow:
         size = (await app.ledger.head(uow)).size
         with pytest.raises(referrals.CommissionTooHigh) as refused:
-            await referrals.set_commission(app.market, uow, c.producer, c.shop, 5001)
+            await referrals.set_commission(app.services, uow, c.producer, c.shop, 5001)
         assert refused.value.code == "referral_commission_too_high"
         assert refused.value.data["max_bp"] == 5000
         with pytest.raises(InvalidInput):
-            await referrals.set_commission(app.market, uow, c.producer, c.shop, -1)
+            await referrals.set_commission(app.services, uow, c.producer, c.shop, -1)
         assert (await app.ledger.head(uow)).size == size
-        shop = await referrals.set_commission(app.market, uow, c.producer, c.shop, 5000)
+        shop = await referrals.set_commission(app.services, uow, c.producer, c.shop, 5000)
         assert shop.referral_bp == 5000
         await uow.commit()
 
@@ -85,12 +88,12 @@ async def test_a_commission_over_half_is_refused_and_changes_nothing(app: App) -
 async def test_a_link_to_a_product_no_longer_sold_is_refused(app: App) -> None:
     c = await cast(app)
     async with app.db.unit_of_work() as uow:
-        r = await members.register(app.market, uow, channel="kakao", external_id="r1", display_name="최추천")
-        await catalog.set_active(app.market, uow, c.producer, c.product, active=False)
+        r = await members.register(app.services, uow, channel="kakao", external_id="r1", display_name="최추천")
+        await catalog.set_active(app.services, uow, c.producer, c.product, active=False)
         await uow.commit()
     async with app.db.unit_of_work() as uow:
         with pytest.raises(referrals.ProductNotShared) as refused:
-            await referrals.share(app.market, uow, r.id, c.product)
+            await referrals.share(app.services, uow, r.id, c.product)
         assert refused.value.code == "referral_product_not_sold"
         rows = await uow.fetch("SELECT COUNT(*) FROM referral_links")
         assert int(rows[0][0]) == 0
@@ -103,7 +106,7 @@ async def test_links_and_the_window(app: App) -> None:
     r = await recommender(app, c, commission_bp=300)
     async with app.db.unit_of_work() as uow:
         again = await referrals.share(
-            app.market, uow, r, c.product, bot_username="@chestnut_bot", public_url="https://x.kr/"
+            app.services, uow, r, c.product, bot_username="@chestnut_bot", public_url="https://x.kr/"
         )
         await uow.commit()
     assert not again.first
@@ -179,7 +182,7 @@ async def test_a_recommendation_by_chat_from_share_to_settled_commission(app: Ap
     assert order.referrer_id == found.id
     await deliver_and_confirm(app, c, order.id)
     async with app.db.unit_of_work() as uow:
-        await settlement.settle_order(app.market, uow, order.id)
+        await settlement.settle_order(app.services, uow, order.id)
         await uow.commit()
     await friend.tap("물건으로")
     await friend.tap("댓글·추천")
@@ -194,7 +197,7 @@ async def test_a_link_to_a_product_no_longer_sold_by_chat(app: App) -> None:
     c = await cast(app)
     r = await recommender(app, c)
     async with app.db.unit_of_work() as uow:
-        await catalog.set_active(app.market, uow, c.producer, c.product, active=False)
+        await catalog.set_active(app.services, uow, c.producer, c.product, active=False)
         await uow.commit()
     grandma = ChatUser(app.dialogue, "kakao", "s1", "이할머니")
     await grandma.send(f"/start r{r}p{c.product}")
@@ -210,9 +213,9 @@ async def test_a_link_names_no_member_and_old_links_credit_only_real_shares(app:
     c = await cast(app)
     r = await recommender(app, c)
     async with app.db.unit_of_work() as uow:
-        share = await referrals.share(app.market, uow, r, c.product, public_url="https://x.kr")
-        other = await members.register(app.market, uow, channel="kakao", external_id="r2", display_name="박추천")
-        second = await referrals.share(app.market, uow, other.id, c.product, public_url="https://x.kr")
+        share = await referrals.share(app.services, uow, r, c.product, public_url="https://x.kr")
+        other = await members.register(app.services, uow, channel="kakao", external_id="r2", display_name="박추천")
+        second = await referrals.share(app.services, uow, other.id, c.product, public_url="https://x.kr")
         await uow.commit()
     for made in (share, second):
         assert f"r{r}p" not in made.web and f"r{other.id}p" not in made.web

@@ -19,13 +19,13 @@ from aiohttp.test_utils import TestClient, TestServer
 from chestnut.bootstrap import App, build
 from chestnut.migrate import upgrade
 from chestnut.settings import Settings
-from chestnut.web import make_web_app
 from commerce.visibility import MARKET_VISIBILITY
 from ledger.db import open_database
 from ledger.note import Ed25519Signer, sign_note
 from ledger.replica.node import ReplicaNode, cosigner_key
 from ledger.witnessing import Witnessing, parse_witnesses
 from tests.support.replicas import grow, reader_token
+from web.app import make_web_app
 
 Tamper = Callable[[web.Request, bytes], bytes | None]
 
@@ -34,7 +34,7 @@ Tamper = Callable[[web.Request, bytes], bytes | None]
 async def honest(tmp_path: Path, sqlite_url: str) -> AsyncIterator[tuple[App, TestClient]]:
     app = await build(Settings(home=tmp_path / "p", database_url=sqlite_url, environment="test"))
     await grow(app, 700)
-    client = TestClient(TestServer(make_web_app(app, background=False)))
+    client = TestClient(TestServer(make_web_app(app)))
     await client.start_server()
     try:
         yield app, client

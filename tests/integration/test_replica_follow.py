@@ -19,7 +19,6 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from chestnut.bootstrap import App
 from chestnut.migrate import upgrade
-from chestnut.web import make_web_app
 from commerce.visibility import MARKET_VISIBILITY
 from ledger.db import open_database
 from ledger.note import parse_verifier_key, verify_cosignatures, verify_receipt
@@ -30,11 +29,12 @@ from ledger.replica.remote import RemoteLog, RemoteRefused, RestrictedEntries
 from ledger.verify import verify_ledger
 from ledger.witnessing import Witnessing, latest_witnessed, parse_witnesses
 from tests.support.replicas import forge_transfer, grow, reader_token, rewrite_history
+from web.app import make_web_app
 
 
 @pytest.fixture
 async def primary(app: App) -> AsyncIterator[TestClient]:
-    client = TestClient(TestServer(make_web_app(app, background=False)))
+    client = TestClient(TestServer(make_web_app(app)))
     await client.start_server()
     try:
         yield client

@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 
 from chestnut.bootstrap import App
-from commerce import catalog, claims, delivery, members, orders, reviews, settlement, wallet
+from commerce.claims import service as claims
+from commerce.delivery import service as delivery
 from commerce.errors import (
     AlreadyReviewed,
     ClaimWindowClosed,
@@ -24,6 +25,12 @@ from commerce.errors import (
     NotAllowed,
     UnknownOrder,
 )
+from commerce.members import service as members
+from commerce.orders import service as orders
+from commerce.orders import settlement
+from commerce.reviews import service as reviews
+from commerce.shops import catalog
+from commerce.wallet import service as wallet
 from ledger.db import UnitOfWork
 from ledger.errors import ChestnutError, InsufficientBalance
 from ledger.model import Transfer, split_entry
@@ -42,7 +49,7 @@ async def state(app: App, c: Cast) -> dict[str, Any]:
     """Everything a refused action could have touched."""
     async with app.db.snapshot() as snap:
         head = await app.ledger.head(snap)
-        money = {who: await wallet.balances(app.market, snap, who) for who in (c.shopper, c.producer, c.courier)}
+        money = {who: await wallet.balances(app.services, snap, who) for who in (c.shopper, c.producer, c.courier)}
         fees = (await app.ledger.account(snap, settlement.PLATFORM_FEES)).balance
         rows = {
             table: await snap.fetch(f"SELECT * FROM {table} ORDER BY id")
@@ -73,7 +80,7 @@ async def run(app: App, action: Callable[[UnitOfWork], Awaitable[Any]]) -> Any:
 
 
 async def paid_order(app: App, c: Cast, *, qty: int = 2, share: int = 0, extra: int | None = None) -> orders.Order:
-    m = app.market
+    m = app.services
     async with app.db.unit_of_work() as uow:
         await orders.add_to_cart(m, uow, c.shopper, c.product, qty)
         if extra is not None:
@@ -87,7 +94,7 @@ async def paid_order(app: App, c: Cast, *, qty: int = 2, share: int = 0, extra: 
 async def delivered_order(app: App, c: Cast, **kw: Any) -> orders.Order:
     """An order through acceptance, pickup and the courier's confirmed delivery."""
     order = await paid_order(app, c, **kw)
-    m = app.market
+    m = app.services
     async with app.db.unit_of_work() as uow:
         await orders.accept_order(m, uow, c.producer, order.id)
         await delivery.take_job(m, uow, c.courier, order.id)
@@ -101,17 +108,17 @@ async def delivered_order(app: App, c: Cast, **kw: Any) -> orders.Order:
 
 async def confirmed_order(app: App, c: Cast, **kw: Any) -> orders.Order:
     order = await delivered_order(app, c, **kw)
-    return await run(app, lambda uow: orders.confirm_receipt(app.market, uow, c.shopper, order.id))  # type: ignore[no-any-return]
+    return await run(app, lambda uow: orders.confirm_receipt(app.services, uow, c.shopper, order.id))  # type: ignore[no-any-return]
 
 
 async def settled_order(app: App, c: Cast, **kw: Any) -> orders.Order:
     order = await confirmed_order(app, c, **kw)
-    return await run(app, lambda uow: settlement.settle_order(app.market, uow, order.id))  # type: ignore[no-any-return]
+    return await run(app, lambda uow: settlement.settle_order(app.services, uow, order.id))  # type: ignore[no-any-return]
 
 
 async def btl(app: App, *who: int) -> list[int]:
     async with app.db.snapshot() as snap:
-        return [(await wallet.balances(app.market, snap, w)).btl for w in who]
+        return [(await wallet.balances(app.services, snap, w)).btl for w in who]
 
 
 async def fees(app: App) -> int:
@@ -138,7 +145,7 @@ async def verified(app: App) -> None:
 
 async def stranger(app: App) -> int:
     async def make(uow: UnitOfWork) -> int:
-        return (await members.register(app.market, uow, channel="web", external_id="x9", display_name="남")).id
+        return (await members.register(app.services, uow, channel="web", external_id="x9", display_name="남")).id
 
     return await run(app, make)  # type: ignore[no-any-return]
 
@@ -149,7 +156,7 @@ async def member_named(app: App, c: Cast, who: str) -> int:
 
 
 async def open_claim(app: App, c: Cast, order_id: int, kind: str = "damaged", text: str = "깨져서 왔어요") -> int:
-    claim = await run(app, lambda uow: claims.open_claim(app.market, uow, c.shopper, order_id, kind=kind, text=text))
+    claim = await run(app, lambda uow: claims.open_claim(app.services, uow, c.shopper, order_id, kind=kind, text=text))
     return claim.id  # type: ignore[no-any-return]
 
 
@@ -157,7 +164,7 @@ async def answer(app: App, c: Cast, claim_id: int, resolution: str, amount: int 
     return await run(  # type: ignore[no-any-return]
         app,
         lambda uow: claims.answer_claim(
-            app.market, uow, c.producer, claim_id, resolution=resolution, amount=amount, text="죄송합니다"
+            app.services, uow, c.producer, claim_id, resolution=resolution, amount=amount, text="죄송합니다"
         ),
     )
 
@@ -167,7 +174,7 @@ async def answer(app: App, c: Cast, claim_id: int, resolution: str, amount: int 
 
 async def test_buyer_reviews_each_product_of_a_delivered_order(app: App) -> None:
     c = await cast(app)
-    m = app.market
+    m = app.services
 
     async def add_pear(uow: UnitOfWork) -> catalog.Product:
         return await catalog.add_product(
@@ -221,7 +228,7 @@ async def test_buyer_reviews_each_product_of_a_delivered_order(app: App) -> None
 
 async def test_reviews_list_newest_first_with_paging(app: App) -> None:
     c = await cast(app)
-    m = app.market
+    m = app.services
 
     async def review(rating: int) -> int:
         order = await delivered_order(app, c, qty=1)
@@ -256,7 +263,7 @@ async def test_review_without_a_purchase_is_refused(app: App) -> None:
         c,
         NotAllowed,
         "not_allowed",
-        lambda uow: reviews.post_review(app.market, uow, other, order.id, c.product, rating=5, text="좋아요"),
+        lambda uow: reviews.post_review(app.services, uow, other, order.id, c.product, rating=5, text="좋아요"),
     )
 
 
@@ -268,7 +275,7 @@ async def test_review_by_the_producer_is_refused(app: App) -> None:
         c,
         NotAllowed,
         "not_allowed",
-        lambda uow: reviews.post_review(app.market, uow, c.producer, order.id, c.product, rating=5, text="최고"),
+        lambda uow: reviews.post_review(app.services, uow, c.producer, order.id, c.product, rating=5, text="최고"),
     )
 
 
@@ -280,14 +287,14 @@ async def test_review_before_delivery_is_refused(app: App) -> None:
         c,
         InvalidState,
         "invalid_state",
-        lambda uow: reviews.post_review(app.market, uow, c.shopper, order.id, c.product, rating=5, text="좋아요"),
+        lambda uow: reviews.post_review(app.services, uow, c.shopper, order.id, c.product, rating=5, text="좋아요"),
     )
     assert err.data["state"] == "paid"
 
 
 async def test_a_buyer_refunded_after_delivery_may_still_review(app: App) -> None:
     c = await cast(app)
-    m = app.market
+    m = app.services
     order = await delivered_order(app, c)
     claim_id = await open_claim(app, c, order.id)
     await answer(app, c, claim_id, "refund_full")
@@ -302,13 +309,13 @@ async def test_a_buyer_refunded_after_delivery_may_still_review(app: App) -> Non
 async def test_review_of_a_cancelled_order_is_refused(app: App) -> None:
     c = await cast(app)
     order = await paid_order(app, c)
-    await run(app, lambda uow: orders.cancel_order(app.market, uow, c.shopper, order.id))
+    await run(app, lambda uow: orders.cancel_order(app.services, uow, c.shopper, order.id))
     err = await refused(
         app,
         c,
         InvalidState,
         "invalid_state",
-        lambda uow: reviews.post_review(app.market, uow, c.shopper, order.id, c.product, rating=1, text="별로"),
+        lambda uow: reviews.post_review(app.services, uow, c.shopper, order.id, c.product, rating=1, text="별로"),
     )
     assert err.data["state"] == "cancelled"
 
@@ -320,7 +327,7 @@ async def test_review_of_an_unknown_order_is_refused(app: App) -> None:
         c,
         UnknownOrder,
         "unknown_order",
-        lambda uow: reviews.post_review(app.market, uow, c.shopper, 999, c.product, rating=5, text="좋아요"),
+        lambda uow: reviews.post_review(app.services, uow, c.shopper, 999, c.product, rating=5, text="좋아요"),
     )
 
 
@@ -329,7 +336,7 @@ async def test_review_of_a_product_not_in_the_order_is_refused(app: App) -> None
 
     async def add_pear(uow: UnitOfWork) -> catalog.Product:
         return await catalog.add_product(
-            app.market, uow, c.producer, c.shop, name="배", category="과일", unit="1개", price=3000, stock=9,
+            app.services, uow, c.producer, c.shop, name="배", category="과일", unit="1개", price=3000, stock=9,
             origin_region="전남 나주", origin_producer="김씨네 과수원",
         )  # fmt: skip
 
@@ -340,7 +347,7 @@ async def test_review_of_a_product_not_in_the_order_is_refused(app: App) -> None
         c,
         InvalidInput,
         "invalid_input",
-        lambda uow: reviews.post_review(app.market, uow, c.shopper, order.id, pear.id, rating=5, text="좋아요"),
+        lambda uow: reviews.post_review(app.services, uow, c.shopper, order.id, pear.id, rating=5, text="좋아요"),
     )
     assert err.data["field"] == "product"
 
@@ -348,13 +355,15 @@ async def test_review_of_a_product_not_in_the_order_is_refused(app: App) -> None
 async def test_second_review_of_the_same_line_is_refused(app: App) -> None:
     c = await cast(app)
     order = await delivered_order(app, c)
-    await run(app, lambda uow: reviews.post_review(app.market, uow, c.shopper, order.id, c.product, rating=4, text="1"))
+    await run(
+        app, lambda uow: reviews.post_review(app.services, uow, c.shopper, order.id, c.product, rating=4, text="1")
+    )
     await refused(
         app,
         c,
         AlreadyReviewed,
         "already_reviewed",
-        lambda uow: reviews.post_review(app.market, uow, c.shopper, order.id, c.product, rating=1, text="2"),
+        lambda uow: reviews.post_review(app.services, uow, c.shopper, order.id, c.product, rating=1, text="2"),
     )
 
 
@@ -366,7 +375,7 @@ async def test_two_racing_reviews_of_one_line_make_one(app: App) -> None:
         try:
             return await run(
                 app,
-                lambda uow: reviews.post_review(app.market, uow, c.shopper, order.id, c.product, rating=4, text=text),
+                lambda uow: reviews.post_review(app.services, uow, c.shopper, order.id, c.product, rating=4, text=text),
             )
         except AlreadyReviewed as exc:
             return exc
@@ -387,7 +396,9 @@ async def test_rating_outside_one_to_five_is_refused(app: App, rating: Any) -> N
         c,
         InvalidInput,
         "invalid_input",
-        lambda uow: reviews.post_review(app.market, uow, c.shopper, order.id, c.product, rating=rating, text="좋아요"),
+        lambda uow: reviews.post_review(
+            app.services, uow, c.shopper, order.id, c.product, rating=rating, text="좋아요"
+        ),
     )
     assert err.data["field"] == "rating"
 
@@ -426,7 +437,7 @@ async def test_bad_review_text_or_photo_is_refused(app: App, text: Any, photo: A
         InvalidInput,
         "invalid_input",
         lambda uow: reviews.post_review(
-            app.market, uow, c.shopper, order.id, c.product, rating=4, text=text, photo=photo
+            app.services, uow, c.shopper, order.id, c.product, rating=4, text=text, photo=photo
         ),
     )
     assert err.data["field"] == field
@@ -437,7 +448,7 @@ async def test_review_of_exactly_1000_characters_is_taken(app: App) -> None:
     order = await delivered_order(app, c)
     text = ("맛있어요\n" * 200)[:1000]
     review = await run(
-        app, lambda uow: reviews.post_review(app.market, uow, c.shopper, order.id, c.product, rating=4, text=text)
+        app, lambda uow: reviews.post_review(app.services, uow, c.shopper, order.id, c.product, rating=4, text=text)
     )
     assert review.text == text.strip()
     await verified(app)
@@ -474,7 +485,7 @@ async def test_unknown_review_is_not_found(app: App) -> None:
 
 async def test_full_refund_before_settlement_voids_the_escrow(app: App) -> None:
     c = await cast(app)
-    m = app.market
+    m = app.services
     order = await delivered_order(app, c)  # 2 × 6,000 + 3,000 delivery = 15,000
     claim_id = await open_claim(app, c, order.id)
     await run(app, lambda uow: orders.confirm_receipt(m, uow, c.shopper, order.id))
@@ -514,7 +525,7 @@ async def test_full_refund_before_settlement_voids_the_escrow(app: App) -> None:
 
 async def test_partial_refund_is_paid_back_at_settlement(app: App) -> None:
     c = await cast(app)
-    m = app.market
+    m = app.services
     order = await confirmed_order(app, c)
     claim_id = await open_claim(app, c, order.id, kind="quality", text="몇 개가 물러요")
     answered = await answer(app, c, claim_id, "refund_partial", 4_000)
@@ -540,7 +551,7 @@ async def test_partial_refund_is_paid_back_at_settlement(app: App) -> None:
 
 async def test_partial_refund_of_the_whole_subtotal_still_pays_the_courier(app: App) -> None:
     c = await cast(app)
-    m = app.market
+    m = app.services
     order = await confirmed_order(app, c)
     claim_id = await open_claim(app, c, order.id, kind="missing", text="상자가 비었어요")
     await answer(app, c, claim_id, "refund_partial", 12_000)
@@ -571,12 +582,12 @@ async def grant_bnm(app: App, member_id: int, units: int) -> None:
 
 async def bnm(app: App, *who: int) -> list[int]:
     async with app.db.snapshot() as snap:
-        return [(await wallet.balances(app.market, snap, w)).bnm_units for w in who]
+        return [(await wallet.balances(app.services, snap, w)).bnm_units for w in who]
 
 
 async def test_partial_refund_of_a_token_mix_payment_comes_back_in_btl_then_bnm(app: App) -> None:
     c = await cast(app, bnm_max_share=50)
-    m = app.market
+    m = app.services
     await grant_bnm(app, c.shopper, 20_000)
     order = await confirmed_order(app, c, share=40)  # 15,000원: 6,000 BNM units + 9,000 BTL
     assert (order.bnm_units, order.btl_amount) == (6_000, 9_000)
@@ -595,7 +606,7 @@ async def test_partial_refund_of_a_token_mix_payment_comes_back_in_btl_then_bnm(
 
 async def test_full_refund_of_a_token_mix_payment_voids_both_holds(app: App) -> None:
     c = await cast(app, bnm_max_share=50)
-    m = app.market
+    m = app.services
     await grant_bnm(app, c.shopper, 20_000)
     order = await delivered_order(app, c, share=40)
     claim_id = await open_claim(app, c, order.id, kind="wrong_item", text="다른 물건")
@@ -616,7 +627,7 @@ async def test_full_refund_of_a_token_mix_payment_voids_both_holds(app: App) -> 
 
 async def test_refund_after_settlement_moves_btl_from_producer_to_buyer(app: App) -> None:
     c = await cast(app)
-    m = app.market
+    m = app.services
     order = await settled_order(app, c)
     fee = 12_000 * FEE_BP // 10_000
     assert await btl(app, c.shopper, c.producer) == [85_000, 12_000 - fee]
@@ -656,7 +667,7 @@ async def test_refund_after_settlement_moves_btl_from_producer_to_buyer(app: App
 
 async def test_full_refund_after_settlement_by_an_operator_returns_the_subtotal(app: App) -> None:
     c = await cast(app)
-    m = app.market
+    m = app.services
     order = await settled_order(app, c)
     fee = 12_000 * FEE_BP // 10_000
     claim_id = await open_claim(app, c, order.id, kind="wrong_item", text="사과가 아니라 배가 왔어요")
@@ -688,7 +699,7 @@ async def test_full_refund_after_settlement_by_an_operator_returns_the_subtotal(
 
 async def test_replacement_resolves_when_the_buyer_confirms_it(app: App) -> None:
     c = await cast(app)
-    m = app.market
+    m = app.services
     order = await confirmed_order(app, c)
     claim_id = await open_claim(app, c, order.id, kind="damaged")
     answered = await answer(app, c, claim_id, "replacement")
@@ -704,7 +715,7 @@ async def test_replacement_resolves_when_the_buyer_confirms_it(app: App) -> None
 
 async def test_rejection_accepted_by_the_buyer_lets_settlement_proceed(app: App) -> None:
     c = await cast(app)
-    m = app.market
+    m = app.services
     order = await confirmed_order(app, c)
     claim_id = await open_claim(app, c, order.id, kind="quality")
     await answer(app, c, claim_id, "reject")
@@ -717,7 +728,7 @@ async def test_rejection_accepted_by_the_buyer_lets_settlement_proceed(app: App)
 
 async def test_escalated_without_an_answer_then_partial_refund_decided(app: App) -> None:
     c = await cast(app)
-    m = app.market
+    m = app.services
     order = await delivered_order(app, c)
     claim_id = await open_claim(app, c, order.id, kind="missing", text="한 봉지가 없어요")
     await run(app, lambda uow: claims.escalate(m, uow, c.shopper, claim_id, text="가게가 답이 없어요"))
@@ -751,7 +762,7 @@ async def test_escalated_without_an_answer_then_partial_refund_decided(app: App)
 
 async def test_operator_rejection_closes_the_claim(app: App) -> None:
     c = await cast(app)
-    m = app.market
+    m = app.services
     order = await confirmed_order(app, c)
     claim_id = await open_claim(app, c, order.id)
     await run(app, lambda uow: claims.escalate(m, uow, c.shopper, claim_id, text="확인해 주세요"))
@@ -765,7 +776,7 @@ async def test_operator_rejection_closes_the_claim(app: App) -> None:
 
 async def test_settlement_waits_for_an_escalated_claim(app: App) -> None:
     c = await cast(app)
-    m = app.market
+    m = app.services
     order = await confirmed_order(app, c)
     claim_id = await open_claim(app, c, order.id)
     await run(app, lambda uow: claims.escalate(m, uow, c.shopper, claim_id, text="확인해 주세요"))
@@ -774,7 +785,7 @@ async def test_settlement_waits_for_an_escalated_claim(app: App) -> None:
 
 async def test_claim_window_is_counted_from_delivery(app: App) -> None:
     c = await cast(app)
-    m = app.market
+    m = app.services
     order = await delivered_order(app, c)
     assert order.delivered_ms is not None
     delivered_ms = order.delivered_ms
@@ -800,7 +811,7 @@ async def test_claim_on_the_last_moment_of_the_window_is_taken(app: App) -> None
     order = await delivered_order(app, c)
     assert order.delivered_ms is not None
     delivered_ms = order.delivered_ms
-    app.market.clock = lambda: delivered_ms + 7 * DAY
+    app.services.clock = lambda: delivered_ms + 7 * DAY
     claim_id = await open_claim(app, c, order.id)
     assert claim_id
 
@@ -810,13 +821,13 @@ async def test_after_sales_claim_after_a_year_is_refused(app: App) -> None:
     order = await delivered_order(app, c)
     assert order.delivered_ms is not None
     delivered_ms = order.delivered_ms
-    app.market.clock = lambda: delivered_ms + 365 * DAY + 1
+    app.services.clock = lambda: delivered_ms + 365 * DAY + 1
     err = await refused(
         app,
         c,
         ClaimWindowClosed,
         "claim_window_closed",
-        lambda uow: claims.open_claim(app.market, uow, c.shopper, order.id, kind="after_sales", text="고장"),
+        lambda uow: claims.open_claim(app.services, uow, c.shopper, order.id, kind="after_sales", text="고장"),
     )
     assert err.data["days"] == 365
 
@@ -824,7 +835,7 @@ async def test_after_sales_claim_after_a_year_is_refused(app: App) -> None:
 @pytest.mark.parametrize("stage", ["paid", "accepted", "picked_up"])
 async def test_claim_before_delivery_is_refused(app: App, stage: str) -> None:
     c = await cast(app)
-    m = app.market
+    m = app.services
     order = await paid_order(app, c)
     async with app.db.unit_of_work() as uow:
         if stage != "paid":
@@ -845,7 +856,7 @@ async def test_claim_before_delivery_is_refused(app: App, stage: str) -> None:
 
 async def test_claim_on_a_refunded_order_is_refused(app: App) -> None:
     c = await cast(app)
-    m = app.market
+    m = app.services
     order = await delivered_order(app, c)
     claim_id = await open_claim(app, c, order.id)
     await answer(app, c, claim_id, "refund_full")
@@ -869,13 +880,13 @@ async def test_claim_by_someone_other_than_the_buyer_is_refused(app: App, who: s
         c,
         NotAllowed,
         "not_allowed",
-        lambda uow: claims.open_claim(app.market, uow, member, order.id, kind="damaged", text="깨졌어요"),
+        lambda uow: claims.open_claim(app.services, uow, member, order.id, kind="damaged", text="깨졌어요"),
     )
 
 
 async def test_second_open_claim_on_an_order_is_refused(app: App) -> None:
     c = await cast(app)
-    m = app.market
+    m = app.services
     order = await delivered_order(app, c)
     first = await open_claim(app, c, order.id)
     for status_step in ("open", "answered", "escalated"):
@@ -901,7 +912,7 @@ async def test_two_racing_claims_on_one_order_make_one(app: App) -> None:
         try:
             return await run(
                 app,
-                lambda uow: claims.open_claim(app.market, uow, c.shopper, order.id, kind="damaged", text=text),
+                lambda uow: claims.open_claim(app.services, uow, c.shopper, order.id, kind="damaged", text=text),
             )
         except InvalidState as exc:
             return exc
@@ -921,7 +932,7 @@ async def test_two_racing_acceptances_pay_one_refund(app: App) -> None:
 
     async def attempt() -> object:
         try:
-            return await run(app, lambda uow: claims.accept_answer(app.market, uow, c.shopper, claim_id))
+            return await run(app, lambda uow: claims.accept_answer(app.services, uow, c.shopper, claim_id))
         except InvalidState as exc:
             return exc
 
@@ -953,7 +964,7 @@ async def test_bad_claim_input_is_refused(app: App, kind: Any, text: Any, field:
         c,
         InvalidInput,
         "invalid_input",
-        lambda uow: claims.open_claim(app.market, uow, c.shopper, order.id, kind=kind, text=text),
+        lambda uow: claims.open_claim(app.services, uow, c.shopper, order.id, kind=kind, text=text),
     )
     assert err.data["field"] == field
 
@@ -995,7 +1006,7 @@ async def test_bad_answer_is_refused(app: App, resolution: str, amount: Any, tex
         InvalidInput,
         "invalid_input",
         lambda uow: claims.answer_claim(
-            app.market, uow, c.producer, claim_id, resolution=resolution, amount=amount, text=text
+            app.services, uow, c.producer, claim_id, resolution=resolution, amount=amount, text=text
         ),
     )
     assert err.data["field"] == field
@@ -1020,7 +1031,7 @@ async def test_answer_by_someone_other_than_the_shop_owner_is_refused(app: App, 
         c,
         NotAllowed,
         "not_allowed",
-        lambda uow: claims.answer_claim(app.market, uow, member, claim_id, resolution="refund_full", text=""),
+        lambda uow: claims.answer_claim(app.services, uow, member, claim_id, resolution="refund_full", text=""),
     )
 
 
@@ -1034,13 +1045,13 @@ async def test_second_answer_is_refused(app: App) -> None:
         c,
         InvalidState,
         "invalid_state",
-        lambda uow: claims.answer_claim(app.market, uow, c.producer, claim_id, resolution="refund_full", text=""),
+        lambda uow: claims.answer_claim(app.services, uow, c.producer, claim_id, resolution="refund_full", text=""),
     )
 
 
 async def test_accept_before_an_answer_or_twice_is_refused(app: App) -> None:
     c = await cast(app)
-    m = app.market
+    m = app.services
     order = await delivered_order(app, c)
     claim_id = await open_claim(app, c, order.id)
     await refused(app, c, InvalidState, "invalid_state", lambda uow: claims.accept_answer(m, uow, c.shopper, claim_id))
@@ -1057,13 +1068,13 @@ async def test_accept_by_someone_other_than_the_buyer_is_refused(app: App, who: 
     await answer(app, c, claim_id, "refund_partial", 1_000)
     member = await member_named(app, c, who)
     await refused(
-        app, c, NotAllowed, "not_allowed", lambda uow: claims.accept_answer(app.market, uow, member, claim_id)
+        app, c, NotAllowed, "not_allowed", lambda uow: claims.accept_answer(app.services, uow, member, claim_id)
     )
 
 
 async def test_escalation_by_another_or_after_resolution_is_refused(app: App) -> None:
     c = await cast(app)
-    m = app.market
+    m = app.services
     order = await delivered_order(app, c)
     claim_id = await open_claim(app, c, order.id)
     await refused(
@@ -1082,7 +1093,7 @@ async def test_escalation_by_another_or_after_resolution_is_refused(app: App) ->
 @pytest.mark.parametrize("who", ["producer", "shopper", "courier"])
 async def test_decide_by_a_non_operator_is_refused(app: App, who: str) -> None:
     c = await cast(app)
-    m = app.market
+    m = app.services
     order = await delivered_order(app, c)
     claim_id = await open_claim(app, c, order.id)
     await run(app, lambda uow: claims.escalate(m, uow, c.shopper, claim_id, text="확인해 주세요"))
@@ -1099,7 +1110,7 @@ async def test_decide_by_a_non_operator_is_refused(app: App, who: str) -> None:
 
 async def test_decide_on_a_claim_that_is_not_escalated_is_refused(app: App) -> None:
     c = await cast(app)
-    m = app.market
+    m = app.services
     order = await delivered_order(app, c)
     claim_id = await open_claim(app, c, order.id)
     await refused(
@@ -1122,7 +1133,7 @@ async def test_decide_on_a_claim_that_is_not_escalated_is_refused(app: App) -> N
 )
 async def test_bad_decision_is_refused(app: App, resolution: str, amount: Any, text: str, field: str) -> None:
     c = await cast(app)
-    m = app.market
+    m = app.services
     order = await delivered_order(app, c)
     claim_id = await open_claim(app, c, order.id)
     await run(app, lambda uow: claims.escalate(m, uow, c.shopper, claim_id, text="확인해 주세요"))
@@ -1143,6 +1154,6 @@ async def test_unknown_claim_is_not_found(app: App) -> None:
         c,
         claims.UnknownClaim,
         "unknown_claim",
-        lambda uow: claims.accept_answer(app.market, uow, c.shopper, 404),
+        lambda uow: claims.accept_answer(app.services, uow, c.shopper, 404),
     )
     assert err.http_status == 404

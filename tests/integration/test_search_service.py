@@ -10,8 +10,12 @@ from typing import Any
 import pytest
 
 from chestnut.bootstrap import App
-from commerce import catalog, members, orders, search, shops
 from commerce.errors import InvalidInput
+from commerce.members import service as members
+from commerce.orders import service as orders
+from commerce.search import service as search
+from commerce.shops import catalog
+from commerce.shops import service as shops
 from ledger.db import write_many
 from tests.support.market import Cast, cast
 
@@ -20,7 +24,7 @@ NEAR, FAR = "수원시", "청주시"
 
 async def second_shop(app: App, c: Cast, *, region: str = FAR) -> tuple[int, int]:
     """Another verified producer's shop, in another region: (producer, shop)."""
-    m = app.market
+    m = app.services
     async with app.db.unit_of_work() as uow:
         producer = await members.register(m, uow, channel="telegram", external_id="102", display_name="박농부")
         shop = await shops.open_shop(m, uow, producer.id, name="박씨네 텃밭", kind="farm", region=region)
@@ -37,7 +41,7 @@ async def list_products(
     async with app.db.unit_of_work() as uow:
         for name, category in goods:
             product = await catalog.add_product(
-                app.market,
+                app.services,
                 uow,
                 producer,
                 shop,
@@ -181,7 +185,7 @@ async def test_inactive_products_and_suspended_shops_are_hidden(app: App) -> Non
     far = await list_products(app, far_producer, far_shop, [("사과즙", "가공식품")])
     index = search.SearchIndex()
     assert await names(app, index, "사과") == ["사과", "사과즙"]
-    m = app.market
+    m = app.services
     async with app.db.unit_of_work() as uow:
         await catalog.set_active(m, uow, c.producer, c.product, active=False)
         await uow.commit()
@@ -203,7 +207,7 @@ async def test_price_stock_and_name_changes_show_at_once(app: App) -> None:
     await list_products(app, c.producer, c.shop, [("사과즙", "가공식품")])
     index = search.SearchIndex()
     assert [(h.name, h.price) for h in await find(app, index, "사과")] == [("사과", 6000), ("사과즙", 5000)]
-    m = app.market
+    m = app.services
     async with app.db.unit_of_work() as uow:
         await catalog.update_price(m, uow, c.producer, c.product, 7000)
         await uow.commit()
@@ -283,7 +287,7 @@ async def fill_market(app: App, c: Cast, products_n: int) -> None:
     """FIXTURE DATA, not a service path: shops and products written straight into the tables (fast),
     with names like a real market's ("청송 꿀사과 5kg 17호"); every 7th sold out, every 50th inactive."""
     rng = random.Random(20261124)
-    now = app.market.clock()
+    now = app.services.clock()
     async with app.db.unit_of_work() as uow:
         await uow.batch(
             [

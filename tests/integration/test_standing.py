@@ -5,12 +5,12 @@ from __future__ import annotations
 import base64
 
 from chestnut.bootstrap import App
-from commerce.demo import build_demo
-from commerce.standing import facts_from, load_facts, reputation, standing
+from chestnut.demo import build_demo
+from commerce.trust.standing import facts_from, load_facts, reputation, standing
 
 
 async def test_reputation_from_the_public_entries_matches_the_market(app: App) -> None:
-    await build_demo(app.market, app.db, shoppers=30)
+    await build_demo(app.services, app.db, shoppers=30)
     async with app.db.snapshot() as snap:
         ours = await load_facts(snap)
         # A replica with every entry's bytes (the public has the public ones): the bytes only, the same fold.

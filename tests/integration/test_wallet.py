@@ -15,9 +15,10 @@ import aiohttp
 import pytest
 
 from chestnut.bootstrap import App
-from commerce import members, wallet
 from commerce.errors import GatewayError, InvalidInput, InvalidState, NotAllowed, UnknownMember
-from commerce.gateway import GatewayPayment, GatewayUnavailable, HttpGateway, PaymentEvent, PaymentRefused
+from commerce.members import service as members
+from commerce.wallet import service as wallet
+from commerce.wallet.gateway import GatewayPayment, GatewayUnavailable, HttpGateway, PaymentEvent, PaymentRefused
 from ledger.db import UnitOfWork
 from ledger.errors import ChestnutError, InsufficientBalance
 from ledger.model import Transfer, split_entry
@@ -51,7 +52,7 @@ async def state(app: App, c: Cast) -> dict[str, Any]:
     async with app.db.snapshot() as snap:
         head = await app.ledger.head(snap)
         reserve = await app.ledger.account(snap, "reserve:cash")
-        money = {who: await wallet.balances(app.market, snap, who) for who in (c.shopper, c.producer)}
+        money = {who: await wallet.balances(app.services, snap, who) for who in (c.shopper, c.producer)}
         topups = await snap.fetch("SELECT id, member_id, amount, status, payment_key, seq FROM topups ORDER BY id")
         cashouts = await snap.fetch("SELECT id, member_id, amount, status, transfer_id, seq, reason FROM cashouts")
         banks = await snap.fetch("SELECT id, member_id, bank_code, account_no, holder FROM bank_accounts")
@@ -87,7 +88,7 @@ async def verified(app: App) -> None:
 
 async def intent(app: App, member_id: int, amount: int) -> wallet.TopupIntent:
     async with app.db.unit_of_work() as uow:
-        made = await wallet.request_topup(app.market, uow, member_id, amount)
+        made = await wallet.request_topup(app.services, uow, member_id, amount)
         await uow.commit()
     return made
 
@@ -95,7 +96,7 @@ async def intent(app: App, member_id: int, amount: int) -> wallet.TopupIntent:
 async def confirm(app: App, gw: Any, *, payment_key: str, order_id: str, amount: int) -> wallet.Topup:
     async with app.db.unit_of_work() as uow:
         topup = await wallet.confirm_topup(
-            app.market, uow, gw, payment_key=payment_key, order_id=order_id, amount=amount
+            app.services, uow, gw, payment_key=payment_key, order_id=order_id, amount=amount
         )
         await uow.commit()
     return topup
@@ -103,7 +104,7 @@ async def confirm(app: App, gw: Any, *, payment_key: str, order_id: str, amount:
 
 async def btl(app: App, member_id: int) -> wallet.Balances:
     async with app.db.snapshot() as snap:
-        return await wallet.balances(app.market, snap, member_id)
+        return await wallet.balances(app.services, snap, member_id)
 
 
 @dataclass
@@ -169,13 +170,13 @@ async def test_gateway_topup_mints_once_and_records_no_personal_data(app: App, p
 @pytest.mark.parametrize("amount", [0, -1_000, 999, 2_000_001, "10000", 10_000.0, None])
 async def test_topup_amount_out_of_range_is_refused(app: App, amount: Any) -> None:
     c = await cast(app)
-    err = await refused(app, c, InvalidInput, lambda uow: wallet.request_topup(app.market, uow, c.shopper, amount))
+    err = await refused(app, c, InvalidInput, lambda uow: wallet.request_topup(app.services, uow, c.shopper, amount))
     assert err.data["field"] == "amount"
 
 
 async def test_topup_for_an_unknown_member_is_refused(app: App) -> None:
     c = await cast(app)
-    await refused(app, c, UnknownMember, lambda uow: wallet.request_topup(app.market, uow, 9_999, 10_000))
+    await refused(app, c, UnknownMember, lambda uow: wallet.request_topup(app.services, uow, 9_999, 10_000))
 
 
 async def test_unknown_order_id_is_refused_without_asking_the_gateway(app: App, pg: PgStandIn, gw: HttpGateway) -> None:
@@ -186,7 +187,7 @@ async def test_unknown_order_id_is_refused_without_asking_the_gateway(app: App, 
         c,
         wallet.UnknownTopup,
         lambda uow: wallet.confirm_topup(
-            app.market, uow, gw, payment_key=key, order_id="topup-000000000000000000000000", amount=10_000
+            app.services, uow, gw, payment_key=key, order_id="topup-000000000000000000000000", amount=10_000
         ),
     )
     assert err.http_status == 404
@@ -195,7 +196,7 @@ async def test_unknown_order_id_is_refused_without_asking_the_gateway(app: App, 
         app,
         c,
         wallet.UnknownTopup,
-        lambda uow: wallet.confirm_topup(app.market, uow, gw, payment_key=key, order_id="office-R-1", amount=100_000),
+        lambda uow: wallet.confirm_topup(app.services, uow, gw, payment_key=key, order_id="office-R-1", amount=100_000),
     )
     assert pg.calls == []
 
@@ -207,7 +208,7 @@ async def test_malformed_order_id_is_invalid_input(app: App, gw: HttpGateway, or
         app,
         c,
         InvalidInput,
-        lambda uow: wallet.confirm_topup(app.market, uow, gw, payment_key="tgen_1", order_id=order_id, amount=1_000),
+        lambda uow: wallet.confirm_topup(app.services, uow, gw, payment_key="tgen_1", order_id=order_id, amount=1_000),
     )
 
 
@@ -219,7 +220,7 @@ async def test_amount_mismatch_with_the_intent_is_refused(app: App, pg: PgStandI
         app,
         c,
         wallet.TopupAmountMismatch,
-        lambda uow: wallet.confirm_topup(app.market, uow, gw, payment_key=key, order_id=made.order_id, amount=1_000),
+        lambda uow: wallet.confirm_topup(app.services, uow, gw, payment_key=key, order_id=made.order_id, amount=1_000),
     )
     assert (err.data["expected"], err.data["found"]) == (10_000, 1_000)
     assert pg.calls == []
@@ -234,7 +235,7 @@ async def test_gateway_reporting_another_amount_mints_nothing(app: App) -> None:
         c,
         wallet.TopupAmountMismatch,
         lambda uow: wallet.confirm_topup(
-            app.market, uow, fake, payment_key="tgen_x", order_id=made.order_id, amount=10_000
+            app.services, uow, fake, payment_key="tgen_x", order_id=made.order_id, amount=10_000
         ),
     )
     assert err.data["found"] == 9_000
@@ -249,7 +250,7 @@ async def test_gateway_answering_for_another_order_mints_nothing(app: App) -> No
         c,
         GatewayError,
         lambda uow: wallet.confirm_topup(
-            app.market, uow, fake, payment_key="tgen_x", order_id=made.order_id, amount=10_000
+            app.services, uow, fake, payment_key="tgen_x", order_id=made.order_id, amount=10_000
         ),
     )
 
@@ -263,7 +264,7 @@ async def test_gateway_not_reporting_done_mints_nothing(app: App) -> None:
         c,
         PaymentRefused,
         lambda uow: wallet.confirm_topup(
-            app.market, uow, fake, payment_key="tgen_x", order_id=made.order_id, amount=10_000
+            app.services, uow, fake, payment_key="tgen_x", order_id=made.order_id, amount=10_000
         ),
     )
     assert err.data["status"] == "pending"
@@ -278,7 +279,7 @@ async def test_gateway_refusal_is_typed_and_mints_nothing(app: App, pg: PgStandI
         app,
         c,
         PaymentRefused,
-        lambda uow: wallet.confirm_topup(app.market, uow, gw, payment_key=key, order_id=made.order_id, amount=10_000),
+        lambda uow: wallet.confirm_topup(app.services, uow, gw, payment_key=key, order_id=made.order_id, amount=10_000),
     )
     assert err.data["gateway_code"] == "REJECT_CARD_PAYMENT"
     assert err.data["gateway_message"].startswith("한도초과")
@@ -295,7 +296,7 @@ async def test_gateway_server_error_is_a_gateway_error(app: App, pg: PgStandIn, 
         app,
         c,
         GatewayError,
-        lambda uow: wallet.confirm_topup(app.market, uow, gw, payment_key=key, order_id=made.order_id, amount=10_000),
+        lambda uow: wallet.confirm_topup(app.services, uow, gw, payment_key=key, order_id=made.order_id, amount=10_000),
     )
     assert err.code == "payment_gateway_error" and err.data["gateway_code"] == "FAILED_INTERNAL_SYSTEM_PROCESSING"
     # The gateway recovered: the same checkout confirms now.
@@ -315,7 +316,9 @@ async def test_wrong_secret_key_is_a_gateway_error_not_a_refusal(
         app,
         c,
         GatewayError,
-        lambda uow: wallet.confirm_topup(app.market, uow, bad, payment_key=key, order_id=made.order_id, amount=10_000),
+        lambda uow: wallet.confirm_topup(
+            app.services, uow, bad, payment_key=key, order_id=made.order_id, amount=10_000
+        ),
     )
     assert err.data["status"] == 401 and "test_sk_wrong" not in repr(bad)
 
@@ -333,7 +336,7 @@ async def test_gateway_timeout_is_unavailable_and_mints_nothing(
         c,
         GatewayUnavailable,
         lambda uow: wallet.confirm_topup(
-            app.market, uow, impatient, payment_key=key, order_id=made.order_id, amount=10_000
+            app.services, uow, impatient, payment_key=key, order_id=made.order_id, amount=10_000
         ),
     )
     assert err.http_status == 503
@@ -351,7 +354,7 @@ async def test_gateway_unreachable_is_unavailable_and_mints_nothing(app: App, se
         c,
         GatewayUnavailable,
         lambda uow: wallet.confirm_topup(
-            app.market, uow, nowhere, payment_key="tgen_1", order_id=made.order_id, amount=10_000
+            app.services, uow, nowhere, payment_key="tgen_1", order_id=made.order_id, amount=10_000
         ),
     )
 
@@ -362,7 +365,7 @@ async def test_a_lost_commit_is_recovered_by_the_next_confirm(app: App, pg: PgSt
     made = await intent(app, c.shopper, 20_000)
     key = pg.checkout(made.order_id, 20_000)
     async with app.db.unit_of_work() as uow:  # no commit: the process died here
-        await wallet.confirm_topup(app.market, uow, gw, payment_key=key, order_id=made.order_id, amount=20_000)
+        await wallet.confirm_topup(app.services, uow, gw, payment_key=key, order_id=made.order_id, amount=20_000)
     assert pg.payments[key].status == "DONE" and (await btl(app, c.shopper)).btl == 100_000
     topup = await confirm(app, gw, payment_key=key, order_id=made.order_id, amount=20_000)
     assert topup.status == "confirmed" and (await btl(app, c.shopper)).btl == 120_000
@@ -380,14 +383,16 @@ async def test_a_second_payment_for_a_confirmed_order_is_refused(app: App, pg: P
         app,
         c,
         InvalidState,
-        lambda uow: wallet.confirm_topup(app.market, uow, gw, payment_key=other, order_id=made.order_id, amount=10_000),
+        lambda uow: wallet.confirm_topup(
+            app.services, uow, gw, payment_key=other, order_id=made.order_id, amount=10_000
+        ),
     )
     assert (await btl(app, c.shopper)).btl == 110_000
 
 
 async def test_racing_callbacks_mint_once(app: App, pg: PgStandIn, gw: HttpGateway) -> None:
     c = await cast(app)
-    m = app.market
+    m = app.services
     # Two redirects (a double tap) in flight at the gateway at once.
     made = await intent(app, c.shopper, 30_000)
     key = pg.checkout(made.order_id, 30_000)
@@ -430,7 +435,7 @@ async def test_racing_confirms_in_one_transaction_each_mint_once(app: App, pg: P
 
 async def test_status_changes_from_the_gateway(app: App, pg: PgStandIn, gw: HttpGateway) -> None:
     c = await cast(app)
-    m = app.market
+    m = app.services
     # CANCELED → failed, nothing minted.
     a = await intent(app, c.shopper, 10_000)
     key_a = pg.checkout(a.order_id, 10_000)
@@ -463,7 +468,7 @@ async def test_status_change_for_an_unknown_order_changes_nothing(app: App, gw: 
     before = await state(app, c)
     with pytest.raises(wallet.UnknownTopup):
         await wallet.payment_status_callback(
-            app.market, app.db, gw, PaymentEvent("tgen_1", "topup-ffffffffffffffffffffffff", "done")
+            app.services, app.db, gw, PaymentEvent("tgen_1", "topup-ffffffffffffffffffffffff", "done")
         )
     assert await state(app, c) == before
 
@@ -474,12 +479,12 @@ async def test_status_change_for_an_unknown_order_changes_nothing(app: App, gw: 
 async def test_bank_account_is_kept_off_the_ledger(app: App) -> None:
     c = await cast(app)
     async with app.db.unit_of_work() as uow:
-        account = await wallet.register_bank_account(app.market, uow, c.shopper, "011", "302-1234-5678-91", "이순자")
+        account = await wallet.register_bank_account(app.services, uow, c.shopper, "011", "302-1234-5678-91", "이순자")
         await uow.commit()
     assert (account.bank_code, account.account_masked, account.holder) == ("011", "****-7891", "이순자")
     async with app.db.snapshot() as snap:
         rows = await snap.fetch("SELECT seq, entry FROM ledger_entries WHERE kind = 'bank.register'")
-        ref = await app.market.personal_ref(snap, "bank-account", "011:3021234567891")
+        ref = await app.services.personal_ref(snap, "bank-account", "011:3021234567891")
     assert len(rows) == 1
     raw = bytes(rows[0][1])
     for secret in (b"3021234567891", b"302-1234", "이순자".encode()):
@@ -490,7 +495,7 @@ async def test_bank_account_is_kept_off_the_ledger(app: App) -> None:
     # The same account again (typed without dashes): the one kept, no second entry.
     before = await state(app, c)
     async with app.db.unit_of_work() as uow:
-        again = await wallet.register_bank_account(app.market, uow, c.shopper, "011", "3021234567891", "이순자")
+        again = await wallet.register_bank_account(app.services, uow, c.shopper, "011", "3021234567891", "이순자")
         listed = await wallet.bank_accounts(uow, c.shopper)
         await uow.commit()
     assert again.id == account.id and listed == [account]
@@ -521,7 +526,7 @@ async def test_bad_bank_account_is_refused(app: App, bank_code: Any, account_no:
         app,
         c,
         InvalidInput,
-        lambda uow: wallet.register_bank_account(app.market, uow, c.shopper, bank_code, account_no, holder),
+        lambda uow: wallet.register_bank_account(app.services, uow, c.shopper, bank_code, account_no, holder),
     )
     assert err.data["field"] == field
 
@@ -531,14 +536,14 @@ async def test_bad_bank_account_is_refused(app: App, bank_code: Any, account_no:
 
 async def bank(app: App, member_id: int, number: str = "30212345678") -> int:
     async with app.db.unit_of_work() as uow:
-        account = await wallet.register_bank_account(app.market, uow, member_id, "011", number, "예금주")
+        account = await wallet.register_bank_account(app.services, uow, member_id, "011", number, "예금주")
         await uow.commit()
     return account.id
 
 
 async def cash_out(app: App, member_id: int, account_id: int, amount: int) -> wallet.Cashout:
     async with app.db.unit_of_work() as uow:
-        cashout = await wallet.request_cashout(app.market, uow, member_id, account_id, amount)
+        cashout = await wallet.request_cashout(app.services, uow, member_id, account_id, amount)
         await uow.commit()
     return cashout
 
@@ -562,7 +567,7 @@ async def test_cashout_holds_then_burns_when_paid(app: App) -> None:
     assert action["transfers"][0]["type"] == "pending" and action["transfers"][0]["credit"] == "reserve:cash"
 
     async with app.db.unit_of_work() as uow:
-        paid = await wallet.cashout_paid(app.market, uow, cashout.id)
+        paid = await wallet.cashout_paid(app.services, uow, cashout.id)
         await uow.commit()
     assert paid.status == "paid"
     money = await btl(app, c.shopper)
@@ -576,10 +581,12 @@ async def test_cashout_holds_then_burns_when_paid(app: App) -> None:
     # Paid twice: the same answer, nothing changes; failing it now is refused.
     before = await state(app, c)
     async with app.db.unit_of_work() as uow:
-        assert await wallet.cashout_paid(app.market, uow, cashout.id) == paid
+        assert await wallet.cashout_paid(app.services, uow, cashout.id) == paid
         await uow.commit()
     assert await state(app, c) == before
-    await refused(app, c, InvalidState, lambda uow: wallet.cashout_failed(app.market, uow, cashout.id, "bank said no"))
+    await refused(
+        app, c, InvalidState, lambda uow: wallet.cashout_failed(app.services, uow, cashout.id, "bank said no")
+    )
     await verified(app)
 
 
@@ -588,7 +595,7 @@ async def test_failed_cashout_gives_the_btl_back(app: App) -> None:
     account = await bank(app, c.shopper)
     cashout = await cash_out(app, c.shopper, account, 40_000)
     async with app.db.unit_of_work() as uow:
-        failed = await wallet.cashout_failed(app.market, uow, cashout.id, "예금주 불일치")
+        failed = await wallet.cashout_failed(app.services, uow, cashout.id, "예금주 불일치")
         await uow.commit()
     assert (failed.status, failed.reason) == ("failed", "예금주 불일치")
     money = await btl(app, c.shopper)
@@ -596,17 +603,17 @@ async def test_failed_cashout_gives_the_btl_back(app: App) -> None:
 
     before = await state(app, c)
     async with app.db.unit_of_work() as uow:
-        assert await wallet.cashout_failed(app.market, uow, cashout.id, "another reason") == failed
+        assert await wallet.cashout_failed(app.services, uow, cashout.id, "another reason") == failed
         await uow.commit()
     assert await state(app, c) == before
-    await refused(app, c, InvalidState, lambda uow: wallet.cashout_paid(app.market, uow, cashout.id))
+    await refused(app, c, InvalidState, lambda uow: wallet.cashout_paid(app.services, uow, cashout.id))
     await verified(app)
 
 
 async def test_cashout_to_an_unregistered_account_is_refused(app: App) -> None:
     c = await cast(app)
     err = await refused(
-        app, c, wallet.UnknownBankAccount, lambda uow: wallet.request_cashout(app.market, uow, c.shopper, 999, 1_000)
+        app, c, wallet.UnknownBankAccount, lambda uow: wallet.request_cashout(app.services, uow, c.shopper, 999, 1_000)
     )
     assert err.http_status == 404
 
@@ -615,7 +622,7 @@ async def test_cashout_to_someone_elses_account_is_refused(app: App) -> None:
     c = await cast(app)
     producers = await bank(app, c.producer)
     err = await refused(
-        app, c, NotAllowed, lambda uow: wallet.request_cashout(app.market, uow, c.shopper, producers, 1_000)
+        app, c, NotAllowed, lambda uow: wallet.request_cashout(app.services, uow, c.shopper, producers, 1_000)
     )
     assert err.http_status == 403
 
@@ -624,12 +631,12 @@ async def test_cashout_over_the_available_balance_says_what_is_missing(app: App)
     c = await cast(app)
     account = await bank(app, c.shopper)
     err = await refused(
-        app, c, InsufficientBalance, lambda uow: wallet.request_cashout(app.market, uow, c.shopper, account, 100_001)
+        app, c, InsufficientBalance, lambda uow: wallet.request_cashout(app.services, uow, c.shopper, account, 100_001)
     )
     assert (err.data["missing"], err.data["needed"]) == (1, 100_001)
     await cash_out(app, c.shopper, account, 60_000)  # held: the rest is what is available
     err = await refused(
-        app, c, InsufficientBalance, lambda uow: wallet.request_cashout(app.market, uow, c.shopper, account, 50_000)
+        app, c, InsufficientBalance, lambda uow: wallet.request_cashout(app.services, uow, c.shopper, account, 50_000)
     )
     assert err.data["missing"] == 10_000
     await verified(app)
@@ -640,22 +647,22 @@ async def test_cashout_amount_must_be_positive_whole_won(app: App, amount: Any) 
     c = await cast(app)
     account = await bank(app, c.shopper)
     err = await refused(
-        app, c, InvalidInput, lambda uow: wallet.request_cashout(app.market, uow, c.shopper, account, amount)
+        app, c, InvalidInput, lambda uow: wallet.request_cashout(app.services, uow, c.shopper, account, amount)
     )
     assert err.data["field"] == "amount"
 
 
 async def test_unknown_cashout_cannot_be_paid_or_failed(app: App) -> None:
     c = await cast(app)
-    await refused(app, c, wallet.UnknownCashout, lambda uow: wallet.cashout_paid(app.market, uow, 12_345))
-    await refused(app, c, wallet.UnknownCashout, lambda uow: wallet.cashout_failed(app.market, uow, 12_345, "x"))
-    await refused(app, c, InvalidInput, lambda uow: wallet.cashout_paid(app.market, uow, "1"))  # type: ignore[arg-type]
+    await refused(app, c, wallet.UnknownCashout, lambda uow: wallet.cashout_paid(app.services, uow, 12_345))
+    await refused(app, c, wallet.UnknownCashout, lambda uow: wallet.cashout_failed(app.services, uow, 12_345, "x"))
+    await refused(app, c, InvalidInput, lambda uow: wallet.cashout_paid(app.services, uow, "1"))  # type: ignore[arg-type]
 
 
 async def test_cashout_failed_needs_a_reason(app: App) -> None:
     c = await cast(app)
     cashout = await cash_out(app, c.shopper, await bank(app, c.shopper), 1_000)
-    await refused(app, c, InvalidInput, lambda uow: wallet.cashout_failed(app.market, uow, cashout.id, " "))
+    await refused(app, c, InvalidInput, lambda uow: wallet.cashout_failed(app.services, uow, cashout.id, " "))
 
 
 # ------------------------------------------------------------------------------------- history
@@ -670,8 +677,8 @@ async def test_history_newest_first_in_both_tokens(app: App, pg: PgStandIn, gw: 
     returned = await cash_out(app, c.shopper, account, 5_000)
     held = await cash_out(app, c.shopper, account, 7_000)
     async with app.db.unit_of_work() as uow:
-        await wallet.cashout_paid(app.market, uow, paid.id)
-        await wallet.cashout_failed(app.market, uow, returned.id, "계좌 오류")
+        await wallet.cashout_paid(app.services, uow, paid.id)
+        await wallet.cashout_failed(app.services, uow, returned.id, "계좌 오류")
         await app.ledger.record(
             uow,
             Request(
@@ -684,7 +691,7 @@ async def test_history_newest_first_in_both_tokens(app: App, pg: PgStandIn, gw: 
         await uow.commit()
 
     async with app.db.snapshot() as snap:
-        items = await wallet.history(app.market, snap, c.shopper)
+        items = await wallet.history(app.services, snap, c.shopper)
     got = [(i.kind, i.token, i.amount, i.state, i.counterparty) for i in items]
     assert got == [
         ("bnm.contribution", "BNM", 2_500, "posted", "treasury:bnm"),
@@ -706,11 +713,11 @@ async def test_history_newest_first_in_both_tokens(app: App, pg: PgStandIn, gw: 
 
     # Pages: newest two, then on from the last seq seen.
     async with app.db.snapshot() as snap:
-        page1 = await wallet.history(app.market, snap, c.shopper, limit=2)
-        page2 = await wallet.history(app.market, snap, c.shopper, limit=2, before_seq=page1[-1].seq)
-        rest = await wallet.history(app.market, snap, c.shopper, limit=100, before_seq=page2[-1].seq)
-        none = await wallet.history(app.market, snap, c.shopper, before_seq=0)
-        others = await wallet.history(app.market, snap, c.courier)
+        page1 = await wallet.history(app.services, snap, c.shopper, limit=2)
+        page2 = await wallet.history(app.services, snap, c.shopper, limit=2, before_seq=page1[-1].seq)
+        rest = await wallet.history(app.services, snap, c.shopper, limit=100, before_seq=page2[-1].seq)
+        none = await wallet.history(app.services, snap, c.shopper, before_seq=0)
+        others = await wallet.history(app.services, snap, c.courier)
     assert page1 + page2 + rest == items and none == [] and others == []
     await verified(app)
 
@@ -732,7 +739,7 @@ async def test_history_never_splits_an_entry_across_pages(app: App) -> None:
         )
         await uow.commit()
     async with app.db.snapshot() as snap:
-        page = await wallet.history(app.market, snap, c.shopper, limit=2)
+        page = await wallet.history(app.services, snap, c.shopper, limit=2)
     assert sorted(i.amount for i in page) == [100, 200, 300]
 
 
@@ -741,4 +748,4 @@ async def test_history_paging_arguments_are_checked(app: App, limit: Any, before
     c = await cast(app)
     with pytest.raises(InvalidInput):
         async with app.db.snapshot() as snap:
-            await wallet.history(app.market, snap, c.shopper, limit=limit, before_seq=before_seq)
+            await wallet.history(app.services, snap, c.shopper, limit=limit, before_seq=before_seq)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from ads import comments, referrals
 from chestnut.bootstrap import App
-from commerce import delivery, members, orders, wallet
+from commerce.delivery import service as delivery
+from commerce.members import service as members
+from commerce.orders import service as orders
+from commerce.wallet import service as wallet
+from community import comments, referrals
 from ledger.verify import verify_ledger
 from tests.support.identity import verify
 from tests.support.market import Cast
@@ -15,19 +18,19 @@ HOUR_MS = 3_600_000
 
 def advance(app: App, ms: int) -> None:
     """Move the market's clock forward (accounts older than the fresh-account rule, windows passing)."""
-    now = app.market.clock() + ms
-    app.market.clock = lambda: now
+    now = app.services.clock() + ms
+    app.services.clock = lambda: now
 
 
 async def member(app: App, name: str, *, topup: int = 0, operator: int | None = None, phone: bool = True) -> int:
     """A Telegram member, phone-verified unless ``phone=False`` (paying needs it)."""
     async with app.db.unit_of_work() as uow:
-        m = await members.register(app.market, uow, channel="telegram", external_id=f"t-{name}", display_name=name)
+        m = await members.register(app.services, uow, channel="telegram", external_id=f"t-{name}", display_name=name)
         if phone:
             await verify(app, uow, m.id)
         if topup:
             assert operator is not None
-            await wallet.topup_at_office(app.market, uow, operator, m.id, topup, receipt=f"R-{m.id}")
+            await wallet.topup_at_office(app.services, uow, operator, m.id, topup, receipt=f"R-{m.id}")
         await uow.commit()
     return m.id
 
@@ -38,11 +41,11 @@ async def recommender(
     """A member who joined ``age_ms`` ago and shared the cast's product; the shop pays ``commission_bp``."""
     r = await member(app, name)
     async with app.db.unit_of_work() as uow:
-        await referrals.set_commission(app.market, uow, c.producer, c.shop, commission_bp)
+        await referrals.set_commission(app.services, uow, c.producer, c.shop, commission_bp)
         await uow.commit()
     advance(app, age_ms)
     async with app.db.unit_of_work() as uow:
-        await referrals.share(app.market, uow, r, c.product, bot_username="chestnut_bot")
+        await referrals.share(app.services, uow, r, c.product, bot_username="chestnut_bot")
         await uow.commit()
     return r
 
@@ -58,7 +61,7 @@ async def buy(
     raw_referrer: int | None = None,
 ) -> orders.Order:
     """Checkout (BTL only) with an optional recommendation and credited comment, as the chat does."""
-    m = app.market
+    m = app.services
     who = c.shopper if buyer is None else buyer
     async with app.db.unit_of_work() as uow:
         await orders.add_to_cart(m, uow, who, c.product, qty)
@@ -73,7 +76,7 @@ async def buy(
 
 
 async def deliver_and_confirm(app: App, c: Cast, order_id: int, *, buyer: int | None = None) -> None:
-    m = app.market
+    m = app.services
     async with app.db.unit_of_work() as uow:
         order = await orders.get(uow, order_id)
         await orders.accept_order(m, uow, c.producer, order_id)
@@ -86,17 +89,17 @@ async def deliver_and_confirm(app: App, c: Cast, order_id: int, *, buyer: int | 
 
 
 async def settle(app: App, order_id: int) -> orders.Order:
-    from commerce import settlement
+    from commerce.orders import settlement
 
     async with app.db.unit_of_work() as uow:
-        settled = await settlement.settle_order(app.market, uow, order_id)
+        settled = await settlement.settle_order(app.services, uow, order_id)
         await uow.commit()
     return settled
 
 
 async def btl(app: App, member_id: int) -> int:
     async with app.db.snapshot() as snap:
-        return (await wallet.balances(app.market, snap, member_id)).btl
+        return (await wallet.balances(app.services, snap, member_id)).btl
 
 
 async def verified(app: App) -> None:

@@ -7,7 +7,8 @@ for it), through the real service: a unique number per member unless one is give
 from __future__ import annotations
 
 from chestnut.bootstrap import App
-from commerce import addresses, members
+from commerce.delivery import addresses
+from commerce.members import service as members
 from ledger.db import UnitOfWork
 from tests.support.chat import ChatUser
 
@@ -25,9 +26,9 @@ async def verify(
 ) -> members.Member:
     """Inside the caller's unit of work: a member ready to pay, as the chat makes one before the first
     payment — a verified phone and (unless ``address=False``) a saved home address in 수원시."""
-    member = await members.verified_phone(app.market, uow, member_id, phone or phone_of(member_id))
+    member = await members.verified_phone(app.services, uow, member_id, phone or phone_of(member_id))
     if address and not await addresses.list_for(uow, member.id):
-        await addresses.add(app.market, uow, member.id, label="집", text=HOME, detail="101동 1203호")
+        await addresses.add(app.services, uow, member.id, label="집", text=HOME, detail="101동 1203호")
     return member
 
 

@@ -5,7 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from chestnut.bootstrap import App
-from commerce import addresses, catalog, members, shops, wallet
+from commerce.delivery import addresses
+from commerce.members import service as members
+from commerce.shops import catalog
+from commerce.shops import service as shops
+from commerce.wallet import service as wallet
 from tests.support.identity import HOME, verify
 
 
@@ -20,7 +24,7 @@ class Cast:
 
 
 async def cast(app: App, *, stock: int = 20, price: int = 6000, bnm_max_share: int = 50, topup: int = 100_000) -> Cast:
-    m = app.market
+    m = app.services
     async with app.db.unit_of_work() as uow:
         operator = await members.register(m, uow, channel="web", external_id="op", display_name="사무장")
         await members.make_operator(m, uow, operator.id)

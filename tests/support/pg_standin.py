@@ -19,7 +19,7 @@ from typing import Any
 
 from aiohttp import web
 
-from commerce.gateway import sign_body
+from commerce.wallet.gateway import sign_body
 
 SECRET_KEY = "test_sk_chestnut_standin"  # noqa: S105 - the stand-in's own test key
 WEBHOOK_SECRET = b"whsec-chestnut-standin"

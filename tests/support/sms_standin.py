@@ -1,4 +1,4 @@
-"""An SMS gateway on loopback, as ``commerce.sms.HttpSms`` expects one to behave.
+"""An SMS gateway on loopback, as ``commerce.members.sms.HttpSms`` expects one to behave.
 
 ``POST /v1/messages`` with ``X-Api-Key: <key>`` and ``{"to": "<digits>", "text": "…"}`` answers 200 and
 records the message; a wrong key is 401, a malformed body 400. ``fail_next(status)`` makes the next

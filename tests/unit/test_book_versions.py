@@ -1,11 +1,11 @@
-"""Book versions (``commerce.market.resting``): a process trusts its copy of the open book only while the
+"""Book versions (``commerce.exchange.resting``): a process trusts its copy of the open book only while the
 database holds the version it made the copy at, so no two processes may draw the same versions."""
 
 from __future__ import annotations
 
 import os
 
-from commerce.market.resting import new_version
+from commerce.exchange.resting import new_version
 
 
 def test_a_forked_process_draws_other_versions_than_its_parent() -> None:

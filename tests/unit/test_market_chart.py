@@ -10,8 +10,8 @@ import pytest
 from matplotlib.figure import Figure
 from PIL import Image
 
-from commerce.market import api as market_api
-from commerce.market.api import chart_figure, hangul_font
+from web import exchange as market_api
+from web.exchange import chart_figure, hangul_font
 
 NOW = 1_798_729_200_000
 DAY = 86_400_000

@@ -1,4 +1,4 @@
-"""The matching engine (commerce.market.book) and the reference-price rule (commerce.market.price), in memory.
+"""The matching engine (commerce.exchange.book) and the reference-price rule (commerce.exchange.price), in memory.
 
 The engine is checked case by case (price-time priority, partial fills, cancels, market orders,
 self-trade, no liquidity) and then against a naive reference matcher over random order streams: the
@@ -13,9 +13,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from commerce.market.book import BUY, LIMIT, MARKET, SELL, Book, Fill, Order
-from commerce.market.errors import BadOrder, NoLiquidity, SelfTrade
-from commerce.market.price import DAY_MS, PriceRules, Trade, day_start, reference_from
+from commerce.exchange.book import BUY, LIMIT, MARKET, SELL, Book, Fill, Order
+from commerce.exchange.errors import BadOrder, NoLiquidity, SelfTrade
+from commerce.exchange.price import DAY_MS, PriceRules, Trade, day_start, reference_from
 
 
 def order(oid: int, member: int, side: str, price: int, units: int, kind: str = LIMIT) -> Order:

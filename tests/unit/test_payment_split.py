@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from commerce.context import BNM_UNITS
-from commerce.payment import split_payment
+from commerce.orders.payment import split_payment
+from commerce.services import BNM_UNITS
 
 
 @given(

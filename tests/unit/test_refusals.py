@@ -34,7 +34,7 @@ WHERE = [(None, ""), ("ocx:5:y", ""), ("ok:3:0:9000:abc", ""), (None, "courier.c
 
 def _ctx(payload: str | None, state: str, lang: str) -> Ctx:
     return Ctx(
-        market=None,  # type: ignore[arg-type]  # explain reads no service
+        services=None,  # type: ignore[arg-type]  # explain reads no service
         uow=None,  # type: ignore[arg-type]
         index=None,  # type: ignore[arg-type]
         config=ChatConfig(),

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from commerce import search
 from commerce.errors import InvalidInput
-from commerce.search import ProductRow, SearchIndex, ShopRow
+from commerce.search import service as search
+from commerce.search.service import ProductRow, SearchIndex, ShopRow
 
 NEAR, FAR = 1, 2
 

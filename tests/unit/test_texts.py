@@ -97,7 +97,7 @@ def test_an_unknown_language_falls_back_to_korean() -> None:
 
 def test_every_abuse_outcome_and_status_has_its_words_and_a_push() -> None:
     from bots.pushes import notice_push
-    from commerce.abuse import OUTCOMES
+    from commerce.trust.abuse import OUTCOMES
     from scheduler.notices import Notice
 
     for outcome in OUTCOMES:

@@ -6,9 +6,9 @@ import datetime as dt
 
 import pytest
 
-from commerce import addresses, districts, windows
+from commerce.delivery import addresses, districts, windows
+from commerce.delivery.windows import KST, Window
 from commerce.errors import InvalidInput, WindowUnavailable
-from commerce.windows import KST, Window
 
 
 @pytest.mark.parametrize(

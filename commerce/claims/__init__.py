@@ -1,0 +1,1 @@
+"""Claims after delivery: a buyer's complaint, the shop's answer, A/S and the operator's ruling (``service``)."""

@@ -1,0 +1,2 @@
+"""Members: joining, roles and keys (``service``), the verified phone (``identity``, ``sms``), and the
+pepper behind every hash of personal data on the ledger (``pepper``)."""

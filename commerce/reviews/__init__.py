@@ -1,0 +1,1 @@
+"""Reviews of delivered orders, signed by the buyer's key (``service``)."""

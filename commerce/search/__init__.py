@@ -1,0 +1,1 @@
+"""Product search: the in-memory index over the catalogue, Hangul-aware (``service``)."""

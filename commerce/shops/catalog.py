@@ -1,0 +1,271 @@
+"""The catalog: products with their origin; listing, price and stock changes are signed and ledgered."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from commerce import validate
+from commerce.errors import InvalidInput, ShopNotVerified, UnknownProduct
+from commerce.members import identity
+from commerce.members import service as members
+from commerce.search import service as search
+from commerce.services import Services
+from commerce.shops import service as shops
+from ledger.db import UnitOfWork
+from ledger.service import Request
+
+CATEGORIES = ("채소", "과일", "수산", "정육", "곡물", "반찬", "가공식품", "생활용품", "기타")
+COLUMNS = (
+    "id, shop_id, name, category, unit, price, stock, photos, active, origin_region, origin_producer, "
+    "ingredients, certifications, produced_on, description, listed_seq"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Product:
+    id: int
+    shop_id: int
+    name: str
+    category: str
+    unit: str
+    price: int
+    stock: int
+    photos: tuple[str, ...]
+    active: bool
+    origin_region: str
+    origin_producer: str
+    ingredients: str
+    certifications: tuple[str, ...]
+    produced_on: str | None
+    description: str
+    listed_seq: int
+
+    @property
+    def available(self) -> bool:
+        return self.active and self.stock > 0
+
+
+def from_row(row: tuple[object, ...]) -> Product:
+    (
+        pid,
+        shop_id,
+        name,
+        category,
+        unit,
+        price,
+        stock,
+        photos,
+        active,
+        region,
+        producer,
+        ingredients,
+        certs,
+        on,
+        desc,
+        seq,
+    ) = row
+    return Product(
+        int(pid),  # type: ignore[call-overload]
+        int(shop_id),  # type: ignore[call-overload]
+        str(name),
+        str(category),
+        str(unit),
+        int(price),  # type: ignore[call-overload]
+        int(stock),  # type: ignore[call-overload]
+        tuple(json.loads(str(photos))),
+        bool(active),
+        str(region),
+        str(producer),
+        str(ingredients),
+        tuple(json.loads(str(certs))),
+        None if on is None else str(on),
+        str(desc),
+        int(seq),  # type: ignore[call-overload]
+    )
+
+
+async def get(uow: UnitOfWork, product_id: int) -> Product:
+    rows = await uow.fetch(f"SELECT {COLUMNS} FROM products WHERE id = :id", {"id": product_id})
+    if not rows:
+        raise UnknownProduct(f"no product {product_id}", product=product_id)
+    return from_row(rows[0])
+
+
+async def get_many(uow: UnitOfWork, product_ids: Sequence[int]) -> dict[int, Product]:
+    if not product_ids:
+        return {}
+    from ledger.db import in_clause
+
+    clause, params = in_clause("p", list(product_ids))
+    rows = await uow.fetch(f"SELECT {COLUMNS} FROM products WHERE id IN {clause}", params)
+    return {p.id: p for p in map(from_row, rows)}
+
+
+async def list_products(
+    uow: UnitOfWork, *, shop_id: int | None = None, category: str | None = None, limit: int = 50, offset: int = 0
+) -> list[Product]:
+    sql = f"SELECT {COLUMNS} FROM products WHERE active = 1"
+    params: dict[str, object] = {"limit": limit, "offset": offset}
+    if shop_id is not None:
+        sql += " AND shop_id = :shop"
+        params["shop"] = shop_id
+    if category is not None:
+        sql += " AND category = :category"
+        params["category"] = category
+    rows = await uow.fetch(sql + " ORDER BY stock > 0 DESC, name, id LIMIT :limit OFFSET :offset", params)
+    return [from_row(r) for r in rows]
+
+
+def _date(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value).isoformat()
+    except (TypeError, ValueError):
+        raise InvalidInput("dates are written YYYY-MM-DD", field="produced_on") from None
+
+
+def check_price(price: object, market: Services) -> int:
+    return validate.whole_number(price, "price", low=1, high=market.rules.max_price)
+
+
+async def add_product(
+    market: Services,
+    uow: UnitOfWork,
+    producer_id: int,
+    shop_id: int,
+    *,
+    name: str,
+    category: str,
+    unit: str,
+    price: int,
+    stock: int,
+    origin_region: str,
+    origin_producer: str,
+    ingredients: str = "",
+    certifications: Sequence[str] = (),
+    produced_on: str | None = None,
+    description: str = "",
+    photos: Sequence[str] = (),
+) -> Product:
+    producer = await members.get(uow, producer_id)
+    shop = await shops.require_owner(uow, producer.id, shop_id)
+    if not shop.verified:
+        raise ShopNotVerified("the market office has not verified this shop yet", shop=shop.id)
+    identity.require(producer, identity.OPERATOR, action="sell")
+    if category not in CATEGORIES:
+        raise InvalidInput(f"category must be one of {', '.join(CATEGORIES)}", field="category")
+    fields = {
+        "name": validate.text(name, "name", max_len=60),
+        "unit": validate.text(unit, "unit", max_len=20),
+        "origin_region": validate.text(origin_region, "origin_region", max_len=64),
+        "origin_producer": validate.text(origin_producer, "origin_producer", max_len=64),
+        "ingredients": validate.text(ingredients, "ingredients", max_len=300, required=False),
+        "description": validate.text(description, "description", max_len=500, required=False, multiline=True),
+    }
+    certs = [validate.text(c, "certification", max_len=40) for c in certifications]
+    photo_refs = [validate.text(p, "photo", max_len=200) for p in photos][:5]
+    clean_price = check_price(price, market)
+    clean_stock = validate.whole_number(stock, "stock", low=0, high=1_000_000)
+    on = _date(produced_on)
+    rows = await uow.fetch(
+        "INSERT INTO products (shop_id, name, category, unit, price, stock, photos, active, origin_region, "
+        "origin_producer, ingredients, certifications, produced_on, description, search_text, listed_seq, "
+        "updated_ms) VALUES (:shop, :name, :category, :unit, :price, :stock, :photos, 1, :origin_region, "
+        ":origin_producer, :ingredients, :certs, :on, :description, :search, 0, :now) RETURNING id",
+        {
+            **fields,
+            "shop": shop.id,
+            "category": category,
+            "price": clean_price,
+            "stock": clean_stock,
+            "photos": json.dumps(photo_refs, ensure_ascii=False),
+            "certs": json.dumps(certs, ensure_ascii=False),
+            "on": on,
+            "search": search.index_text(fields["name"], category),
+            "now": market.clock(),
+        },
+    )
+    product_id = int(rows[0][0])
+    recorded = await market.ledger.record(
+        uow,
+        Request(
+            actor=producer.key_label,
+            kind="product.list",
+            body={
+                "product": product_id,
+                "shop": shop.id,
+                "name": fields["name"],
+                "category": category,
+                "unit": fields["unit"],
+                "price": clean_price,
+                "stock": clean_stock,
+                "origin": {"region": fields["origin_region"], "producer": fields["origin_producer"]},
+                "ingredients": fields["ingredients"],
+                "certifications": certs,
+                "produced_on": on,
+            },
+        ),
+    )
+    await uow.execute("UPDATE products SET listed_seq = :seq WHERE id = :id", {"seq": recorded.seq, "id": product_id})
+    return await get(uow, product_id)
+
+
+async def _owned(uow: UnitOfWork, producer_id: int, product_id: int) -> tuple[members.Member, Product]:
+    producer = await members.get(uow, producer_id)
+    product = await get(uow, product_id)
+    await shops.require_owner(uow, producer.id, product.shop_id)
+    return producer, product
+
+
+async def update_price(market: Services, uow: UnitOfWork, producer_id: int, product_id: int, price: int) -> Product:
+    producer, product = await _owned(uow, producer_id, product_id)
+    new_price = check_price(price, market)
+    if new_price == product.price:
+        return product
+    await uow.execute(
+        "UPDATE products SET price = :p, updated_ms = :now WHERE id = :id",
+        {"p": new_price, "now": market.clock(), "id": product.id},
+    )
+    await market.ledger.record(
+        uow,
+        Request(
+            actor=producer.key_label,
+            kind="product.price",
+            body={"product": product.id, "from": product.price, "to": new_price},
+        ),
+    )
+    return await get(uow, product.id)
+
+
+async def update_stock(market: Services, uow: UnitOfWork, producer_id: int, product_id: int, *, stock: int) -> Product:
+    producer, product = await _owned(uow, producer_id, product_id)
+    new_stock = validate.whole_number(stock, "stock", low=0, high=1_000_000)
+    await uow.execute(
+        "UPDATE products SET stock = :s, updated_ms = :now WHERE id = :id",
+        {"s": new_stock, "now": market.clock(), "id": product.id},
+    )
+    await market.ledger.record(
+        uow,
+        Request(
+            actor=producer.key_label,
+            kind="product.stock",
+            body={"product": product.id, "from": product.stock, "to": new_stock},
+        ),
+    )
+    return await get(uow, product.id)
+
+
+async def set_active(market: Services, uow: UnitOfWork, producer_id: int, product_id: int, *, active: bool) -> Product:
+    producer, product = await _owned(uow, producer_id, product_id)
+    await uow.execute(
+        "UPDATE products SET active = :a, updated_ms = :now WHERE id = :id",
+        {"a": 1 if active else 0, "now": market.clock(), "id": product.id},
+    )
+    await market.ledger.record(
+        uow, Request(actor=producer.key_label, kind="product.active", body={"product": product.id, "active": active})
+    )
+    return await get(uow, product.id)

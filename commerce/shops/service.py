@@ -1,0 +1,291 @@
+"""Shops: a producer's stall, farm, boat or alley shop — opened by the producer, verified by an operator."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from commerce import events, validate
+from commerce.delivery import districts, windows
+from commerce.errors import InvalidInput, NotAllowed, UnknownShop
+from commerce.members import service as members
+from commerce.services import Services
+from ledger.db import UnitOfWork, in_clause
+from ledger.service import Request
+
+KINDS = ("farm", "fishery", "market_stall", "alley_shop")
+COLUMNS = (
+    "id, owner_id, name, kind, market, region, phone, business_no, bnm_max_share, delivery_regions, "
+    "delivery_fee, status, referral_bp, hours, pickup, windows"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Shop:
+    id: int
+    owner_id: int
+    name: str
+    kind: str
+    market: str | None
+    region: str
+    phone: str | None
+    business_no: str | None
+    bnm_max_share: int
+    delivery_regions: tuple[str, ...]
+    delivery_fee: int
+    status: str
+    referral_bp: int
+    hours: str  # opening hours, Seoul time: "09:00-19:00"
+    pickup: bool  # buyers may collect their order at the shop
+    windows: str  # delivery windows a day ("09-13,13-19"); "": the opening hours
+
+    @property
+    def verified(self) -> bool:
+        return self.status == "verified"
+
+    @property
+    def areas(self) -> tuple[str, ...]:
+        """Where the shop delivers; none named: anywhere (a farm that ships by parcel)."""
+        return self.delivery_regions
+
+    def delivers_to(self, region: str | None) -> bool:
+        if not self.delivery_regions:
+            return True
+        return region is not None and any(districts.serves(area, region) for area in self.delivery_regions)
+
+
+def from_row(row: tuple[object, ...]) -> Shop:
+    (
+        sid,
+        owner,
+        name,
+        kind,
+        market,
+        region,
+        phone,
+        bno,
+        share,
+        regions,
+        fee,
+        status,
+        referral,
+        hours,
+        pickup,
+        slots,
+    ) = row
+    return Shop(
+        int(sid),  # type: ignore[call-overload]
+        int(owner),  # type: ignore[call-overload]
+        str(name),
+        str(kind),
+        None if market is None else str(market),
+        str(region),
+        None if phone is None else str(phone),
+        None if bno is None else str(bno),
+        int(share),  # type: ignore[call-overload]
+        tuple(r for r in str(regions).split(",") if r),
+        int(fee),  # type: ignore[call-overload]
+        str(status),
+        int(referral),  # type: ignore[call-overload]
+        str(hours),
+        bool(pickup),
+        str(slots),
+    )
+
+
+async def get(uow: UnitOfWork, shop_id: int) -> Shop:
+    rows = await uow.fetch(f"SELECT {COLUMNS} FROM shops WHERE id = :id", {"id": shop_id})
+    if not rows:
+        raise UnknownShop(f"no shop {shop_id}", shop=shop_id)
+    return from_row(rows[0])
+
+
+async def names(uow: UnitOfWork, shop_ids: Sequence[int]) -> dict[int, str]:
+    """Shop names by id, in one read: what a list mixing several shops' goods labels them with."""
+    if not shop_ids:
+        return {}
+    clause, params = in_clause("s", sorted(set(shop_ids)))
+    rows = await uow.fetch(f"SELECT id, name FROM shops WHERE id IN {clause}", params)
+    return {int(i): str(n) for i, n in rows}
+
+
+async def list_shops(
+    uow: UnitOfWork, *, market: str | None = None, region: str | None = None, verified_only: bool = True
+) -> list[Shop]:
+    sql = f"SELECT {COLUMNS} FROM shops WHERE 1 = 1"
+    params: dict[str, object] = {}
+    if verified_only:
+        sql += " AND status = 'verified'"
+    if market is not None:
+        sql += " AND market = :market"
+        params["market"] = market
+    if region is not None:
+        sql += " AND region = :region"
+        params["region"] = region
+    return [from_row(r) for r in await uow.fetch(sql + " ORDER BY name, id", params)]
+
+
+async def owned_by(uow: UnitOfWork, owner_id: int) -> Shop | None:
+    """The member's shop: the verified one first, then one waiting for the office, then any other."""
+    rows = await uow.fetch(
+        f"SELECT {COLUMNS} FROM shops WHERE owner_id = :o ORDER BY CASE status WHEN 'verified' THEN 0 "
+        "WHEN 'pending' THEN 1 ELSE 2 END, id LIMIT 1",
+        {"o": owner_id},
+    )
+    return from_row(rows[0]) if rows else None
+
+
+async def waiting_for_review(uow: UnitOfWork, *, limit: int = 20) -> list[Shop]:
+    """Shops the market office has not looked at yet, oldest first."""
+    rows = await uow.fetch(
+        f"SELECT {COLUMNS} FROM shops WHERE status = 'pending' ORDER BY id LIMIT :limit", {"limit": limit}
+    )
+    return [from_row(r) for r in rows]
+
+
+async def list_markets(uow: UnitOfWork) -> list[tuple[str, int]]:
+    """Markets with verified shops, and how many shops each has."""
+    rows = await uow.fetch(
+        "SELECT market, COUNT(*) FROM shops WHERE status = 'verified' AND market IS NOT NULL "
+        "GROUP BY market ORDER BY market"
+    )
+    return [(str(m), int(n)) for m, n in rows]
+
+
+async def open_shop(
+    market: Services,
+    uow: UnitOfWork,
+    owner_id: int,
+    *,
+    name: str,
+    kind: str,
+    region: str,
+    market_name: str | None = None,
+    phone: str | None = None,
+    business_no: str | None = None,
+    bnm_max_share: int = 0,
+    delivery_regions: Sequence[str] = (),
+    delivery_fee: int = 3000,
+    referral_bp: int = 0,
+) -> Shop:
+    owner = await members.get(uow, owner_id)
+    if kind not in KINDS:
+        raise InvalidInput(f"shop kind must be one of {KINDS}", field="kind")
+    clean_name = validate.text(name, "name", max_len=60)
+    clean_region = validate.text(region, "region", max_len=64)
+    clean_market = validate.text(market_name, "market", max_len=60) if market_name is not None else None
+    clean_phone = validate.phone(phone) if phone is not None else None
+    if business_no is not None and (
+        not business_no.replace("-", "").isdigit() or len(business_no.replace("-", "")) != 10
+    ):
+        raise InvalidInput("a business number has 10 digits (123-45-67890)", field="business_no")
+    regions = [validate.text(r, "delivery region", max_len=64) for r in delivery_regions]
+    if any("," in r for r in regions):
+        raise InvalidInput("delivery regions are names without commas", field="delivery_regions")
+    share = validate.whole_number(bnm_max_share, "bnm_max_share", low=0, high=100)
+    fee = validate.whole_number(delivery_fee, "delivery_fee", low=0, high=1_000_000)
+    # A recommender's commission comes from the shop's proceeds: at most half (issue: ads and rewards).
+    referral = validate.whole_number(referral_bp, "referral_bp", low=0, high=5000)
+    rows = await uow.fetch(
+        "INSERT INTO shops (owner_id, name, kind, market, region, phone, business_no, bnm_max_share, "
+        "delivery_regions, delivery_fee, status, referral_bp, created_ms) VALUES (:owner, :name, :kind, :market, "
+        ":region, :phone, :bno, :share, :regions, :fee, 'pending', :referral, :now) RETURNING id",
+        {
+            "owner": owner.id,
+            "name": clean_name,
+            "kind": kind,
+            "market": clean_market,
+            "region": clean_region,
+            "phone": clean_phone,
+            "bno": business_no.replace("-", "") if business_no else None,
+            "share": share,
+            "regions": ",".join(regions),
+            "fee": fee,
+            "referral": referral,
+            "now": market.clock(),
+        },
+    )
+    shop_id = int(rows[0][0])
+    await market.ledger.record(
+        uow,
+        Request(
+            actor=owner.key_label,
+            kind="shop.open",
+            body={
+                "shop": shop_id,
+                "name": clean_name,
+                "kind": kind,
+                "market": clean_market,
+                "region": clean_region,
+                "bnm_max_share": share,
+                "delivery_fee": fee,
+            },
+        ),
+    )
+    return await get(uow, shop_id)
+
+
+async def verify_shop(
+    market: Services, uow: UnitOfWork, operator_id: int, shop_id: int, *, approve: bool = True
+) -> Shop:
+    """An operator has seen the business number / ID at the market office."""
+    operator = await members.require_role(uow, operator_id, "operator")
+    shop = await get(uow, shop_id)
+    status = "verified" if approve else "suspended"
+    await uow.execute("UPDATE shops SET status = :s WHERE id = :id", {"s": status, "id": shop.id})
+    if approve:
+        owner = await members.get(uow, shop.owner_id)
+        if not owner.has("producer"):
+            await uow.execute(
+                "UPDATE members SET roles = :r WHERE id = :m",
+                {"r": ",".join(sorted(owner.roles | {"producer"})), "m": owner.id},
+            )
+    await market.ledger.record(
+        uow,
+        Request(
+            actor="system:operator", kind="shop.verify", body={"shop": shop.id, "status": status, "by": operator.id}
+        ),
+    )
+    uow.publish(events.ShopReviewed(shop.id, shop.owner_id, approve))
+    return await get(uow, shop.id)
+
+
+async def require_owner(uow: UnitOfWork, producer_id: int, shop_id: int) -> Shop:
+    shop = await get(uow, shop_id)
+    if shop.owner_id != producer_id:
+        raise NotAllowed("only the shop's owner can do this", shop=shop_id)
+    return shop
+
+
+async def set_terms(
+    market: Services,
+    uow: UnitOfWork,
+    producer_id: int,
+    shop_id: int,
+    *,
+    hours: str | None = None,
+    pickup: bool | None = None,
+    delivery_windows: str | None = None,
+) -> Shop:
+    """The shop's opening hours, whether buyers may collect there, and its delivery windows (public
+    terms of the shop, so the change is a signed ``shop.terms`` entry like the shop's opening)."""
+    shop = await require_owner(uow, producer_id, shop_id)
+    new_hours = shop.hours if hours is None else hours.strip()
+    new_windows = shop.windows if delivery_windows is None else delivery_windows.strip()
+    windows.parse_hours(new_hours)
+    windows.parse_slots(new_windows, new_hours)
+    new_pickup = shop.pickup if pickup is None else bool(pickup)
+    await uow.execute(
+        "UPDATE shops SET hours = :h, pickup = :p, windows = :w WHERE id = :s",
+        {"h": new_hours, "p": int(new_pickup), "w": new_windows, "s": shop.id},
+    )
+    owner = await members.get(uow, shop.owner_id)
+    await market.ledger.record(
+        uow,
+        Request(
+            actor=owner.key_label,
+            kind="shop.terms",
+            body={"shop": shop.id, "hours": new_hours, "pickup": new_pickup, "windows": new_windows},
+        ),
+    )
+    return await get(uow, shop.id)

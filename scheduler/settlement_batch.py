@@ -1,0 +1,148 @@
+"""The settlement batch (hourly): auto-confirm what buyers forgot, then settle every confirmed order.
+
+Phase ``auto_confirm``: orders delivered more than ``MarketRules.auto_confirm_days`` ago, with no claim
+open, are confirmed by the operator (``order.auto_confirm``) — the buyer had their days to complain.
+Phase ``settle``: every confirmed order with no claim open is settled with the very transfers
+``commerce.orders.settlement`` uses for one order (escrow → producer, courier fee → courier, platform fee →
+``fees:platform``), one ``order.settle`` entry per order, a few hundred per transaction through
+``ledger.record_many``. Orders with an open claim wait for the next run.
+
+Each chunk locks its order rows first (PostgreSQL) and only then reads their claims, the lock order of
+``commerce.orders.service.lock``: a claim opened meanwhile either committed before our read (we skip the order)
+or waits for our commit (and finds it settled, which a claim allows).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from commerce.claims.service import DAY_MS
+from commerce.orders import service as orders
+from commerce.orders import settlement
+from commerce.orders.service import Order
+from commerce.services import Services
+from ledger.db import Op, UnitOfWork, in_clause, write_many
+from ledger.service import Recorded, Request
+from scheduler.runs import Advance, Run
+
+KIND = "settlement"
+CHUNK = 1000
+
+_ORDER_COLUMNS = ", ".join(f"o.{c}" for c in orders.COLUMN_NAMES) + ", s.owner_id"
+
+
+def _order(r: tuple[object, ...]) -> tuple[Order, int]:
+    """An order without its lines (settlement needs only the money columns) and its shop's owner."""
+    owner = r[len(orders.COLUMN_NAMES)]
+    assert isinstance(owner, int)
+    return orders.from_row(r), owner
+
+
+async def _locked_orders(uow: UnitOfWork, where: str, params: dict[str, object], limit: int) -> list[tuple[Order, int]]:
+    lock = " FOR UPDATE OF o" if uow.dialect == "postgresql" else ""
+    rows = await uow.fetch(
+        f"SELECT {_ORDER_COLUMNS} FROM orders o JOIN shops s ON s.id = o.shop_id WHERE {where} "
+        f"ORDER BY o.id LIMIT :limit{lock}",
+        {**params, "limit": limit},
+    )
+    return [_order(r) for r in rows]
+
+
+async def _with_open_claims(uow: UnitOfWork, order_ids: list[int]) -> set[int]:
+    if not order_ids:
+        return set()
+    clause, params = in_clause("o", order_ids)
+    states = ", ".join(f"'{s}'" for s in settlement.OPEN_CLAIM_STATES)
+    rows = await uow.fetch(
+        f"SELECT DISTINCT order_id FROM claims WHERE order_id IN {clause} AND status IN ({states})", params
+    )
+    return {int(r[0]) for r in rows}
+
+
+@dataclass
+class SettlementBatch:
+    market: Services
+    auto_confirm_days: int | None = None  # default: MarketRules.auto_confirm_days
+    chunk: int = CHUNK
+    kind: str = KIND
+    first_phase: str = "auto_confirm"
+
+    @property
+    def days(self) -> int:
+        return self.market.rules.auto_confirm_days if self.auto_confirm_days is None else self.auto_confirm_days
+
+    async def step(self, uow: UnitOfWork, run: Run) -> Advance:
+        if run.phase == "auto_confirm":
+            return await self._auto_confirm(uow, run)
+        return await self._settle(uow, run)
+
+    async def _auto_confirm(self, uow: UnitOfWork, run: Run) -> Advance:
+        cutoff = self.market.clock() - self.days * DAY_MS
+        found = await _locked_orders(
+            uow,
+            "o.state = 'delivered' AND o.delivered_ms <= :cutoff AND o.id > :cursor",
+            {"cutoff": cutoff, "cursor": run.cursor},
+            self.chunk,
+        )
+        if not found:
+            return Advance("settle", 0)
+        waiting = await _with_open_claims(uow, [o.id for o, _ in found])
+        due = [o for o, _ in found if o.id not in waiting]
+        now = self.market.clock()
+        if due:
+            await self.market.ledger.record_many(
+                uow,
+                [
+                    Request(
+                        actor="system:operator",
+                        kind="order.auto_confirm",
+                        body={"order": o.id, "days": self.days},
+                    )
+                    for o in due
+                ],
+                then=lambda _recs: [
+                    write_many(
+                        "UPDATE orders SET state = 'confirmed', updated_ms = :now WHERE id = :o",
+                        [{"now": now, "o": o.id} for o in due],
+                    ),
+                    write_many(
+                        "UPDATE deliveries SET status = 'delivered', updated_ms = :now WHERE order_id = :o",
+                        [{"now": now, "o": o.id} for o in due],
+                    ),
+                ],
+            )
+        last = found[-1][0].id
+        return Advance("auto_confirm", last, entries=len(due))
+
+    async def _settle(self, uow: UnitOfWork, run: Run) -> Advance:
+        found = await _locked_orders(
+            uow, "o.state = 'confirmed' AND o.id > :cursor", {"cursor": run.cursor}, self.chunk
+        )
+        if not found:
+            return Advance("settle", run.cursor, done=True)
+        waiting = await _with_open_claims(uow, [o.id for o, _ in found])
+        due = [(o, owner) for o, owner in found if o.id not in waiting]
+        owed = await settlement.payees(uow, [o.id for o, _ in due])  # recommenders, brokers: same entry
+        now = self.market.clock()
+        requests = [
+            Request(
+                actor="system:operator",
+                kind="order.settle",
+                body={"order": o.id, "fee": settlement.platform_fee(self.market, o), "refund": o.refund_due},
+                transfers=settlement.settlement_transfers(self.market, o, owner, owed.get(o.id, ())),
+            )
+            for o, owner in due
+        ]
+
+        def rows(recs: list[Recorded]) -> list[Op]:
+            return [
+                write_many(
+                    "UPDATE orders SET state = 'settled', settled_seq = :seq, updated_ms = :now WHERE id = :o",
+                    [{"seq": r.seq, "now": now, "o": o.id} for (o, _), r in zip(due, recs, strict=True)],
+                )
+            ]
+
+        if requests:
+            await self.market.ledger.record_many(uow, requests, then=rows)
+        moved = sum((o.btl_amount or 0) for o, _ in due)
+        return Advance("settle", found[-1][0].id, items=len(due), amount=moved, entries=len(due))
