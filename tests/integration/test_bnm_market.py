@@ -469,7 +469,7 @@ async def test_orders_another_process_placed_or_cancelled_are_matched_as_the_dat
     p = await people(app)
     await place(app, p.bob, "sell", 2_000, 1_000)  # this process's copy now has bob's ask
     other = await build(settings)
-    other.market.clock = app.services.clock
+    other.services.clock = app.services.clock
     try:
         await place(other, p.carol, "sell", 1_000, 990)  # the other process adds a better ask
         bid = await place(app, p.alice, "buy", 1_000, 1_000)

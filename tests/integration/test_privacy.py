@@ -288,7 +288,7 @@ async def test_the_database_holds_no_pepper(settings: Settings) -> None:
     again = await build(settings)  # a restart hashes the same number the same way
     try:
         async with again.db.snapshot() as snap:
-            assert await again.market.personal_ref(snap, "phone", "01012345678") == ref
+            assert await again.services.personal_ref(snap, "phone", "01012345678") == ref
     finally:
         await again.close()
 
