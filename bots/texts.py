@@ -1,6 +1,7 @@
-"""Message catalogues: every word the chat says, Korean first, English complete.
+"""Every word the chat says, looked up and filled in: Korean first, English complete.
 
-Flows never hold literals; they ask ``t(lang, key, **values)``. Amounts are formatted here, once:
+The texts live in the catalogues, ``bots.locales.<lang>.<flow>``. Flows and adapters never hold
+literals; they ask ``t(lang, key, **values)``. Amounts are formatted here, once:
 ``won(12000)`` → "12,000원", and BNM units (1 unit = 0.001 BNM) as "1.250 BNM", with integer
 arithmetic only. ``tests/unit/test_texts.py`` checks that both catalogues have the same keys and the
 same placeholders.
@@ -16,26 +17,10 @@ from __future__ import annotations
 import datetime as dt
 import string
 
-from bots.catalog_ads_en import ADS_EN
-from bots.catalog_ads_ko import ADS_KO
-from bots.catalog_bnm_en import BNM_EN
-from bots.catalog_bnm_ko import BNM_KO
-from bots.catalog_community_en import COMMUNITY_EN
-from bots.catalog_community_ko import COMMUNITY_KO
-from bots.catalog_delivery_en import DELIVERY_EN
-from bots.catalog_delivery_ko import DELIVERY_KO
-from bots.catalog_en import EN
-from bots.catalog_ko import KO
-from bots.catalog_trust_en import TRUST_EN
-from bots.catalog_trust_ko import TRUST_KO
-from bots.catalog_work_en import WORK_EN
-from bots.catalog_work_ko import WORK_KO
+from bots import locales
 
-# The shopper's words, the work flows' (producer, courier, operator) and the BNM market's, one catalogue per language.
-CATALOGUES: dict[str, dict[str, str]] = {
-    "ko": {**KO, **WORK_KO, **BNM_KO, **ADS_KO, **COMMUNITY_KO, **TRUST_KO, **DELIVERY_KO},
-    "en": {**EN, **WORK_EN, **BNM_EN, **ADS_EN, **COMMUNITY_EN, **TRUST_EN, **DELIVERY_EN},
-}
+# Korean is the default and every other language is complete (tests/unit/test_texts.py).
+CATALOGUES: dict[str, dict[str, str]] = {lang: locales.catalogue(lang) for lang in ("ko", "en")}
 LANGS = tuple(CATALOGUES)
 
 

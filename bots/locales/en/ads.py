@@ -1,8 +1,10 @@
-"""English texts of the ads flows (member settings, the ad message, the producer's campaigns)."""
+"""English — the ads flows (``bots.flows.ads``): the member's settings and the ad message, the
+producer's campaigns.
+"""
 
 from __future__ import annotations
 
-ADS_EN: dict[str, str] = {
+TEXTS: dict[str, str] = {
     "more.ads": "📢 Ads I get",
     "ad.message": "(광고) Ad · {shop}\n{message}\n📞 Contact: {phone}",  # the legal marker stays Korean
     "ad.open": "🔎 See more",

@@ -1,8 +1,10 @@
-"""Korean texts of the ads flows (member settings, the ad message, the producer's campaigns)."""
+"""Korean — the ads flows (``bots.flows.ads``): the member's settings and the ad message, the
+producer's campaigns.
+"""
 
 from __future__ import annotations
 
-ADS_KO: dict[str, str] = {
+TEXTS: dict[str, str] = {
     "more.ads": "📢 광고 받기",
     "ad.message": "(광고) {shop}\n{message}\n📞 문의: {phone}",
     "ad.open": "🔎 자세히 보기",

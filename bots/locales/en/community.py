@@ -1,8 +1,8 @@
-"""English texts of recommendations, comments and what they earn (``bots/flows/community.py``)."""
+"""English — recommendations, comments and what they earn (``bots.flows.community``)."""
 
 from __future__ import annotations
 
-COMMUNITY_EN: dict[str, str] = {
+TEXTS: dict[str, str] = {
     "rc.card_line": "💬 {n} comments · latest: “{text}”",
     "rc.card_button": "💬 Comments & share",
     "rc.comments_title": "💬 About {name}",
@@ -40,8 +40,4 @@ COMMUNITY_EN: dict[str, str] = {
         "a friend's link."
     ),
     "rc.commission_set": "{shop}'s recommendation commission is now {pct}. Signed and kept on the ledger.",
-    "refusal.referral_product_not_sold": "This product is no longer sold. Have a look at others.",
-    "refusal.referral_commission_too_high": "A recommendation commission can be at most 50% of the goods.",
-    "refusal.comment_limit_reached": "You wrote many comments today. Please write again tomorrow.",
-    "refusal.unknown_comment": "That comment could not be found. It may have been removed.",
 }

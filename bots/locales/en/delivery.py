@@ -1,6 +1,11 @@
-"""English texts of where an order goes: addresses, who receives, delivery windows, pickup, the job board."""
+"""English — where an order goes (``bots.flows.delivery_choice``): addresses, who receives, delivery
+windows, pickup; the shop's handover of a pickup order and its delivery terms (``bots.flows.shop_delivery``).
+"""
 
-DELIVERY_EN: dict[str, str] = {
+from __future__ import annotations
+
+TEXTS: dict[str, str] = {
+    # the confirmation's delivery part (bots/flows/checkout.py)
     "dst.to_address": "🏠 Deliver to ({label}): {address}",
     "dst.recipient": "👤 Recipient: {name} {phone}",
     "dst.window": "🕐 Arrives: {window}",
@@ -40,53 +45,12 @@ DELIVERY_EN: dict[str, str] = {
     "dst.detail_ask": "Please type the building and flat number or how to find you. (e.g. 101-1203)",
     "dst.windows": "When would you like it? ({shop}'s delivery times)",
     "dst.window_item": "🕐 {window}",
-    "win.today": "today",
-    "win.tomorrow": "tomorrow",
-    "win.day_after": "the day after tomorrow",
-    "win.date": "{month}/{day} ({weekday})",
-    "win.weekdays": "Mon,Tue,Wed,Thu,Fri,Sat,Sun",
-    "win.am": "am",
-    "win.pm": "pm",
-    "win.range": "{day} {start}–{end}",
-    "win.hour": "{hour} {half}",
-    "win.hour_min": "{hour}:{minute} {half}",
-    "pay.need_phone_share": "📱 To pay, please verify your phone number first (just once). Tap '{button}' below; you come straight back to this order.",
-    "pay.need_phone_typed": "📱 To pay, please verify your phone number first (just once). Please type your mobile number (e.g. 010-1234-5678); you come straight back to this order.",
-    "pay.changed": "Your order changed, so here it is again. Please check it and pay.",
-    "pay.changed_price": "A price changed. Please check the new total and pay.",
-    "pay.done_pickup": "Paid! Your order number is {order}.\nPaid: {paid}\nShow this code when you collect it: 🔑 {code}",
-    "push.topup": "💰 {amount} in 밤톨 arrived in your wallet.",
-    "push.back_to_order": "🧾 Back to my order",
-    "refusal.invalid_address": "That address is hard to read. Please type it again with its district (gu/si/gun).\n(e.g. 12 World Cup-ro, Mapo-gu, 101-1203)",
-    "refusal.invalid_address.empty": "The address is empty. Please type where it should go.",
-    "refusal.invalid_address.too_long": "The address is too long (200 characters at most). Please shorten it.",
-    "refusal.invalid_address.no_letters": "There are no letters in that address. Please type where it should go.\n(e.g. 12 World Cup-ro, Mapo-gu)",
-    "refusal.invalid_address.unknown_place": "We can't tell which district that location is in. Please type the address.\n(e.g. 12 World Cup-ro, Mapo-gu)",
-    "refusal.outside_delivery_area": "Sorry, this shop does not deliver to that address.\nIt delivers to: {areas}\nChoose another address, or collect it yourself.",
-    "refusal.unknown_address": "That address could not be found. Please choose one of your saved addresses.",
-    "refusal.address_book_full": "Up to 5 addresses can be saved. Remove one you no longer use first.",
-    "refusal.address_needed": "Please say where the order should go: add an address, or collect it yourself.",
-    "refusal.window_unavailable": "That time can't be chosen (it has passed or the shop doesn't deliver then). Please pick another.",
-    "refusal.pickup_unavailable": "This shop does not offer collection. Please have it delivered.",
-    "board.title": "📋 Delivery jobs ({area}) — page {page}",
-    "board.title_all": "📋 Delivery jobs (all areas) — page {page}",
-    "board.item": "#{id} {market} {shop} → {district}\n   🕐 {window} · fee {fee}",
-    "board.take": "🛵 Take #{id}",
-    "board.next": "Next ▶",
-    "board.prev": "◀ Back",
-    "board.all_areas": "🗺 All areas",
-    "board.my_area": "📍 My area only",
-    "board.empty": "No deliveries to take right now. New jobs show up here.",
-    "mine.title": "🛵 My deliveries (in route order)",
-    "mine.item": "{n}. #{id} {window} · {district}",
-    "mine.call": "📞 Call {name}",
-    "job.address": "📍 Deliver to: {address}\n👤 Recipient: {name} {phone}",
-    "job.map": "🗺 Open the map",
-    "job.pickup": "🏪 The buyer collects this order ({place}).",
+    # the shop's handover of a pickup order
     "handover.button": "🤝 Handed to the buyer",
     "handover.ask": "Please type the 6-digit code the buyer shows you. (order {id})",
     "handover.done": "Order {id} handed over. Thank you!",
     "handover.wrong": "That code is not right. {left} tries left.",
+    # the shop's delivery terms
     "terms.title": "🕐 {shop}: hours and delivery\nOpen: {hours}\nDelivery times: {windows}\nCollection at the shop: {pickup}",
     "terms.button": "🕐 Hours and delivery",
     "terms.hours": "⏰ Change opening hours",

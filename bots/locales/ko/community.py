@@ -1,8 +1,8 @@
-"""Korean texts of recommendations, comments and what they earn (``bots/flows/community.py``)."""
+"""Korean — recommendations, comments and what they earn (``bots.flows.community``)."""
 
 from __future__ import annotations
 
-COMMUNITY_KO: dict[str, str] = {
+TEXTS: dict[str, str] = {
     "rc.card_line": "💬 댓글 {n}개 · 최근: “{text}”",
     "rc.card_button": "💬 댓글·추천",
     "rc.comments_title": "💬 {name} 이야기",
@@ -34,8 +34,4 @@ COMMUNITY_KO: dict[str, str] = {
     "rc.set_commission": "⚙️ 추천 수수료 정하기",
     "rc.commission_choose": "{shop}의 추천 수수료를 골라 주세요. 지금은 {pct}예요. 친구 추천으로 팔린 물건값에서 정산 때 드려요.",
     "rc.commission_set": "{shop}의 추천 수수료를 {pct}로 정했어요. 장부에 서명되어 남았어요.",
-    "refusal.referral_product_not_sold": "이 물건은 이제 팔지 않아요. 다른 물건을 둘러보세요.",
-    "refusal.referral_commission_too_high": "추천 수수료는 물건값의 50%까지만 정할 수 있어요.",
-    "refusal.comment_limit_reached": "오늘은 댓글을 많이 쓰셨어요. 내일 다시 써 주세요.",
-    "refusal.unknown_comment": "그 댓글을 찾지 못했어요. 지워졌을 수 있어요.",
 }

@@ -1,0 +1,43 @@
+"""English — the courier's work (``bots.flows.courier``): the job board, my deliveries in driving order,
+the job card, the delivery code, earnings.
+"""
+
+from __future__ import annotations
+
+TEXTS: dict[str, str] = {
+    "cj.not_courier": "Deliveries start once the market office registers you as a courier. Call {phone}",
+    "cj.mine": "📋 My jobs ({n})",
+    "cj.mine_short": "📋 My jobs",
+    "cj.earnings": "💰 Earnings",
+    "ct.done": "✅ Order #{id} is yours to deliver!",
+    "ct.pickup": "📦 Picked up",
+    "ct.call_shop": "☎️ Call shop",
+    "cv.card": "Order #{id} · {status}\nShop: {shop} ({market})\nDeliver to: {region}\nFee: {fee}",
+    "cm.empty": "You have no deliveries.",
+    "cm.button": "🛵 Order #{id}",
+    "cpu.done": "✅ Picked up. At the door, ask the customer for their 6-digit code.",
+    "cdl.ask": "Order #{id}: write the customer's 6-digit code.",
+    "cdl.button": "🔢 Enter code",
+    "cdl.not_code": "The code is 6 digits.",
+    "cdl.wrong": "That code is not right. {left} tries left. Please ask the customer again.",
+    "cdl.locked": "Too many wrong codes: this delivery is locked. The market office will call you: {phone}",
+    "cdl.done": "🎉 Order #{id} delivered! Thank you. The {fee} fee comes with settlement.",
+    "ce.text": "💰 Earnings\nBamtol {btl} (available {available})\n\nRecent delivery fees:\n{lines}",
+    "ce.line": "• Order #{order} +{amount}",
+    "ce.none": "No delivery fees settled yet.",
+    "board.title": "📋 Delivery jobs ({area}) — page {page}",
+    "board.title_all": "📋 Delivery jobs (all areas) — page {page}",
+    "board.item": "#{id} {market} {shop} → {district}\n   🕐 {window} · fee {fee}",
+    "board.take": "🛵 Take #{id}",
+    "board.next": "Next ▶",
+    "board.prev": "◀ Back",
+    "board.all_areas": "🗺 All areas",
+    "board.my_area": "📍 My area only",
+    "board.empty": "No deliveries to take right now. New jobs show up here.",
+    "mine.title": "🛵 My deliveries (in route order)",
+    "mine.item": "{n}. #{id} {window} · {district}",
+    "mine.call": "📞 Call {name}",
+    "job.address": "📍 Deliver to: {address}\n👤 Recipient: {name} {phone}",
+    "job.map": "🗺 Open the map",
+    "job.pickup": "🏪 The buyer collects this order ({place}).",
+}

@@ -1,0 +1,115 @@
+"""English — the producer's shop (``bots.flows.producer``): registering it, listing products, stock and
+price, provenance records, orders and their couriers, claims, sales.
+"""
+
+from __future__ import annotations
+
+TEXTS: dict[str, str] = {
+    "ps.none": "You have no shop yet. You can register one here in the chat.\n"
+    "Once the market office checks it, you can list your goods.",
+    "ps.register": "🏪 Register shop",
+    "ps.pending": "'{name}' is waiting for the market office to check it.\n"
+    "Then you can list your goods. Questions? Call {phone}",
+    "ps.suspended": "'{name}' is not approved at the moment. Please call the office: {phone}",
+    "ps.home": "🏪 {name}\n{orders} new orders · {claims} claims to answer",
+    "ps.add": "➕ List goods",
+    "ps.products": "🧺 My goods",
+    "ps.orders": "📦 Orders ({n})",
+    "ps.claims": "🙋 Claims ({n})",
+    "ps.sales": "💰 Sales",
+    "ps.ask_name": "What is your shop called? (e.g. Kim's Orchard)",
+    "ps.ask_kind": "What kind of shop is it?",
+    "ps.ask_market": "Which market is it in?",
+    "ps.market_other": "✏️ Other market",
+    "ps.market_none": "🏞️ No market",
+    "ps.ask_market_name": "Please write the market's name.",
+    "ps.ask_region": "Where is the shop? Write the area (e.g. Suwon).",
+    "ps.ask_phone": "Which number should customers call? (e.g. 010-1234-5678)",
+    "ps.phone_mine": "📱 My number",
+    "ps.ask_share": "Up to what share may customers pay in Bamnamu (BNM)?\nIf unsure, choose 0%.",
+    "ps.ask_fee": "Choose a delivery fee or write a number.",
+    "ps.fee_free": "🆓 Free delivery",
+    "ps.confirm": (
+        "Register like this?\n"
+        "Name: {name}\nKind: {kind}\nMarket: {market}\nArea: {region}\nPhone: {phone}\n"
+        "Bamnamu up to: {share}%\nDelivery fee: {fee}"
+    ),
+    "ps.submit": "✅ Apply",
+    "ps.submitted": (
+        "Application received! Once the market office checks it you can list goods.\n"
+        "To be quick, bring your ID or business registration to the office."
+    ),
+    "pa.ask_name": "What are you listing? Write its name (e.g. apples, mackerel).",
+    "pa.ask_cat": "What kind of goods is '{name}'?",
+    "pa.ask_unit": "Sold by what unit? Tap a button or write one (e.g. 2kg, 10 pieces).",
+    "pa.ask_price": "How much for {unit}? Write a number (e.g. 12000).",
+    "pa.ask_stock": "How many do you have now? Write a number.",
+    "pa.ask_photo": "Please send a photo of it. No photo? Tap 'Skip'.",
+    "pa.photo_please": "Please send a photo or tap 'Skip'.",
+    "pa.ask_region": "Where is it from? Write the area (e.g. Cheongsong).",
+    "pa.same_region": "📍 Shop's area",
+    "pa.ask_farm": "Who grew or caught it? Write the farm or boat.",
+    "pa.same_farm": "🏪 Shop's name",
+    "pa.confirm": (
+        "List it like this?\n{name} ({category})\n{unit} {price} · stock {stock}\nOrigin: {region} · {farm}\nPhoto: {photo}"
+    ),
+    "pa.photo_yes": "yes",
+    "pa.photo_no": "none",
+    "pa.submit": "✅ List it",
+    "pa.done": "'{name}' is listed! Customers can find it now. (ledger #{seq})",
+    "pa.again": "➕ List another",
+    "pl.title": "Your goods. Choose one to change its stock or price.",
+    "pl.item": "• {name} {unit} · {price} · stock {stock}",
+    "pl.empty": "You have not listed anything yet.",
+    "pm.card": "{name} ({unit})\nPrice: {price}\nStock: {stock}",
+    "pm.plus1": "➕ 1",
+    "pm.plus10": "➕ 10",
+    "pm.minus1": "➖ 1",
+    "pm.stock_type": "🔢 Set stock",
+    "pm.price": "💲 Change price",
+    "pm.event": "📝 Record step",
+    "pm.ask_stock": "What should the stock be? Write a number. (now {stock})",
+    "pm.ask_price": "Write the new price or tap a button. (now {price})",
+    "pev.ask": "What happened to '{name}'? One tap puts it in the ledger.",
+    "pev.done": "✅ Recorded '{stage}'. (ledger #{seq})",
+    "po.title": "Orders to handle. Tap one for details.",
+    "po.item": "• Order #{id} · {total} · {state}",
+    "po.empty": "No new orders.",
+    "po.button": "📦 Order #{id}",
+    "pod.head": "Order #{id} ({state})",
+    "pod.line": "• {name} {unit} × {qty} = {amount}",
+    "pod.total": "Goods {subtotal} + delivery {fee} = {total}",
+    "pod.delivery": "Delivery: {status}",
+    "pod.accept": "✅ Accept",
+    "pod.decline": "🙅 Decline",
+    "pod.assign": "🛵 Pick courier",
+    "pod.list": "📦 Orders",
+    "pacc.done": "Order #{id} accepted.\nPick a courier, or leave it for a nearby courier to take.",
+    "pasg.ask": "Who should deliver order #{id}?",
+    "pasg.none": "No couriers are registered yet. It stays open for couriers.",
+    "pasg.open": "🙌 Leave open",
+    "pasg.done": "{name} will deliver order #{id}.",
+    "pdec.ask": "Decline order #{id}? The customer gets all {total} back.",
+    "pdec.yes": "🙅 Yes, decline",
+    "pdec.done": "Order #{id} declined. The customer has all the money back.",
+    "pcl.title": "Claims waiting for your answer.",
+    "pcl.item": "• Claim #{id} (order #{order}) · {kind}",
+    "pcl.empty": "No claims to answer.",
+    "pcl.button": "🙋 Claim #{id}",
+    "pcl.list": "🙋 Claims",
+    "pcl.card": "Claim #{id} · order #{order} ({total})\nKind: {kind}\nCustomer says: {text}\nShop's answer: {answer}",
+    "pcl.full": "💸 Full refund",
+    "pcl.partial": "💵 Part refund",
+    "pcl.replace": "🔁 Replace",
+    "pcl.reject": "🙅 Reject",
+    "pcl.ask_amount": "How much should go back? Write a number. (goods {subtotal})",
+    "pcl.ask_reason": "Why do you reject it? The customer will read this.",
+    "pcl.confirm": "Answer claim #{id} like this?\nAnswer: {resolution}",
+    "pcl.money_note": "The money goes back when the customer accepts.",
+    "pcl.send": "✅ Send answer",
+    "pcl.done": "Answer sent. The customer can accept it or ask the office to decide.",
+    "psale.text": (
+        "💰 {name}\n{count} orders delivered · goods {sales}\n{settled} of them settled\n\n"
+        "Wallet: Bamtol {btl} (available {available})\nBamnamu {bnm}"
+    ),
+}

@@ -1,0 +1,13 @@
+"""Korean — the messenger adapters' own words (``bots.telegram``, ``bots.kakao``, ``bots.kakao_render``):
+hints and fallbacks that no flow writes.
+"""
+
+from __future__ import annotations
+
+TEXTS: dict[str, str] = {
+    "telegram.contact_not_yours": (
+        "죄송해요, 전화번호는 본인 것만 등록할 수 있어요. 아래 '{button}' 버튼을 눌러 주세요."
+    ),
+    "telegram.contact_hint": "아래 '{button}' 버튼을 누르면 번호가 바로 등록돼요.",
+    "telegram.menu_hint": "아래 큰 버튼으로 언제든 처음 화면과 도움말로 갈 수 있어요.",
+}
