@@ -40,6 +40,9 @@ TEXTS: dict[str, str] = {
     "help.call": "☎️ Call",
     "human.text": "To talk to a person, call the market office: {phone}\nWeekdays 9:00–18:00.",
     "lang.choose": "언어를 골라 주세요. / Choose your language.",
+    # each language is named in its own words, in every catalogue
+    "lang.korean": "한국어",
+    "lang.english": "English",
     "start.welcome": "Welcome to the Chestnut market, {name}! 🌰\nBuy market goods by chat, and earn Bamtol for the ads you read.",
     "start.link_unknown": "We could not find this recommendation link. Look for the product under 🛒 Shop.",
     "list.prev": "◀ Back",

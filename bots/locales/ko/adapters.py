@@ -10,4 +10,7 @@ TEXTS: dict[str, str] = {
     ),
     "telegram.contact_hint": "아래 '{button}' 버튼을 누르면 번호가 바로 등록돼요.",
     "telegram.menu_hint": "아래 큰 버튼으로 언제든 처음 화면과 도움말로 갈 수 있어요.",
+    "kakao.busy": "잠시 일이 밀려 있어요. 조금 뒤에 같은 버튼을 한 번 더 눌러 주세요.",
+    "kakao.empty_reply": "알겠어요.",
+    "kakao.choose_below": "아래에서 골라 주세요.",
 }

@@ -40,6 +40,9 @@ TEXTS: dict[str, str] = {
     "help.call": "☎️ 전화하기",
     "human.text": "사람과 직접 이야기하고 싶으시면 시장 사무실로 전화 주세요: {phone}\n평일 오전 9시 ~ 오후 6시예요.",
     "lang.choose": "언어를 골라 주세요. / Choose your language.",
+    # each language is named in its own words, in every catalogue
+    "lang.korean": "한국어",
+    "lang.english": "English",
     "start.welcome": "{name}님, 밤나무 장터에 오신 걸 환영해요! 🌰\n시장 물건을 채팅으로 사고, 광고를 보면 밤톨도 받아요.",
     "start.link_unknown": "이 추천 링크는 찾을 수 없어요. 🛒 장보기에서 물건을 찾아 주세요.",
     "list.prev": "◀ 앞으로",
