@@ -42,24 +42,24 @@ def bnm(units: int) -> str:
 
 def _clock(lang: str, moment: dt.datetime) -> str:
     hour = moment.hour % 12 or 12
-    half = t(lang, "win.am" if moment.hour < 12 else "win.pm")
+    half = t(lang, "time.am" if moment.hour < 12 else "time.pm")
     if moment.minute:
-        return t(lang, "win.hour_min", half=half, hour=hour, minute=f"{moment.minute:02d}")
-    return t(lang, "win.hour", half=half, hour=hour)
+        return t(lang, "time.hour_min", half=half, hour=hour, minute=f"{moment.minute:02d}")
+    return t(lang, "time.hour", half=half, hour=hour)
 
 
 def window(lang: str, start: dt.datetime, end: dt.datetime, today: dt.date) -> str:
     """A delivery window as people say it: "내일 오전 9시~오후 1시", "12월 9일(수) 오후 1시~7시"."""
     days = (start.date() - today).days
     if 0 <= days <= 2:
-        day = t(lang, ("win.today", "win.tomorrow", "win.day_after")[days])
+        day = t(lang, ("time.today", "time.tomorrow", "time.day_after")[days])
     else:
-        weekday = t(lang, "win.weekdays").split(",")[start.weekday()]
-        day = t(lang, "win.date", month=start.month, day=start.day, weekday=weekday)
+        weekday = t(lang, "time.weekdays").split(",")[start.weekday()]
+        day = t(lang, "time.date", month=start.month, day=start.day, weekday=weekday)
     end_text = _clock(lang, end)
     if lang == "ko" and (start.hour < 12) == (end.hour < 12) and end.hour != 0:
         end_text = end_text.split(" ", 1)[1]  # "오후 1시~7시", not "오후 1시~오후 7시"
-    return t(lang, "win.range", day=day, start=_clock(lang, start), end=end_text)
+    return t(lang, "time.range", day=day, start=_clock(lang, start), end=end_text)
 
 
 def labels(key: str) -> set[str]:

@@ -1,9 +1,10 @@
 """The chat's message catalogues: a package per language (``ko``, ``en``), a module per flow.
 
-Each module holds one plain dict, ``TEXTS``, of key → text. ``catalogue`` merges every module of a
-language with ``merge``, which refuses a key that two modules both hold, naming the key and both
-modules: merged by dict spread, the later module would silently win. How a text is looked up and
-filled in (particles, amounts, times of day) is ``bots.texts``.
+Each module holds one plain dict, ``TEXTS``, of key → text, its keys named ``flow.screen.element``
+(``producer.assign.ask``: the producer's screen that assigns a courier, its question). ``catalogue``
+merges every module of a language with ``merge``, which refuses a key that two modules both hold,
+naming the key and both modules: merged by dict spread, the later module would silently win.
+How a text is looked up and filled in (particles, amounts, times of day) is ``bots.texts``.
 """
 
 from __future__ import annotations

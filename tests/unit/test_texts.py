@@ -99,10 +99,10 @@ def test_a_particle_follows_the_sound_of_the_last_syllable(word: str, which: str
 def test_catalogues_name_the_particle_and_it_agrees_with_the_value() -> None:
     assert t("ko", "search.found", query="사과") == "'사과'로 찾았어요. 골라 주세요."
     assert t("ko", "search.found", query="감") == "'감'으로 찾았어요. 골라 주세요."
-    assert t("ko", "pa.ask_cat", name="귤").startswith("'귤'은 어떤")
-    assert t("ko", "pa.ask_cat", name="배추").startswith("'배추'는 어떤")
-    assert t("ko", "pacc.done", id=3).startswith("주문 #3을 받았어요")
-    assert t("ko", "pacc.done", id=2).startswith("주문 #2를 받았어요")
+    assert t("ko", "producer.add_product.ask_category", name="귤").startswith("'귤'은 어떤")
+    assert t("ko", "producer.add_product.ask_category", name="배추").startswith("'배추'는 어떤")
+    assert t("ko", "producer.order.accepted", id=3).startswith("주문 #3을 받았어요")
+    assert t("ko", "producer.order.accepted", id=2).startswith("주문 #2를 받았어요")
     assert t("en", "search.found", query="apple") == "Found for 'apple'. Please choose."
     both_forms = re.compile(r"\((은|는|이|가|을|를|과|와|으)\)")  # "은(는)", "(으)로": the reader chooses
     assert not [key for key, text in CATALOGUES["ko"].items() if both_forms.search(text)]
