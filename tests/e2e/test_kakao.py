@@ -280,7 +280,7 @@ async def test_the_elderly_shoppers_order_using_only_buttons(kakao_app: App, cli
     async with kakao_app.db.snapshot() as snap:
         (paid,) = await orders.list_for_buyer(snap, c.shopper)
         code = await delivery.delivery_code(snap, c.shopper, paid.id)
-        money = await wallet.balances(kakao_app.market, snap, c.shopper)
+        money = await wallet.balances(kakao_app.services, snap, c.shopper)
     assert (paid.state, paid.total) == ("paid", 15_000)
     assert code in grandma.text and money.btl_available == 100_000 - 15_000
     await grandma.tap("주문 보기")
@@ -334,7 +334,7 @@ async def test_a_member_from_telegram_continues_on_kakao_after_confirming_the_ph
     the same number with the code, and finds her wallet and her order there: one member, two messengers."""
     c = await cast(kakao_app)
     async with kakao_app.db.unit_of_work() as uow:
-        await wallet.topup_at_office(kakao_app.market, uow, c.operator, c.producer, 50_000, receipt="R-tg")
+        await wallet.topup_at_office(kakao_app.services, uow, c.operator, c.producer, 50_000, receipt="R-tg")
         await uow.commit()
     tg = ChatUser(kakao_app.dialogue, "telegram", "101", "김농부")  # the cast's producer, on Telegram
     await tg.send("/start")

@@ -633,9 +633,9 @@ async def test_pushes_are_paced_per_chat_and_a_block_is_recorded(lite_app: App, 
 
     async with lite_app.db.unit_of_work() as uow:
         someone = await members.register(
-            lite_app.market, uow, channel="telegram", external_id="703", display_name="막힌 분"
+            lite_app.services, uow, channel="telegram", external_id="703", display_name="막힌 분"
         )
-        await record_reach(uow, "telegram", "703", someone.id, "blocked", lite_app.market.clock())
+        await record_reach(uow, "telegram", "703", someone.id, "blocked", lite_app.services.clock())
         assert await reachable_identities(uow, someone.id) == []
         await uow.commit()
 
