@@ -49,11 +49,6 @@ MAX_BODY_BYTES = 256 * 1024  # a SkillPayload is a few KB; anything near this is
 MAX_USER_ID = 128  # botUserKey is up to 70 chars; a little slack, never unbounded
 MAX_UTTERANCE = 2000
 
-# Words only this adapter says (the flows' words live in the catalogues).
-SLOW_TEXT = {
-    "ko": "잠시 일이 밀려 있어요. 조금 뒤에 같은 버튼을 한 번 더 눌러 주세요.",
-    "en": "We are a little busy. Please tap the same button again in a moment.",
-}
 KAKAO_SHAPED = ("userRequest", "action", "bot", "intent")
 
 
@@ -212,7 +207,7 @@ class KakaoSkill:
             return await asyncio.wait_for(asyncio.shield(task), self.deadline_s)
         except TimeoutError:
             log.warning("kakao turn took longer than %.1fs; answered 'tap again'", self.deadline_s)
-            return Screen((Reply(SLOW_TEXT.get(lang, SLOW_TEXT["ko"])),), _menu(lang), lang=lang)
+            return Screen((Reply(t(lang, "kakao.busy")),), _menu(lang), lang=lang)
 
 
 def _menu(lang: str) -> tuple[Button, ...]:

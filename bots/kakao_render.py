@@ -47,10 +47,6 @@ MAX_RESPONSE_BYTES = 30_000  # "30 KB": counted as 30,000 bytes to stay on the s
 KEEP_PAYLOADS = ("home", "help")  # 처음으로 and 도움말: never dropped from the quick replies
 ELLIPSIS = "…"
 
-# Words the adapter itself says (the flows' words live in the catalogues).
-EMPTY_TEXT = {"ko": "알겠어요.", "en": "Got it."}
-CHOOSE_TEXT = {"ko": "아래에서 골라 주세요.", "en": "Please choose below."}
-
 
 def klen(text: str) -> int:
     """Length as KakaoTalk counts it: UTF-16 code units (≥ the number of characters)."""
@@ -158,12 +154,12 @@ class _Bubble:
 
     def component(self, lang: str) -> dict[str, Any]:
         if not self.is_card:
-            return {"simpleText": {"text": self.text or EMPTY_TEXT.get(lang, EMPTY_TEXT["ko"])}}
+            return {"simpleText": {"text": self.text or t(lang, "kakao.empty_reply")}}
         card: dict[str, Any] = {}
         if self.title:
             card["title"] = self.title
         if self.text or not self.title:
-            card["description"] = self.text or CHOOSE_TEXT.get(lang, CHOOSE_TEXT["ko"])
+            card["description"] = self.text or t(lang, "kakao.choose_below")
         rendered = [c for c in (_card_button(b) for b in self.buttons) if c is not None]
         if rendered:
             card["buttons"] = rendered

@@ -332,10 +332,12 @@ async def producer_home(ctx: Ctx, _args: list[str]) -> Screen:
     ctx.go()
     shop = await _shop(ctx)
     if shop is None or not ctx.member.has("producer"):
-        return ctx.say(ctx.t("ad.p_no_shop"), [ctx.button("home.work.producer", "ps")])
+        return ctx.say(ctx.t("ad.campaigns.no_shop"), [ctx.button("home.work.producer", "ps")])
     mine = await campaigns.of_shop(ctx.uow, shop.id, limit=4)
-    rows = [[ctx.button("ad.p_campaign", f"adpc:{c.id}", id=c.id, status=ctx.t(f"ad.status.{c.status}"))] for c in mine]
-    return ctx.say(ctx.t("ad.p_home", shop=shop.name), *rows, [ctx.button("ad.p_new", "adpn")])
+    rows = [
+        [ctx.button("ad.campaigns.item", f"adpc:{c.id}", id=c.id, status=ctx.t(f"ad.status.{c.status}"))] for c in mine
+    ]
+    return ctx.say(ctx.t("ad.campaigns.title", shop=shop.name), *rows, [ctx.button("ad.campaigns.new", "adpn")])
 
 
 async def new_campaign(ctx: Ctx, _args: list[str]) -> Screen:
@@ -344,25 +346,25 @@ async def new_campaign(ctx: Ctx, _args: list[str]) -> Screen:
         return await producer_home(ctx, [])
     products = await catalog.list_products(ctx.uow, shop_id=shop.id, limit=5)
     if not products:
-        return ctx.say(ctx.t("ad.p_no_products"), [ctx.button("home.work.producer", "ps")])
+        return ctx.say(ctx.t("ad.new.no_products"), [ctx.button("home.work.producer", "ps")])
     rows = [[Button(p.name, payload=f"adpp:{p.id}")] for p in products]
-    return ctx.say(ctx.t("ad.p_choose_product"), *rows)
+    return ctx.say(ctx.t("ad.new.choose_product"), *rows)
 
 
 async def chose_product(ctx: Ctx, args: list[str]) -> Screen:
     if not args or not args[0].isdigit():
         return await new_campaign(ctx, [])
     ctx.go("ad.message", product=int(args[0]))
-    return ctx.say(ctx.t("ad.p_ask_message"), expects="text")
+    return ctx.say(ctx.t("ad.new.ask_message"), expects="text")
 
 
 async def message_typed(ctx: Ctx, _args: list[str]) -> Screen:
     text = (ctx.msg.text or "").strip()
     if not text or len(text) > campaigns.MAX_MESSAGE:
-        return ctx.say(ctx.t("ad.p_ask_message"), expects="text")
+        return ctx.say(ctx.t("ad.new.ask_message"), expects="text")
     ctx.go("ad.draft", **{**ctx.data, "message": text})
     return ctx.say(
-        ctx.t("ad.p_ask_photo"), [ctx.button("ad.p_photo_yes", "adph:1"), ctx.button("ad.p_photo_no", "adph:0")]
+        ctx.t("ad.new.ask_photo"), [ctx.button("ad.new.photo_yes", "adph:1"), ctx.button("ad.new.photo_no", "adph:0")]
     )
 
 
@@ -374,22 +376,22 @@ async def chose_photo(ctx: Ctx, args: list[str]) -> Screen:
     if not _draft_ok(ctx, "product", "message"):
         return await producer_home(ctx, [])
     ctx.go("ad.draft", **{**ctx.data, "photo": args[:1] == ["1"]})
-    rows = [[ctx.button(f"ad.p_audience.{a}", f"adpa:{i}")] for i, a in enumerate(AUDIENCES)]
-    return ctx.say(ctx.t("ad.p_ask_audience"), *rows)
+    rows = [[ctx.button(f"ad.new.audience.{a}", f"adpa:{i}")] for i, a in enumerate(AUDIENCES)]
+    return ctx.say(ctx.t("ad.new.ask_audience"), *rows)
 
 
 async def chose_audience(ctx: Ctx, args: list[str]) -> Screen:
     if not _draft_ok(ctx, "product", "message") or not args or not args[0].isdigit() or int(args[0]) >= len(AUDIENCES):
         return await producer_home(ctx, [])
     ctx.go("ad.draft", **{**ctx.data, "audience": int(args[0])})
-    return ctx.say(ctx.t("ad.p_ask_reward"), [Button(won(r, ctx.lang), payload=f"adpr:{r}") for r in REWARDS])
+    return ctx.say(ctx.t("ad.new.ask_reward"), [Button(won(r, ctx.lang), payload=f"adpr:{r}") for r in REWARDS])
 
 
 async def chose_reward(ctx: Ctx, args: list[str]) -> Screen:
     if not _draft_ok(ctx, "audience") or not args or not args[0].isdigit():
         return await producer_home(ctx, [])
     ctx.go("ad.draft", **{**ctx.data, "reward": int(args[0])})
-    return ctx.say(ctx.t("ad.p_ask_limit"), [ctx.button("ad.p_limit", f"adpl:{n}", n=n) for n in LIMITS])
+    return ctx.say(ctx.t("ad.new.ask_limit"), [ctx.button("ad.new.limit", f"adpl:{n}", n=n) for n in LIMITS])
 
 
 async def chose_limit(ctx: Ctx, args: list[str]) -> Screen:
@@ -397,7 +399,7 @@ async def chose_limit(ctx: Ctx, args: list[str]) -> Screen:
         return await producer_home(ctx, [])
     ctx.go("ad.draft", **{**ctx.data, "limit": int(args[0])})
     rows = [Button(won(b, ctx.lang), payload=f"adpb:{b}") for b in BUDGETS]
-    return ctx.say(ctx.t("ad.p_ask_budget"), rows[:2], rows[2:])
+    return ctx.say(ctx.t("ad.new.ask_budget"), rows[:2], rows[2:])
 
 
 async def chose_budget(ctx: Ctx, args: list[str]) -> Screen:
@@ -407,10 +409,10 @@ async def chose_budget(ctx: Ctx, args: list[str]) -> Screen:
     ctx.go("ad.draft", **d)
     product = await catalog.get(ctx.uow, int(d["product"]))
     text = ctx.t(
-        "ad.p_confirm",
+        "ad.new.confirm",
         product=product.name,
         message=d["message"],
-        audience=ctx.t(f"ad.p_audience.{AUDIENCES[int(d['audience'])]}"),
+        audience=ctx.t(f"ad.new.audience.{AUDIENCES[int(d['audience'])]}"),
         reward=won(int(d["reward"]), ctx.lang),
         limit=int(d["limit"]),
         budget=won(int(d["budget"]), ctx.lang),
@@ -418,8 +420,8 @@ async def chose_budget(ctx: Ctx, args: list[str]) -> Screen:
     )
     return ctx.say(
         text,
-        [ctx.button("ad.p_start", "adpy", budget=won(int(d["budget"]), ctx.lang))],
-        [ctx.button("ad.p_cancel", "adp")],
+        [ctx.button("ad.new.start", "adpy", budget=won(int(d["budget"]), ctx.lang))],
+        [ctx.button("ad.new.cancel", "adp")],
     )
 
 
@@ -449,8 +451,8 @@ async def confirm(ctx: Ctx, _args: list[str]) -> Screen:
     count = (await ctx.uow.fetch("SELECT COUNT(*) FROM ad_recipients WHERE campaign_id = :c", {"c": campaign.id}))[0][0]
     ctx.go()
     return ctx.say(
-        ctx.t("ad.p_started", id=campaign.id, n=int(count), budget=won(campaign.budget, ctx.lang)),
-        [ctx.button("ad.p_report", f"adpc:{campaign.id}")],
+        ctx.t("ad.new.started", id=campaign.id, n=int(count), budget=won(campaign.budget, ctx.lang)),
+        [ctx.button("ad.campaign.report", f"adpc:{campaign.id}")],
     )
 
 
@@ -460,7 +462,7 @@ async def campaign_card(ctx: Ctx, args: list[str]) -> Screen:
     ctx.go()
     r = await reports.report(ctx.services, ctx.uow, ctx.member.id, int(args[0]))
     text = ctx.t(
-        "ad.p_report_text",
+        "ad.campaign.report_text",
         id=r.campaign_id,
         status=ctx.t(f"ad.status.{r.status}"),
         sent=r.sent,
@@ -474,12 +476,12 @@ async def campaign_card(ctx: Ctx, args: list[str]) -> Screen:
     cid = r.campaign_id
     actions = []
     if r.status == "running":
-        actions.append(ctx.button("ad.p_pause", f"adpz:{cid}"))
+        actions.append(ctx.button("ad.campaign.pause", f"adpz:{cid}"))
     if r.status == "paused":
-        actions.append(ctx.button("ad.p_resume", f"adpg:{cid}"))
+        actions.append(ctx.button("ad.campaign.resume", f"adpg:{cid}"))
     if r.status != "ended":
-        actions.append(ctx.button("ad.p_end", f"adpe:{cid}"))
-    return ctx.say(text, actions, [ctx.button("ad.p_back", "adp")])
+        actions.append(ctx.button("ad.campaign.end", f"adpe:{cid}"))
+    return ctx.say(text, actions, [ctx.button("ad.campaign.back", "adp")])
 
 
 async def pause(ctx: Ctx, args: list[str]) -> Screen:
@@ -498,8 +500,8 @@ async def end_ask(ctx: Ctx, args: list[str]) -> Screen:
     if not args or not args[0].isdigit():
         return await producer_home(ctx, [])
     return ctx.say(
-        ctx.t("ad.p_end_ask"),
-        [ctx.button("ad.p_end_yes", f"adpey:{args[0]}"), ctx.button("ad.p_back", f"adpc:{args[0]}")],
+        ctx.t("ad.campaign.end_ask"),
+        [ctx.button("ad.campaign.end_yes", f"adpey:{args[0]}"), ctx.button("ad.campaign.back", f"adpc:{args[0]}")],
     )
 
 
@@ -507,7 +509,9 @@ async def end_yes(ctx: Ctx, args: list[str]) -> Screen:
     if not args or not args[0].isdigit():
         return await producer_home(ctx, [])
     campaign = await campaigns.end(ctx.services, ctx.uow, ctx.member.id, int(args[0]))
-    return ctx.say(ctx.t("ad.p_ended", refund=won(campaign.refunded, ctx.lang)), [ctx.button("ad.p_back", "adp")])
+    return ctx.say(
+        ctx.t("ad.campaign.ended", refund=won(campaign.refunded, ctx.lang)), [ctx.button("ad.campaign.back", "adp")]
+    )
 
 
 def register(router: Router) -> None:

@@ -41,7 +41,7 @@ def _waiting(ctx: Ctx, state: str, *keys: str) -> dict[str, Any] | None:
 
 
 def _bank_name(ctx: Ctx, code: str) -> str:
-    return ctx.t(f"work.bank.{code}") if code in BANKS else code
+    return ctx.t(f"cashout.bank_name.{code}") if code in BANKS else code
 
 
 async def cashout_start(ctx: Ctx, _args: list[str]) -> Screen:
@@ -50,67 +50,71 @@ async def cashout_start(ctx: Ctx, _args: list[str]) -> Screen:
     identity.require(ctx.member, identity.PHONE, action="cashout")  # refused kindly, with the way to verify
     accounts = await wallet.bank_accounts(ctx.uow, ctx.member.id)
     if not accounts:
-        return with_note(await bank_start(ctx, []), ctx.t("pco.no_account"))
+        return with_note(await bank_start(ctx, []), ctx.t("cashout.account.none"))
     rows = [
         [Button(f"{_bank_name(ctx, a.bank_code)} {a.account_masked}", payload=f"pcoa:{a.id}")] for a in accounts[:4]
     ]
-    return ctx.say(ctx.t("pco.choose_account"), *rows, [ctx.button("pco.add_account", "pbk")])
+    return ctx.say(ctx.t("cashout.account.choose"), *rows, [ctx.button("cashout.account.add", "pbk")])
 
 
 async def bank_start(ctx: Ctx, _args: list[str]) -> Screen:
     ctx.go("cashout.bank.code")
     banks = [Button(_bank_name(ctx, code), payload=f"pbkc:{code}") for code in BANKS]
-    return ctx.say(ctx.t("pco.ask_bank"), banks[:3], [*banks[3:], ctx.button("pco.bank_other", "pbkc:o")])
+    return ctx.say(
+        ctx.t("cashout.account.ask_bank"), banks[:3], [*banks[3:], ctx.button("cashout.account.bank_other", "pbkc:o")]
+    )
 
 
 async def bank_code(ctx: Ctx, args: list[str]) -> Screen:
     if ctx.state != "cashout.bank.code" or not args:
         return await _stale(ctx)
     if args[0] == "o":
-        return expects_text(ctx, "cashout.bank.code", ctx.t("pco.ask_bank_code"))
+        return expects_text(ctx, "cashout.bank.code", ctx.t("cashout.account.ask_bank_code"))
     if args[0] not in BANKS:
         return await _stale(ctx)
-    return expects_text(ctx, "cashout.bank.account", ctx.t("pco.ask_account"), bank=args[0])
+    return expects_text(ctx, "cashout.bank.account", ctx.t("cashout.account.ask_number"), bank=args[0])
 
 
 async def bank_code_typed(ctx: Ctx, args: list[str]) -> Screen:
     code = args[0].strip()
     if not (len(code) == 3 and code.isdigit()):
-        return with_note(await bank_start(ctx, []), ctx.t("pco.ask_bank_code"))
-    return expects_text(ctx, "cashout.bank.account", ctx.t("pco.ask_account"), bank=code)
+        return with_note(await bank_start(ctx, []), ctx.t("cashout.account.ask_bank_code"))
+    return expects_text(ctx, "cashout.bank.account", ctx.t("cashout.account.ask_number"), bank=code)
 
 
 async def bank_account_typed(ctx: Ctx, args: list[str]) -> Screen:
     number = re.sub(r"\s", "", args[0])
     if not re.fullmatch(r"[\d-]{8,20}", number):
-        return expects_text(ctx, ctx.state, ctx.t("pco.bad_account") + "\n" + ctx.t("pco.ask_account"), **ctx.data)
-    return expects_text(ctx, "cashout.bank.holder", ctx.t("pco.ask_holder"), **ctx.data, account=number)
+        return expects_text(
+            ctx, ctx.state, ctx.t("cashout.account.bad_number") + "\n" + ctx.t("cashout.account.ask_number"), **ctx.data
+        )
+    return expects_text(ctx, "cashout.bank.holder", ctx.t("cashout.account.ask_holder"), **ctx.data, account=number)
 
 
 async def bank_holder_typed(ctx: Ctx, args: list[str]) -> Screen:
     holder = clean_text(args[0], 40)
     if holder is None or "bank" not in ctx.data or "account" not in ctx.data:
         return expects_text(
-            ctx, ctx.state, ctx.t("work.text_long", max=40) + "\n" + ctx.t("pco.ask_holder"), **ctx.data
+            ctx, ctx.state, ctx.t("work.text_long", max=40) + "\n" + ctx.t("cashout.account.ask_holder"), **ctx.data
         )
     account = await wallet.register_bank_account(
         ctx.services, ctx.uow, ctx.member.id, ctx.data["bank"], ctx.data["account"], holder
     )
     screen = await _ask_amount(ctx, account.id, f"{_bank_name(ctx, account.bank_code)} {account.account_masked}")
-    return with_note(screen, ctx.t("pco.registered"))
+    return with_note(screen, ctx.t("cashout.account.registered"))
 
 
 async def _ask_amount(ctx: Ctx, account_id: int, account_label: str) -> Screen:
     b = await wallet.balances(ctx.services, ctx.uow, ctx.member.id)
     rows = (
-        [[ctx.button("pco.all", f"pcoh:{b.btl_available}", amount=won(b.btl_available, ctx.lang))]]
+        [[ctx.button("cashout.amount.all", f"pcoh:{b.btl_available}", amount=won(b.btl_available, ctx.lang))]]
         if b.btl_available
         else []
     )
     return expects_text(
         ctx,
         "cashout.amount",
-        ctx.t("pco.ask_amount", available=won(b.btl_available, ctx.lang)),
+        ctx.t("cashout.amount.ask", available=won(b.btl_available, ctx.lang)),
         *rows,
         account=account_id,
         label=account_label,
@@ -130,8 +134,8 @@ def _confirm(ctx: Ctx, amount: int) -> Screen:
     draft = {**ctx.data, "amount": amount}
     ctx.go("cashout.confirm", **draft)
     return ctx.say(
-        ctx.t("pco.confirm", amount=won(amount, ctx.lang), account=draft["label"]),
-        [ctx.button("pco.yes", f"pcoy:{amount}"), ctx.button("work.cancel", "pco")],
+        ctx.t("cashout.confirm.text", amount=won(amount, ctx.lang), account=draft["label"]),
+        [ctx.button("cashout.confirm.yes", f"pcoy:{amount}"), ctx.button("work.cancel", "pco")],
     )
 
 
@@ -157,7 +161,9 @@ async def cashout_yes(ctx: Ctx, args: list[str]) -> Screen:
         return await _stale(ctx)
     cashout = await wallet.request_cashout(ctx.services, ctx.uow, ctx.member.id, int(d["account"]), int(d["amount"]))
     ctx.go()
-    return ctx.say(ctx.t("pco.done", amount=won(cashout.amount, ctx.lang)), [ctx.button("home.wallet", "w")])
+    return ctx.say(
+        ctx.t("cashout.confirm.done", amount=won(cashout.amount, ctx.lang)), [ctx.button("home.wallet", "w")]
+    )
 
 
 async def confirm_again(ctx: Ctx, _args: list[str]) -> Screen:

@@ -45,18 +45,20 @@ def window_text(ctx: Ctx, chosen: windows.Window) -> str:
 def destination_lines(ctx: Ctx, shop: shops.Shop, choice: fulfilment.Choice) -> list[str]:
     """Where the order goes, as the confirmation says it (the buyer's own address, so in full)."""
     if choice.pickup_at == "shop":
-        return [ctx.t("dst.pickup_shop", shop=shop.name, hours=shop.hours)]
+        return [ctx.t("delivery.confirm.pickup_shop", shop=shop.name, hours=shop.hours)]
     if choice.pickup_at == "office":
-        return [ctx.t("dst.pickup_office", hours=ctx.services.rules.office_hours)]
+        return [ctx.t("delivery.confirm.pickup_office", hours=ctx.services.rules.office_hours)]
     address = choice.address
     if address is None:
-        return [ctx.t("dst.where_ask")]
+        return [ctx.t("delivery.confirm.where_ask")]
     name = address.recipient_name or ctx.member.display_name
     phone = address.recipient_phone or ctx.member.phone or ""
     return [
-        ctx.t("dst.to_address", label=address.label, address=address.full()),
-        ctx.t("dst.recipient", name=name, phone=_phone(phone)),
-        ctx.t("dst.window", window=window_text(ctx, choice.window)) if choice.window else ctx.t("dst.no_window"),
+        ctx.t("delivery.confirm.to_address", label=address.label, address=address.full()),
+        ctx.t("delivery.confirm.recipient", name=name, phone=_phone(phone)),
+        ctx.t("delivery.confirm.window", window=window_text(ctx, choice.window))
+        if choice.window
+        else ctx.t("delivery.confirm.no_window"),
     ]
 
 
@@ -70,11 +72,11 @@ def where_rows(ctx: Ctx, shop: shops.Shop, *, typing: bool = True) -> list[list[
     """The ways to say where an order goes: a location (Telegram), typing, collecting."""
     rows: list[list[Button]] = []
     if ctx.msg.channel == "telegram":  # a reply-keyboard button: Telegram sends the location itself
-        rows.append([Button(ctx.t("dst.share_location"), share_location=True)])
+        rows.append([Button(ctx.t("delivery.address.share_location"), share_location=True)])
     if typing:
-        rows.append([ctx.button("dst.type_address", f"dnew:{shop.id}")])
+        rows.append([ctx.button("delivery.address.type", f"dnew:{shop.id}")])
     for place in fulfilment.pickup_places(shop):
-        rows.append([ctx.button(f"dst.pickup_{place}_button", f"dpk:{shop.id}:{place[0]}")])
+        rows.append([ctx.button(f"delivery.pickup.{place}_button", f"dpk:{shop.id}:{place[0]}")])
     return rows
 
 
@@ -119,7 +121,7 @@ async def confirmation(ctx: Ctx, args: list[str], *, note: str = "") -> Screen:
                 "pay.confirm", f"ok:{shop_id}:{q.split.share}:{q.total}:{nonce}{credit}", amount=won(q.total, ctx.lang)
             )
         ],
-        [ctx.button("dst.change", f"dst:{shop_id}")],
+        [ctx.button("delivery.confirm.change", f"dst:{shop_id}")],
     ]
     if q.max_share > 0:
         rows.append([ctx.button("pay.change_share", f"shr:{shop_id}")])
@@ -151,9 +153,9 @@ def _ask_address(ctx: Ctx, lines: list[str], shop: shops.Shop, back: list[Button
     """No address yet: ask for one here — a location (Telegram) or typed, or collecting it."""
     ctx.go("addr.new", shop=shop.id)
     if ctx.msg.channel == "telegram":
-        lines.append(ctx.t("dst.ask_location", button=ctx.t("dst.share_location")))
+        lines.append(ctx.t("delivery.address.ask_location", button=ctx.t("delivery.address.share_location")))
     else:
-        lines.append(ctx.t("dst.ask_typed"))
+        lines.append(ctx.t("delivery.address.ask_typed"))
     # Typing needs no button: this screen already waits for the address (on Telegram, for a location too).
     return ctx.say("\n".join(lines), *where_rows(ctx, shop, typing=False), back, expects="text")
 

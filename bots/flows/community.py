@@ -55,12 +55,12 @@ async def card_line(ctx: Ctx, product_id: int) -> str | None:
     if not latest:
         return None
     total = await comments.count(ctx.uow, product_id)
-    return ctx.t("rc.card_line", n=total, text=_short(latest[0].text))
+    return ctx.t("community.card.line", n=total, text=_short(latest[0].text))
 
 
 def product_row(ctx: Ctx, product_id: int) -> list[Button]:
     """The card's one extra button: the comments, and from there, recommending."""
-    return [ctx.button("rc.card_button", f"rcc:{product_id}")]
+    return [ctx.button("community.card.button", f"rcc:{product_id}")]
 
 
 # ---------------------------------------------------------------------------------- comments
@@ -70,18 +70,25 @@ async def comment_list(ctx: Ctx, args: list[str]) -> Screen:
     ctx.go()
     product = await catalog.get(ctx.uow, _int(args[0]) if args else 0)
     found = await comments.for_product(ctx.uow, product.id, limit=SHOWN)
-    lines = [ctx.t("rc.comments_title", name=product.name)]
+    lines = [ctx.t("community.comments.title", name=product.name)]
     kinds = {"question": "❓", "answer": "🙋", "tip": "💡"}
     lines += [f"{kinds.get(x.kind, '💬')} {x.author}: {_short(x.text, 80)}" for x in found]
     if not found:
-        lines.append(ctx.t("rc.comments_none"))
+        lines.append(ctx.t("community.comments.none"))
     rows: list[list[Button]] = []
     if product.active:
-        rows.append([ctx.button("rc.ask", f"rcw:{product.id}:q"), ctx.button("rc.tip", f"rcw:{product.id}:t")])
+        rows.append(
+            [
+                ctx.button("community.comments.ask", f"rcw:{product.id}:q"),
+                ctx.button("community.comments.tip", f"rcw:{product.id}:t"),
+            ]
+        )
         question = next((x for x in found if x.kind == "question" and x.author_id != ctx.member.id), None)
         if question is not None:
-            rows.append([ctx.button("rc.answer", f"rcw:{product.id}:a:{question.id}", who=question.author)])
-        rows.append([ctx.button("rc.share", f"rcs:{product.id}")])
+            rows.append(
+                [ctx.button("community.comments.answer", f"rcw:{product.id}:a:{question.id}", who=question.author)]
+            )
+        rows.append([ctx.button("community.comments.share", f"rcs:{product.id}")])
     rows.append([ctx.button("product.back", f"p:{product.id}")])
     return ctx.say("\n".join(lines), *rows)
 
@@ -96,7 +103,9 @@ async def write(ctx: Ctx, args: list[str]) -> Screen:
         raise InvalidInput("an answer needs its question", field="payload")
     ctx.go("rc.comment", product=product_id, kind=KIND_CODES[args[1]], reply_to=reply_to)
     return ctx.say(
-        ctx.t(f"rc.write_{KIND_CODES[args[1]]}"), [ctx.button("rc.back_comments", f"rcc:{product_id}")], expects="text"
+        ctx.t(f"community.write.{KIND_CODES[args[1]]}"),
+        [ctx.button("community.write.back", f"rcc:{product_id}")],
+        expects="text",
     )
 
 
@@ -104,7 +113,7 @@ async def written(ctx: Ctx, args: list[str]) -> Screen:
     data = ctx.data
     text = args[0] if args else ""
     if not isinstance(data.get("product"), int) or not text:
-        return ctx.say(ctx.t("rc.write_tip"), expects="text")
+        return ctx.say(ctx.t("community.write.tip"), expects="text")
     reply_to = data.get("reply_to")
     await comments.post(
         ctx.services,
@@ -116,7 +125,7 @@ async def written(ctx: Ctx, args: list[str]) -> Screen:
         reply_to=reply_to if isinstance(reply_to, int) else None,
     )
     screen = await comment_list(ctx, [str(data["product"])])
-    return ctx.say(ctx.t("rc.posted") + "\n\n" + screen.replies[0].text, *screen.replies[0].buttons)
+    return ctx.say(ctx.t("community.comments.posted") + "\n\n" + screen.replies[0].text, *screen.replies[0].buttons)
 
 
 # ------------------------------------------------------------------------------------ sharing
@@ -134,21 +143,21 @@ async def share(ctx: Ctx, args: list[str]) -> Screen:
     )
     product = await catalog.get(ctx.uow, shared.product_id)
     days = await reward_settings.value(ctx.uow, "referral_window_days")
-    lines = [ctx.t("rc.share_title", name=product.name)]
+    lines = [ctx.t("community.share.title", name=product.name)]
     if shared.commission_bp:
-        lines.append(ctx.t("rc.share_pays", days=days, pct=_percent(shared.commission_bp)))
+        lines.append(ctx.t("community.share.pays", days=days, pct=_percent(shared.commission_bp)))
     else:
-        lines.append(ctx.t("rc.share_free"))
-    lines.append(ctx.t("rc.share_web", link=shared.web))
-    lines.append(ctx.t("rc.share_kakao", text=shared.kakao_text))
+        lines.append(ctx.t("community.share.free"))
+    lines.append(ctx.t("community.share.web", link=shared.web))
+    lines.append(ctx.t("community.share.kakao", text=shared.kakao_text))
     rows: list[list[Button]] = []
     if shared.telegram:
         url = f"https://t.me/share/url?url={quote(shared.telegram, safe='')}&text={quote(product.name, safe='')}"
-        rows.append([Button(ctx.t("rc.share_telegram"), url=url)])
-    rows.append([ctx.button("rc.earnings_button", "rce")])
+        rows.append([Button(ctx.t("community.share.telegram"), url=url)])
+    rows.append([ctx.button("community.earnings.button", "rce")])
     owner = await shops.get(ctx.uow, product.shop_id)
     if owner.owner_id == ctx.member.id:  # the producer sets what recommenders of the shop earn
-        rows.append([ctx.button("rc.set_commission", f"rcp:{owner.id}")])
+        rows.append([ctx.button("community.commission.button", f"rcp:{owner.id}")])
     rows.append([ctx.button("product.back", f"p:{product.id}")])
     return ctx.say("\n".join(lines), *rows)
 
@@ -162,12 +171,12 @@ async def commission(ctx: Ctx, args: list[str]) -> Screen:
     if len(args) > 1:
         shop = await referrals.set_commission(ctx.services, ctx.uow, ctx.member.id, shop.id, _int(args[1]))
         return ctx.say(
-            ctx.t("rc.commission_set", shop=shop.name, pct=_percent(shop.referral_bp)),
+            ctx.t("community.commission.set", shop=shop.name, pct=_percent(shop.referral_bp)),
             [ctx.button("home.work.producer", "ps")],
         )
     buttons = [Button(_percent(bp), payload=f"rcp:{shop.id}:{bp}") for bp in COMMISSIONS]
     return ctx.say(
-        ctx.t("rc.commission_choose", shop=shop.name, pct=_percent(shop.referral_bp)), buttons[:3], buttons[3:]
+        ctx.t("community.commission.choose", shop=shop.name, pct=_percent(shop.referral_bp)), buttons[:3], buttons[3:]
     )
 
 
@@ -175,7 +184,7 @@ async def earnings(ctx: Ctx, _args: list[str]) -> Screen:
     ctx.go()
     e = await referrals.earnings(ctx.uow, ctx.member.id)
     text = ctx.t(
-        "rc.earnings",
+        "community.earnings.text",
         referral=won(e.referral_btl, ctx.lang),
         broker=won(e.broker_btl, ctx.lang),
         waiting=e.pending_orders,
@@ -196,9 +205,9 @@ async def confirmation_extras(
     if len(args) > 2 and args[2]:
         chosen = await comments.get(ctx.uow, _int(args[2]))
         if chosen.product_id in product_ids and chosen.author_id != ctx.member.id:
-            return [ctx.t("rc.credited", who=chosen.author, text=_short(chosen.text))], f":{chosen.id}", []
+            return [ctx.t("community.credit.chosen", who=chosen.author, text=_short(chosen.text))], f":{chosen.id}", []
     if await comments.creditable(ctx.uow, ctx.member.id, product_ids, limit=1):
-        return [], "", [ctx.button("rc.thanks_comment", f"rcb:{shop_id}:{share_pct}")]
+        return [], "", [ctx.button("community.credit.button", f"rcb:{shop_id}:{share_pct}")]
     return [], "", []
 
 
@@ -209,8 +218,8 @@ async def choose_comment(ctx: Ctx, args: list[str]) -> Screen:
     items = await orders.cart(ctx.uow, ctx.member.id, shop_id)
     found = await comments.creditable(ctx.uow, ctx.member.id, [p for p, _q, _pr in items], limit=SHOWN)
     rows = [[Button(f"{x.author}: {_short(x.text, 24)}", payload=f"pay:{shop_id}:{share_pct}:{x.id}")] for x in found]
-    rows.append([ctx.button("rc.back_to_pay", f"pay:{shop_id}:{share_pct}")])
-    return ctx.say(ctx.t("rc.choose_comment"), *rows)
+    rows.append([ctx.button("community.credit.back", f"pay:{shop_id}:{share_pct}")])
+    return ctx.say(ctx.t("community.credit.choose"), *rows)
 
 
 async def after_checkout(ctx: Ctx, order: orders.Order, comment_arg: str | None) -> None:

@@ -41,14 +41,14 @@ ACTIVE = ("assigned", "picked_up", "locked")
 def _not_courier(ctx: Ctx) -> Screen:
     ctx.go()
     return ctx.say(
-        ctx.t("cj.not_courier", phone=ctx.config.office_phone),
+        ctx.t("courier.not_courier", phone=ctx.config.office_phone),
         [Button(ctx.t("work.call_office"), phone=ctx.config.office_phone)],
     )
 
 
 def _window(ctx: Ctx, start_ms: int | None, end_ms: int | None) -> str:
     if start_ms is None or end_ms is None:
-        return ctx.t("dst.no_window").split(": ", 1)[-1]
+        return ctx.t("delivery.confirm.no_window").split(": ", 1)[-1]
     return checkout.window_text(ctx, Window(start_ms, end_ms))
 
 
@@ -69,23 +69,29 @@ async def jobs(ctx: Ctx, args: list[str]) -> Screen:
     # Moving on, most wanted first; as many as fit beside the jobs in six choices.
     ways = []
     if found.has_next:
-        ways.append(ctx.button("board.next", f"cj:{found.page + 1}{scope}"))
+        ways.append(ctx.button("courier.board.next", f"cj:{found.page + 1}{scope}"))
     if found.page > 0:
-        ways.append(ctx.button("board.prev", f"cj:{found.page - 1}{scope}"))
+        ways.append(ctx.button("courier.board.prev", f"cj:{found.page - 1}{scope}"))
     if ctx.member.region:
-        ways.append(ctx.button("board.my_area", "cj:0") if everywhere else ctx.button("board.all_areas", "cj:0:a"))
-    ways += [ctx.button("cj.mine", "cm", n=taken), ctx.button("cj.earnings", "ce")]
+        ways.append(
+            ctx.button("courier.board.my_area", "cj:0")
+            if everywhere
+            else ctx.button("courier.board.all_areas", "cj:0:a")
+        )
+    ways += [ctx.button("courier.board.mine", "cm", n=taken), ctx.button("courier.earnings.button", "ce")]
     ways = ways[: MAX_CHOICES - len(found.jobs)]
     if not found.jobs:
-        return ctx.say(ctx.t("board.empty"), *([w] for w in ways))
+        return ctx.say(ctx.t("courier.board.empty"), *([w] for w in ways))
     title = (
-        ctx.t("board.title", area=area, page=found.page + 1) if area else ctx.t("board.title_all", page=found.page + 1)
+        ctx.t("courier.board.title", area=area, page=found.page + 1)
+        if area
+        else ctx.t("courier.board.title_all", page=found.page + 1)
     )
     lines = [title]
     for job in found.jobs:
         lines.append(
             ctx.t(
-                "board.item",
+                "courier.board.item",
                 id=job.order_id,
                 market=job.market or "",
                 shop=job.shop,
@@ -94,7 +100,7 @@ async def jobs(ctx: Ctx, args: list[str]) -> Screen:
                 fee=won(job.fee, ctx.lang),
             )
         )
-    rows = [[ctx.button("board.take", f"ct:{job.order_id}", id=job.order_id)] for job in found.jobs]
+    rows = [[ctx.button("courier.board.take", f"ct:{job.order_id}", id=job.order_id)] for job in found.jobs]
     return ctx.say("\n".join(lines), *rows, ways)
 
 
@@ -116,7 +122,7 @@ async def _job_card(ctx: Ctx, order: orders.Order, job: delivery.Job, note: str 
     who receives it and their phone, with a map link for a shared location."""
     shop = await shops.get(ctx.uow, order.shop_id)
     text = ctx.t(
-        "cv.card",
+        "courier.job.card",
         id=order.id,
         status=ctx.t(f"work.job.{job.status}"),
         shop=shop.name,
@@ -125,20 +131,22 @@ async def _job_card(ctx: Ctx, order: orders.Order, job: delivery.Job, note: str 
         fee=won(order.delivery_fee, ctx.lang),
     )
     where = await fulfilment.for_order(ctx.uow, ctx.member.id, order.id)
-    text += "\n" + ctx.t("dst.window", window=_window(ctx, order.window_start_ms, order.window_end_ms))
-    text += "\n" + ctx.t("job.address", address=where.full(), name=where.recipient_name, phone=where.recipient_phone)
+    text += "\n" + ctx.t("delivery.confirm.window", window=_window(ctx, order.window_start_ms, order.window_end_ms))
+    text += "\n" + ctx.t(
+        "courier.job.address", address=where.full(), name=where.recipient_name, phone=where.recipient_phone
+    )
     rows: list[list[Button]] = []
     if job.status == "assigned":
-        rows.append([ctx.button("ct.pickup", f"cpu:{order.id}")])
+        rows.append([ctx.button("courier.job.picked_up_button", f"cpu:{order.id}")])
     elif job.status == "picked_up":
-        rows.append([ctx.button("cdl.button", f"cdl:{order.id}")])
+        rows.append([ctx.button("courier.deliver.button", f"cdl:{order.id}")])
     if where.recipient_phone:
-        rows.append([Button(ctx.t("mine.call", name=where.recipient_name), phone=where.recipient_phone)])
+        rows.append([Button(ctx.t("courier.mine.call", name=where.recipient_name), phone=where.recipient_phone)])
     if where.location is not None:
-        rows.append([Button(ctx.t("job.map"), url=map_link(where.location, shop.name))])
+        rows.append([Button(ctx.t("courier.job.map"), url=map_link(where.location, shop.name))])
     if shop.phone:
-        rows.append([Button(ctx.t("ct.call_shop"), phone=shop.phone)])
-    rows.append([ctx.button("cj.mine_short", "cm")])
+        rows.append([Button(ctx.t("courier.job.call_shop"), phone=shop.phone)])
+    rows.append([ctx.button("courier.mine.button", "cm")])
     return ctx.say((note + "\n" if note else "") + text, *rows)
 
 
@@ -156,7 +164,7 @@ async def take(ctx: Ctx, args: list[str]) -> Screen:
     await delivery.take_job(ctx.services, ctx.uow, ctx.member.id, order_id)
     found = await _my_order(ctx, [str(order_id)])
     assert found is not None  # just taken
-    return await _job_card(ctx, *found, note=ctx.t("ct.done", id=order_id))
+    return await _job_card(ctx, *found, note=ctx.t("courier.take.done", id=order_id))
 
 
 async def mine(ctx: Ctx, args: list[str]) -> Screen:
@@ -168,21 +176,21 @@ async def mine(ctx: Ctx, args: list[str]) -> Screen:
     page = payload.number(args, 0) or 0
     taken = await delivery.route(ctx.uow, ctx.member.id, limit=50)
     if not taken:
-        return ctx.say(ctx.t("cm.empty"), [ctx.button("home.work.courier", "cj")])
+        return ctx.say(ctx.t("courier.mine.empty"), [ctx.button("home.work.courier", "cj")])
     shown = taken[page * ROUTE_PAGE : (page + 1) * ROUTE_PAGE]
     nav = [ctx.button("home.work.courier", "cj")]
     if len(taken) > (page + 1) * ROUTE_PAGE:
-        nav.insert(0, ctx.button("board.next", f"cm:{page + 1}"))
-    replies = [Reply(ctx.t("mine.title"), buttons=(tuple(nav),))]
+        nav.insert(0, ctx.button("courier.board.next", f"cm:{page + 1}"))
+    replies = [Reply(ctx.t("courier.mine.title"), buttons=(tuple(nav),))]
     for n, (job, window_start) in enumerate(shown, start=page * ROUTE_PAGE + 1):
         order = await orders.get(ctx.uow, job.order_id)
         where = await fulfilment.for_order(ctx.uow, ctx.member.id, job.order_id)
         window = _window(ctx, window_start, order.window_end_ms)
-        text = ctx.t("mine.item", n=n, id=job.order_id, window=window, district=job.region)
+        text = ctx.t("courier.mine.item", n=n, id=job.order_id, window=window, district=job.region)
         text += "\n" + ctx.t(f"work.job.{job.status}") + " · " + where.full()
-        buttons = [ctx.button("cm.button", f"cv:{job.order_id}", id=job.order_id)]
+        buttons = [ctx.button("courier.mine.open", f"cv:{job.order_id}", id=job.order_id)]
         if where.recipient_phone:
-            buttons.append(Button(ctx.t("mine.call", name=where.recipient_name), phone=where.recipient_phone))
+            buttons.append(Button(ctx.t("courier.mine.call", name=where.recipient_name), phone=where.recipient_phone))
         replies.append(Reply(text, buttons=(tuple(buttons),)))
     return ctx.screen(*replies)
 
@@ -201,13 +209,13 @@ async def pickup(ctx: Ctx, args: list[str]) -> Screen:
     if found is None:
         return with_note(await mine(ctx, []), ctx.t("work.stale"))
     order = await delivery.confirm_pickup(ctx.services, ctx.uow, ctx.member.id, found[0].id)
-    return _ask_code(ctx, order.id, ctx.t("cpu.done"))
+    return _ask_code(ctx, order.id, ctx.t("courier.pickup.done"))
 
 
 def _ask_code(ctx: Ctx, order_id: int, note: str = "") -> Screen:
     ctx.go("courier.code", order=order_id)
-    text = (note + "\n" if note else "") + ctx.t("cdl.ask", id=order_id)
-    return ctx.say(text, [ctx.button("cj.mine_short", "cm")], expects="code")
+    text = (note + "\n" if note else "") + ctx.t("courier.deliver.ask", id=order_id)
+    return ctx.say(text, [ctx.button("courier.mine.button", "cm")], expects="code")
 
 
 async def code_ask(ctx: Ctx, args: list[str]) -> Screen:
@@ -225,21 +233,21 @@ async def code_typed(ctx: Ctx, args: list[str]) -> Screen:
         return with_note(await mine(ctx, []), ctx.t("work.stale"))
     code = re.sub(r"[\s-]", "", args[0])
     if not (len(code) == 6 and code.isdigit()):
-        return _ask_code(ctx, order_id, ctx.t("cdl.not_code"))
+        return _ask_code(ctx, order_id, ctx.t("courier.deliver.not_code"))
     outcome = await delivery.confirm_delivery(ctx.services, ctx.uow, ctx.member.id, order_id, code)
     if outcome.ok:
         ctx.go()
         return ctx.say(
-            ctx.t("cdl.done", id=order_id, fee=won(outcome.order.delivery_fee, ctx.lang)),
-            [ctx.button("home.work.courier", "cj"), ctx.button("cj.earnings", "ce")],
+            ctx.t("courier.deliver.done", id=order_id, fee=won(outcome.order.delivery_fee, ctx.lang)),
+            [ctx.button("home.work.courier", "cj"), ctx.button("courier.earnings.button", "ce")],
         )
     if outcome.locked:
         ctx.go()
         return ctx.say(
-            ctx.t("cdl.locked", phone=ctx.config.office_phone),
+            ctx.t("courier.deliver.locked", phone=ctx.config.office_phone),
             [Button(ctx.t("work.call_office"), phone=ctx.config.office_phone)],
         )
-    return _ask_code(ctx, order_id, ctx.t("cdl.wrong", left=outcome.attempts_left))
+    return _ask_code(ctx, order_id, ctx.t("courier.deliver.wrong", left=outcome.attempts_left))
 
 
 async def earnings(ctx: Ctx, _args: list[str]) -> Screen:
@@ -248,17 +256,17 @@ async def earnings(ctx: Ctx, _args: list[str]) -> Screen:
     items = await wallet.history(ctx.services, ctx.uow, ctx.member.id, limit=50)
     fees = [i for i in items if i.token == "BTL" and i.amount > 0 and i.transfer_id.endswith("-courier")][:5]  # noqa: S105
     lines = [
-        ctx.t("ce.line", order=i.transfer_id.split("-")[1], amount=won(i.amount, ctx.lang))
+        ctx.t("courier.earnings.line", order=i.transfer_id.split("-")[1], amount=won(i.amount, ctx.lang))
         for i in fees
         if i.transfer_id.count("-") == 2
     ]
     text = ctx.t(
-        "ce.text",
+        "courier.earnings.text",
         btl=won(b.btl, ctx.lang),
         available=won(b.btl_available, ctx.lang),
-        lines="\n".join(lines) or ctx.t("ce.none"),
+        lines="\n".join(lines) or ctx.t("courier.earnings.none"),
     )
-    return ctx.say(text, [ctx.button("ps.cashout", "pco"), ctx.button("home.work.courier", "cj")])
+    return ctx.say(text, [ctx.button("cashout.start.button", "pco"), ctx.button("home.work.courier", "cj")])
 
 
 def register(router: Router) -> None:

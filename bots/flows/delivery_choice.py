@@ -37,8 +37,8 @@ def _shop_id(ctx: Ctx, args: list[str]) -> int:
 
 
 def _labels(ctx: Ctx, used: set[str]) -> list[str]:
-    free = [label for label in ctx.t("dst.labels").split(",") if label not in used]
-    return free or [f"{ctx.t('dst.labels').split(',')[0]} {len(used) + 1}"]
+    free = [label for label in ctx.t("delivery.address.labels").split(",") if label not in used]
+    return free or [f"{ctx.t('delivery.address.labels').split(',')[0]} {len(used) + 1}"]
 
 
 def _short(address: addresses.Address) -> str:
@@ -54,25 +54,26 @@ async def change(ctx: Ctx, args: list[str]) -> Screen:
     current = checkout.destination_lines(ctx, shop, choice)[0]
     rows: list[list[Button]] = []
     if choice.address is not None:
-        details = [ctx.button("dst.window_change", f"dwin:{shop.id}")]
-        details.append(ctx.button("dst.recipient_change", f"drc:{shop.id}:{choice.address.id}"))
+        details = [ctx.button("delivery.choose.window", f"dwin:{shop.id}")]
+        details.append(ctx.button("delivery.choose.recipient", f"drc:{shop.id}:{choice.address.id}"))
         rows.append(details)
         if choice.address.location is not None and not choice.address.detail:
-            rows.append([ctx.button("dst.detail_add", f"ddt:{shop.id}:{choice.address.id}")])
+            rows.append([ctx.button("delivery.choose.detail", f"ddt:{shop.id}:{choice.address.id}")])
     others = [a for a in book if choice.address is None or a.id != choice.address.id]
     room = 6 - sum(len(r) for r in rows) - 2  # keep "다른 주소" and "주문 확인으로"
     room -= len(fulfilment.pickup_places(shop)) if not choice.is_pickup else 0
     rows += [
-        [ctx.button("dst.saved", f"dsa:{shop.id}:{a.id}", label=a.label, address=_short(a))] for a in others[:room]
+        [ctx.button("delivery.choose.saved", f"dsa:{shop.id}:{a.id}", label=a.label, address=_short(a))]
+        for a in others[:room]
     ]
-    rows.append([ctx.button("dst.other", f"dso:{shop.id}")])
+    rows.append([ctx.button("delivery.choose.other", f"dso:{shop.id}")])
     if not choice.is_pickup:
         rows += [
-            [ctx.button(f"dst.pickup_{place}_button", f"dpk:{shop.id}:{place[0]}")]
+            [ctx.button(f"delivery.pickup.{place}_button", f"dpk:{shop.id}:{place[0]}")]
             for place in fulfilment.pickup_places(shop)
         ]
-    rows.append([ctx.button("dst.back", f"pay:{shop.id}")])
-    return ctx.say(ctx.t("dst.choose", current=current), *rows)
+    rows.append([ctx.button("delivery.choose.back", f"pay:{shop.id}")])
+    return ctx.say(ctx.t("delivery.choose.title", current=current), *rows)
 
 
 async def choose(ctx: Ctx, args: list[str]) -> Screen:
@@ -86,14 +87,16 @@ async def others(ctx: Ctx, args: list[str]) -> Screen:
     """Every saved address (five at most) and a new one; when the book is full, a way to make room."""
     shop_id = _shop_id(ctx, args)
     book = await addresses.list_for(ctx.uow, ctx.member.id)
-    rows = [[ctx.button("dst.saved", f"dsa:{shop_id}:{a.id}", label=a.label, address=_short(a))] for a in book]
+    rows = [
+        [ctx.button("delivery.choose.saved", f"dsa:{shop_id}:{a.id}", label=a.label, address=_short(a))] for a in book
+    ]
     if len(book) < addresses.MAX_ADDRESSES:
-        rows.append([ctx.button("dst.new", f"dnew:{shop_id}")])
-        text = ctx.t("dst.more_saved", max=addresses.MAX_ADDRESSES)
+        rows.append([ctx.button("delivery.more.new", f"dnew:{shop_id}")])
+        text = ctx.t("delivery.more.title", max=addresses.MAX_ADDRESSES)
     else:
-        rows = [*rows[:4], [ctx.button("dst.remove", f"drm:{shop_id}:{book[-1].id}", label=book[-1].label)]]
-        text = ctx.t("dst.book_full", max=addresses.MAX_ADDRESSES)
-    rows.append([ctx.button("dst.back", f"pay:{shop_id}")])
+        rows = [*rows[:4], [ctx.button("delivery.more.remove", f"drm:{shop_id}:{book[-1].id}", label=book[-1].label)]]
+        text = ctx.t("delivery.more.book_full", max=addresses.MAX_ADDRESSES)
+    rows.append([ctx.button("delivery.choose.back", f"pay:{shop_id}")])
     return ctx.say(text, *rows)
 
 
@@ -102,7 +105,7 @@ async def remove(ctx: Ctx, args: list[str]) -> Screen:
     found = await addresses.get_own(ctx.uow, ctx.member.id, payload.required(args[1] if len(args) > 1 else ""))
     await addresses.remove(ctx.uow, ctx.member.id, found.id)
     screen = await others(ctx, [str(shop_id)])
-    return _with_note(screen, ctx.t("dst.removed", label=found.label))
+    return _with_note(screen, ctx.t("delivery.more.removed", label=found.label))
 
 
 def _with_note(screen: Screen, note: str) -> Screen:
@@ -119,10 +122,16 @@ async def new(ctx: Ctx, args: list[str]) -> Screen:
     shop = await shops.get(ctx.uow, _shop_id(ctx, args))
     ctx.go("addr.new", shop=shop.id)
     if ctx.msg.channel == "telegram":
-        text = ctx.t("dst.ask_location", button=ctx.t("dst.share_location")) + "\n\n" + ctx.t("dst.ask_typed")
-        location = [Button(ctx.t("dst.share_location"), share_location=True)]
-        return ctx.say(text, location, [ctx.button("dst.back", f"pay:{shop.id}")], expects="text")
-    return ctx.say(ctx.t("dst.ask_typed"), [ctx.button("dst.back", f"pay:{shop.id}")], expects="text")
+        text = (
+            ctx.t("delivery.address.ask_location", button=ctx.t("delivery.address.share_location"))
+            + "\n\n"
+            + ctx.t("delivery.address.ask_typed")
+        )
+        location = [Button(ctx.t("delivery.address.share_location"), share_location=True)]
+        return ctx.say(text, location, [ctx.button("delivery.choose.back", f"pay:{shop.id}")], expects="text")
+    return ctx.say(
+        ctx.t("delivery.address.ask_typed"), [ctx.button("delivery.choose.back", f"pay:{shop.id}")], expects="text"
+    )
 
 
 async def typed_or_shared(ctx: Ctx, args: list[str]) -> Screen:
@@ -145,12 +154,12 @@ async def typed_or_shared(ctx: Ctx, args: list[str]) -> Screen:
             label=label,
             latitude=latitude,
             longitude=longitude,
-            text=ctx.t("dst.location_text", region=region),
+            text=ctx.t("delivery.address.location_text", region=region),
         )
         await fulfilment.choose_address(ctx.services, ctx.uow, ctx.member.id, shop, saved.id)
         ctx.go()
         return await checkout.confirmation(
-            ctx, [str(shop.id)], note=ctx.t("dst.location_saved", region=region, label=label)
+            ctx, [str(shop.id)], note=ctx.t("delivery.address.location_saved", region=region, label=label)
         )
     street, detail = addresses.split_typed(args[0] if args else "")
     clean, region = addresses.check_text(street)  # refused before anything is saved
@@ -158,10 +167,12 @@ async def typed_or_shared(ctx: Ctx, args: list[str]) -> Screen:
         raise OutsideDeliveryArea("outside the shop's areas", shop=shop.id, region=region, areas=list(shop.areas))
     ctx.go("addr.readback", shop=shop.id, typed=clean, detail=detail[: addresses.MAX_DETAIL])
     labels = _labels(ctx, {a.label for a in book})[:3]
-    rows = [[ctx.button("dst.save_as", f"dsv:{shop.id}:{i}", label=name)] for i, name in enumerate(labels)]
-    rows.append([ctx.button("dst.retype", f"dnew:{shop.id}")])
+    rows = [
+        [ctx.button("delivery.read_back.save_as", f"dsv:{shop.id}:{i}", label=name)] for i, name in enumerate(labels)
+    ]
+    rows.append([ctx.button("delivery.read_back.retype", f"dnew:{shop.id}")])
     full = f"{clean} {detail}".strip()
-    return ctx.say(ctx.t("dst.read_back", address=full, region=region), *rows, expects="text")
+    return ctx.say(ctx.t("delivery.read_back.title", address=full, region=region), *rows, expects="text")
 
 
 async def save(ctx: Ctx, args: list[str]) -> Screen:
@@ -178,7 +189,7 @@ async def save(ctx: Ctx, args: list[str]) -> Screen:
     shop = await shops.get(ctx.uow, shop_id)
     await fulfilment.choose_address(ctx.services, ctx.uow, ctx.member.id, shop, saved.id)
     ctx.go()
-    return await checkout.confirmation(ctx, [str(shop_id)], note=ctx.t("dst.saved_note", label=label))
+    return await checkout.confirmation(ctx, [str(shop_id)], note=ctx.t("delivery.read_back.saved", label=label))
 
 
 async def typed_in_readback(ctx: Ctx, args: list[str]) -> Screen:
@@ -193,15 +204,15 @@ async def windows_list(ctx: Ctx, args: list[str]) -> Screen:
     rows = [
         [
             ctx.button(
-                "dst.window_item",
+                "delivery.windows.item",
                 f"dw:{shop.id}:{w.start_ms // MINUTE_MS}:{w.end_ms // MINUTE_MS}",
                 window=checkout.window_text(ctx, w),
             )
         ]
         for w in offered
     ]
-    rows.append([ctx.button("dst.back", f"pay:{shop.id}")])
-    return ctx.say(ctx.t("dst.windows", shop=shop.name), *rows)
+    rows.append([ctx.button("delivery.choose.back", f"pay:{shop.id}")])
+    return ctx.say(ctx.t("delivery.windows.title", shop=shop.name), *rows)
 
 
 async def choose_window(ctx: Ctx, args: list[str]) -> Screen:
@@ -232,10 +243,10 @@ async def recipient(ctx: Ctx, args: list[str]) -> Screen:
         return await checkout.confirmation(ctx, [str(shop_id)])
     ctx.go("addr.recipient", shop=shop_id, address=address.id)
     rows = [
-        [ctx.button("dst.recipient_me", f"drc:{shop_id}:{address.id}:me")],
-        [ctx.button("dst.back", f"pay:{shop_id}")],
+        [ctx.button("delivery.recipient.me", f"drc:{shop_id}:{address.id}:me")],
+        [ctx.button("delivery.choose.back", f"pay:{shop_id}")],
     ]
-    return ctx.say(ctx.t("dst.recipient_ask"), *rows, expects="text")
+    return ctx.say(ctx.t("delivery.recipient.ask"), *rows, expects="text")
 
 
 async def recipient_typed(ctx: Ctx, args: list[str]) -> Screen:
@@ -246,14 +257,14 @@ async def recipient_typed(ctx: Ctx, args: list[str]) -> Screen:
     name, phone = addresses.parse_recipient(args[0] if args else "")
     await addresses.set_recipient(ctx.uow, ctx.member.id, address_id, name=name, phone=phone)
     ctx.go()
-    return await checkout.confirmation(ctx, [str(shop_id)], note=ctx.t("dst.recipient_saved", name=name))
+    return await checkout.confirmation(ctx, [str(shop_id)], note=ctx.t("delivery.recipient.saved", name=name))
 
 
 async def detail(ctx: Ctx, args: list[str]) -> Screen:
     shop_id = _shop_id(ctx, args)
     address = await addresses.get_own(ctx.uow, ctx.member.id, payload.required(args[1] if len(args) > 1 else ""))
     ctx.go("addr.detail", shop=shop_id, address=address.id)
-    return ctx.say(ctx.t("dst.detail_ask"), [ctx.button("dst.back", f"pay:{shop_id}")], expects="text")
+    return ctx.say(ctx.t("delivery.detail.ask"), [ctx.button("delivery.choose.back", f"pay:{shop_id}")], expects="text")
 
 
 async def detail_typed(ctx: Ctx, args: list[str]) -> Screen:

@@ -88,7 +88,7 @@ async def lang(ctx: Ctx, args: list[str]) -> Screen:
         return await home(ctx, [])
     return ctx.say(
         ctx.t("lang.choose"),
-        [Button("한국어", payload="lang:ko"), Button("English", payload="lang:en")],
+        [ctx.button("lang.korean", "lang:ko"), ctx.button("lang.english", "lang:en")],
     )
 
 

@@ -69,7 +69,7 @@ async def find_member(ctx: Ctx, text: str) -> members.Member | None:
 
 def _denied(ctx: Ctx) -> Screen:
     ctx.go()
-    return ctx.say(ctx.t("op.not_operator"), [ctx.button("menu.home", "home")])
+    return ctx.say(ctx.t("operator.not_operator"), [ctx.button("menu.home", "home")])
 
 
 async def _pending_shops(ctx: Ctx) -> list[shops.Shop]:
@@ -83,10 +83,10 @@ async def home(ctx: Ctx, _args: list[str]) -> Screen:
     waiting = await _pending_shops(ctx)
     disputes = await claims.escalated(ctx.uow, limit=100)
     return ctx.say(
-        ctx.t("op.title", shops=len(waiting), claims=len(disputes)),
-        [ctx.button("op.shops", "opsh", n=len(waiting)), ctx.button("op.courier", "opc")],
-        [ctx.button("op.topup", "optu"), ctx.button("op.claims", "opcl", n=len(disputes))],
-        [ctx.button("op.phone", "opph")],
+        ctx.t("operator.home.title", shops=len(waiting), claims=len(disputes)),
+        [ctx.button("operator.home.shops", "opsh", n=len(waiting)), ctx.button("operator.home.courier", "opc")],
+        [ctx.button("operator.home.topup", "optu"), ctx.button("operator.home.claims", "opcl", n=len(disputes))],
+        [ctx.button("operator.home.phone", "opph")],
     )
 
 
@@ -99,9 +99,9 @@ async def shop_list(ctx: Ctx, _args: list[str]) -> Screen:
         return _denied(ctx)
     waiting = await _pending_shops(ctx)
     if not waiting:
-        return ctx.say(ctx.t("opsh.empty"), [ctx.button("home.work.operator", "op")])
+        return ctx.say(ctx.t("operator.shops.empty"), [ctx.button("home.work.operator", "op")])
     rows = [[Button(s.name, payload=f"opsv:{s.id}")] for s in waiting[:PAGE]]
-    text = ctx.t("opsh.title", n=len(waiting))
+    text = ctx.t("operator.shops.title", n=len(waiting))
     return ctx.say(text, *rows, [ctx.button("home.work.operator", "op")])
 
 
@@ -121,7 +121,7 @@ async def shop_card(ctx: Ctx, args: list[str]) -> Screen:
         return with_note(await shop_list(ctx, []), ctx.t("work.stale"))
     owner = await members.get(ctx.uow, shop.owner_id)
     text = ctx.t(
-        "opsv.card",
+        "operator.shop.card",
         name=shop.name,
         kind=ctx.t(f"work.kind.{shop.kind}"),
         market=shop.market or ctx.t("work.none"),
@@ -133,10 +133,12 @@ async def shop_card(ctx: Ctx, args: list[str]) -> Screen:
         fee=won(shop.delivery_fee, ctx.lang),
         status=ctx.t(f"work.shop.{shop.status}"),
     )
-    rows = [[ctx.button("opsv.approve", f"opsa:{shop.id}"), ctx.button("opsv.reject", f"opsr:{shop.id}")]]
+    rows = [
+        [ctx.button("operator.shop.approve", f"opsa:{shop.id}"), ctx.button("operator.shop.reject", f"opsr:{shop.id}")]
+    ]
     if shop.status != "pending":
         rows = []
-    return ctx.say(text, *rows, [ctx.button("opsv.list", "opsh")])
+    return ctx.say(text, *rows, [ctx.button("operator.shop.list", "opsh")])
 
 
 async def _decide_shop(ctx: Ctx, args: list[str], approve: bool) -> Screen:
@@ -145,7 +147,7 @@ async def _decide_shop(ctx: Ctx, args: list[str], approve: bool) -> Screen:
     if shop is None or shop.status != "pending":
         return with_note(await shop_list(ctx, []), ctx.t("work.stale"))
     decided = await shops.verify_shop(ctx.services, ctx.uow, ctx.member.id, shop.id, approve=approve)
-    key = "opsa.done" if approve else "opsr.done"
+    key = "operator.shop.approved" if approve else "operator.shop.refused"
     return with_note(await shop_list(ctx, []), ctx.t(key, name=decided.name))
 
 
@@ -163,17 +165,17 @@ async def shop_reject(ctx: Ctx, args: list[str]) -> Screen:
 async def courier_ask(ctx: Ctx, _args: list[str]) -> Screen:
     if not ctx.member.has("operator"):
         return _denied(ctx)
-    return expects_text(ctx, "operator.courier", ctx.t("opc.ask"))
+    return expects_text(ctx, "operator.courier", ctx.t("operator.courier.ask"))
 
 
 async def courier_typed(ctx: Ctx, args: list[str]) -> Screen:
     member = await find_member(ctx, args[0])
     if member is None:
-        return expects_text(ctx, ctx.state, ctx.t("op.who_unknown"))
+        return expects_text(ctx, ctx.state, ctx.t("operator.member_unknown"))
     ctx.go()
     return ctx.say(
-        ctx.t("opc.confirm", name=member.display_name, id=member.id, phone=mask_phone(member.phone)),
-        [ctx.button("opc.yes", f"opcy:{member.id}"), ctx.button("work.cancel", "op")],
+        ctx.t("operator.courier.confirm", name=member.display_name, id=member.id, phone=mask_phone(member.phone)),
+        [ctx.button("operator.courier.yes", f"opcy:{member.id}"), ctx.button("work.cancel", "op")],
     )
 
 
@@ -182,7 +184,7 @@ async def courier_yes(ctx: Ctx, args: list[str]) -> Screen:
     if not args or not args[0].isdigit() or len(args[0]) > 12:
         return with_note(await home(ctx, []), ctx.t("work.stale"))
     member = await members.grant_role(ctx.services, ctx.uow, ctx.member.id, int(args[0]), "courier")
-    return with_note(await home(ctx, []), ctx.t("opc.done", name=member.display_name))
+    return with_note(await home(ctx, []), ctx.t("operator.courier.done", name=member.display_name))
 
 
 # ----------------------------------------------------------------------------- phones at the counter
@@ -191,14 +193,14 @@ async def courier_yes(ctx: Ctx, args: list[str]) -> Screen:
 async def phone_ask(ctx: Ctx, _args: list[str]) -> Screen:
     if not ctx.member.has("operator"):
         return _denied(ctx)
-    return expects_text(ctx, "operator.phone.who", ctx.t("opph.ask_who"))
+    return expects_text(ctx, "operator.phone.who", ctx.t("operator.phone.ask_who"))
 
 
 async def phone_who_typed(ctx: Ctx, args: list[str]) -> Screen:
     member = await find_member(ctx, args[0])
     if member is None:
-        return expects_text(ctx, ctx.state, ctx.t("op.who_unknown"))
-    text = ctx.t("opph.ask_phone", name=member.display_name, id=member.id)
+        return expects_text(ctx, ctx.state, ctx.t("operator.member_unknown"))
+    text = ctx.t("operator.phone.ask_phone", name=member.display_name, id=member.id)
     return expects_text(ctx, "operator.phone.number", text, member=member.id, name=member.display_name)
 
 
@@ -208,8 +210,8 @@ async def phone_number_typed(ctx: Ctx, args: list[str]) -> Screen:
     phone = validate.phone(args[0])  # refused kindly here; this step still waits
     ctx.go("operator.phone.confirm", **ctx.data, phone=phone)
     return ctx.say(
-        ctx.t("opph.confirm", name=ctx.data["name"], id=ctx.data["member"], phone=mask_phone(phone)),
-        [ctx.button("opph.yes", f"opphy:{ctx.data['member']}"), ctx.button("work.cancel", "op")],
+        ctx.t("operator.phone.confirm", name=ctx.data["name"], id=ctx.data["member"], phone=mask_phone(phone)),
+        [ctx.button("operator.phone.yes", f"opphy:{ctx.data['member']}"), ctx.button("work.cancel", "op")],
     )
 
 
@@ -222,7 +224,7 @@ async def phone_yes(ctx: Ctx, args: list[str]) -> Screen:
         ctx.services, ctx.uow, ctx.member.id, int(d["member"]), str(d["phone"])
     )
     ctx.go()
-    return with_note(await home(ctx, []), ctx.t("opph.done", name=member.display_name))
+    return with_note(await home(ctx, []), ctx.t("operator.phone.done", name=member.display_name))
 
 
 # --------------------------------------------------------------------------------------- top-ups
@@ -231,17 +233,17 @@ async def phone_yes(ctx: Ctx, args: list[str]) -> Screen:
 async def topup_ask(ctx: Ctx, _args: list[str]) -> Screen:
     if not ctx.member.has("operator"):
         return _denied(ctx)
-    return expects_text(ctx, "operator.topup.who", ctx.t("optu.ask_who"))
+    return expects_text(ctx, "operator.topup.who", ctx.t("operator.topup.ask_who"))
 
 
 async def topup_who_typed(ctx: Ctx, args: list[str]) -> Screen:
     member = await find_member(ctx, args[0])
     if member is None:
-        return expects_text(ctx, ctx.state, ctx.t("op.who_unknown"))
+        return expects_text(ctx, ctx.state, ctx.t("operator.member_unknown"))
     return expects_text(
         ctx,
         "operator.topup.amount",
-        ctx.t("optu.ask_amount", name=member.display_name, id=member.id, phone=mask_phone(member.phone)),
+        ctx.t("operator.topup.ask_amount", name=member.display_name, id=member.id, phone=mask_phone(member.phone)),
         member=member.id,
         name=member.display_name,
     )
@@ -254,7 +256,7 @@ async def topup_amount_typed(ctx: Ctx, args: list[str]) -> Screen:
     if amount is None:
         return expects_text(ctx, ctx.state, ctx.t("work.number"), **ctx.data)
     validate.whole_number(amount, "amount", low=1, high=wallet.MAX_TOPUP)  # refused here, this step still waits
-    return expects_text(ctx, "operator.topup.receipt", ctx.t("optu.ask_receipt"), **ctx.data, amount=amount)
+    return expects_text(ctx, "operator.topup.receipt", ctx.t("operator.topup.ask_receipt"), **ctx.data, amount=amount)
 
 
 def _topup_confirm(ctx: Ctx) -> Screen:
@@ -262,9 +264,13 @@ def _topup_confirm(ctx: Ctx) -> Screen:
     ctx.go("operator.topup.confirm", **d)
     return ctx.say(
         ctx.t(
-            "optu.confirm", name=d["name"], id=d["member"], amount=won(int(d["amount"]), ctx.lang), receipt=d["receipt"]
+            "operator.topup.confirm",
+            name=d["name"],
+            id=d["member"],
+            amount=won(int(d["amount"]), ctx.lang),
+            receipt=d["receipt"],
         ),
-        [ctx.button("optu.yes", f"optuy:{d['member']}"), ctx.button("work.cancel", "op")],
+        [ctx.button("operator.topup.yes", f"optuy:{d['member']}"), ctx.button("work.cancel", "op")],
     )
 
 
@@ -273,7 +279,9 @@ async def topup_receipt_typed(ctx: Ctx, args: list[str]) -> Screen:
     if "amount" not in ctx.data:
         return await home(ctx, [])
     if not (0 < len(receipt) <= 40 and receipt.isascii() and receipt.replace("-", "").isalnum()):
-        return expects_text(ctx, ctx.state, ctx.t("optu.bad_receipt") + "\n" + ctx.t("optu.ask_receipt"), **ctx.data)
+        return expects_text(
+            ctx, ctx.state, ctx.t("operator.topup.bad_receipt") + "\n" + ctx.t("operator.topup.ask_receipt"), **ctx.data
+        )
     ctx.data = {**ctx.data, "receipt": receipt}
     return _topup_confirm(ctx)
 
@@ -293,8 +301,8 @@ async def topup_yes(ctx: Ctx, args: list[str]) -> Screen:
         ctx.services, ctx.uow, ctx.member.id, int(d["member"]), int(d["amount"]), receipt=str(d["receipt"])
     )
     ctx.go()
-    done = ctx.t("optu.done", name=d["name"], amount=won(int(d["amount"]), ctx.lang), seq=seq)
-    return ctx.say(done, [ctx.button("op.topup", "optu"), ctx.button("home.work.operator", "op")])
+    done = ctx.t("operator.topup.done", name=d["name"], amount=won(int(d["amount"]), ctx.lang), seq=seq)
+    return ctx.say(done, [ctx.button("operator.home.topup", "optu"), ctx.button("home.work.operator", "op")])
 
 
 # -------------------------------------------------------------------------------------- disputes
@@ -306,9 +314,9 @@ async def claim_list(ctx: Ctx, _args: list[str]) -> Screen:
         return _denied(ctx)
     queue = await claims.escalated(ctx.uow, limit=PAGE)
     if not queue:
-        return ctx.say(ctx.t("opcl.empty"), [ctx.button("home.work.operator", "op")])
-    rows = [[ctx.button("opcl.button", f"opcv:{c.id}", id=c.id)] for c in queue]
-    return ctx.say(ctx.t("opcl.title"), *rows, [ctx.button("home.work.operator", "op")])
+        return ctx.say(ctx.t("operator.claims.empty"), [ctx.button("home.work.operator", "op")])
+    rows = [[ctx.button("operator.claims.button", f"opcv:{c.id}", id=c.id)] for c in queue]
+    return ctx.say(ctx.t("operator.claims.title"), *rows, [ctx.button("home.work.operator", "op")])
 
 
 async def _escalated(ctx: Ctx, claim_id: object) -> tuple[claims.Claim, orders.Order] | None:
@@ -344,9 +352,11 @@ async def claim_choose(ctx: Ctx, args: list[str]) -> Screen:
         return with_note(await claim_list(ctx, []), ctx.t("work.stale"))
     claim, order = found
     if resolution == "refund_partial":
-        text = ctx.t("pcl.ask_amount", subtotal=won(order.subtotal, ctx.lang))
+        text = ctx.t("producer.claim.ask_amount", subtotal=won(order.subtotal, ctx.lang))
         return expects_text(ctx, "operator.claim.amount", text, claim=claim.id, resolution=resolution)
-    return expects_text(ctx, "operator.claim.reason", ctx.t("opcd.ask_reason"), claim=claim.id, resolution=resolution)
+    return expects_text(
+        ctx, "operator.claim.reason", ctx.t("operator.claim.ask_reason"), claim=claim.id, resolution=resolution
+    )
 
 
 async def claim_amount_typed(ctx: Ctx, args: list[str]) -> Screen:
@@ -355,19 +365,21 @@ async def claim_amount_typed(ctx: Ctx, args: list[str]) -> Screen:
         return await claim_list(ctx, [])
     if amount is None:
         return expects_text(ctx, ctx.state, ctx.t("work.number"), **ctx.data)
-    return expects_text(ctx, "operator.claim.reason", ctx.t("opcd.ask_reason"), **ctx.data, amount=amount)
+    return expects_text(ctx, "operator.claim.reason", ctx.t("operator.claim.ask_reason"), **ctx.data, amount=amount)
 
 
 def _claim_confirm(ctx: Ctx) -> Screen:
     d = ctx.data
     ctx.go("operator.claim.confirm", **d)
     text = ctx.t(
-        "opcd.confirm",
+        "operator.claim.confirm",
         id=d["claim"],
         resolution=resolution_label(ctx, d["resolution"], d.get("amount")),
         reason=d["reason"],
     )
-    return ctx.say(text, [ctx.button("opcd.yes", f"opcdy:{d['claim']}"), ctx.button("work.no", f"opcv:{d['claim']}")])
+    return ctx.say(
+        text, [ctx.button("operator.claim.yes", f"opcdy:{d['claim']}"), ctx.button("work.no", f"opcv:{d['claim']}")]
+    )
 
 
 async def claim_reason_typed(ctx: Ctx, args: list[str]) -> Screen:
@@ -401,7 +413,7 @@ async def claim_decide(ctx: Ctx, args: list[str]) -> Screen:
         text=str(d["reason"]),
     )
     ctx.go()
-    done = ctx.t("opcd.done", id=claim.id, resolution=resolution_label(ctx, d["resolution"], d.get("amount")))
+    done = ctx.t("operator.claim.done", id=claim.id, resolution=resolution_label(ctx, d["resolution"], d.get("amount")))
     return with_note(await claim_list(ctx, []), done)
 
 

@@ -111,22 +111,28 @@ async def shop_home(ctx: Ctx, _args: list[str]) -> Screen:
     shop = await my_shop(ctx.uow, ctx.member.id)
     call = Button(ctx.t("work.call_office"), phone=ctx.config.office_phone)
     if shop is None:
-        return ctx.say(ctx.t("ps.none"), [ctx.button("ps.register", "psn")], [call])
+        return ctx.say(ctx.t("producer.home.no_shop"), [ctx.button("producer.home.register", "psn")], [call])
     if shop.status == "pending":
-        return ctx.say(ctx.t("ps.pending", name=shop.name, phone=ctx.config.office_phone), [call])
+        return ctx.say(ctx.t("producer.home.pending", name=shop.name, phone=ctx.config.office_phone), [call])
     if not shop.verified:
         return ctx.say(
-            ctx.t("ps.suspended", name=shop.name, phone=ctx.config.office_phone),
+            ctx.t("producer.home.suspended", name=shop.name, phone=ctx.config.office_phone),
             [call],
-            [ctx.button("ps.register", "psn")],
+            [ctx.button("producer.home.register", "psn")],
         )
     new = await orders.list_for_shop(ctx.uow, shop.id, states=("paid",))
     open_claims = await claims.for_shop(ctx.uow, shop.id)
     return ctx.say(
-        ctx.t("ps.home", name=shop.name, orders=len(new), claims=len(open_claims)),
-        [ctx.button("ps.add", "pa"), ctx.button("ps.products", "pl")],
-        [ctx.button("ps.orders", "po", n=len(new)), ctx.button("ps.claims", "pcl", n=len(open_claims))],
-        [ctx.button("ps.sales", "psale"), ctx.button("ad.producer", "adp")],  # cash-out: from 매출·잔액
+        ctx.t("producer.home.title", name=shop.name, orders=len(new), claims=len(open_claims)),
+        [ctx.button("producer.home.add_product", "pa"), ctx.button("producer.home.products", "pl")],
+        [
+            ctx.button("producer.home.orders", "po", n=len(new)),
+            ctx.button("producer.home.claims", "pcl", n=len(open_claims)),
+        ],
+        [
+            ctx.button("producer.home.sales", "psale"),
+            ctx.button("ad.campaigns.button", "adp"),
+        ],  # cash-out: from 매출·잔액
     )
 
 
@@ -134,46 +140,49 @@ async def shop_home(ctx: Ctx, _args: list[str]) -> Screen:
 
 
 async def shop_new(ctx: Ctx, _args: list[str]) -> Screen:
-    return expects_text(ctx, "producer.shop.name", ctx.t("ps.ask_name"))
+    return expects_text(ctx, "producer.shop.name", ctx.t("producer.register.ask_name"))
 
 
 async def _ask_kind(ctx: Ctx, **draft: Any) -> Screen:
     ctx.go("producer.shop.kind", **draft)
     kinds = [ctx.button(f"work.kind.{k}", f"psk:{i}") for i, k in enumerate(shops.KINDS)]
-    return ctx.say(ctx.t("ps.ask_kind"), kinds[:2], kinds[2:])
+    return ctx.say(ctx.t("producer.register.ask_kind"), kinds[:2], kinds[2:])
 
 
 async def _ask_market(ctx: Ctx, **draft: Any) -> Screen:
     names = [name for name, _n in await shops.list_markets(ctx.uow)][:4]
     ctx.go("producer.shop.market", **draft, markets=names)
     rows = [[Button(name, payload=f"psm:{i}")] for i, name in enumerate(names)]
-    rows.append([ctx.button("ps.market_other", "psm:o"), ctx.button("ps.market_none", "psm:n")])
-    return ctx.say(ctx.t("ps.ask_market"), *rows)
+    rows.append(
+        [ctx.button("producer.register.market_other", "psm:o"), ctx.button("producer.register.market_none", "psm:n")]
+    )
+    return ctx.say(ctx.t("producer.register.ask_market"), *rows)
 
 
 async def _ask_phone(ctx: Ctx, **draft: Any) -> Screen:
-    rows = [[ctx.button("ps.phone_mine", "psp:me")]] if ctx.member.phone else []
+    rows = [[ctx.button("producer.register.phone_mine", "psp:me")]] if ctx.member.phone else []
     rows.append([ctx.button("work.skip", "psp:skip")])
-    return expects_text(ctx, "producer.shop.phone", ctx.t("ps.ask_phone"), *rows, **draft)
+    return expects_text(ctx, "producer.shop.phone", ctx.t("producer.register.ask_phone"), *rows, **draft)
 
 
 async def _ask_share(ctx: Ctx, **draft: Any) -> Screen:
     ctx.go("producer.shop.share", **draft)
-    return ctx.say(ctx.t("ps.ask_share"), [Button(f"{n}%", payload=f"psb:{n}") for n in BNM_SHARES])
+    return ctx.say(ctx.t("producer.register.ask_share"), [Button(f"{n}%", payload=f"psb:{n}") for n in BNM_SHARES])
 
 
 async def _ask_fee(ctx: Ctx, **draft: Any) -> Screen:
     buttons = [
-        Button(ctx.t("ps.fee_free") if fee == 0 else won(fee, ctx.lang), payload=f"psf:{fee}") for fee in DELIVERY_FEES
+        Button(ctx.t("producer.register.fee_free") if fee == 0 else won(fee, ctx.lang), payload=f"psf:{fee}")
+        for fee in DELIVERY_FEES
     ]
-    return expects_text(ctx, "producer.shop.fee", ctx.t("ps.ask_fee"), buttons[:2], buttons[2:], **draft)
+    return expects_text(ctx, "producer.shop.fee", ctx.t("producer.register.ask_fee"), buttons[:2], buttons[2:], **draft)
 
 
 async def _shop_confirm(ctx: Ctx, **draft: Any) -> Screen:
     ctx.go("producer.shop.confirm", **draft)
     none = ctx.t("work.none")
     text = ctx.t(
-        "ps.confirm",
+        "producer.register.confirm",
         name=draft["name"],
         kind=ctx.t(f"work.kind.{draft['kind']}"),
         market=draft.get("market") or none,
@@ -182,7 +191,7 @@ async def _shop_confirm(ctx: Ctx, **draft: Any) -> Screen:
         share=draft["share"],
         fee=won(draft["fee"], ctx.lang),
     )
-    return ctx.say(text, [ctx.button("ps.submit", "psok"), ctx.button("work.cancel", "ps")])
+    return ctx.say(text, [ctx.button("producer.register.submit", "psok"), ctx.button("work.cancel", "ps")])
 
 
 def _draft(ctx: Ctx, state: str, *keys: str) -> dict[str, Any] | None:
@@ -195,7 +204,9 @@ def _draft(ctx: Ctx, state: str, *keys: str) -> dict[str, Any] | None:
 async def shop_name_typed(ctx: Ctx, args: list[str]) -> Screen:
     name = clean_text(args[0], 60)
     if name is None:
-        return expects_text(ctx, ctx.state, ctx.t("work.text_long", max=60) + "\n" + ctx.t("ps.ask_name"))
+        return expects_text(
+            ctx, ctx.state, ctx.t("work.text_long", max=60) + "\n" + ctx.t("producer.register.ask_name")
+        )
     return await _ask_kind(ctx, name=name)
 
 
@@ -212,25 +223,27 @@ async def shop_market(ctx: Ctx, args: list[str]) -> Screen:
         return await _stale(ctx)
     names: list[str] = draft.pop("markets")
     if args[0] == "o":
-        return expects_text(ctx, "producer.shop.market_t", ctx.t("ps.ask_market_name"), **draft)
+        return expects_text(ctx, "producer.shop.market_t", ctx.t("producer.register.ask_market_name"), **draft)
     i = _arg_int(args, 0)
     market = None if args[0] == "n" else names[i] if i is not None and 0 <= i < len(names) else ""
     if market == "":
         return await _stale(ctx)
-    return expects_text(ctx, "producer.shop.region", ctx.t("ps.ask_region"), **draft, market=market)
+    return expects_text(ctx, "producer.shop.region", ctx.t("producer.register.ask_region"), **draft, market=market)
 
 
 async def shop_market_typed(ctx: Ctx, args: list[str]) -> Screen:
     market = clean_text(args[0], 60)
     if market is None:
         return expects_text(ctx, ctx.state, ctx.t("work.text_long", max=60), **ctx.data)
-    return expects_text(ctx, "producer.shop.region", ctx.t("ps.ask_region"), **ctx.data, market=market)
+    return expects_text(ctx, "producer.shop.region", ctx.t("producer.register.ask_region"), **ctx.data, market=market)
 
 
 async def shop_region_typed(ctx: Ctx, args: list[str]) -> Screen:
     region = clean_text(args[0], 64)
     if region is None or "," in region:
-        return expects_text(ctx, ctx.state, ctx.t("work.text_long", max=64) + "\n" + ctx.t("ps.ask_region"), **ctx.data)
+        return expects_text(
+            ctx, ctx.state, ctx.t("work.text_long", max=64) + "\n" + ctx.t("producer.register.ask_region"), **ctx.data
+        )
     return await _ask_phone(ctx, **ctx.data, region=region)
 
 
@@ -288,7 +301,9 @@ async def shop_submit(ctx: Ctx, _args: list[str]) -> Screen:
         delivery_fee=d["fee"],
     )
     ctx.go()
-    return ctx.say(ctx.t("ps.submitted"), [Button(ctx.t("work.call_office"), phone=ctx.config.office_phone)])
+    return ctx.say(
+        ctx.t("producer.register.submitted"), [Button(ctx.t("work.call_office"), phone=ctx.config.office_phone)]
+    )
 
 
 # ------------------------------------------------------------------------------ adding a product
@@ -298,7 +313,7 @@ async def add_start(ctx: Ctx, _args: list[str]) -> Screen:
     shop = await my_shop(ctx.uow, ctx.member.id)
     if shop is None or not shop.verified:
         return await shop_home(ctx, [])
-    return expects_text(ctx, "producer.add.name", ctx.t("pa.ask_name"), shop=shop.id)
+    return expects_text(ctx, "producer.add.name", ctx.t("producer.add_product.ask_name"), shop=shop.id)
 
 
 async def _ask_category(ctx: Ctx, page: int, **draft: Any) -> Screen:
@@ -308,33 +323,45 @@ async def _ask_category(ctx: Ctx, page: int, **draft: Any) -> Screen:
     offset = 0 if first else 5
     buttons = [ctx.button(f"work.category.{c}", f"pcat:{offset + i}") for i, c in enumerate(names)]
     turn = ctx.button("work.more", "pcat:next") if first else ctx.button("work.prev", "pcat:prev")
-    return ctx.say(ctx.t("pa.ask_cat", name=draft["name"]), buttons[:3], [*buttons[3:], turn])
+    return ctx.say(ctx.t("producer.add_product.ask_category", name=draft["name"]), buttons[:3], [*buttons[3:], turn])
 
 
 async def _ask_unit(ctx: Ctx, **draft: Any) -> Screen:
     buttons = [Button(u, payload=f"punit:{i}") for i, u in enumerate(UNIT_CHOICES)]
-    return expects_text(ctx, "producer.add.unit", ctx.t("pa.ask_unit"), buttons[:3], buttons[3:], **draft)
+    return expects_text(
+        ctx, "producer.add.unit", ctx.t("producer.add_product.ask_unit"), buttons[:3], buttons[3:], **draft
+    )
 
 
 async def _ask_photo(ctx: Ctx, **draft: Any) -> Screen:
     ctx.go("producer.add.photo", **draft)
-    return ctx.say(ctx.t("pa.ask_photo"), [ctx.button("work.skip", "pskip")], expects="photo")
+    return ctx.say(ctx.t("producer.add_product.ask_photo"), [ctx.button("work.skip", "pskip")], expects="photo")
 
 
 async def _ask_region(ctx: Ctx, **draft: Any) -> Screen:
     return expects_text(
-        ctx, "producer.add.region", ctx.t("pa.ask_region"), [ctx.button("pa.same_region", "psame")], **draft
+        ctx,
+        "producer.add.region",
+        ctx.t("producer.add_product.ask_region"),
+        [ctx.button("producer.add_product.same_region", "psame")],
+        **draft,
     )
 
 
 async def _ask_farm(ctx: Ctx, **draft: Any) -> Screen:
-    return expects_text(ctx, "producer.add.farm", ctx.t("pa.ask_farm"), [ctx.button("pa.same_farm", "psame")], **draft)
+    return expects_text(
+        ctx,
+        "producer.add.farm",
+        ctx.t("producer.add_product.ask_farm"),
+        [ctx.button("producer.add_product.same_farm", "psame")],
+        **draft,
+    )
 
 
 async def _add_confirm(ctx: Ctx, **draft: Any) -> Screen:
     ctx.go("producer.add.confirm", **draft)
     text = ctx.t(
-        "pa.confirm",
+        "producer.add_product.confirm",
         name=draft["name"],
         category=ctx.t(f"work.category.{draft['category']}"),
         unit=draft["unit"],
@@ -342,12 +369,12 @@ async def _add_confirm(ctx: Ctx, **draft: Any) -> Screen:
         stock=draft["stock"],
         region=draft["region"],
         farm=draft["farm"],
-        photo=ctx.t("pa.photo_yes") if draft.get("photo") else ctx.t("pa.photo_no"),
+        photo=ctx.t("producer.add_product.photo_yes") if draft.get("photo") else ctx.t("producer.add_product.photo_no"),
     )
     reply = Reply(
         text,
         image_url=draft.get("photo"),
-        buttons=((ctx.button("pa.submit", "paok"), ctx.button("work.cancel", "ps")),),
+        buttons=((ctx.button("producer.add_product.submit", "paok"), ctx.button("work.cancel", "ps")),),
     )
     return ctx.screen(reply)
 
@@ -355,7 +382,9 @@ async def _add_confirm(ctx: Ctx, **draft: Any) -> Screen:
 async def add_name_typed(ctx: Ctx, args: list[str]) -> Screen:
     name = clean_text(args[0], 60)
     if name is None:
-        return expects_text(ctx, ctx.state, ctx.t("work.text_long", max=60) + "\n" + ctx.t("pa.ask_name"), **ctx.data)
+        return expects_text(
+            ctx, ctx.state, ctx.t("work.text_long", max=60) + "\n" + ctx.t("producer.add_product.ask_name"), **ctx.data
+        )
     return await _ask_category(ctx, 0, **ctx.data, name=name)
 
 
@@ -376,7 +405,11 @@ async def add_unit(ctx: Ctx, args: list[str]) -> Screen:
     if draft is None or i is None or not 0 <= i < len(UNIT_CHOICES):
         return await _stale(ctx)
     return expects_text(
-        ctx, "producer.add.price", ctx.t("pa.ask_price", unit=UNIT_CHOICES[i]), **draft, unit=UNIT_CHOICES[i]
+        ctx,
+        "producer.add.price",
+        ctx.t("producer.add_product.ask_price", unit=UNIT_CHOICES[i]),
+        **draft,
+        unit=UNIT_CHOICES[i],
     )
 
 
@@ -384,7 +417,9 @@ async def add_unit_typed(ctx: Ctx, args: list[str]) -> Screen:
     unit = clean_text(args[0], 20)
     if unit is None:
         return with_note(await _ask_unit(ctx, **ctx.data), ctx.t("work.text_long", max=20))
-    return expects_text(ctx, "producer.add.price", ctx.t("pa.ask_price", unit=unit), **ctx.data, unit=unit)
+    return expects_text(
+        ctx, "producer.add.price", ctx.t("producer.add_product.ask_price", unit=unit), **ctx.data, unit=unit
+    )
 
 
 async def add_price_typed(ctx: Ctx, args: list[str]) -> Screen:
@@ -393,24 +428,26 @@ async def add_price_typed(ctx: Ctx, args: list[str]) -> Screen:
         return expects_text(
             ctx,
             ctx.state,
-            ctx.t("work.number") + "\n" + ctx.t("pa.ask_price", unit=ctx.data.get("unit", "")),
+            ctx.t("work.number") + "\n" + ctx.t("producer.add_product.ask_price", unit=ctx.data.get("unit", "")),
             **ctx.data,
         )
     catalog.check_price(price, ctx.services)  # the service's own check: a refusal keeps this step waiting
-    return expects_text(ctx, "producer.add.stock", ctx.t("pa.ask_stock"), **ctx.data, price=price)
+    return expects_text(ctx, "producer.add.stock", ctx.t("producer.add_product.ask_stock"), **ctx.data, price=price)
 
 
 async def add_stock_typed(ctx: Ctx, args: list[str]) -> Screen:
     stock = parse_amount(args[0])
     if stock is None:
-        return expects_text(ctx, ctx.state, ctx.t("work.number") + "\n" + ctx.t("pa.ask_stock"), **ctx.data)
+        return expects_text(
+            ctx, ctx.state, ctx.t("work.number") + "\n" + ctx.t("producer.add_product.ask_stock"), **ctx.data
+        )
     return await _ask_photo(ctx, **ctx.data, stock=stock)
 
 
 async def add_photo_sent(ctx: Ctx, _args: list[str]) -> Screen:
     photo = clean_text(ctx.msg.photo_url or "", 200)
     if photo is None:
-        return with_note(await _ask_photo(ctx, **ctx.data), ctx.t("pa.photo_please"))
+        return with_note(await _ask_photo(ctx, **ctx.data), ctx.t("producer.add_product.photo_please"))
     return await _ask_region(ctx, **ctx.data, photo=photo)
 
 
@@ -465,8 +502,8 @@ async def add_submit(ctx: Ctx, _args: list[str]) -> Screen:
     )
     ctx.go()
     return ctx.say(
-        ctx.t("pa.done", name=product.name, seq=product.listed_seq),
-        [ctx.button("pa.again", "pa"), ctx.button("ps.products", "pl")],
+        ctx.t("producer.add_product.done", name=product.name, seq=product.listed_seq),
+        [ctx.button("producer.add_product.again", "pa"), ctx.button("producer.home.products", "pl")],
         [ctx.button("home.work.producer", "ps")],
     )
 
@@ -494,10 +531,11 @@ async def products(ctx: Ctx, args: list[str]) -> Screen:
     offset = max(0, _arg_int(args, 0) or 0)
     items = await catalog.list_products(ctx.uow, shop_id=shop.id, limit=PAGE + 1, offset=offset)
     if not items:
-        return ctx.say(ctx.t("pl.empty"), [ctx.button("ps.add", "pa")])
-    lines = [ctx.t("pl.title")]
+        return ctx.say(ctx.t("producer.products.empty"), [ctx.button("producer.home.add_product", "pa")])
+    lines = [ctx.t("producer.products.title")]
     lines += [
-        ctx.t("pl.item", name=p.name, unit=p.unit, price=won(p.price, ctx.lang), stock=p.stock) for p in items[:PAGE]
+        ctx.t("producer.products.item", name=p.name, unit=p.unit, price=won(p.price, ctx.lang), stock=p.stock)
+        for p in items[:PAGE]
     ]
     rows = [[Button(p.name, payload=f"pm:{p.id}")] for p in items[:PAGE]]
     turn = [ctx.button("work.more", f"pl:{offset + PAGE}")] if len(items) > PAGE else []
@@ -506,19 +544,29 @@ async def products(ctx: Ctx, args: list[str]) -> Screen:
 
 def _product_card(ctx: Ctx, product: catalog.Product) -> Screen:
     pid = product.id
-    stock_row = [ctx.button("pm.plus1", f"pst:{pid}:1"), ctx.button("pm.plus10", f"pst:{pid}:10")]
+    stock_row = [
+        ctx.button("producer.product.plus1", f"pst:{pid}:1"),
+        ctx.button("producer.product.plus10", f"pst:{pid}:10"),
+    ]
     if product.stock > 0:
-        stock_row.append(ctx.button("pm.minus1", f"pst:{pid}:-1"))
+        stock_row.append(ctx.button("producer.product.minus1", f"pst:{pid}:-1"))
     text = ctx.t(
-        "pm.card", name=product.name, unit=product.unit, price=won(product.price, ctx.lang), stock=product.stock
+        "producer.product.card",
+        name=product.name,
+        unit=product.unit,
+        price=won(product.price, ctx.lang),
+        stock=product.stock,
     )
     reply = Reply(
         text,
         image_url=product.photos[0] if product.photos else None,
         buttons=(
             tuple(stock_row),
-            (ctx.button("pm.stock_type", f"pstn:{pid}"), ctx.button("pm.price", f"ppr:{pid}")),
-            (ctx.button("pm.event", f"pev:{pid}"),),
+            (
+                ctx.button("producer.product.type_stock", f"pstn:{pid}"),
+                ctx.button("producer.product.change_price", f"ppr:{pid}"),
+            ),
+            (ctx.button("producer.product.record_event", f"pev:{pid}"),),
         ),
     )
     return ctx.screen(reply)
@@ -543,7 +591,9 @@ async def stock_ask(ctx: Ctx, args: list[str]) -> Screen:
     product = await _owned_product(ctx, args)
     if product is None:
         return await _stale(ctx)
-    return expects_text(ctx, "producer.stock", ctx.t("pm.ask_stock", stock=product.stock), product=product.id)
+    return expects_text(
+        ctx, "producer.stock", ctx.t("producer.product.ask_stock", stock=product.stock), product=product.id
+    )
 
 
 async def stock_typed(ctx: Ctx, args: list[str]) -> Screen:
@@ -563,7 +613,7 @@ def _price_prompt(ctx: Ctx, product: catalog.Product, prefix: str = "") -> Scree
         for d in PRICE_STEPS
         if product.price + d > 0
     ]
-    text = (prefix + "\n" if prefix else "") + ctx.t("pm.ask_price", price=won(product.price, ctx.lang))
+    text = (prefix + "\n" if prefix else "") + ctx.t("producer.product.ask_price", price=won(product.price, ctx.lang))
     return expects_text(ctx, "producer.price", text, steps[:2], steps[2:], product=product.id)
 
 
@@ -601,7 +651,7 @@ async def event_choose(ctx: Ctx, args: list[str]) -> Screen:
     back = [Button(product.name, payload=f"pm:{product.id}")]
     if ctx.config.public_url:  # the product card has its six choices already: the label is one tap further
         back.insert(0, ctx.button("trust.label", f"plbl:{product.id}"))
-    return ctx.say(ctx.t("pev.ask", name=product.name), *stages, back)
+    return ctx.say(ctx.t("producer.provenance.ask", name=product.name), *stages, back)
 
 
 async def label_image(ctx: Ctx, args: list[str]) -> Screen:
@@ -626,7 +676,7 @@ async def event_record(ctx: Ctx, args: list[str]) -> Screen:
     if product is None or stage not in provenance.PRODUCER_STAGES:
         return await _stale(ctx)
     event = await provenance.record_event(ctx.services, ctx.uow, ctx.member.id, product.id, stage=stage)
-    done = ctx.t("pev.done", stage=ctx.t(f"work.stage.{stage}"), seq=event.seq)
+    done = ctx.t("producer.provenance.done", stage=ctx.t(f"work.stage.{stage}"), seq=event.seq)
     return with_note(_product_card(ctx, product), done)
 
 
@@ -640,15 +690,15 @@ async def order_list(ctx: Ctx, _args: list[str]) -> Screen:
         return await shop_home(ctx, [])
     pending = await orders.list_for_shop(ctx.uow, shop.id, states=("paid", "accepted"))
     if not pending:
-        return ctx.say(ctx.t("po.empty"), [ctx.button("home.work.producer", "ps")])
-    lines = [ctx.t("po.title")]
+        return ctx.say(ctx.t("producer.orders.empty"), [ctx.button("home.work.producer", "ps")])
+    lines = [ctx.t("producer.orders.title")]
     lines += [
-        ctx.t("po.item", id=o.id, total=won(o.total, ctx.lang), state=_state_label(ctx, o.state))
+        ctx.t("producer.orders.item", id=o.id, total=won(o.total, ctx.lang), state=_state_label(ctx, o.state))
         for o in pending[:PAGE]
     ]
     if len(pending) > PAGE:
         lines.append(ctx.t("work.and_more", n=len(pending) - PAGE))
-    rows = [[ctx.button("po.button", f"pod:{o.id}", id=o.id)] for o in pending[:PAGE]]
+    rows = [[ctx.button("producer.orders.button", f"pod:{o.id}", id=o.id)] for o in pending[:PAGE]]
     return ctx.say("\n".join(lines), *rows)
 
 
@@ -661,13 +711,14 @@ async def order_card(ctx: Ctx, args: list[str]) -> Screen:
     order = await _shop_order(ctx, args)
     if order is None:
         return await _stale(ctx)
-    lines = [ctx.t("pod.head", id=order.id, state=_state_label(ctx, order.state))]
+    lines = [ctx.t("producer.order.title", id=order.id, state=_state_label(ctx, order.state))]
     lines += [
-        ctx.t("pod.line", name=ln.name, unit=ln.unit, qty=ln.qty, amount=won(ln.amount, ctx.lang)) for ln in order.lines
+        ctx.t("producer.order.line", name=ln.name, unit=ln.unit, qty=ln.qty, amount=won(ln.amount, ctx.lang))
+        for ln in order.lines
     ]
     lines.append(
         ctx.t(
-            "pod.total",
+            "producer.order.total",
             subtotal=won(order.subtotal, ctx.lang),
             fee=won(order.delivery_fee, ctx.lang),
             total=won(order.total, ctx.lang),
@@ -678,15 +729,20 @@ async def order_card(ctx: Ctx, args: list[str]) -> Screen:
     except UnknownOrder:
         job = None
     if job is not None and order.pickup_at is None:
-        lines.append(ctx.t("pod.delivery", status=ctx.t(f"work.job.{job.status}")))
+        lines.append(ctx.t("producer.order.delivery", status=ctx.t(f"work.job.{job.status}")))
     lines += await shop_delivery.destination_lines(ctx, order)
     rows: list[list[Button]] = []
     if order.state == "paid":
-        rows.append([ctx.button("pod.accept", f"pacc:{order.id}"), ctx.button("pod.decline", f"pdec:{order.id}")])
+        rows.append(
+            [
+                ctx.button("producer.order.accept", f"pacc:{order.id}"),
+                ctx.button("producer.order.decline", f"pdec:{order.id}"),
+            ]
+        )
     if job is not None and job.status == "open" and order.state in ("paid", "accepted"):
-        rows.append([ctx.button("pod.assign", f"pasg:{order.id}")])
+        rows.append([ctx.button("producer.order.assign", f"pasg:{order.id}")])
     rows.append(shop_delivery.handover_row(ctx, order))
-    rows.append([ctx.button("pod.list", "po")])
+    rows.append([ctx.button("producer.order.list", "po")])
     return ctx.say("\n".join(lines), *rows)
 
 
@@ -697,8 +753,8 @@ async def order_accept(ctx: Ctx, args: list[str]) -> Screen:
         return await _stale(ctx)
     accepted = await orders.accept_order(ctx.services, ctx.uow, ctx.member.id, order.id)
     return ctx.say(
-        ctx.t("pacc.done", id=accepted.id),
-        [ctx.button("pod.assign", f"pasg:{accepted.id}"), ctx.button("pasg.open", "po")],
+        ctx.t("producer.order.accepted", id=accepted.id),
+        [ctx.button("producer.order.assign", f"pasg:{accepted.id}"), ctx.button("producer.assign.leave_open", "po")],
     )
 
 
@@ -709,9 +765,9 @@ async def order_assign(ctx: Ctx, args: list[str]) -> Screen:
         return await _stale(ctx)
     people = await couriers_near(ctx.uow, shop.region)
     if not people:
-        return ctx.say(ctx.t("pasg.none"), [ctx.button("pod.list", "po")])
+        return ctx.say(ctx.t("producer.assign.none"), [ctx.button("producer.order.list", "po")])
     rows = [[Button(name, payload=f"pasc:{order.id}:{cid}")] for cid, name in people]
-    return ctx.say(ctx.t("pasg.ask", id=order.id), *rows, [ctx.button("pasg.open", "po")])
+    return ctx.say(ctx.t("producer.assign.ask", id=order.id), *rows, [ctx.button("producer.assign.leave_open", "po")])
 
 
 async def order_assign_to(ctx: Ctx, args: list[str]) -> Screen:
@@ -721,7 +777,9 @@ async def order_assign_to(ctx: Ctx, args: list[str]) -> Screen:
         return await _stale(ctx)
     await delivery.assign_courier(ctx.services, ctx.uow, ctx.member.id, order.id, courier_id)
     courier = await members.get(ctx.uow, courier_id)
-    return ctx.say(ctx.t("pasg.done", name=courier.display_name, id=order.id), [ctx.button("pod.list", "po")])
+    return ctx.say(
+        ctx.t("producer.assign.done", name=courier.display_name, id=order.id), [ctx.button("producer.order.list", "po")]
+    )
 
 
 async def order_decline(ctx: Ctx, args: list[str]) -> Screen:
@@ -730,8 +788,8 @@ async def order_decline(ctx: Ctx, args: list[str]) -> Screen:
     if order is None:
         return await _stale(ctx)
     return ctx.say(
-        ctx.t("pdec.ask", id=order.id, total=won(order.total, ctx.lang)),
-        [ctx.button("pdec.yes", f"pdecy:{order.id}"), ctx.button("work.no", f"pod:{order.id}")],
+        ctx.t("producer.decline.ask", id=order.id, total=won(order.total, ctx.lang)),
+        [ctx.button("producer.decline.yes", f"pdecy:{order.id}"), ctx.button("work.no", f"pod:{order.id}")],
     )
 
 
@@ -741,7 +799,7 @@ async def order_decline_yes(ctx: Ctx, args: list[str]) -> Screen:
     if order is None:
         return await _stale(ctx)
     cancelled = await orders.cancel_order(ctx.services, ctx.uow, ctx.member.id, order.id)
-    return ctx.say(ctx.t("pdec.done", id=cancelled.id), [ctx.button("pod.list", "po")])
+    return ctx.say(ctx.t("producer.decline.done", id=cancelled.id), [ctx.button("producer.order.list", "po")])
 
 
 # ----------------------------------------------------------------------------------------- claims
@@ -756,10 +814,15 @@ async def claim_list(ctx: Ctx, _args: list[str]) -> Screen:
         return await shop_home(ctx, [])
     inbox = await claims.for_shop(ctx.uow, shop.id)
     if not inbox:
-        return ctx.say(ctx.t("pcl.empty"), [ctx.button("home.work.producer", "ps")])
-    lines = [ctx.t("pcl.title")]
-    lines += [ctx.t("pcl.item", id=c.id, order=c.order_id, kind=ctx.t(f"work.claim.{c.kind}")) for c in inbox[:PAGE]]
-    return ctx.say("\n".join(lines), *[[ctx.button("pcl.button", f"pclv:{c.id}", id=c.id)] for c in inbox[:PAGE]])
+        return ctx.say(ctx.t("producer.claims.empty"), [ctx.button("home.work.producer", "ps")])
+    lines = [ctx.t("producer.claims.title")]
+    lines += [
+        ctx.t("producer.claims.item", id=c.id, order=c.order_id, kind=ctx.t(f"work.claim.{c.kind}"))
+        for c in inbox[:PAGE]
+    ]
+    return ctx.say(
+        "\n".join(lines), *[[ctx.button("producer.claims.button", f"pclv:{c.id}", id=c.id)] for c in inbox[:PAGE]]
+    )
 
 
 async def _shop_claim(ctx: Ctx, claim_id: int | None) -> tuple[claims.Claim, orders.Order] | None:
@@ -775,7 +838,7 @@ async def _shop_claim(ctx: Ctx, claim_id: int | None) -> tuple[claims.Claim, ord
 
 def claim_card_text(ctx: Ctx, claim: claims.Claim, order: orders.Order) -> str:
     return ctx.t(
-        "pcl.card",
+        "producer.claim.card",
         id=claim.id,
         order=order.id,
         total=won(order.total, ctx.lang),
@@ -787,8 +850,14 @@ def claim_card_text(ctx: Ctx, claim: claims.Claim, order: orders.Order) -> str:
 
 def resolution_buttons(ctx: Ctx, verb: str, claim_id: int) -> list[list[Button]]:
     return [
-        [ctx.button("pcl.full", f"{verb}:{claim_id}:f"), ctx.button("pcl.partial", f"{verb}:{claim_id}:p")],
-        [ctx.button("pcl.replace", f"{verb}:{claim_id}:r"), ctx.button("pcl.reject", f"{verb}:{claim_id}:x")],
+        [
+            ctx.button("producer.claim.refund_full", f"{verb}:{claim_id}:f"),
+            ctx.button("producer.claim.refund_partial", f"{verb}:{claim_id}:p"),
+        ],
+        [
+            ctx.button("producer.claim.replace", f"{verb}:{claim_id}:r"),
+            ctx.button("producer.claim.reject", f"{verb}:{claim_id}:x"),
+        ],
     ]
 
 
@@ -799,7 +868,7 @@ async def claim_card(ctx: Ctx, args: list[str]) -> Screen:
         return await _stale(ctx)
     claim, order = found
     if claim.status != "open":
-        return ctx.say(claim_card_text(ctx, claim, order), [ctx.button("pcl.list", "pcl")])
+        return ctx.say(claim_card_text(ctx, claim, order), [ctx.button("producer.claims.list", "pcl")])
     return ctx.say(claim_card_text(ctx, claim, order), *resolution_buttons(ctx, "pcla", claim.id))
 
 
@@ -809,12 +878,14 @@ def resolution_label(ctx: Ctx, resolution: str, amount: int | None) -> str:
 
 def _claim_confirm(ctx: Ctx, claim_id: int, resolution: str, amount: int | None, reason: str) -> Screen:
     ctx.go("producer.claim.confirm", claim=claim_id, resolution=resolution, amount=amount, reason=reason)
-    text = ctx.t("pcl.confirm", id=claim_id, resolution=resolution_label(ctx, resolution, amount))
+    text = ctx.t("producer.claim.confirm", id=claim_id, resolution=resolution_label(ctx, resolution, amount))
     if reason:
         text += "\n" + ctx.t("work.reason", reason=reason)
     if resolution in ("refund_full", "refund_partial"):
-        text += "\n" + ctx.t("pcl.money_note")
-    return ctx.say(text, [ctx.button("pcl.send", f"pcly:{claim_id}"), ctx.button("work.no", f"pclv:{claim_id}")])
+        text += "\n" + ctx.t("producer.claim.money_note")
+    return ctx.say(
+        text, [ctx.button("producer.claim.send", f"pcly:{claim_id}"), ctx.button("work.no", f"pclv:{claim_id}")]
+    )
 
 
 async def claim_choose(ctx: Ctx, args: list[str]) -> Screen:
@@ -828,11 +899,11 @@ async def claim_choose(ctx: Ctx, args: list[str]) -> Screen:
         return expects_text(
             ctx,
             "producer.claim.amount",
-            ctx.t("pcl.ask_amount", subtotal=won(order.subtotal, ctx.lang)),
+            ctx.t("producer.claim.ask_amount", subtotal=won(order.subtotal, ctx.lang)),
             claim=claim.id,
         )
     if resolution == "reject":
-        return expects_text(ctx, "producer.claim.reason", ctx.t("pcl.ask_reason"), claim=claim.id)
+        return expects_text(ctx, "producer.claim.reason", ctx.t("producer.claim.ask_reason"), claim=claim.id)
     return _claim_confirm(ctx, claim.id, resolution, None, "")
 
 
@@ -868,7 +939,10 @@ async def claim_send(ctx: Ctx, args: list[str]) -> Screen:
         text=d.get("reason") or "",
     )
     ctx.go()
-    return ctx.say(ctx.t("pcl.done"), [ctx.button("pcl.list", "pcl"), ctx.button("home.work.producer", "ps")])
+    return ctx.say(
+        ctx.t("producer.claim.done"),
+        [ctx.button("producer.claims.list", "pcl"), ctx.button("home.work.producer", "ps")],
+    )
 
 
 async def claim_still_choosing(ctx: Ctx, _args: list[str]) -> Screen:
@@ -892,7 +966,7 @@ async def sales(ctx: Ctx, _args: list[str]) -> Screen:
     settled = [o for o in done if o.state == "settled"]
     b = await wallet.balances(ctx.services, ctx.uow, ctx.member.id)
     text = ctx.t(
-        "psale.text",
+        "producer.sales.text",
         name=shop.name,
         count=len(done),
         sales=won(sum(o.subtotal for o in done), ctx.lang),
@@ -901,7 +975,7 @@ async def sales(ctx: Ctx, _args: list[str]) -> Screen:
         available=won(b.btl_available, ctx.lang),
         bnm=bnm(b.bnm_units),
     )
-    return ctx.say(text, [ctx.button("ps.cashout", "pco"), ctx.button("home.work.producer", "ps")])
+    return ctx.say(text, [ctx.button("cashout.start.button", "pco"), ctx.button("home.work.producer", "ps")])
 
 
 # ------------------------------------------------------------------- text where a button is wanted
@@ -945,7 +1019,7 @@ async def _again_photo(ctx: Ctx, _args: list[str]) -> Screen:
     """Text where a photo is wanted: a photo, or 'skip' — said again."""
     if ctx.msg.photo_url:
         return await add_photo_sent(ctx, _args)
-    return with_note(await _ask_photo(ctx, **ctx.data), ctx.t("pa.photo_please"))
+    return with_note(await _ask_photo(ctx, **ctx.data), ctx.t("producer.add_product.photo_please"))
 
 
 def register(router: Router) -> None:

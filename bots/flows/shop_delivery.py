@@ -29,15 +29,17 @@ from commerce.shops import service as shops
 async def destination_lines(ctx: Ctx, order: orders.Order) -> list[str]:
     """Where a shop's order goes, for the shop's own order card (the shop may see it; nobody else)."""
     if order.pickup_at is not None:
-        place = ctx.t(f"dst.pickup_{order.pickup_at}_button")
-        return [ctx.t("job.pickup", place=place)]
+        place = ctx.t(f"delivery.pickup.{order.pickup_at}_button")
+        return [ctx.t("courier.job.shopper_collects", place=place)]
     where = await fulfilment.for_order(ctx.uow, ctx.member.id, order.id)
     lines = []
     if order.window_start_ms is not None and order.window_end_ms is not None:
         window = windows.Window(order.window_start_ms, order.window_end_ms)
-        lines.append(ctx.t("dst.window", window=checkout.window_text(ctx, window)))
+        lines.append(ctx.t("delivery.confirm.window", window=checkout.window_text(ctx, window)))
     if where.text:
-        lines.append(ctx.t("job.address", address=where.full(), name=where.recipient_name, phone=where.recipient_phone))
+        lines.append(
+            ctx.t("courier.job.address", address=where.full(), name=where.recipient_name, phone=where.recipient_phone)
+        )
     return lines
 
 
@@ -65,7 +67,7 @@ async def handover(ctx: Ctx, args: list[str]) -> Screen:
         ctx.go()
         return ctx.say(ctx.t("work.stale"), [ctx.button("home.work.producer", "ps")])
     ctx.go("shop.handover", order=order.id)
-    return ctx.say(ctx.t("handover.ask", id=order.id), [ctx.button("pod.list", "po")], expects="code")
+    return ctx.say(ctx.t("handover.ask", id=order.id), [ctx.button("producer.order.list", "po")], expects="code")
 
 
 async def handover_code(ctx: Ctx, args: list[str]) -> Screen:
@@ -75,18 +77,20 @@ async def handover_code(ctx: Ctx, args: list[str]) -> Screen:
         return ctx.say(ctx.t("work.stale"), [ctx.button("home.work.producer", "ps")])
     code = re.sub(r"[\s-]", "", args[0] if args else "")
     if not (len(code) == 6 and code.isdigit()):
-        return ctx.say(ctx.t("cdl.not_code") + "\n" + ctx.t("handover.ask", id=order_id), expects="code")
+        return ctx.say(ctx.t("courier.deliver.not_code") + "\n" + ctx.t("handover.ask", id=order_id), expects="code")
     outcome = await delivery.hand_over(ctx.services, ctx.uow, ctx.member.id, order_id, code)
     if outcome.ok:
         ctx.go()
-        return ctx.say(ctx.t("handover.done", id=order_id), [ctx.button("pod.list", "po")])
+        return ctx.say(ctx.t("handover.done", id=order_id), [ctx.button("producer.order.list", "po")])
     if outcome.locked:
         ctx.go()
         return ctx.say(
-            ctx.t("cdl.locked", phone=ctx.config.office_phone),
+            ctx.t("courier.deliver.locked", phone=ctx.config.office_phone),
             [Button(ctx.t("work.call_office"), phone=ctx.config.office_phone)],
         )
-    return ctx.say(ctx.t("handover.wrong", left=outcome.attempts_left), [ctx.button("pod.list", "po")], expects="code")
+    return ctx.say(
+        ctx.t("handover.wrong", left=outcome.attempts_left), [ctx.button("producer.order.list", "po")], expects="code"
+    )
 
 
 # --------------------------------------------------------------------------------- the shop's terms
@@ -105,7 +109,7 @@ async def terms(ctx: Ctx, _args: list[str]) -> Screen:
     ctx.go()
     shop = await shops.owned_by(ctx.uow, ctx.member.id)
     if shop is None:
-        return ctx.say(ctx.t("ps.none"), [ctx.button("ps.register", "psn")])
+        return ctx.say(ctx.t("producer.home.no_shop"), [ctx.button("producer.home.register", "psn")])
     text = ctx.t(
         "terms.title",
         shop=shop.name,

@@ -237,11 +237,11 @@ async def product(ctx: Ctx, args: list[str]) -> Screen:
 
 
 STAGE_KEYS = {
-    "harvested": "prov.harvested",
-    "processed": "prov.processed",
-    "packed": "prov.packed",
-    "handed_over": "prov.handed_over",
-    "delivered": "prov.delivered",
+    "harvested": "product.provenance.harvested",
+    "processed": "product.provenance.processed",
+    "packed": "product.provenance.packed",
+    "handed_over": "product.provenance.handed_over",
+    "delivered": "product.provenance.delivered",
 }
 
 
@@ -250,19 +250,32 @@ async def where_from(ctx: Ctx, args: list[str]) -> Screen:
     history = await provenance.history(ctx.uow, _arg(args, 0))
     p = history.product
     lines = [
-        ctx.t("prov.origin", region=p.origin_region, producer=p.origin_producer),
-        ctx.t("prov.listed", seq=p.listed_seq),
+        ctx.t("product.provenance.origin", region=p.origin_region, producer=p.origin_producer),
+        ctx.t("product.provenance.listed", seq=p.listed_seq),
     ]
     for event in history.events[-8:]:
         note = f" — {event.note}" if event.note else ""
-        lines.append(ctx.t("prov.step", stage=ctx.t(STAGE_KEYS.get(event.stage, "prov.other")), seq=event.seq) + note)
+        lines.append(
+            ctx.t(
+                "product.provenance.step",
+                stage=ctx.t(STAGE_KEYS.get(event.stage, "product.provenance.other")),
+                seq=event.seq,
+            )
+            + note
+        )
     if not history.events:
-        lines.append(ctx.t("prov.no_steps"))
-    lines.append(ctx.t("prov.proof_hint"))
+        lines.append(ctx.t("product.provenance.no_steps"))
+    lines.append(ctx.t("product.provenance.proof_hint"))
     row = [ctx.button("product.back", f"p:{p.id}")]
     if ctx.config.public_url:  # the same steps on the product's page, where the browser checks each signature
-        row.append(Button(ctx.t("prov.page"), url=ctx.config.public_url.rstrip("/") + product_code.page_path(p.id)))
-    return ctx.screen(Reply("\n".join(lines), title=ctx.t("prov.title", name=p.name), buttons=(tuple(row),)))
+        row.append(
+            Button(
+                ctx.t("product.provenance.page"), url=ctx.config.public_url.rstrip("/") + product_code.page_path(p.id)
+            )
+        )
+    return ctx.screen(
+        Reply("\n".join(lines), title=ctx.t("product.provenance.title", name=p.name), buttons=(tuple(row),))
+    )
 
 
 # ---------------------------------------------------------------------------------------- cart

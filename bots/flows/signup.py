@@ -131,9 +131,11 @@ async def bnm_preference(ctx: Ctx, args: list[str]) -> Screen:
     """The BNM share every confirmation starts from (each shop still caps it)."""
     if args and args[0].isdigit():
         ctx.member = await members.set_preferences(ctx.uow, ctx.member.id, bnm_share_pref=int(args[0]))
-        return ctx.say(ctx.t("pref.saved", share=ctx.member.bnm_share_pref), [ctx.button("menu.home", "home")])
+        return ctx.say(
+            ctx.t("preference.bnm_share.saved", share=ctx.member.bnm_share_pref), [ctx.button("menu.home", "home")]
+        )
     options = [Button(f"{n}%", payload=f"pref:{n}") for n in (0, 10, 30, 50, 100)]
-    return ctx.say(ctx.t("pref.choose", share=ctx.member.bnm_share_pref), options[:3], options[3:])
+    return ctx.say(ctx.t("preference.bnm_share.choose", share=ctx.member.bnm_share_pref), options[:3], options[3:])
 
 
 def register(router: Router) -> None:

@@ -18,13 +18,13 @@ from ledger.links import login_link
 KST = dt.timezone(dt.timedelta(hours=9))
 GATEWAY_AMOUNTS = (10_000, 30_000, 50_000)
 KIND_KEYS = {
-    "cash.topup": "kind.topup",
-    "order.pay": "kind.pay",
-    "order.settle": "kind.settle",
-    "order.cancel": "kind.refund",
-    "order.refund": "kind.refund",
-    "refund.after_settlement": "kind.refund",
-    "cash.cashout": "kind.cashout",
+    "cash.topup": "wallet.kind.topup",
+    "order.pay": "wallet.kind.pay",
+    "order.settle": "wallet.kind.settle",
+    "order.cancel": "wallet.kind.refund",
+    "order.refund": "wallet.kind.refund",
+    "refund.after_settlement": "wallet.kind.refund",
+    "cash.cashout": "wallet.kind.cashout",
 }
 
 
@@ -77,7 +77,7 @@ async def balances(ctx: Ctx, _args: list[str]) -> Screen:
     if level < identity.PHONE:
         rows.append([ctx.button("identity.verify_phone", "phone")])
     else:  # rewards from ads and recommendations are money too: out to a bank account (bots/flows/cashout.py)
-        rows.append([ctx.button("pco.wallet", "pco")])
+        rows.append([ctx.button("cashout.start.wallet_button", "pco")])
     if ctx.config.public_url:  # the member's own entries on the public ledger, by a signed 10-minute link
         key = await ctx.services.keys.get(ctx.uow, ctx.member.key_label)
         link = await login_link(ctx.services.keys, ctx.uow, ctx.config.public_url, key.public_key)
@@ -98,7 +98,7 @@ async def history(ctx: Ctx, _args: list[str]) -> Screen:
         sign = "+" if item.amount > 0 else ""
         held = " " + ctx.t("wallet.held") if item.state == "pending" else ""
         voided = " " + ctx.t("wallet.voided") if item.state == "voided" else ""
-        lines.append(f"{when} {ctx.t(KIND_KEYS.get(item.kind, 'kind.other'))} {sign}{amount}{held}{voided}")
+        lines.append(f"{when} {ctx.t(KIND_KEYS.get(item.kind, 'wallet.kind.other'))} {sign}{amount}{held}{voided}")
     return ctx.say("\n".join(lines), [ctx.button("home.wallet", "w")])
 
 

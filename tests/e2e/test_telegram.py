@@ -745,7 +745,7 @@ async def test_producer_lists_with_a_photo_courier_delivers_by_code_shopper_revi
         await farmer.tap("1kg")
         await farmer.say("8000")
         await farmer.say("10")
-        assert t("ko", "pa.ask_photo") in farmer.text
+        assert t("ko", "producer.add_product.ask_photo") in farmer.text
         await farmer.send_photo("AgACpear-photo")
         await farmer.tap("가게 지역으로")
         await farmer.tap("가게 이름으로")

@@ -11,8 +11,7 @@ import string
 
 import pytest
 
-from bots.catalog_work_en import WORK_EN
-from bots.catalog_work_ko import WORK_KO
+from bots import locales
 from bots.dialogue import FloodGate
 from bots.flows.producer import parse_amount
 from bots.messages import Screen
@@ -93,13 +92,16 @@ async def _delivered_order(app: App, c: Cast) -> orders.Order:
     return outcome.order
 
 
-def test_work_catalogues_match() -> None:
-    assert set(WORK_KO) == set(WORK_EN)
+@pytest.mark.parametrize("flow", ["work", "producer", "courier", "operator", "cashout"])
+def test_work_catalogues_match(flow: str) -> None:
+    ko = locales.modules("ko")[f"bots.locales.ko.{flow}"]
+    en = locales.modules("en")[f"bots.locales.en.{flow}"]
+    assert set(ko) == set(en)
     fields = string.Formatter()
-    for key, text in WORK_KO.items():
-        ko = {name for _, name, _, _ in fields.parse(text) if name}
-        en = {name for _, name, _, _ in fields.parse(WORK_EN[key]) if name}
-        assert ko == en, key
+    for key, text in ko.items():
+        ko_fields = {name for _, name, _, _ in fields.parse(text) if name}
+        en_fields = {name for _, name, _, _ in fields.parse(en[key]) if name}
+        assert ko_fields == en_fields, key
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@ import string
 
 import pytest
 
+from bots import locales
 from bots.texts import CATALOGUES, bnm, particle, t, won
 
 
@@ -20,6 +21,31 @@ def test_every_text_exists_in_every_language_with_the_same_placeholders() -> Non
     for key in ko:
         assert _fields(ko[key]) == _fields(en[key]), key
         assert ko[key].strip() and en[key].strip(), key
+
+
+def test_each_languages_modules_are_the_same_and_hold_the_same_keys() -> None:
+    ko, en = locales.modules("ko"), locales.modules("en")
+    assert [name.rsplit(".", 1)[1] for name in ko] == [name.rsplit(".", 1)[1] for name in en]
+    for (ko_name, ko_texts), (en_name, en_texts) in zip(ko.items(), en.items(), strict=True):
+        assert ko_texts.keys() == en_texts.keys(), (ko_name, en_name, sorted(ko_texts.keys() ^ en_texts.keys()))
+
+
+def test_a_key_in_two_modules_is_refused_naming_the_key_and_both_modules() -> None:
+    parts = {
+        "bots.locales.ko.shopper": {"cart.open": "🛒 장바구니"},
+        "bots.locales.ko.checkout": {"cart.open": "장바구니"},
+    }
+    with pytest.raises(locales.DuplicateKey) as refused:
+        locales.merge(parts)
+    assert (refused.value.key, refused.value.first, refused.value.second) == (
+        "cart.open",
+        "bots.locales.ko.shopper",
+        "bots.locales.ko.checkout",
+    )
+    assert "'cart.open'" in str(refused.value) and "bots.locales.ko.shopper" in str(refused.value)
+    assert locales.merge({"a": {"x": "1"}, "b": {"y": "2"}}) == {"x": "1", "y": "2"}
+    with pytest.raises(locales.DuplicateKey, match=re.escape("bots.locales.ko.common and a.new.module")):
+        locales.merge({**locales.modules("ko"), "a.new.module": {"menu.home": "🏠 홈"}})
 
 
 def test_amounts_are_formatted_with_integers_only() -> None:
@@ -73,10 +99,10 @@ def test_a_particle_follows_the_sound_of_the_last_syllable(word: str, which: str
 def test_catalogues_name_the_particle_and_it_agrees_with_the_value() -> None:
     assert t("ko", "search.found", query="사과") == "'사과'로 찾았어요. 골라 주세요."
     assert t("ko", "search.found", query="감") == "'감'으로 찾았어요. 골라 주세요."
-    assert t("ko", "pa.ask_cat", name="귤").startswith("'귤'은 어떤")
-    assert t("ko", "pa.ask_cat", name="배추").startswith("'배추'는 어떤")
-    assert t("ko", "pacc.done", id=3).startswith("주문 #3을 받았어요")
-    assert t("ko", "pacc.done", id=2).startswith("주문 #2를 받았어요")
+    assert t("ko", "producer.add_product.ask_category", name="귤").startswith("'귤'은 어떤")
+    assert t("ko", "producer.add_product.ask_category", name="배추").startswith("'배추'는 어떤")
+    assert t("ko", "producer.order.accepted", id=3).startswith("주문 #3을 받았어요")
+    assert t("ko", "producer.order.accepted", id=2).startswith("주문 #2를 받았어요")
     assert t("en", "search.found", query="apple") == "Found for 'apple'. Please choose."
     both_forms = re.compile(r"\((은|는|이|가|을|를|과|와|으)\)")  # "은(는)", "(으)로": the reader chooses
     assert not [key for key, text in CATALOGUES["ko"].items() if both_forms.search(text)]

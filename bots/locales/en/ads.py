@@ -1,8 +1,10 @@
-"""English texts of the ads flows (member settings, the ad message, the producer's campaigns)."""
+"""English — the ads flows (``bots.flows.ads``): the member's settings and the ad message, the
+producer's campaigns.
+"""
 
 from __future__ import annotations
 
-ADS_EN: dict[str, str] = {
+TEXTS: dict[str, str] = {
     "more.ads": "📢 Ads I get",
     "ad.message": "(광고) Ad · {shop}\n{message}\n📞 Contact: {phone}",  # the legal marker stays Korean
     "ad.open": "🔎 See more",
@@ -41,44 +43,44 @@ ADS_EN: dict[str, str] = {
     "ad.thanks_held": "Thanks for looking! The 밤톨 follow after a check.",
     "ad.bad_button": "This button cannot be used.",
     "ad.sponsored": "(광고) {name}",
-    "ad.p_no_shop": "You need a shop to advertise.",
-    "ad.p_home": "📢 Ads of {shop}\nShoppers who open your ad get 밤톨; the unspent budget comes back.",
-    "ad.p_campaign": "Ad {id} · {status}",
-    "ad.p_new": "➕ New ad",
-    "ad.p_no_products": "List a product first.",
-    "ad.p_choose_product": "Which product?",
-    "ad.p_ask_message": "Type the ad text for shoppers (up to 500 characters).",
-    "ad.p_ask_photo": "Send the product photo with it?",
-    "ad.p_photo_yes": "📷 With photo",
-    "ad.p_photo_no": "Text only",
-    "ad.p_ask_audience": "Who should get it? (only people who agreed to ads)",
-    "ad.p_audience.consent": "Everyone who agreed",
-    "ad.p_audience.buyers": "My regulars",
-    "ad.p_audience.market": "My market's shoppers",
-    "ad.p_ask_reward": "How much for each person who opens it? (once each)",
-    "ad.p_ask_limit": "How many of your ads may one person get a week?",
-    "ad.p_limit": "{n}",
-    "ad.p_ask_budget": "Budget? It leaves your wallet and is held for the ad.",
-    "ad.p_confirm": (
+    "ad.campaigns.no_shop": "You need a shop to advertise.",
+    "ad.campaigns.title": "📢 Ads of {shop}\nShoppers who open your ad get 밤톨; the unspent budget comes back.",
+    "ad.campaigns.item": "Ad {id} · {status}",
+    "ad.campaigns.new": "➕ New ad",
+    "ad.new.no_products": "List a product first.",
+    "ad.new.choose_product": "Which product?",
+    "ad.new.ask_message": "Type the ad text for shoppers (up to 500 characters).",
+    "ad.new.ask_photo": "Send the product photo with it?",
+    "ad.new.photo_yes": "📷 With photo",
+    "ad.new.photo_no": "Text only",
+    "ad.new.ask_audience": "Who should get it? (only people who agreed to ads)",
+    "ad.new.audience.consent": "Everyone who agreed",
+    "ad.new.audience.buyers": "My regulars",
+    "ad.new.audience.market": "My market's shoppers",
+    "ad.new.ask_reward": "How much for each person who opens it? (once each)",
+    "ad.new.ask_limit": "How many of your ads may one person get a week?",
+    "ad.new.limit": "{n}",
+    "ad.new.ask_budget": "Budget? It leaves your wallet and is held for the ad.",
+    "ad.new.confirm": (
         "📢 Check your ad\n• Product: {product}\n• Text: {message}\n• To: {audience}\n• Per open: {reward}\n"
         "• Up to {limit} a week per person\n• Budget: {budget} (up to {opens} people)\nThe rest comes back when it ends."
     ),
-    "ad.p_start": "✅ Start with {budget}",
-    "ad.p_cancel": "✖ Cancel",
-    "ad.p_started": "Ad {id} started! It goes to {n} people in turn. {budget} is held for it.",
-    "ad.p_report": "📊 Ad report",
-    "ad.p_report_text": (
+    "ad.new.start": "✅ Start with {budget}",
+    "ad.new.cancel": "✖ Cancel",
+    "ad.new.started": "Ad {id} started! It goes to {n} people in turn. {budget} is held for it.",
+    "ad.campaign.report": "📊 Ad report",
+    "ad.campaign.report_text": (
         "📊 Ad {id} · {status}\nSent: {sent} · delivered: {delivered} · opened: {opened}\n"
         "Paid: {paid} · budget left: {remaining}\nOrders from the ad: {orders} · cost per order: {cpo}"
     ),
-    "ad.p_pause": "⏸ Pause",
-    "ad.p_resume": "▶ Resume",
-    "ad.p_end": "⏹ End",
-    "ad.p_end_ask": "End the ad? The rest of the budget goes back to your wallet.",
-    "ad.p_end_yes": "⏹ End it",
-    "ad.p_ended": "The ad has ended. {refund} went back to your wallet.",
-    "ad.p_back": "◀ My ads",
-    "ad.producer": "📢 Ads",
+    "ad.campaign.pause": "⏸ Pause",
+    "ad.campaign.resume": "▶ Resume",
+    "ad.campaign.end": "⏹ End",
+    "ad.campaign.end_ask": "End the ad? The rest of the budget goes back to your wallet.",
+    "ad.campaign.end_yes": "⏹ End it",
+    "ad.campaign.ended": "The ad has ended. {refund} went back to your wallet.",
+    "ad.campaign.back": "◀ My ads",
+    "ad.campaigns.button": "📢 Ads",
     "ad.status.draft": "draft",
     "ad.status.running": "sending",
     "ad.status.paused": "paused",

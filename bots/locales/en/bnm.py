@@ -1,8 +1,8 @@
-"""English — the 밤나무 (Bamnamu) market's words (bots/flows/bnm.py), key for key with catalog_bnm_ko."""
+"""English — the 밤나무 market (``bots.flows.bnm``). Amounts come formatted: "1,150원", "5.000 BNM"."""
 
 from __future__ import annotations
 
-BNM_EN: dict[str, str] = {
+TEXTS: dict[str, str] = {
     "bnm.menu": "🌰 Bamnamu price",
     "bnm.open": "🌰 Buy / sell Bamnamu",
     "bnm.title": "🌰 Bamnamu price (1 BNM)",
@@ -48,14 +48,4 @@ BNM_EN: dict[str, str] = {
     "bnm.order_sell": "#{id} sell {amount} · {price} ({left} left)",
     "bnm.cancel": "✖ Cancel #{id}",
     "bnm.cancelled": "Order #{id} is cancelled. Back to you: {back}",
-    "refusal.market_error": "That order cannot be taken right now. Please try again in a moment.",
-    "refusal.market_bad_order": "That amount or price does not fit. Please choose again from the buttons.",
-    "refusal.market_outside_band": "That price is outside today's range. Please choose one nearer the reference price.",
-    "refusal.market_self_trade": "You cannot trade with your own order. Cancel your waiting order first.",
-    "refusal.market_no_liquidity": "Nobody is trading at that price right now.",
-    "refusal.market_too_many_orders": "You have too many waiting orders. Cancel some, then try again.",
-    "refusal.market_insufficient": "That is more than you have. Choose less, or top up.",
-    "refusal.market_not_your_order": "You cannot cancel someone else's order.",
-    "refusal.market_order_closed": "That order has already traded or been cancelled.",
-    "refusal.market_unknown_order": "That order could not be found.",
 }

@@ -1,12 +1,14 @@
-"""English — the trust features' chat texts (the ledger login button, the producer's QR label, my record notices and appeals)."""
+"""English — the trust features (``bots.flows.trust``): the public ledger button, the producer's QR label,
+the member's own record notices and appeals.
+"""
 
 from __future__ import annotations
 
-TRUST_EN: dict[str, str] = {
+TEXTS: dict[str, str] = {
     "trust.my_ledger": "📒 My ledger",
     "trust.label": "🏷️ Get a QR label",
     "trust.label_text": "The QR label for {name}. Print it and stick it on: shoppers scan it to check the origin and every record themselves.\nCode: {code}",
-    # My record notices: what the ledger's rules found, what follows, and an appeal (bots/flows/trust.py)
+    # my record notices: what the ledger's rules found, what follows, and an appeal
     "abuse.list": "📋 My record notices",
     "abuse.title": "📋 Your record notices. Tap one to see it.",
     "abuse.none": "You have no record notices. All is well. 😊",
@@ -43,9 +45,4 @@ TRUST_EN: dict[str, str] = {
     "abuse.outcome.hold_review": "So: this review is hidden for now, until the market office has checked it.",
     "abuse.outcome.withhold_reward": "So: review and recommendation rewards wait until the check is done. They are not lost.",
     "abuse.outcome.claims_need_approval": "So: from now on, the market office checks your problem reports before they are filed.",
-    # What the "trust" batch tells members (bots/pushes.py NOTICES)
-    "push.abuse.hold_review": "🔔 A note for you: some of your reviews looked unusual, so one is hidden until the market office has checked it. This is not a penalty. See why, and appeal if we got it wrong.",
-    "push.abuse.withhold_reward": "🔔 A note for you: while your reviews are being checked, review and recommendation rewards wait. They are not lost. See why, and appeal if we got it wrong.",
-    "push.abuse.claims_need_approval": "🔔 A note for you: you have made many more problem reports than the market's average, so the market office now checks each one before it is filed. See why, and appeal if we got it wrong.",
-    "refusal.claims_need_approval": "The market office checks your problem reports first for now. Call them and they will file it with you. You can see why under 'My record notices'.",
 }

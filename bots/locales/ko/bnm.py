@@ -1,8 +1,8 @@
-"""한국어 — the 밤나무 market's words (bots/flows/bnm.py). Amounts come formatted: "1,150원", "5.000 BNM"."""
+"""Korean — the 밤나무 market (``bots.flows.bnm``). Amounts come formatted: "1,150원", "5.000 BNM"."""
 
 from __future__ import annotations
 
-BNM_KO: dict[str, str] = {
+TEXTS: dict[str, str] = {
     "bnm.menu": "🌰 밤나무 시세",
     "bnm.open": "🌰 밤나무 사고팔기",
     "bnm.title": "🌰 밤나무 시세 (1 BNM)",
@@ -48,15 +48,4 @@ BNM_KO: dict[str, str] = {
     "bnm.order_sell": "#{id} 팔기 {amount} · {price} (남은 {left})",
     "bnm.cancel": "✖ #{id} 취소",
     "bnm.cancelled": "#{id} 주문을 취소했어요. 돌려받은 것: {back}",
-    # -- the market's refusals (bots/refusals.py reads "refusal.<code>")
-    "refusal.market_error": "지금은 그 주문을 받을 수 없어요. 잠시 뒤에 다시 해 주세요.",
-    "refusal.market_bad_order": "수량이나 값이 맞지 않아요. 버튼에서 다시 골라 주세요.",
-    "refusal.market_outside_band": "오늘 거래할 수 있는 값을 벗어났어요. 기준가 가까이로 다시 골라 주세요.",
-    "refusal.market_self_trade": "내가 낸 주문과는 거래할 수 없어요. 기다리는 내 주문을 먼저 취소해 주세요.",
-    "refusal.market_no_liquidity": "지금은 그 값에 거래할 상대가 없어요.",
-    "refusal.market_too_many_orders": "기다리는 주문이 너무 많아요. 몇 개를 취소한 뒤 다시 해 주세요.",
-    "refusal.market_insufficient": "가지신 것보다 많아요. 수량을 줄이거나 충전해 주세요.",
-    "refusal.market_not_your_order": "다른 분의 주문은 취소할 수 없어요.",
-    "refusal.market_order_closed": "그 주문은 이미 거래가 끝났거나 취소됐어요.",
-    "refusal.market_unknown_order": "그 주문을 찾을 수 없어요.",
 }

@@ -1,8 +1,10 @@
-"""Korean texts of the ads flows (member settings, the ad message, the producer's campaigns)."""
+"""Korean — the ads flows (``bots.flows.ads``): the member's settings and the ad message, the
+producer's campaigns.
+"""
 
 from __future__ import annotations
 
-ADS_KO: dict[str, str] = {
+TEXTS: dict[str, str] = {
     "more.ads": "📢 광고 받기",
     "ad.message": "(광고) {shop}\n{message}\n📞 문의: {phone}",
     "ad.open": "🔎 자세히 보기",
@@ -41,44 +43,44 @@ ADS_KO: dict[str, str] = {
     "ad.thanks_held": "봐 주셔서 고마워요! 밤톨은 확인 후 드릴게요.",
     "ad.bad_button": "이 버튼은 쓸 수 없어요.",
     "ad.sponsored": "(광고) {name}",
-    "ad.p_no_shop": "가게가 있어야 광고를 할 수 있어요.",
-    "ad.p_home": "📢 {shop}의 광고\n광고를 열어 본 손님께 밤톨을 드리고, 남은 예산은 돌려받아요.",
-    "ad.p_campaign": "광고 {id}번 · {status}",
-    "ad.p_new": "➕ 새 광고 만들기",
-    "ad.p_no_products": "먼저 물건을 올려 주세요.",
-    "ad.p_choose_product": "어떤 물건을 광고할까요?",
-    "ad.p_ask_message": "손님께 보낼 광고 글을 써 주세요. (500자까지)",
-    "ad.p_ask_photo": "물건 사진을 함께 보낼까요?",
-    "ad.p_photo_yes": "📷 사진 넣기",
-    "ad.p_photo_no": "글만 보내기",
-    "ad.p_ask_audience": "누구에게 보낼까요? (광고 받기에 동의한 분께만 가요)",
-    "ad.p_audience.consent": "동의한 모든 분",
-    "ad.p_audience.buyers": "우리 가게 단골",
-    "ad.p_audience.market": "우리 시장 손님",
-    "ad.p_ask_reward": "광고를 열어 본 분께 얼마를 드릴까요? (한 분께 한 번)",
-    "ad.p_ask_limit": "한 분이 일주일에 우리 가게 광고를 몇 번까지 받을까요?",
-    "ad.p_limit": "{n}번",
-    "ad.p_ask_budget": "예산은 얼마로 할까요? 지갑에서 빠져 광고 계좌에 맡겨져요.",
-    "ad.p_confirm": (
+    "ad.campaigns.no_shop": "가게가 있어야 광고를 할 수 있어요.",
+    "ad.campaigns.title": "📢 {shop}의 광고\n광고를 열어 본 손님께 밤톨을 드리고, 남은 예산은 돌려받아요.",
+    "ad.campaigns.item": "광고 {id}번 · {status}",
+    "ad.campaigns.new": "➕ 새 광고 만들기",
+    "ad.new.no_products": "먼저 물건을 올려 주세요.",
+    "ad.new.choose_product": "어떤 물건을 광고할까요?",
+    "ad.new.ask_message": "손님께 보낼 광고 글을 써 주세요. (500자까지)",
+    "ad.new.ask_photo": "물건 사진을 함께 보낼까요?",
+    "ad.new.photo_yes": "📷 사진 넣기",
+    "ad.new.photo_no": "글만 보내기",
+    "ad.new.ask_audience": "누구에게 보낼까요? (광고 받기에 동의한 분께만 가요)",
+    "ad.new.audience.consent": "동의한 모든 분",
+    "ad.new.audience.buyers": "우리 가게 단골",
+    "ad.new.audience.market": "우리 시장 손님",
+    "ad.new.ask_reward": "광고를 열어 본 분께 얼마를 드릴까요? (한 분께 한 번)",
+    "ad.new.ask_limit": "한 분이 일주일에 우리 가게 광고를 몇 번까지 받을까요?",
+    "ad.new.limit": "{n}번",
+    "ad.new.ask_budget": "예산은 얼마로 할까요? 지갑에서 빠져 광고 계좌에 맡겨져요.",
+    "ad.new.confirm": (
         "📢 광고 확인\n• 물건: {product}\n• 글: {message}\n• 받는 분: {audience}\n• 열어 보면: {reward}\n"
         "• 한 분당 일주일에 {limit}번까지\n• 예산: {budget} (최대 {opens}분)\n남은 예산은 광고를 끝내면 돌려드려요."
     ),
-    "ad.p_start": "✅ {budget}으로 시작하기",
-    "ad.p_cancel": "✖ 그만두기",
-    "ad.p_started": "광고 {id}번을 시작했어요! {n}분께 차례로 보내요. 예산 {budget}을 맡겼어요.",
-    "ad.p_report": "📊 광고 보고서",
-    "ad.p_report_text": (
+    "ad.new.start": "✅ {budget}으로 시작하기",
+    "ad.new.cancel": "✖ 그만두기",
+    "ad.new.started": "광고 {id}번을 시작했어요! {n}분께 차례로 보내요. 예산 {budget}을 맡겼어요.",
+    "ad.campaign.report": "📊 광고 보고서",
+    "ad.campaign.report_text": (
         "📊 광고 {id}번 · {status}\n보냄: {sent} · 받음: {delivered} · 열어 봄: {opened}\n"
         "드린 밤톨: {paid} · 남은 예산: {remaining}\n광고로 온 주문: {orders}건 · 주문당 비용: {cpo}"
     ),
-    "ad.p_pause": "⏸ 잠시 멈추기",
-    "ad.p_resume": "▶ 다시 보내기",
-    "ad.p_end": "⏹ 끝내기",
-    "ad.p_end_ask": "광고를 끝낼까요? 남은 예산은 지갑으로 돌려드려요.",
-    "ad.p_end_yes": "⏹ 끝내기",
-    "ad.p_ended": "광고를 끝냈어요. {refund}을 지갑으로 돌려드렸어요.",
-    "ad.p_back": "◀ 광고 목록",
-    "ad.producer": "📢 광고",
+    "ad.campaign.pause": "⏸ 잠시 멈추기",
+    "ad.campaign.resume": "▶ 다시 보내기",
+    "ad.campaign.end": "⏹ 끝내기",
+    "ad.campaign.end_ask": "광고를 끝낼까요? 남은 예산은 지갑으로 돌려드려요.",
+    "ad.campaign.end_yes": "⏹ 끝내기",
+    "ad.campaign.ended": "광고를 끝냈어요. {refund}을 지갑으로 돌려드렸어요.",
+    "ad.campaign.back": "◀ 광고 목록",
+    "ad.campaigns.button": "📢 광고",
     "ad.status.draft": "준비 중",
     "ad.status.running": "보내는 중",
     "ad.status.paused": "멈춤",

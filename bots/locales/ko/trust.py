@@ -1,12 +1,14 @@
-"""한국어 — 신뢰 기능의 채팅 문구 (공개 장부 로그인 버튼, 생산자의 QR 라벨, 내 기록 알림과 이의 신청)."""
+"""Korean — the trust features (``bots.flows.trust``): the public ledger button, the producer's QR label,
+the member's own record notices and appeals.
+"""
 
 from __future__ import annotations
 
-TRUST_KO: dict[str, str] = {
+TEXTS: dict[str, str] = {
     "trust.my_ledger": "📒 내 장부 보기",
     "trust.label": "🏷️ QR 라벨 받기",
     "trust.label_text": "{name}의 QR 라벨이에요. 인쇄해서 붙이시면 손님이 휴대폰으로 찍어 원산지와 기록을 직접 확인해요.\n코드: {code}",
-    # 내 기록 알림: 장부를 살피는 규칙이 찾은 것, 그래서 생기는 일, 이의 신청 (bots/flows/trust.py)
+    # my record notices: what the ledger's rules found, what follows, and an appeal
     "abuse.list": "📋 내 기록 알림",
     "abuse.title": "📋 내 기록 알림이에요. 보고 싶은 알림을 눌러 주세요.",
     "abuse.none": "내 기록 알림이 없어요. 모두 괜찮아요. 😊",
@@ -43,9 +45,4 @@ TRUST_KO: dict[str, str] = {
     "abuse.outcome.hold_review": "그래서: 이 후기는 시장 사무실이 확인할 때까지 잠시 가려 두었어요.",
     "abuse.outcome.withhold_reward": "그래서: 확인이 끝날 때까지 후기·추천 보상을 드리지 않고 보류해요. 없어지는 게 아니에요.",
     "abuse.outcome.claims_need_approval": "그래서: 앞으로의 문제 신고는 시장 사무실이 확인한 뒤에 접수해요.",
-    # "trust" 묶음 작업이 보내는 알림 (bots/pushes.py NOTICES)
-    "push.abuse.hold_review": "🔔 안내드려요. 올리신 후기 가운데 평소와 다른 점이 보여서, 시장 사무실이 확인할 때까지 그 후기를 잠시 가려 두었어요. 벌을 드리는 게 아니에요. 이유를 보시고, 잘못 본 것 같으면 이의 신청을 해 주세요.",
-    "push.abuse.withhold_reward": "🔔 안내드려요. 후기를 확인하는 동안 후기·추천 보상을 잠시 보류해요. 없어지는 게 아니에요. 이유를 보시고, 잘못 본 것 같으면 이의 신청을 해 주세요.",
-    "push.abuse.claims_need_approval": "🔔 안내드려요. 문제 신고가 장터 평균보다 훨씬 많아서, 앞으로의 신고는 시장 사무실이 확인한 뒤에 접수해요. 이유를 보시고, 잘못 본 것 같으면 이의 신청을 해 주세요.",
-    "refusal.claims_need_approval": "지금은 문제 신고를 시장 사무실이 먼저 확인해요. 사무실로 전화 주시면 함께 접수해 드려요. 이유는 '내 기록 알림'에서 보실 수 있어요.",
 }

@@ -1,0 +1,43 @@
+"""English — the courier's work (``bots.flows.courier``): the job board, my deliveries in driving order,
+the job card, the delivery code, earnings.
+"""
+
+from __future__ import annotations
+
+TEXTS: dict[str, str] = {
+    "courier.not_courier": "Deliveries start once the market office registers you as a courier. Call {phone}",
+    "courier.board.mine": "📋 My jobs ({n})",
+    "courier.mine.button": "📋 My jobs",
+    "courier.earnings.button": "💰 Earnings",
+    "courier.take.done": "✅ Order #{id} is yours to deliver!",
+    "courier.job.picked_up_button": "📦 Picked up",
+    "courier.job.call_shop": "☎️ Call shop",
+    "courier.job.card": "Order #{id} · {status}\nShop: {shop} ({market})\nDeliver to: {region}\nFee: {fee}",
+    "courier.mine.empty": "You have no deliveries.",
+    "courier.mine.open": "🛵 Order #{id}",
+    "courier.pickup.done": "✅ Picked up. At the door, ask the customer for their 6-digit code.",
+    "courier.deliver.ask": "Order #{id}: write the customer's 6-digit code.",
+    "courier.deliver.button": "🔢 Enter code",
+    "courier.deliver.not_code": "The code is 6 digits.",
+    "courier.deliver.wrong": "That code is not right. {left} tries left. Please ask the customer again.",
+    "courier.deliver.locked": "Too many wrong codes: this delivery is locked. The market office will call you: {phone}",
+    "courier.deliver.done": "🎉 Order #{id} delivered! Thank you. The {fee} fee comes with settlement.",
+    "courier.earnings.text": "💰 Earnings\nBamtol {btl} (available {available})\n\nRecent delivery fees:\n{lines}",
+    "courier.earnings.line": "• Order #{order} +{amount}",
+    "courier.earnings.none": "No delivery fees settled yet.",
+    "courier.board.title": "📋 Delivery jobs ({area}) — page {page}",
+    "courier.board.title_all": "📋 Delivery jobs (all areas) — page {page}",
+    "courier.board.item": "#{id} {market} {shop} → {district}\n   🕐 {window} · fee {fee}",
+    "courier.board.take": "🛵 Take #{id}",
+    "courier.board.next": "Next ▶",
+    "courier.board.prev": "◀ Back",
+    "courier.board.all_areas": "🗺 All areas",
+    "courier.board.my_area": "📍 My area only",
+    "courier.board.empty": "No deliveries to take right now. New jobs show up here.",
+    "courier.mine.title": "🛵 My deliveries (in route order)",
+    "courier.mine.item": "{n}. #{id} {window} · {district}",
+    "courier.mine.call": "📞 Call {name}",
+    "courier.job.address": "📍 Deliver to: {address}\n👤 Recipient: {name} {phone}",
+    "courier.job.map": "🗺 Open the map",
+    "courier.job.shopper_collects": "🏪 The buyer collects this order ({place}).",
+}

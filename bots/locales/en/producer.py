@@ -1,0 +1,115 @@
+"""English — the producer's shop (``bots.flows.producer``): registering it, listing products, stock and
+price, provenance records, orders and their couriers, claims, sales.
+"""
+
+from __future__ import annotations
+
+TEXTS: dict[str, str] = {
+    "producer.home.no_shop": "You have no shop yet. You can register one here in the chat.\n"
+    "Once the market office checks it, you can list your goods.",
+    "producer.home.register": "🏪 Register shop",
+    "producer.home.pending": "'{name}' is waiting for the market office to check it.\n"
+    "Then you can list your goods. Questions? Call {phone}",
+    "producer.home.suspended": "'{name}' is not approved at the moment. Please call the office: {phone}",
+    "producer.home.title": "🏪 {name}\n{orders} new orders · {claims} claims to answer",
+    "producer.home.add_product": "➕ List goods",
+    "producer.home.products": "🧺 My goods",
+    "producer.home.orders": "📦 Orders ({n})",
+    "producer.home.claims": "🙋 Claims ({n})",
+    "producer.home.sales": "💰 Sales",
+    "producer.register.ask_name": "What is your shop called? (e.g. Kim's Orchard)",
+    "producer.register.ask_kind": "What kind of shop is it?",
+    "producer.register.ask_market": "Which market is it in?",
+    "producer.register.market_other": "✏️ Other market",
+    "producer.register.market_none": "🏞️ No market",
+    "producer.register.ask_market_name": "Please write the market's name.",
+    "producer.register.ask_region": "Where is the shop? Write the area (e.g. Suwon).",
+    "producer.register.ask_phone": "Which number should customers call? (e.g. 010-1234-5678)",
+    "producer.register.phone_mine": "📱 My number",
+    "producer.register.ask_share": "Up to what share may customers pay in Bamnamu (BNM)?\nIf unsure, choose 0%.",
+    "producer.register.ask_fee": "Choose a delivery fee or write a number.",
+    "producer.register.fee_free": "🆓 Free delivery",
+    "producer.register.confirm": (
+        "Register like this?\n"
+        "Name: {name}\nKind: {kind}\nMarket: {market}\nArea: {region}\nPhone: {phone}\n"
+        "Bamnamu up to: {share}%\nDelivery fee: {fee}"
+    ),
+    "producer.register.submit": "✅ Apply",
+    "producer.register.submitted": (
+        "Application received! Once the market office checks it you can list goods.\n"
+        "To be quick, bring your ID or business registration to the office."
+    ),
+    "producer.add_product.ask_name": "What are you listing? Write its name (e.g. apples, mackerel).",
+    "producer.add_product.ask_category": "What kind of goods is '{name}'?",
+    "producer.add_product.ask_unit": "Sold by what unit? Tap a button or write one (e.g. 2kg, 10 pieces).",
+    "producer.add_product.ask_price": "How much for {unit}? Write a number (e.g. 12000).",
+    "producer.add_product.ask_stock": "How many do you have now? Write a number.",
+    "producer.add_product.ask_photo": "Please send a photo of it. No photo? Tap 'Skip'.",
+    "producer.add_product.photo_please": "Please send a photo or tap 'Skip'.",
+    "producer.add_product.ask_region": "Where is it from? Write the area (e.g. Cheongsong).",
+    "producer.add_product.same_region": "📍 Shop's area",
+    "producer.add_product.ask_farm": "Who grew or caught it? Write the farm or boat.",
+    "producer.add_product.same_farm": "🏪 Shop's name",
+    "producer.add_product.confirm": (
+        "List it like this?\n{name} ({category})\n{unit} {price} · stock {stock}\nOrigin: {region} · {farm}\nPhoto: {photo}"
+    ),
+    "producer.add_product.photo_yes": "yes",
+    "producer.add_product.photo_no": "none",
+    "producer.add_product.submit": "✅ List it",
+    "producer.add_product.done": "'{name}' is listed! Customers can find it now. (ledger #{seq})",
+    "producer.add_product.again": "➕ List another",
+    "producer.products.title": "Your goods. Choose one to change its stock or price.",
+    "producer.products.item": "• {name} {unit} · {price} · stock {stock}",
+    "producer.products.empty": "You have not listed anything yet.",
+    "producer.product.card": "{name} ({unit})\nPrice: {price}\nStock: {stock}",
+    "producer.product.plus1": "➕ 1",
+    "producer.product.plus10": "➕ 10",
+    "producer.product.minus1": "➖ 1",
+    "producer.product.type_stock": "🔢 Set stock",
+    "producer.product.change_price": "💲 Change price",
+    "producer.product.record_event": "📝 Record step",
+    "producer.product.ask_stock": "What should the stock be? Write a number. (now {stock})",
+    "producer.product.ask_price": "Write the new price or tap a button. (now {price})",
+    "producer.provenance.ask": "What happened to '{name}'? One tap puts it in the ledger.",
+    "producer.provenance.done": "✅ Recorded '{stage}'. (ledger #{seq})",
+    "producer.orders.title": "Orders to handle. Tap one for details.",
+    "producer.orders.item": "• Order #{id} · {total} · {state}",
+    "producer.orders.empty": "No new orders.",
+    "producer.orders.button": "📦 Order #{id}",
+    "producer.order.title": "Order #{id} ({state})",
+    "producer.order.line": "• {name} {unit} × {qty} = {amount}",
+    "producer.order.total": "Goods {subtotal} + delivery {fee} = {total}",
+    "producer.order.delivery": "Delivery: {status}",
+    "producer.order.accept": "✅ Accept",
+    "producer.order.decline": "🙅 Decline",
+    "producer.order.assign": "🛵 Pick courier",
+    "producer.order.list": "📦 Orders",
+    "producer.order.accepted": "Order #{id} accepted.\nPick a courier, or leave it for a nearby courier to take.",
+    "producer.assign.ask": "Who should deliver order #{id}?",
+    "producer.assign.none": "No couriers are registered yet. It stays open for couriers.",
+    "producer.assign.leave_open": "🙌 Leave open",
+    "producer.assign.done": "{name} will deliver order #{id}.",
+    "producer.decline.ask": "Decline order #{id}? The customer gets all {total} back.",
+    "producer.decline.yes": "🙅 Yes, decline",
+    "producer.decline.done": "Order #{id} declined. The customer has all the money back.",
+    "producer.claims.title": "Claims waiting for your answer.",
+    "producer.claims.item": "• Claim #{id} (order #{order}) · {kind}",
+    "producer.claims.empty": "No claims to answer.",
+    "producer.claims.button": "🙋 Claim #{id}",
+    "producer.claims.list": "🙋 Claims",
+    "producer.claim.card": "Claim #{id} · order #{order} ({total})\nKind: {kind}\nCustomer says: {text}\nShop's answer: {answer}",
+    "producer.claim.refund_full": "💸 Full refund",
+    "producer.claim.refund_partial": "💵 Part refund",
+    "producer.claim.replace": "🔁 Replace",
+    "producer.claim.reject": "🙅 Reject",
+    "producer.claim.ask_amount": "How much should go back? Write a number. (goods {subtotal})",
+    "producer.claim.ask_reason": "Why do you reject it? The customer will read this.",
+    "producer.claim.confirm": "Answer claim #{id} like this?\nAnswer: {resolution}",
+    "producer.claim.money_note": "The money goes back when the customer accepts.",
+    "producer.claim.send": "✅ Send answer",
+    "producer.claim.done": "Answer sent. The customer can accept it or ask the office to decide.",
+    "producer.sales.text": (
+        "💰 {name}\n{count} orders delivered · goods {sales}\n{settled} of them settled\n\n"
+        "Wallet: Bamtol {btl} (available {available})\nBamnamu {bnm}"
+    ),
+}

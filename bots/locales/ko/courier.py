@@ -1,0 +1,43 @@
+"""Korean — the courier's work (``bots.flows.courier``): the job board, my deliveries in driving order,
+the job card, the delivery code, earnings.
+"""
+
+from __future__ import annotations
+
+TEXTS: dict[str, str] = {
+    "courier.not_courier": "배달 일은 시장 사무실에서 배달원으로 등록한 뒤에 할 수 있어요. 전화 주세요: {phone}",
+    "courier.board.mine": "📋 내 배달 ({n})",
+    "courier.mine.button": "📋 내 배달",
+    "courier.earnings.button": "💰 배달 수입",
+    "courier.take.done": "✅ 주문 #{id} 배달을 맡았어요!",
+    "courier.job.picked_up_button": "📦 물건 받았어요",
+    "courier.job.call_shop": "☎️ 가게에 전화",
+    "courier.job.card": "주문 #{id} · {status}\n가게: {shop} ({market})\n받는 곳: {region}\n배달비: {fee}",
+    "courier.mine.empty": "맡은 배달이 없어요.",
+    "courier.mine.open": "🛵 주문 #{id}",
+    "courier.pickup.done": "✅ 물건을 받았어요. 배달지에 도착하면 손님께 6자리 번호를 여쭤보세요.",
+    "courier.deliver.ask": "주문 #{id}: 손님께 받은 6자리 번호를 써 주세요.",
+    "courier.deliver.button": "🔢 번호 입력",
+    "courier.deliver.not_code": "번호는 숫자 6자리예요.",
+    "courier.deliver.wrong": "번호가 맞지 않아요. {left}번 더 할 수 있어요. 손님께 번호를 다시 여쭤봐 주세요.",
+    "courier.deliver.locked": "번호가 여러 번 틀려서 이 배달은 잠겼어요. 시장 사무실에서 연락드릴게요: {phone}",
+    "courier.deliver.done": "🎉 주문 #{id} 배달 완료! 수고하셨어요. 배달비 {fee:은} 정산 때 들어와요.",
+    "courier.earnings.text": "💰 배달 수입\n밤톨 {btl} (쓸 수 있는 돈 {available})\n\n최근 배달비:\n{lines}",
+    "courier.earnings.line": "• 주문 #{order} +{amount}",
+    "courier.earnings.none": "아직 정산된 배달비가 없어요.",
+    "courier.board.title": "📋 배달 일감 ({area}) — {page}쪽",
+    "courier.board.title_all": "📋 배달 일감 (모든 지역) — {page}쪽",
+    "courier.board.item": "#{id} {market} {shop} → {district}\n   🕐 {window} · 배달비 {fee}",
+    "courier.board.take": "🛵 #{id} 맡기",
+    "courier.board.next": "다음 ▶",
+    "courier.board.prev": "◀ 이전",
+    "courier.board.all_areas": "🗺 모든 지역 보기",
+    "courier.board.my_area": "📍 내 지역만",
+    "courier.board.empty": "지금은 맡을 배달이 없어요. 새 일감이 생기면 여기에 보여요.",
+    "courier.mine.title": "🛵 내 배달 (가는 순서)",
+    "courier.mine.item": "{n}. #{id} {window} · {district}",
+    "courier.mine.call": "📞 {name}님께 전화",
+    "courier.job.address": "📍 받는 곳: {address}\n👤 받는 분: {name} {phone}",
+    "courier.job.map": "🗺 지도에서 보기",
+    "courier.job.shopper_collects": "🏪 손님이 찾아가는 주문이에요 ({place}).",
+}
