@@ -11,17 +11,19 @@ Nothing personal is shown: no reviewer or courier names, no claim texts (they ar
 ledger holds only their digests) — a role, a time, a kind and a sequence number. An unknown or
 mistyped code is a friendly 404 page; the label image is ``GET /p/<code>/label.png``.
 
-A page is rendered once per product and ledger size and then served from memory (``web.page_cache``):
-a market-day crowd scanning labels reads the same few pages. How fresh a served page is — the
-staleness bound — is written at ``PageCache``.
+The page is ``templates/provenance.html``, rendered once per product and ledger size and then served
+from memory (``web.page_cache``): a market-day crowd scanning labels reads the same few pages. How fresh
+a served page is — the staleness bound — is written at ``PageCache``.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
+import jinja2
 from aiohttp import web
 
 from commerce.errors import UnknownProduct
@@ -30,11 +32,10 @@ from commerce.shops import labels, product_code
 from commerce.trust.standing import Facts, FactsCache, ShopReputation, reputation
 from ledger.db import Database, Op, Row, read
 from ledger.errors import ChestnutError
-from web.html import HEADERS, esc, problem, shell
 from web.page_cache import PageCache
+from web.pages import HEADERS, environment, problem
 
 log = logging.getLogger("chestnut.provenance_page")
-KST = dt.timezone(dt.timedelta(hours=9))
 STAGE_NAMES = {
     "listed": "🏷️ 장터에 등록",
     "harvested": "🌱 수확",
@@ -76,17 +77,37 @@ REVIEWS_SHOWN = 8
 CLAIMS_SHOWN = 8
 
 
-def _when(ms: int) -> str:
-    return dt.datetime.fromtimestamp(ms / 1000, KST).strftime("%Y-%m-%d %H:%M")
+@dataclass(frozen=True, slots=True)
+class Step:
+    """A signed step of the product's timeline, and the entry kinds that may prove it (``verify.js``)."""
+
+    name: str
+    kinds: str
+    seq: int
+    time_ms: int | None
+    who: str
+    note: str = ""
 
 
-def _step(stage: str, seq: int, when: str, who: str, note: str = "") -> str:
-    note_html = f"<br>{esc(note)}" if note else ""
-    return (
-        f'<li data-seq="{seq}" data-kind="{esc(STAGE_KINDS[stage])}"><span class="stage">{esc(STAGE_NAMES[stage])}</span> '
-        f'<a class="seq" href="/ledger/entry/{seq}">기록 #{seq}</a><br><span class="muted">{esc(when + " · " if when else "")}{esc(who)}</span>'
-        f'{note_html}<span class="mark" data-mark></span></li>'
-    )
+@dataclass(frozen=True, slots=True)
+class ReviewLine:
+    seq: int
+    rating: int
+    text: str
+    created_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimLine:
+    seq: int
+    kind: str
+    status: str
+    resolution: str
+    created_ms: int
+
+
+def _step(stage: str, seq: int, time_ms: int | None, who: str, note: str = "") -> Step:
+    return Step(STAGE_NAMES[stage], STAGE_KINDS[stage], seq, time_ms, who, note)
 
 
 class ProvenancePages:
@@ -94,11 +115,14 @@ class ProvenancePages:
         self,
         db: Database,
         *,
+        templates: jinja2.Environment | None = None,
         base_url: str = "",
         facts: FactsCache | None = None,
         revalidate_s: float = 0.5,
     ) -> None:
         self.db = db
+        # Pages are rendered for the cache, outside any request: with the app's templates when given.
+        self.templates = templates or environment()
         self.base_url = base_url
         self.facts = facts or FactsCache()
         self.cache = PageCache(db, self._render_many, revalidate_s=revalidate_s)
@@ -113,8 +137,9 @@ class ProvenancePages:
         ]
 
     @staticmethod
-    def _not_found() -> web.Response:
+    def _not_found(request: web.Request) -> web.Response:
         return problem(
+            request,
             404,
             "그런 물건을 찾지 못했어요",
             "라벨의 코드를 다시 확인해 주세요. 코드는 숫자와 영문 대문자 5자 이상이에요 (예: 0001Y).",
@@ -125,18 +150,18 @@ class ProvenancePages:
         """``/p`` alone is a 404 page; ``/p?code=…`` (the landing page's form) leads to the product's page."""
         product_id = product_code.decode(request.query.get("code", "").strip())
         if product_id is None:
-            return self._not_found()
+            return self._not_found(request)
         raise web.HTTPSeeOther(f"/p/{product_code.encode(product_id)}")
 
     async def label(self, request: web.Request) -> web.StreamResponse:
         product_id = product_code.decode(request.match_info["code"])
         if product_id is None:
-            return self._not_found()
+            return self._not_found(request)
         try:
             async with self.db.snapshot() as snap:
                 history = await provenance.history(snap, product_id)
         except UnknownProduct:
-            return self._not_found()
+            return self._not_found(request)
         base = self.base_url or f"{request.scheme}://{request.host}"
         item = labels.LabelItem(product_id, history.product.name, history.product.origin_region)
         return web.Response(body=labels.label_png(item, base), content_type="image/png")
@@ -144,16 +169,16 @@ class ProvenancePages:
     async def page(self, request: web.Request) -> web.StreamResponse:
         product_id = product_code.decode(request.match_info["code"])
         if product_id is None:
-            return self._not_found()
+            return self._not_found(request)
         try:
             cached = await self.cache.get(product_id)
         except UnknownProduct:
-            return self._not_found()
+            return self._not_found(request)
         except ChestnutError as exc:
-            return problem(exc.http_status, "페이지를 만들지 못했어요", exc.message)
+            return problem(request, exc.http_status, "페이지를 만들지 못했어요", exc.message)
         except Exception:
             log.exception("provenance page %s failed", request.path)
-            return problem(500, "잠시 문제가 생겼어요", "잠시 후 다시 열어 주세요.")
+            return problem(request, 500, "잠시 문제가 생겼어요", "잠시 후 다시 열어 주세요.")
         headers = {**HEADERS, "Cache-Control": CACHE_CONTROL, "ETag": cached.etag}
         if _matches(request, cached.etag):
             return web.Response(status=304, headers=headers)
@@ -173,8 +198,8 @@ class ProvenancePages:
         for product_id, rs in zip(product_ids, reads, strict=True):
             rows, at = results[at : at + len(rs)], at + len(rs)
             try:
-                body, title = self._html(product_id, rows, facts)
-                out[product_id] = (size, shell(title, body).encode())
+                context = self._context(product_id, rows, facts)
+                out[product_id] = (size, self.templates.get_template("provenance.html").render(context).encode())
             except Exception as exc:  # this product's waiters are told (an unknown product: 404)
                 out[product_id] = exc
         return out
@@ -204,67 +229,40 @@ class ProvenancePages:
             ),
         ]
 
-    def _html(self, product_id: int, results: Sequence[Sequence[Row]], facts: Facts) -> tuple[str, str]:
-        """(the page's body, its title) from the results of ``_reads``."""
+    def _context(self, product_id: int, results: Sequence[Sequence[Row]], facts: Facts) -> dict[str, Any]:
+        """What ``provenance.html`` shows, from the results of ``_reads``."""
         *history_rows, review_rows, claim_rows = results
         h = provenance.history_from_rows(product_id, history_rows)
-        p, shop = h.product, h.shop
-        rep = self._shop_reputation(facts, shop.id)
-        steps = [_step("listed", p.listed_seq, "", "생산자가 서명")]
+        steps = [_step("listed", h.product.listed_seq, None, "생산자가 서명")]
         producer = [e for e in h.events if e.role == "producer"]
         courier = [e for e in h.events if e.role == "courier"][-COURIER_STEPS_SHOWN:]
         for e in producer + courier:
             who = "생산자가 서명" if e.role == "producer" else "배달 기사님이 서명"
-            steps.append(_step(e.stage, e.seq, _when(e.time_ms), who, e.note))
-        certs = ", ".join(p.certifications) if p.certifications else "없음"
-        minutes = rep.median_delivery_min
-        if minutes is None:
-            delivery = "아직 기록 없음"
-        elif minutes < 60:
-            delivery = f"보통 {max(1, minutes)}분 안"
-        else:
-            delivery = f"보통 {minutes // 60}시간 {minutes % 60}분"
-        facts_html = (
-            '<div class="card"><dl class="facts">'
-            f"<dt>원산지</dt><dd>{esc(p.origin_region)} · {esc(p.origin_producer)}</dd>"
-            f"<dt>인증</dt><dd>{esc(certs)}</dd>"
-            f"<dt>수확·생산일</dt><dd>{esc(p.produced_on or '기록 없음')}</dd>"
-            f'<dt>가게 별점</dt><dd><span class="stars">★</span> {esc(rep.rating.display)} (후기 {rep.rating.count}개)</dd>'
-            f"<dt>문제 신고</dt><dd>배달 {rep.delivered}건 중 {rep.claims}건 ({rep.claim_rate_bp / 100:.1f}%)</dd>"
-            f"<dt>주문→배달</dt><dd>{esc(delivery)}</dd>"
-            "</dl></div>"
-        )
-        reviews_html = "".join(
-            f'<li data-seq="{int(seq)}" data-kind="review.post"><span class="stars">{"★" * int(rating)}{"☆" * (5 - int(rating))}</span> '
-            f'<a class="seq" href="/ledger/entry/{int(seq)}">기록 #{int(seq)}</a><br>{esc(text) if text else "<span class=muted>(글 없음)</span>"}'
-            f'<br><span class="muted">구매 확인된 후기 · {esc(_when(int(created)))}</span><span class="mark" data-mark></span></li>'
+            steps.append(_step(e.stage, e.seq, e.time_ms, who, e.note))
+        reviews = [
+            ReviewLine(int(seq), int(rating), str(text) if text else "", int(created))
             for _rid, rating, text, seq, created in review_rows
-        )
-        claims_html = "".join(
-            f'<li data-seq="{int(seq)}" data-kind="{CLAIM_KINDS}"><span class="stage">{esc(CLAIM_KIND_NAMES.get(str(kind), str(kind)))}</span> '
-            f'<a class="seq" href="/ledger/entry/{int(seq)}">기록 #{int(seq)}</a><br>'
-            f"{esc(CLAIM_STATUS.get(str(status), str(status)))}"
-            f"{' · ' + esc(RESOLUTIONS.get(str(res), str(res))) if res else ''}"
-            f'<br><span class="muted">{esc(_when(int(created)))}</span><span class="mark" data-mark></span></li>'
+        ]
+        claims = [
+            ClaimLine(
+                int(seq),
+                CLAIM_KIND_NAMES.get(str(kind), str(kind)),
+                CLAIM_STATUS.get(str(status), str(status)),
+                RESOLUTIONS.get(str(res), str(res)) if res else "",
+                int(created),
+            )
             for kind, status, res, seq, created in claim_rows
-        )
-        market = f" · {esc(shop.market)}" if shop.market else ""
-        body = (
-            f'<h1>{esc(p.name)} <span class="muted">{esc(p.unit)}</span></h1>'
-            f"<p>🏪 {esc(shop.name)}{market}{' · ✔ 사무실 확인 가게' if shop.verified else ''}</p>"
-            f"{facts_html}"
-            '<button class="verify" data-verify>🔍 이 기록들이 진짜인지 확인하기</button>'
-            '<div class="result" data-verify-result aria-live="polite">'
-            "버튼을 누르면 이 휴대폰의 브라우저가 장부에서 기록을 직접 받아 서명과 포함 증명을 확인해요.</div>"
-            "<div data-steps>"
-            f'<h2>어디서 왔나요? (서명된 기록)</h2><ol class="steps">{"".join(steps)}</ol>'
-            f'<h2>후기 ({rep.rating.count}개 중 최근)</h2><ol class="steps">{reviews_html or "<li>아직 후기가 없어요.</li>"}</ol>'
-            f'<h2>문제 신고 기록 ({h.claims}건)</h2><ol class="steps">{claims_html or "<li>문제 신고가 없었어요.</li>"}</ol>'
-            "</div>"
-            '<p class="muted">모든 기록은 한 사람 한 사람의 키로 서명되어 밤나무 공개 장부에 차례로 쌓여요. 한 번 쌓인 기록은 '
-            ' 고칠 수 없고, 복제 노드들이 같은 장부를 따로 검증해 함께 서명해요. <a href="/ledger/">공개 장부 보기</a></p>'
-        )
-        return body, f"{p.name} · {shop.name} — 밤나무 장터"
+        ]
+        return {
+            "product": h.product,
+            "shop": h.shop,
+            "rep": self._shop_reputation(facts, h.shop.id),
+            "steps": steps,
+            "reviews": reviews,
+            "claims": claims,
+            "claims_total": h.claims,
+            "claim_kinds": CLAIM_KINDS,
+        }
 
 
 def _matches(request: web.Request, etag: str) -> bool:
