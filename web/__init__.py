@@ -4,6 +4,8 @@ too, stays in ``ledger.api``; the chat channels' webhooks live with the chat in 
 - ``app``         the aiohttp application: every route mounted, the bots' webhooks included;
 - ``landing``     ``GET /``; ``health`` the channels' state;
 - ``api``         the commerce JSON API; ``exchange`` BNM market data;
-- ``explorer``    the public ledger explorer; ``provenance`` a product's provenance page;
-- ``html``        the trust pages' shell and escaping; ``static/`` the in-browser verifier and style.
+- ``explorer``    the public ledger explorer (what it reads: ``explorer_reads``);
+- ``provenance``  a product's provenance page, kept rendered by ``page_cache``;
+- ``pages``       how the HTML pages are rendered: the Jinja2 templates in ``templates/`` (autoescape,
+                  the strict CSP); ``static/`` the in-browser verifier and style.
 """

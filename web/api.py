@@ -16,8 +16,7 @@ gateway answers (``wallet.confirm_topup_callback``, ``wallet.payment_status_call
 
 from __future__ import annotations
 
-import html
-
+import aiohttp_jinja2
 from aiohttp import web
 
 from commerce.errors import InvalidInput
@@ -44,14 +43,9 @@ def _amount_param(raw: str | None) -> int:
     return int(raw)
 
 
-def _page(title: str, lines: list[str], status: int = 200) -> web.Response:
-    body = "".join(f"<p>{html.escape(line)}</p>" for line in lines)
-    text = (
-        '<!doctype html><html lang="ko"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{html.escape(title)}</title></head><body><h1>{html.escape(title)}</h1>{body}</body></html>"
-    )
-    return web.Response(text=text, content_type="text/html", charset="utf-8", status=status)
+def _page(request: web.Request, title: str, lines: list[str]) -> web.Response:
+    """The page a browser lands on after checkout (``templates/payment.html``)."""
+    return aiohttp_jinja2.render_template("payment.html", request, {"title": title, "lines": lines})
 
 
 def _wants_json(request: web.Request) -> bool:
@@ -86,14 +80,18 @@ class PaymentsApi:
                 dumps=json_dumps,
                 data={"ok": True, "order_id": topup.id, "amount": topup.amount, "status": topup.status},
             )
-        return _page("충전 완료", [f"밤톨 {topup.amount:,}원이 충전되었습니다.", "이 창을 닫고 대화로 돌아가세요."])
+        return _page(
+            request, "충전 완료", [f"밤톨 {topup.amount:,}원이 충전되었습니다.", "이 창을 닫고 대화로 돌아가세요."]
+        )
 
     async def fail(self, request: web.Request) -> web.Response:
         raw = request.query.get("code", "")
         code = raw if raw and len(raw) <= 64 and set(raw) <= _FAIL_CODE_CHARS else "UNKNOWN"
         if _wants_json(request):
             return web.json_response(dumps=json_dumps, data={"ok": False, "code": code})
-        return _page("결제가 완료되지 않았습니다", ["충전되지 않았습니다. 다시 시도해 주세요.", f"(코드: {code})"])
+        return _page(
+            request, "결제가 완료되지 않았습니다", ["충전되지 않았습니다. 다시 시도해 주세요.", f"(코드: {code})"]
+        )
 
     async def webhook(self, request: web.Request) -> web.Response:
         if request.content_length is not None and request.content_length > MAX_WEBHOOK_BYTES:

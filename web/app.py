@@ -20,7 +20,7 @@ from ledger.errors import ChestnutError
 from ledger.tiles import TileApi, TreeStore
 from ledger.visibility import Gate
 from ledger.witnessing import WitnessedApi, parse_witnesses
-from web import landing
+from web import landing, pages
 from web.api import PaymentsApi
 from web.exchange import MarketApi
 from web.explorer import Explorer
@@ -70,6 +70,7 @@ def kakao_skill(app: App) -> KakaoSkill:
 def make_web_app(app: App) -> web.Application:
     """Every route, the chat channels' included; the background work a server runs is ``chestnut.serve``'s."""
     web_app = web.Application(middlewares=[error_middleware], client_max_size=1024 * 1024)
+    templates = pages.setup(web_app)  # the HTML pages' Jinja2 templates (web/templates/)
     # Who reads which entry: accredited replicas (bearer tokens) everything, a member their own, anyone the
     # public kinds (commerce.visibility).
     gate = Gate(MARKET_VISIBILITY, readers=True, keys=app.keys)
@@ -103,7 +104,7 @@ def make_web_app(app: App) -> web.Application:
     )
     web_app.add_routes(landing.routes())  # GET /: what this is, and the way to the chat, the ledger, a product
     # The trust pages: provenance pages behind the QR labels, and the ledger explorer (HTML under /ledger/).
-    web_app.add_routes(ProvenancePages(app.db, base_url=app.settings.public_url).routes())
+    web_app.add_routes(ProvenancePages(app.db, templates=templates, base_url=app.settings.public_url).routes())
     explorer = Explorer(
         app.db,
         app.ledger,

@@ -14,51 +14,38 @@
   member only. ``/ledger/members/<key>/entries`` answers 403 for anyone but that key's session.
 - ``/ledger/trust.json``: the keys the in-browser verifier trusts (ledger key, replicas' cosigner keys).
 
-Every page is HTML, and every failure too: a malformed number is a 400 page, an unknown one a 404
-page, a forged or expired link a 403 page; nothing here shows a traceback. The ledger knows members
-only as keys, so no page here can show a name, a phone or an address.
+Every page is HTML from ``templates/ledger/`` (``web.pages``), and every failure too: a malformed number
+is a 400 page, an unknown one a 404 page, a forged or expired link a 403 page; nothing here shows a
+traceback. The ledger knows members only as keys, so no page here can show a name, a phone or an address.
 """
 
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
 
-from ledger import liabilities, merkle
+from ledger import merkle
 from ledger.api import json_dumps
-from ledger.db import Database, UnitOfWork, in_clause
+from ledger.db import Database, UnitOfWork
 from ledger.errors import ChestnutError, NotFound
 from ledger.links import SESSION_COOKIE, SESSION_TTL_S, BadLink, LinkSigner, existing_link_signer, link_signer
 from ledger.model import TOKENS, decode_entry_json
-from ledger.note import verifier_key, verify_cosignatures
+from ledger.note import verifier_key
 from ledger.service import Ledger
 from ledger.visibility import Gate, Visibility, cache_headers
 from ledger.witnessing import WitnessConfig
-from web.html import HEADERS, STATIC_TYPES, esc, load_static, page, problem
+from web import explorer_reads as reads
+from web.pages import HEADERS, STATIC_TYPES, load_static, page, problem
 
 log = logging.getLogger("chestnut.explorer")
-KST = dt.timezone(dt.timedelta(hours=9))
 COOKIE = SESSION_COOKIE
 MAX_SEQ = 2**62
-MY_ENTRIES = 50
-# A member's latest entries, newest first: walked back along their chain (``ledger_entries.actor_prev``),
-# each step kept only if the entry's ``actor`` — a column ``ledger verify`` checks — is the member's, so a
-# broken chain can cut the list short but never show another member's entries on it.
-LATEST_BY_ACTOR = (
-    "WITH RECURSIVE mine(seq, prev, n) AS ("
-    "SELECT e.seq, e.actor_prev, 1 FROM ledger_actors a JOIN ledger_entries e ON e.seq = a.last_entry "
-    "WHERE a.public_key = :k AND e.actor = :k "
-    "UNION ALL SELECT e.seq, e.actor_prev, mine.n + 1 FROM mine JOIN ledger_entries e ON e.seq = mine.prev "
-    "WHERE e.actor = :k AND mine.n < :n"
-    ") SELECT seq FROM mine"
-)
-CHECKPOINTS_SHOWN = 8
 KIND_NAMES = {
     "product.list": "상품 등록",
     "provenance.harvested": "수확",
@@ -87,8 +74,18 @@ class BadNumber(ChestnutError):
     code = "bad_request"
 
 
-def kst(ms: int) -> str:
-    return dt.datetime.fromtimestamp(ms / 1000, KST).strftime("%Y-%m-%d %H:%M")
+@dataclass(frozen=True, slots=True)
+class EntryLine:
+    """One line of a member's list of entries."""
+
+    seq: int
+    kind_name: str
+    time_ms: int
+    product_path: str | None
+
+
+def kind_name(kind: object) -> str:
+    return KIND_NAMES.get(str(kind), str(kind))
 
 
 def seq_param(raw: str | None) -> int:
@@ -105,10 +102,13 @@ def html_errors(handler: Handler) -> Handler:
         try:
             return await handler(request)
         except BadNumber as exc:
-            return problem(400, "기록 번호가 올바르지 않아요", "기록 번호는 0 이상의 숫자예요.", hint=exc.message)
+            return problem(
+                request, 400, "기록 번호가 올바르지 않아요", "기록 번호는 0 이상의 숫자예요.", hint=exc.message
+            )
         except BadLink as exc:
             expired = exc.code == "expired_link"
             return problem(
+                request,
                 403,
                 "링크가 만료됐어요" if expired else "이 링크는 쓸 수 없어요",
                 "채팅의 '💰 내 지갑'에서 '내 장부 보기'를 다시 눌러 주세요."
@@ -116,27 +116,16 @@ def html_errors(handler: Handler) -> Handler:
                 else "이 링크는 밤나무 장터가 보낸 것이 아니거나 잘렸어요. 채팅에서 '내 장부 보기'를 다시 눌러 주세요.",
             )
         except NotFound as exc:
-            return problem(404, "찾는 기록이 없어요", "장부에 그런 기록이 아직 없어요.", hint=exc.message)
+            return problem(request, 404, "찾는 기록이 없어요", "장부에 그런 기록이 아직 없어요.", hint=exc.message)
         except ChestnutError as exc:
-            return problem(exc.http_status, "요청을 처리하지 못했어요", exc.message)
+            return problem(request, exc.http_status, "요청을 처리하지 못했어요", exc.message)
         except web.HTTPException:
             raise
         except Exception:
             log.exception("explorer page %s failed", request.path)
-            return problem(500, "잠시 문제가 생겼어요", "잠시 후 다시 열어 주세요.")
+            return problem(request, 500, "잠시 문제가 생겼어요", "잠시 후 다시 열어 주세요.")
 
     return wrapped
-
-
-def _cosigner_names(note: str, ledger_name: str) -> list[str]:
-    """Names on the note's signature lines other than the ledger's own (shown when a key is unknown here)."""
-    cut = note.rfind("\n\n")
-    names = []
-    for line in note[cut + 2 :].splitlines():
-        parts = line.split(" ")
-        if len(parts) == 3 and parts[1] != ledger_name:
-            names.append(parts[1])
-    return names
 
 
 class Explorer:
@@ -158,7 +147,7 @@ class Explorer:
         # product id → the path of its public page (commerce's /p/<code>; the ledger knows no product codes)
         self.product_page = product_page
         self.static = load_static()
-        self._trees: dict[tuple[int, str], liabilities.SumTree] = {}
+        self.trees = reads.LiabilityTrees()
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -196,7 +185,7 @@ class Explorer:
     async def asset(self, request: web.Request) -> web.StreamResponse:
         name = request.match_info["name"]
         if name not in self.static:
-            return problem(404, "파일이 없어요", "그런 파일은 없어요.")
+            return problem(request, 404, "파일이 없어요", "그런 파일은 없어요.")
         return web.Response(
             body=self.static[name],
             content_type=STATIC_TYPES[name],
@@ -207,7 +196,7 @@ class Explorer:
     async def trust(self, _request: web.Request) -> web.StreamResponse:
         async with self.db.snapshot() as snap:
             signer = await self.ledger.ledger_signer(snap)
-            witnessed = await self._latest_witnessed_size(snap)
+            witnessed = await reads.latest_witnessed_size(snap)
         data = {
             "ledger_key": verifier_key(signer.name, signer.public_key),
             "witnessed": witnessed,
@@ -215,116 +204,13 @@ class Explorer:
         }
         return web.json_response(data, dumps=json_dumps, headers={"Cache-Control": "no-store"})
 
-    async def index(self, _request: web.Request) -> web.StreamResponse:
+    async def index(self, request: web.Request) -> web.StreamResponse:
         async with self.db.snapshot() as snap:
-            checkpoints = await snap.fetch(
-                "SELECT size, root, created_ms FROM ledger_checkpoints ORDER BY size DESC LIMIT :n",
-                {"n": CHECKPOINTS_SHOWN},
-            )
-            witnessed = await self._witnessed(snap, [int(r[0]) for r in checkpoints])
-            totals = await self._totals(snap)
+            checkpoints = await reads.checkpoints(snap, self.witnesses, self.ledger.origin)
+            totals = await reads.totals(snap)
             head = await self.ledger.head(snap)
-        rows = []
-        for size, root, created in checkpoints:
-            cosigned = witnessed.get(int(size), [])
-            who = ", ".join(esc(c) for c in cosigned) if cosigned else '<span class="muted">아직 없음</span>'
-            rows.append(
-                f"<tr><td>#{int(size):,}</td><td>{esc(kst(int(created)))}</td>"
-                f'<td class="seq">{esc(base64.b64encode(bytes(root)).decode()[:16])}…</td><td>{who}</td></tr>'
-            )
-        table = (
-            "<table><tr><th>크기</th><th>서명 시각</th><th>뿌리 해시</th><th>함께 서명한 복제 노드</th></tr>"
-            + "".join(rows)
-            + "</table>"
-            if rows
-            else "<p>아직 체크포인트가 없어요.</p>"
-        )
-        body = (
-            "<h1>밤나무 공개 장부</h1>"
-            f"<p>모든 주문·결제·배달·후기·원산지 기록이 서명되어 이 장부에 차례로 쌓여요. 지금까지 {head.size:,}개.</p>"
-            '<p class="muted">상품·원산지·배달·후기·문제 신고 기록은 누구나 내용까지 볼 수 있어요. 돈이 오가거나 주문·가입에 '
-            "관한 기록은 번호와 해시만 공개되고, 내용은 당사자와 인증된 복제 노드만 봐요.</p>"
-            '<form class="inline" action="/ledger/entry" method="get"><input name="seq" inputmode="numeric" '
-            'placeholder="기록 번호" aria-label="기록 번호"><button>열기</button></form>'
-            f"<h2>토큰별 합계</h2>{self._totals_html(totals)}"
-            f"<h2>최근 체크포인트</h2>{table}"
-            '<p class="muted">체크포인트는 장부 전체를 하나의 해시(머클 트리의 뿌리)로 묶어 장부의 키로 서명한 것이에요. '
-            "복제 노드가 같은 장부를 따로 검증하고 함께 서명하면, 장부가 과거를 고쳐 쓰지 않았다는 증거가 돼요.</p>"
-            '<a class="button" href="/ledger/liabilities">회원 잔액 합계 증명 보기</a>'
-            '<a class="button" href="/ledger/me">내 장부 보기</a>'
-        )
-        return page("밤나무 공개 장부", body)
-
-    @staticmethod
-    async def _latest_witnessed_size(snap: UnitOfWork) -> int | None:
-        try:
-            rows = await snap.fetch("SELECT MAX(size) FROM ledger_witnessed")
-        except Exception:  # an old schema without the replication tables
-            log.debug("no ledger_witnessed table", exc_info=True)
-            return None
-        return None if rows[0][0] is None else int(rows[0][0])
-
-    async def _witnessed(self, snap: UnitOfWork, sizes: list[int]) -> dict[int, list[str]]:
-        """Cosigners by checkpoint size: checked against the configured replicas' keys where known."""
-        if not sizes:
-            return {}
-        clause, params = in_clause("s", sizes)
-        try:
-            rows = await snap.fetch(f"SELECT size, note FROM ledger_witnessed WHERE size IN {clause}", params)
-        except Exception:  # the replication tables are not there (an old schema): nobody cosigned
-            log.debug("no ledger_witnessed table", exc_info=True)
-            return {}
-        operators = {w.key.name: w.operator for w in self.witnesses}
-        out: dict[int, list[str]] = {}
-        for size, note in rows:
-            try:
-                verified = verify_cosignatures(str(note), [w.key for w in self.witnesses]) if self.witnesses else {}
-            except ChestnutError:
-                verified = {}
-            names = [f"{operators[n]} ✅" for n in verified]
-            names += [f"{n} (키 모름)" for n in _cosigner_names(str(note), self.ledger.origin) if n not in verified]
-            out[int(size)] = names
-        return out
-
-    async def _totals(self, snap: UnitOfWork) -> dict[str, dict[str, int]]:
-        rows = await snap.fetch(
-            "SELECT token, "
-            "SUM(CASE WHEN owner IS NOT NULL THEN credits_posted - debits_posted ELSE 0 END), "
-            "SUM(CASE WHEN owner IS NULL AND id NOT IN ('reserve:cash', 'treasury:bnm') "
-            "THEN credits_posted - debits_posted ELSE 0 END), "
-            "SUM(CASE WHEN id IN ('reserve:cash', 'treasury:bnm') THEN debits_posted - credits_posted ELSE 0 END), "
-            "SUM(credits_pending) "
-            "FROM ledger_accounts GROUP BY token"
-        )
-        out: dict[str, dict[str, int]] = {t: {"members": 0, "system": 0, "issued": 0, "held": 0} for t in TOKENS}
-        for token, members, system, issued, held in rows:
-            out[str(token)] = {
-                "members": int(members or 0),
-                "system": int(system or 0),
-                "issued": int(issued or 0),
-                "held": int(held or 0),
-            }
-        return out
-
-    @staticmethod
-    def _totals_html(totals: dict[str, dict[str, int]]) -> str:
-        btl, bnm = totals.get("BTL", {}), totals.get("BNM", {})
-        circulating = btl.get("members", 0) + btl.get("system", 0)
-        same = "✅ 같아요" if circulating == btl.get("issued", 0) else "❌ 달라요"
-        bnm_total = bnm.get("members", 0) + bnm.get("system", 0)
-        return (
-            '<div class="card"><dl class="facts">'
-            f"<dt>밤톨(BTL) 유통량</dt><dd>{circulating:,}원</dd>"
-            f"<dt>· 회원 지갑</dt><dd>{btl.get('members', 0):,}원</dd>"
-            f"<dt>· 보관·수수료 등</dt><dd>{btl.get('system', 0):,}원</dd>"
-            f"<dt>기록된 현금 준비금</dt><dd>{btl.get('issued', 0):,}원 (들어온 현금 − 내준 현금)</dd>"
-            f"<dt>둘이 같은가요?</dt><dd>{same}</dd>"
-            f"<dt>결제 보관 중</dt><dd>{btl.get('held', 0):,}원</dd>"
-            f"<dt>밤나무(BNM) 발행량</dt><dd>{bnm_total / 1000:,.3f} BNM</dd>"
-            "</dl></div>"
-            '<p class="muted">밤톨은 현금이 들어올 때만 생기고 현금이 나갈 때 사라져요. 그래서 유통량과 현금 준비금은 '
-            "언제나 같아야 해요. 은행 잔고가 준비금만큼 있는지는 감사인의 확인서로 따로 확인해요.</p>"
-        )
+        context = {"head_size": head.size, "totals": totals, "checkpoints": checkpoints}
+        return page(request, "ledger/index.html", context)
 
     def _product_path(self, signed: dict[str, Any]) -> str | None:
         """The public page of the product an entry is about (a listing, a provenance step, a review…), if any."""
@@ -345,146 +231,55 @@ class Explorer:
             raw = await self.ledger.entry(snap, seq)
         headers = cache_headers(audience, "public, no-cache")
         if not audience.sees(self.gate.facts(raw)):
-            return page(f"기록 #{seq}", self._restricted(seq, raw), headers=headers)
-        decoded = decode_entry_json(raw)
-        signed = decoded["signed"]
+            leaf = base64.b64encode(merkle.leaf_hash(raw)).decode()
+            return page(request, "ledger/restricted.html", {"seq": seq, "leaf": leaf}, headers=headers)
+        signed = decode_entry_json(raw)["signed"]
         kind = str(signed.get("kind", ""))
-        # The money the entry moved, from the signed entry itself: the transfers table has no index by
-        # entry, and reading it by seq scanned every transfer ever made for each page view.
-        transfers = [
-            (t["type"], t["debit"], t["credit"], t["token"], int(t["amount"]))
-            for t in sorted(signed.get("transfers", []), key=lambda t: str(t["id"]))
-        ]
-        rows = "".join(
-            f"<tr><td>{esc(t)}</td><td>{esc(d)}</td><td>{esc(c)}</td><td>{int(a):,} {esc(tok)}</td></tr>"
-            for t, d, c, tok, a in transfers
-        )
-        money = (
-            f"<h2>돈의 움직임</h2><table><tr><th>종류</th><th>나간 곳</th><th>들어간 곳</th><th>금액</th></tr>{rows}</table>"
-            if rows
-            else ""
-        )
-        product_path = self._product_path(signed)
-        product = (
-            f'<a class="button" href="{esc(product_path)}">🌱 이 물건이 어디서 왔는지 보기</a>' if product_path else ""
-        )
-        body = (
-            f"<h1>기록 #{seq:,}</h1>"
-            f'<div class="card"><dl class="facts"><dt>종류</dt><dd>{esc(KIND_NAMES.get(kind, kind))} '
-            f'<span class="seq">{esc(kind)}</span></dd>'
-            f"<dt>시각</dt><dd>{esc(kst(int(signed.get('time', 0))))}</dd>"
-            f'<dt>서명한 키</dt><dd class="seq">{esc(str(signed.get("actor", ""))[:20])}…</dd></dl></div>'
-            f'<ol class="steps" data-steps><li data-seq="{seq}" data-kind="{esc(kind)}">'
-            f'<span class="stage">이 기록</span> <span class="seq">#{seq}</span><span class="mark" data-mark></span></li></ol>'
-            '<button class="verify" data-verify>🔍 이 브라우저에서 직접 확인하기</button>'
-            '<div class="result" data-verify-result aria-live="polite"></div>'
-            f"{product}{money}<h2>서명된 내용</h2><pre>{esc(json.dumps(signed.get('body', {}), ensure_ascii=False, indent=1))}</pre>"
-            f'<p class="muted">원본: <a href="/ledger/entries?start={seq}&amp;end={seq + 1}">JSON</a> · '
-            f'<a href="/ledger/receipt/{seq}">영수증</a></p>'
-        )
-        return page(f"기록 #{seq}", body, headers=headers)
-
-    @staticmethod
-    def _restricted(seq: int, raw: bytes) -> str:
-        leaf = base64.b64encode(merkle.leaf_hash(raw)).decode()
-        return (
-            f"<h1>기록 #{seq:,}</h1>"
-            '<div class="card"><dl class="facts"><dt>종류</dt><dd>🔒 비공개 기록</dd>'
-            f'<dt>잎 해시</dt><dd class="seq">{esc(leaf)}</dd></dl></div>'
-            "<p>돈이 오가거나 주문·가입에 관한 기록은 당사자와 인증된 복제 노드만 내용을 볼 수 있어요. "
-            "누구나 이 기록이 장부에 그대로 들어 있는지는 확인할 수 있어요.</p>"
-            f'<ol class="steps" data-steps><li data-seq="{seq}" data-kind="">'
-            f'<span class="stage">이 기록</span> <span class="seq">#{seq}</span><span class="mark" data-mark></span></li></ol>'
-            '<button class="verify" data-verify>🔍 장부에 들어 있는지 확인하기</button>'
-            '<div class="result" data-verify-result aria-live="polite"></div>'
-            "<p class=\"muted\">내 기록이라면 카카오톡이나 텔레그램의 '💰 내 지갑'에서 '내 장부 보기'로 들어와 주세요. "
-            f'<a href="/ledger/receipt/{seq}">영수증</a></p>'
-        )
+        context = {
+            "seq": seq,
+            "kind": kind,
+            "kind_name": kind_name(kind),
+            "time_ms": int(signed.get("time", 0)),
+            "actor": str(signed.get("actor", "")),
+            "product_path": self._product_path(signed),
+            "transfers": reads.transfers(signed),
+            "body_json": json.dumps(signed.get("body", {}), ensure_ascii=False, indent=1),
+        }
+        return page(request, "ledger/entry.html", context, headers=headers)
 
     # ----------------------------------------------------------------------------- liabilities
 
-    async def _tree(self, snap: UnitOfWork, signer: LinkSigner | None, token: str, size: int) -> liabilities.SumTree:
-        cached = self._trees.get((size, token))
-        if cached is not None:
-            return cached
-        if signer is None:
-            raise NotFound("no member has opened the explorer yet, so no liabilities tree is published")
-        balances = await liabilities.balances_at(snap, token, size)
-        tree = liabilities.build(token, size, balances, lambda account: signer.salt(size, account))
-        if len(self._trees) > 16:
-            self._trees.clear()
-        self._trees[(size, token)] = tree
-        return tree
-
-    async def liabilities(self, _request: web.Request) -> web.StreamResponse:
+    async def liabilities(self, request: web.Request) -> web.StreamResponse:
         async with self.db.snapshot() as snap:
             size, _note = await self.ledger.latest_checkpoint(snap)
             signer = await existing_link_signer(self.keys, snap)
             if signer is None:
                 return problem(
-                    404, "아직 증명이 없어요", "아직 아무도 공개 장부에 로그인하지 않아 합계 증명을 만들지 않았어요."
+                    request,
+                    404,
+                    "아직 증명이 없어요",
+                    "아직 아무도 공개 장부에 로그인하지 않아 합계 증명을 만들지 않았어요.",
                 )
-            trees = [await self._tree(snap, signer, token, size) for token in TOKENS]
-        cards = "".join(
-            f'<div class="card"><dl class="facts"><dt>토큰</dt><dd>{esc(t.token)}</dd>'
-            f"<dt>회원 수</dt><dd>{len(t.leaves):,}</dd><dt>합계</dt><dd>{t.root.total:,}</dd>"
-            f'<dt>뿌리 해시</dt><dd class="seq">{esc(t.root.hash.hex())}</dd></dl></div>'
-            for t in trees
-        )
-        body = (
-            f"<h1>회원 잔액 합계 증명</h1><p>체크포인트 #{size:,} 시점의 모든 회원 잔액을 머클 합계 트리로 묶었어요.</p>"
-            f'{cards}<p class="muted">각 회원의 잔액은 (비밀 소금으로 가린 계정, 잔액) 잎이 되고, 부모는 두 자식의 해시와 '
-            "합계를 함께 묶어요. 그래서 누구의 잔액도 빠지거나 음수로 숨길 수 없어요. 내 잎이 들어 있는지는 로그인해서 "
-            "확인할 수 있어요.</p>"
-            '<a class="button" href="/ledger/liabilities/mine">내 잔액이 들어 있는지 확인하기</a>'
-        )
-        return page("회원 잔액 합계 증명", body)
+            trees = [await self.trees.tree(snap, signer, token, size) for token in TOKENS]
+        return page(request, "ledger/liabilities.html", {"size": size, "trees": trees})
 
     async def my_liabilities(self, request: web.Request) -> web.StreamResponse:
         async with self.db.snapshot() as snap:
             me, signer = await self._session(request, snap)
             if me is None or signer is None:
-                return self._login_needed()
+                return self._login_needed(request)
             size, _note = await self.ledger.latest_checkpoint(snap)
-            accounts = await snap.fetch(
-                "SELECT id, token FROM ledger_accounts WHERE owner = :k AND opened_seq < :n ORDER BY id",
-                {"k": me, "n": size},
-            )
-            parts = []
-            for account, token in accounts:
-                tree = await self._tree(snap, signer, str(token), size)
-                index = tree.index_of(str(account))
-                if index is None:
-                    continue
-                leaf = tree.leaves[index]
-                data = {
-                    "account": leaf.account,
-                    "salt": base64.b64encode(leaf.salt).decode(),
-                    "balance": leaf.balance,
-                    "path": [
-                        {"hash": base64.b64encode(s.hash).decode(), "total": s.total, "left": s.left}
-                        for s in tree.proof(index)
-                    ],
-                    "root": base64.b64encode(tree.root.hash).decode(),
-                    "total": tree.root.total,
-                }
-                parts.append((str(token), leaf.balance, tree.root.total, json.dumps(data)))
-        if not parts:
+            leaves = await self.trees.leaves_of(snap, signer, me, size)
+        if not leaves:
             return problem(
-                404, "아직 잔액 기록이 없어요", "이 체크포인트에는 아직 내 계정이 없어요. 잠시 후 다시 열어 주세요."
+                request,
+                404,
+                "아직 잔액 기록이 없어요",
+                "이 체크포인트에는 아직 내 계정이 없어요. 잠시 후 다시 열어 주세요.",
             )
         # One button checks the BTL leaf (the one members care about); every leaf's data is on the page.
-        token, balance, total, data_json = next((p for p in parts if p[0] == "BTL"), parts[0])
-        body = (
-            f"<h1>내 잔액이 합계에 들어 있나요?</h1><p>체크포인트 #{size:,} 시점 내 {esc(token)} 잔액: "
-            f"<b>{balance:,}</b> · 전체 회원 합계: {total:,}</p>"
-            f'<div data-liability="{esc(data_json)}"></div>'
-            '<button class="verify" data-liability-check>🔍 이 브라우저에서 직접 확인하기</button>'
-            '<div class="result" data-liability-result aria-live="polite"></div>'
-            '<p class="muted">내 잎(비밀 소금으로 가린 계정과 잔액)에서 시작해 형제 노드의 해시와 합계를 하나씩 묶어 올라가, '
-            "공개된 뿌리 해시와 합계에 닿는지 SHA-256으로 확인해요.</p>"
-        )
-        return page("내 잔액 증명", body)
+        leaf = next((leaf for leaf in leaves if leaf.token == "BTL"), leaves[0])  # noqa: S105 - a token name
+        return page(request, "ledger/my_liabilities.html", {"size": size, "leaf": leaf})
 
     # ------------------------------------------------------------------------------- the member
 
@@ -522,8 +317,9 @@ class Explorer:
             return None, signer
 
     @staticmethod
-    def _login_needed() -> web.Response:
+    def _login_needed(request: web.Request) -> web.Response:
         return problem(
+            request,
             401,
             "채팅에서 들어와 주세요",
             "내 장부는 본인만 볼 수 있어요. 카카오톡이나 텔레그램의 '💰 내 지갑'에서 '내 장부 보기'를 눌러 주세요.",
@@ -534,10 +330,10 @@ class Explorer:
         async with self.db.snapshot() as snap:
             me, _signer = await self._session(request, snap)
         if me is None:
-            return self._login_needed()
+            return self._login_needed(request)
         if raw.lower() != me.hex():
             return problem(
-                403, "다른 분의 장부예요", "내 장부만 볼 수 있어요. 다른 분의 기록 목록은 보여 드리지 않아요."
+                request, 403, "다른 분의 장부예요", "내 장부만 볼 수 있어요. 다른 분의 기록 목록은 보여 드리지 않아요."
             )
         raise web.HTTPSeeOther("/ledger/me")
 
@@ -545,45 +341,14 @@ class Explorer:
         async with self.db.snapshot() as snap:
             me, _signer = await self._session(request, snap)
             if me is None:
-                return self._login_needed()
-            accounts = [
-                str(r[0]) for r in await snap.fetch("SELECT id FROM ledger_accounts WHERE owner = :k", {"k": me})
-            ]
-            seqs = {int(r[0]) for r in await snap.fetch(LATEST_BY_ACTOR, {"k": me, "n": MY_ENTRIES})}
-            if accounts:
-                clause, params = in_clause("a", accounts)
-                moved = await snap.fetch(
-                    f"SELECT DISTINCT seq FROM ledger_transfers WHERE debit IN {clause} OR credit IN {clause} "
-                    "ORDER BY seq DESC LIMIT :n",
-                    {**params, "n": MY_ENTRIES},
-                )
-                seqs |= {int(r[0]) for r in moved}
-            shown = sorted(seqs, reverse=True)[:MY_ENTRIES]
-            entries = [(s, decode_entry_json(await self.ledger.entry(snap, s))["signed"]) for s in shown]
-            balances = await snap.fetch(
-                "SELECT token, credits_posted - debits_posted, debits_pending FROM ledger_accounts WHERE owner = :k",
-                {"k": me},
-            )
-        items = "".join(
-            f'<li><span class="stage">{esc(KIND_NAMES.get(str(s.get("kind")), str(s.get("kind"))))}</span> '
-            f'<a class="seq" href="/ledger/entry/{seq}">#{seq}</a><br>'
-            f'<span class="muted">{esc(kst(int(s.get("time", 0))))}</span>'
-            + (f' · <a href="{esc(path)}">물건 페이지</a>' if (path := self._product_path(s)) else "")
-            + "</li>"
-            for seq, s in entries
-        )
-        money = "".join(
-            f"<dt>{esc(tok)}</dt><dd>{int(bal):,}" + (f" (보관 중 {int(held):,})" if int(held) else "") + "</dd>"
-            for tok, bal, held in balances
-        )
-        body = (
-            f'<h1>내 장부</h1><p class="muted">내 키: <span class="seq">{esc(me.hex()[:16])}…</span></p>'
-            f'<div class="card"><dl class="facts">{money}</dl></div>'
-            f'<h2>내 기록 (최근 {len(entries)}개)</h2><ul class="plain">{items or "<li>아직 기록이 없어요.</li>"}</ul>'
-            '<a class="button" href="/ledger/liabilities/mine">내 잔액이 합계에 들어 있는지 확인</a>'
-            '<a class="button" href="/ledger/logout">나가기</a>'
-        )
-        return page("내 장부", body, headers={"Cache-Control": "no-store"})
+                return self._login_needed(request)
+            entries = await reads.my_entries(snap, self.ledger, me)
+            balances = await reads.my_balances(snap, me)
+        lines = [
+            EntryLine(seq, kind_name(s.get("kind")), int(s.get("time", 0)), self._product_path(s)) for seq, s in entries
+        ]
+        context = {"key_hex": me.hex(), "balances": balances, "entries": lines}
+        return page(request, "ledger/me.html", context, headers={"Cache-Control": "no-store"})
 
 
 __all__ = ["Explorer", "html_errors", "seq_param"]

@@ -1,14 +1,15 @@
 """``GET /``: what this server is and where to go — the web chat, the public ledger, checking a product.
 
 Korean by default; English with ``?lang=en`` or a browser that prefers English (``Accept-Language``).
-Rendered through the trust pages' shell (``web.html``: every value escaped, the strict CSP).
+Rendered from ``templates/landing.html`` in the trust pages' layout (``web.pages``: autoescape, the
+strict CSP); the texts are here, one catalogue per language.
 """
 
 from __future__ import annotations
 
 from aiohttp import web
 
-from web.html import esc, page
+from web.pages import page
 
 TEXTS = {
     "ko": {
@@ -73,18 +74,13 @@ def choose_lang(request: web.Request) -> str:
 
 async def landing(request: web.Request) -> web.StreamResponse:
     lang = choose_lang(request)
-    t, other = TEXTS[lang], "en" if lang == "ko" else "ko"
-    body = (
-        f'<p class="muted" lang="{other}"><a href="/?lang={other}">{esc(TEXTS[lang]["other"])}</a></p>'
-        f"<h1>🌰 {esc(t['title'])}</h1><p>{esc(t['intro'])}</p><p>{esc(t['ledger_intro'])}</p>"
-        f'<a class="button" href="/chat">{esc(t["chat"])}</a><p class="muted">{esc(t["chat_hint"])}</p>'
-        f'<a class="button" href="/ledger/">{esc(t["ledger"])}</a><p class="muted">{esc(t["ledger_hint"])}</p>'
-        f"<h2>{esc(t['verify'])}</h2><p>{esc(t['verify_hint'])}</p>"
-        '<form class="inline" action="/p" method="get">'
-        f'<input name="code" autocomplete="off" autocapitalize="characters" placeholder="{esc(t["code"])}" '
-        f'aria-label="{esc(t["code"])}"><button>{esc(t["open"])}</button></form>'
+    other = "en" if lang == "ko" else "ko"
+    return page(
+        request,
+        "landing.html",
+        {"lang": lang, "other": other, "t": TEXTS[lang]},
+        headers={"Vary": "Accept-Language", "Content-Language": lang},
     )
-    return page(t["title"], body, lang=lang, headers={"Vary": "Accept-Language", "Content-Language": lang})
 
 
 def routes() -> list[web.RouteDef]:

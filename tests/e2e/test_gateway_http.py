@@ -23,6 +23,7 @@ from commerce.wallet.gateway import HttpGateway, sign_body
 from ledger.verify import verify_ledger
 from tests.support.market import Cast, cast
 from tests.support.pg_standin import SECRET_KEY, WEBHOOK_SECRET, PgStandIn
+from web import pages
 from web.api import PaymentsApi
 from web.app import error_middleware
 
@@ -77,6 +78,7 @@ async def rig(app: App) -> AsyncIterator[Rig]:
     async with PgStandIn() as pg, aiohttp.ClientSession() as session:
         gw = HttpGateway(session, pg.base_url, SECRET_KEY, timeout_s=0.5)
         web_app = web.Application(middlewares=[error_middleware])
+        pages.setup(web_app)  # the checkout redirects answer a page
         web_app.add_routes(PaymentsApi(app.db, app.services, gw, webhook_secret=WEBHOOK_SECRET).routes())
         async with TestClient(TestServer(web_app, host="127.0.0.1")) as http:
             yield Rig(app, c, pg, http)

@@ -52,7 +52,7 @@ from ledger.model import (
 from ledger.note import Verifier, verify_receipt
 from ledger.service import Recorded, Request, SignedAction
 from ledger.verify import verify_ledger
-from web.explorer import LATEST_BY_ACTOR
+from web.explorer_reads import LATEST_BY_ACTOR
 
 OP = "system:operator"
 M1, M2, M3 = "member:1", "member:2", "member:3"
