@@ -752,7 +752,7 @@ def bench() -> None:
 @click.option("--json", "as_json", is_flag=True)
 def bench_ledger(entries: int, as_json: bool) -> None:
     """Batch appends, single commits, full verify, and the machine's ceiling, in one run."""
-    from chestnut.bench import run_ledger_bench
+    from chestnut.bench.ledger import run_ledger_bench
 
     s = settings()
 
@@ -770,7 +770,7 @@ def bench_ledger(entries: int, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def bench_batch(orders_n: int, holders_n: int, as_json: bool) -> None:
     """Settlement of confirmed orders and a dividend to BNM holders (SQLite), timed, then verified."""
-    from chestnut.bench import run_batch_bench
+    from chestnut.bench.batch import run_batch_bench
 
     async def go(app: App) -> dict[str, Any]:
         with progress_bar(not as_json, "seeding orders") as update:
@@ -787,7 +787,7 @@ def bench_batch(orders_n: int, holders_n: int, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def bench_replica(entries: int, rate: int, seconds: float, as_json: bool) -> None:
     """A replica process syncing ENTRIES from nothing, then commit → witnessed-checkpoint lag at RATE."""
-    from chestnut.bench import run_replica_bench
+    from chestnut.bench.replica import run_replica_bench
 
     async def go(app: App) -> dict[str, Any]:
         with progress_bar(not as_json, "writing the ledger") as update:
@@ -804,7 +804,7 @@ def bench_replica(entries: int, rate: int, seconds: float, as_json: bool) -> Non
 @click.option("--json", "as_json", is_flag=True)
 def bench_commerce(members_n: int, products_n: int, orders_n: int, as_json: bool) -> None:
     """Orders placed and paid per second (one transaction each) and search latency."""
-    from chestnut.bench import run_commerce_bench
+    from chestnut.bench.commerce import run_commerce_bench
 
     async def go(app: App) -> dict[str, Any]:
         with progress_bar(not as_json, "commerce benchmark") as update:
@@ -822,7 +822,7 @@ def bench_commerce(members_n: int, products_n: int, orders_n: int, as_json: bool
 @click.option("--json", "as_json", is_flag=True)
 def bench_market(engine_orders: int, orders_n: int, as_json: bool) -> None:
     """The BNM matching engine in memory, then orders placed and settled through the ledger."""
-    from chestnut.bench import run_market_bench
+    from chestnut.bench.market import run_market_bench
 
     async def go(app: App) -> dict[str, Any]:
         with progress_bar(not as_json, "market benchmark") as update:
@@ -839,7 +839,7 @@ def bench_market(engine_orders: int, orders_n: int, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def bench_web(clients: int, per_client: int, shoppers: int, as_json: bool) -> None:
     """Provenance pages (GET /p/<code>) read by concurrent clients over loopback, on the demo market."""
-    from chestnut.bench import run_web_bench
+    from chestnut.bench.web import run_web_bench
 
     async def go(app: App) -> dict[str, Any]:
         with progress_bar(not as_json, "web benchmark") as update:
@@ -857,7 +857,7 @@ def bench_web(clients: int, per_client: int, shoppers: int, as_json: bool) -> No
 @click.option("--json", "as_json", is_flag=True)
 def bench_chat(shoppers: int, rate: float, as_json: bool) -> None:
     """Shoppers ordering at once through the Kakao skill endpoint over loopback HTTP."""
-    from chestnut.bench import run_chat_bench
+    from chestnut.bench.chat import run_chat_bench
 
     async def go(app: App) -> dict[str, Any]:
         with progress_bar(not as_json, "chat benchmark") as update:
@@ -874,7 +874,7 @@ def bench_chat(shoppers: int, rate: float, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def bench_ads(members_n: int, rate: float, opens: int, as_json: bool) -> None:
     """A campaign to opted-in members through a Telegram stand-in, then reward-on-open throughput."""
-    from chestnut.bench_ads import run_ads_bench
+    from chestnut.bench.ads import run_ads_bench
 
     async def go(app: App) -> dict[str, Any]:
         with progress_bar(not as_json, "ads benchmark") as update:
