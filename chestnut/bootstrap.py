@@ -81,6 +81,26 @@ async def _master_key(db: Database, path: Path) -> MasterKey:
     return load_or_create_master_key(path)
 
 
+async def _open_ledger(db: Database, settings: Settings, initialize: bool) -> tuple[KeyStore, Ledger, bytes]:
+    """The key store under the master key, the ledger (its first entries and the market's accounts made
+    when ``initialize``) and the personal-data pepper: (keys, ledger, pepper)."""
+    master = await _master_key(db, settings.resolved_master_key_file)
+    secret = master._secret().hex()
+    keep_out_of_logs(settings, secret, secret.upper())  # the key file's text, should a line ever hold it
+    keys = KeyStore(master)
+    async with db.snapshot() as snap:
+        await keys.check_master(snap)
+    pepper = await load_pepper(db, settings.resolved_pepper_file)
+    ledger = Ledger(keys, settings.ledger_origin)
+    if initialize:
+        async with db.unit_of_work() as uow:
+            created = await ledger.initialize(uow, operator_debit_kinds=OPERATOR_DEBIT_KINDS)
+            if await ensure_market_ready(ledger, uow) or created:
+                await ledger.publish_checkpoint(uow)
+            await uow.commit()
+    return keys, ledger, pepper
+
+
 async def build(settings: Settings, *, migrate: bool = True, initialize: bool = True) -> App:
     settings.home.mkdir(parents=True, exist_ok=True)
     url = settings.resolved_database_url
@@ -88,20 +108,7 @@ async def build(settings: Settings, *, migrate: bool = True, initialize: bool = 
         await upgrade(url, page_size=SQLITE_PAGE_SIZE)
     db = await open_database(url, synchronous=settings.sqlite_synchronous)
     try:
-        master = await _master_key(db, settings.resolved_master_key_file)
-        secret = master._secret().hex()
-        keep_out_of_logs(settings, secret, secret.upper())  # the key file's text, should a line ever hold it
-        keys = KeyStore(master)
-        async with db.snapshot() as snap:
-            await keys.check_master(snap)
-        pepper = await load_pepper(db, settings.resolved_pepper_file)
-        ledger = Ledger(keys, settings.ledger_origin)
-        if initialize:
-            async with db.unit_of_work() as uow:
-                created = await ledger.initialize(uow, operator_debit_kinds=OPERATOR_DEBIT_KINDS)
-                if await ensure_market_ready(ledger, uow) or created:
-                    await ledger.publish_checkpoint(uow)
-                await uow.commit()
+        keys, ledger, pepper = await _open_ledger(db, settings, initialize)
     except BaseException:
         await db.close()
         raise
@@ -114,7 +121,7 @@ async def build(settings: Settings, *, migrate: bool = True, initialize: bool = 
             settings.gateway_secret_key.get_secret_value(),
             timeout_s=settings.gateway_timeout_s,
         )
-    # AdsMarket: the commerce Market with the ads' rules from settings (pacing, quiet hours, open limits).
+    # The domain services with the ads' rules from settings (pacing, quiet hours, open limits).
     market = AdsServices(ledger, keys, ads=AdsRules.from_settings(settings), pepper_secret=pepper)
     index = SearchIndex()
     # Payments value BNM at the market's reference price (the operator's price until members trade),

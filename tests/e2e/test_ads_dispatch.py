@@ -22,7 +22,7 @@ from pydantic import SecretStr
 
 from ads import campaigns, consent
 from bots.texts import t
-from chestnut.bench_ads import seed_opted_in
+from chestnut.bench.seed import seed_opted_in
 from chestnut.bootstrap import App, build
 from chestnut.serve import server_app
 from chestnut.settings import Settings

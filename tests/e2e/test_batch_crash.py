@@ -1,6 +1,6 @@
 """kill -9 in the middle of a money batch: every recipient is paid exactly once (ARCHITECTURE.md, "fault").
 
-20,000 confirmed orders (seeded through the real ledger, ``chestnut.bench.seed_confirmed_orders``) are
+20,000 confirmed orders (seeded through the real ledger, ``chestnut.bench.seed.seed_confirmed_orders``) are
 settled by ``chestnut batch run settlement`` in a separate process, which is killed with SIGKILL five
 times at random moments — each time shortly after it committed another chunk, so the kill lands inside
 the next one — and restarted. Afterwards: the run is done with exactly 20,000 orders, every order has
@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from chestnut.bench import seed_confirmed_orders
+from chestnut.bench.seed import seed_confirmed_orders
 from chestnut.bootstrap import build
 from chestnut.settings import Settings
 

@@ -407,7 +407,7 @@ def test_rendered_screens_used_in_pushes_stay_valid() -> None:
 
 
 async def test_the_chat_benchmark_orders_over_http_and_refuses_a_used_ledger(tmp_path: Path, sqlite_url: str) -> None:
-    from chestnut.bench import run_chat_bench
+    from chestnut.bench.chat import run_chat_bench
     from ledger.errors import LedgerNotEmpty
 
     app = await build(Settings(home=tmp_path / "home", database_url=sqlite_url, environment="test"))
