@@ -164,7 +164,7 @@ class Settings(BaseSettings):
     sms_key: SecretStr | None = None
     sms_timeout_s: float = 10.0
 
-    # -- ads (issue 6): pacing per platform, the night that needs separate consent, open-token key
+    # -- ads: pacing per platform, the night that needs separate consent, open-token key
     ads_open_key: SecretStr | None = None  # HMAC key of sponsored-open buttons (unset: the market's pepper)
     ads_telegram_rate_per_s: float = 30.0  # ad messages a second on Telegram (1000 with paid broadcasts)
     ads_telegram_per_chat_s: float = 1.0  # at least this long between two messages to one chat

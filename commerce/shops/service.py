@@ -184,7 +184,7 @@ async def open_shop(
         raise InvalidInput("delivery regions are names without commas", field="delivery_regions")
     share = validate.whole_number(bnm_max_share, "bnm_max_share", low=0, high=100)
     fee = validate.whole_number(delivery_fee, "delivery_fee", low=0, high=1_000_000)
-    # A recommender's commission comes from the shop's proceeds: at most half (issue: ads and rewards).
+    # A recommender's commission comes from the shop's proceeds: at most half.
     referral = validate.whole_number(referral_bp, "referral_bp", low=0, high=5000)
     rows = await uow.fetch(
         "INSERT INTO shops (owner_id, name, kind, market, region, phone, business_no, bnm_max_share, "
