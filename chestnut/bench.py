@@ -574,7 +574,7 @@ async def seed_confirmed_orders(
     on an empty market). Returns the expected settlement totals to the won.
     """
     from commerce.members import service as members
-    from commerce.orders.service import escrow, hold_id
+    from commerce.orders.payment import escrow, hold_id
     from commerce.shops import catalog
     from commerce.shops import service as shops
     from commerce.wallet import service as wallets

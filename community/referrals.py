@@ -26,10 +26,12 @@ from ads import fraud, reward_settings
 from ads.errors import AdsError
 from commerce.errors import InvalidInput, InvalidState
 from commerce.members import service as members
-from commerce.orders import service as orders
+from commerce.orders import queries as order_queries
+from commerce.orders.rows import Order
 from commerce.services import Services
 from commerce.shops import catalog
 from commerce.shops import service as shops
+from community import queries
 from ledger.db import UnitOfWork, in_clause
 from ledger.service import Request
 
@@ -189,30 +191,19 @@ async def attribute(
     ``referrer_id`` defaults to the order's own; a purchase counts when the recommender shared one of
     the order's products within ``referral_window_days`` before it and the shop offers a commission.
     """
-    order = await orders.get(uow, order_id)
-    existing = await uow.fetch(
-        "SELECT member_id, bp, status, reason FROM order_payees WHERE order_id = :o AND role = :r",
-        {"o": order.id, "r": ROLE},
-    )
-    if existing:
-        m, bp, status, reason = existing[0]
-        return Attribution(order.id, int(m), int(bp), str(status), None if reason is None else str(reason))
+    order = await order_queries.get(uow, order_id)
+    existing = await queries.payee(uow, order.id, ROLE)
+    if existing is not None:
+        return Attribution(order.id, existing.member_id, existing.bp, existing.status, existing.reason)
     referrer = referrer_id if referrer_id is not None else order.referrer_id
     if referrer is None or order.state in ("cancelled", "refunded", "settled"):
         return None
     shop = await shops.get(uow, order.shop_id)
     if shop.referral_bp <= 0:
         return None
-    window = await reward_settings.value(uow, "referral_window_days")
-    clause, params = in_clause("p", [line.product_id for line in order.lines] or [0])
-    shared = await uow.fetch(
-        f"SELECT product_id, last_ms FROM referral_links WHERE referrer_id = :r AND product_id IN {clause} "
-        "AND last_ms >= :since AND last_ms <= :at ORDER BY last_ms DESC",
-        {"r": referrer, "since": order.created_ms - window * DAY_MS, "at": order.created_ms, **params},
-    )
-    if not shared:
+    product_id = await _shared_before(uow, referrer, order)
+    if product_id is None:
         return None
-    product_id = int(shared[0][0])
     verdict = await fraud.judge_referral(uow, order, referrer)
     bp = min(shop.referral_bp, MAX_COMMISSION_BP)
     recorded = await market.ledger.record(
@@ -247,6 +238,18 @@ async def attribute(
     )
     await fraud.record(market, uow, verdict, referrer, f"order:{order.id}")
     return Attribution(order.id, referrer, bp, verdict.status, verdict.kind)
+
+
+async def _shared_before(uow: UnitOfWork, referrer_id: int, order: Order) -> int | None:
+    """The product of the order the recommender shared last within ``referral_window_days`` before it."""
+    window = await reward_settings.value(uow, "referral_window_days")
+    clause, params = in_clause("p", [line.product_id for line in order.lines] or [0])
+    shared = await uow.fetch(
+        f"SELECT product_id, last_ms FROM referral_links WHERE referrer_id = :r AND product_id IN {clause} "
+        "AND last_ms >= :since AND last_ms <= :at ORDER BY last_ms DESC",
+        {"r": referrer_id, "since": order.created_ms - window * DAY_MS, "at": order.created_ms, **params},
+    )
+    return int(shared[0][0]) if shared else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,7 +295,7 @@ async def review_share(
     """An operator decides a held share (a recommender's or a commenter's) before the order settles:
     approved, it is paid at settlement; refused, never. Returns the new status."""
     operator = await members.require_role(uow, operator_id, "operator")
-    order = await orders.lock(uow, order_id)
+    order = await order_queries.lock(uow, order_id)
     rows = await uow.fetch(
         "SELECT status FROM order_payees WHERE order_id = :o AND role = :r", {"o": order.id, "r": role}
     )

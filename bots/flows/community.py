@@ -23,7 +23,8 @@ from bots.flows import payload
 from bots.messages import Button, Screen
 from bots.texts import bnm, won
 from commerce.errors import InvalidInput
-from commerce.orders import service as orders
+from commerce.orders import queries as order_queries
+from commerce.orders.rows import Order
 from commerce.shops import catalog
 from commerce.shops import service as shops
 from community import comments, referrals
@@ -206,14 +207,14 @@ async def choose_comment(ctx: Ctx, args: list[str]) -> Screen:
     """Pick the comment that convinced you; it goes back to the confirmation with it."""
     shop_id = _int(args[0]) if args else 0
     share_pct = _int(args[1]) if len(args) > 1 else 0
-    items = await orders.cart(ctx.uow, ctx.member.id, shop_id)
-    found = await comments.creditable(ctx.uow, ctx.member.id, [p for p, _q, _pr in items], limit=SHOWN)
+    items = await order_queries.cart(ctx.uow, ctx.member.id, shop_id)
+    found = await comments.creditable(ctx.uow, ctx.member.id, [item.product_id for item in items], limit=SHOWN)
     rows = [[Button(f"{x.author}: {_short(x.text, 24)}", payload=f"pay:{shop_id}:{share_pct}:{x.id}")] for x in found]
     rows.append([ctx.button("rc.back_to_pay", f"pay:{shop_id}:{share_pct}")])
     return ctx.say(ctx.t("rc.choose_comment"), *rows)
 
 
-async def after_checkout(ctx: Ctx, order: orders.Order, comment_arg: str | None) -> None:
+async def after_checkout(ctx: Ctx, order: Order, comment_arg: str | None) -> None:
     """In the paying transaction: attribute the recommendation and credit the chosen comment."""
     if order.referrer_id is not None:  # most orders came by no link: no extra reads on the paying path
         await referrals.attribute(ctx.services, ctx.uow, order.id)

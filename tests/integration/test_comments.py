@@ -10,6 +10,7 @@ import pytest
 
 from chestnut.bootstrap import App
 from commerce.errors import InvalidInput, InvalidState
+from commerce.orders import queries as order_queries
 from commerce.orders import service as orders
 from commerce.shops import catalog
 from community import comments, referrals
@@ -153,7 +154,7 @@ async def test_a_comment_by_chat_credited_at_the_confirmation_earns_at_settlemen
     await grandma.tap("15,000원 결제하기")
     assert "결제됐어요" in grandma.text
     async with app.db.snapshot() as snap:
-        (order,) = await orders.list_for_buyer(snap, c.shopper)
+        (order,) = await order_queries.list_for_buyer(snap, c.shopper)
         rows = await snap.fetch("SELECT role, status FROM order_payees WHERE order_id = :o", {"o": order.id})
     assert [tuple(r) for r in rows] == [("broker", "due")]
     await deliver_and_confirm(app, c, order.id)

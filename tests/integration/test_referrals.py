@@ -13,11 +13,22 @@ from ads.signals import signals
 from chestnut.bootstrap import App
 from commerce.errors import InvalidInput
 from commerce.members import service as members
+from commerce.orders import queries as order_queries
 from commerce.orders import service as orders
 from commerce.orders import settlement
+from commerce.orders.payment import escrow
 from commerce.shops import catalog
 from community import referrals
-from tests.support.community import HOUR_MS, PRICE, advance, btl, buy, deliver_and_confirm, recommender, verified
+from tests.support.community import (
+    HOUR_MS,
+    PRICE,
+    advance,
+    btl,
+    buy,
+    deliver_and_confirm,
+    recommender,
+    verified,
+)
 from tests.support.market import cast
 
 
@@ -48,7 +59,7 @@ async def test_the_commission_is_paid_at_settlement_from_the_shops_proceeds(app:
         )
         earned = await referrals.earnings(snap, r)
     assert rows and int(rows[0][0]) == settled.settled_seq  # inside the one settlement entry
-    assert rows[0][1] == orders.escrow(order.id, "BTL")
+    assert rows[0][1] == escrow(order.id, "BTL")
     assert earned.referral_btl == commission
 
 
@@ -134,7 +145,7 @@ async def test_the_settlement_batch_pays_the_commission_in_the_same_entry(app: A
     await deliver_and_confirm(app, c, plain.id)
     await run_batch(batch_context(app), "settlement", "2026-12-03T10")
     async with app.db.snapshot() as snap:
-        settled = await orders.get(snap, order.id)
+        settled = await order_queries.get(snap, order.id)
         rows = await snap.fetch("SELECT seq, amount FROM ledger_transfers WHERE id LIKE :t", {"t": "order-%-referral"})
     assert settled.state == "settled"
     assert [(int(s), int(a)) for s, a in rows] == [(settled.settled_seq, PRICE * 1000 // 10_000)]
@@ -178,7 +189,7 @@ async def test_a_recommendation_by_chat_from_share_to_settled_commission(app: Ap
     await grandma.tap("9,000원 결제하기")
     assert "결제됐어요" in grandma.text
     async with app.db.snapshot() as snap:
-        (order,) = await orders.list_for_buyer(snap, c.shopper)
+        (order,) = await order_queries.list_for_buyer(snap, c.shopper)
     assert order.referrer_id == found.id
     await deliver_and_confirm(app, c, order.id)
     async with app.db.unit_of_work() as uow:
