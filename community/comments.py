@@ -2,8 +2,9 @@
 
 A comment is validated text (1–500 characters, no control characters), signed by its author in a
 ``comment.post`` entry that carries the SHA-256 of the text, not the text: the ledger proves what was
-said and when, the table shows it. At checkout the buyer may credit the comment that convinced them
-(``credit``, in the order's own transaction, signed by the buyer); its author is then owed
+said and when, the table shows it. Paying, the buyer may credit the comment that convinced them
+(``credit_paid``, an ``OrderPaid`` handler bootstrap registers, in the paying transaction; or ``credit``
+before the order settles; signed by the buyer); its author is then owed
 ``broker_bp`` of the goods' value (``ads.reward_settings``), paid at settlement from the shop's
 proceeds — never to the buyer themself (``ads.fraud``).
 """
@@ -22,6 +23,7 @@ from commerce import validate
 from commerce.errors import InvalidInput, InvalidState, NotAllowed
 from commerce.members import service as members
 from commerce.orders import queries as order_queries
+from commerce.orders.events import OrderPaid
 from commerce.orders.rows import Order
 from commerce.services import Services
 from commerce.statements import Query, param, params
@@ -175,6 +177,12 @@ async def credit(market: Services, uow: UnitOfWork, buyer_id: int, order_id: int
     if order.buyer_id != buyer_id:
         raise NotAllowed("only the buyer credits a comment for an order", order=order.id)
     return await _credit(market, uow, order, comment_id)
+
+
+async def credit_paid(market: Services, uow: UnitOfWork, paid: OrderPaid) -> None:
+    """``OrderPaid``, in the paying transaction: credit the comment the buyer chose when paying."""
+    if paid.comment_id is not None:
+        await _credit(market, uow, await order_queries.get(uow, paid.order_id), paid.comment_id)
 
 
 async def _credit(market: Services, uow: UnitOfWork, order: Order, comment_id: int) -> Credit:

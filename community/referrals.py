@@ -7,8 +7,9 @@ The link is ``r<token>``, the token 22 random URL-safe characters kept with the 
 member nor their number, so a stranger holding it learns nothing of whose it is. A link shared before
 links carried tokens (``r<member>p<product>``) still credits its member if that member really shared
 that product then (a ``legacy`` row); any other such link just opens the product. Opening a link sets the
-order's ``referrer_id`` (``bots.flows.home.start`` through ``resolve``); after checkout ``attribute`` decides — in the
-order's own transaction, through ``ads.fraud`` — whether the recommender is *due* a share (an
+order's ``referrer_id`` (``bots.flows.home.start`` through ``resolve``); when the order is paid, however it is
+paid, ``attribute_paid`` (an ``OrderPaid`` handler bootstrap registers) decides — in the paying transaction,
+through ``ads.fraud`` — whether the recommender is *due* a share (an
 ``order_payees`` row read by ``commerce.orders.settlement``), *held* for review, or *refused*. Nothing moves
 until the order settles, so a cancelled or refunded order pays nobody.
 
@@ -27,6 +28,7 @@ from ads.errors import AdsError
 from commerce.errors import InvalidInput, InvalidState
 from commerce.members import service as members
 from commerce.orders import queries as order_queries
+from commerce.orders.events import OrderPaid
 from commerce.orders.rows import Order
 from commerce.services import Services
 from commerce.shops import catalog
@@ -250,6 +252,13 @@ async def _shared_before(uow: UnitOfWork, referrer_id: int, order: Order) -> int
         {"r": referrer_id, "since": order.created_ms - window * DAY_MS, "at": order.created_ms, **params},
     )
     return int(shared[0][0]) if shared else None
+
+
+async def attribute_paid(market: Services, uow: UnitOfWork, paid: OrderPaid) -> None:
+    """``OrderPaid``, in the paying transaction: attribute the recommendation the order came by (most
+    orders came by none, and cost no read here)."""
+    if paid.referrer_id is not None:
+        await attribute(market, uow, paid.order_id)
 
 
 @dataclass(frozen=True, slots=True)

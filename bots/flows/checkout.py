@@ -193,6 +193,7 @@ async def pay(ctx: Ctx, args: list[str]) -> Screen:
             return await confirmation(ctx, [str(shop_id), str(bnm_share), *args[4:5]], note=ctx.t(changed))
         choice = q.choice
     referrer = ctx.data.get("referrer")
+    comment = _int(args[4]) if len(args) > 4 and args[4] else None  # the comment the member credited
     order = earlier or await orders.checkout(
         ctx.services,
         ctx.uow,
@@ -204,10 +205,9 @@ async def pay(ctx: Ctx, args: list[str]) -> Screen:
         pickup_at=choice.pickup_at,
         window=choice.window,
         referrer_id=referrer if isinstance(referrer, int) and referrer != ctx.member.id else None,
+        comment_id=comment,
         idempotency_key=key,
     )
-    if earlier is None:
-        await community.after_checkout(ctx, order, args[4] if len(args) > 4 else None)
     ctx.go()
     ctx.data.pop("referrer", None)  # one recommendation, one order
     code = await delivery_queries.delivery_code(ctx.uow, ctx.member.id, order.id)

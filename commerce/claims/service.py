@@ -36,7 +36,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from commerce import validate
+from commerce import events, validate
 from commerce.claims.events import ClaimOpened
 from commerce.errors import ClaimWindowClosed, CommerceError, InvalidInput, InvalidState, NotAllowed
 from commerce.members import service as members
@@ -253,7 +253,7 @@ async def open_claim(
     # Checked again under the ledger's head lock, which every writer now waits for until we commit:
     # of two buyers' taps racing past the first check, the second finds the first's claim here.
     await _other_open(uow, order.id, besides=claim_id)
-    uow.publish(ClaimOpened(claim_id, order.id, order.shop_id))
+    await events.emit(market, uow, ClaimOpened(claim_id, order.id, order.shop_id))
     return await get(uow, claim_id)
 
 

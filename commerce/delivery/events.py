@@ -1,4 +1,4 @@
-"""What happens to a delivery that others act on (published on the unit of work, heard after commit)."""
+"""What happens to a delivery that others act on (``commerce.events``: how events travel)."""
 
 from __future__ import annotations
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hmac
 from dataclasses import dataclass
 
+from commerce import events
 from commerce.delivery import queries
 from commerce.delivery.errors import AlreadyTaken, DeliveryLocked
 from commerce.delivery.events import CourierAssigned, OrderDelivered, OrderPickedUp
@@ -68,7 +69,7 @@ async def assign_courier(market: Services, uow: UnitOfWork, producer_id: int, or
         raise InvalidState(f"order {order_id} is {order.state}", order=order_id, state=order.state)
     producer = await members.get(uow, shop.owner_id)
     assigned = await _assign(market, uow, order_id, courier.id, by=producer.key_label, by_member=producer.id)
-    uow.publish(CourierAssigned(order_id, courier.id))
+    await events.emit(market, uow, CourierAssigned(order_id, courier.id))
     return assigned
 
 
@@ -110,7 +111,7 @@ async def confirm_pickup(market: Services, uow: UnitOfWork, courier_id: int, ord
             ],
         ]
     )
-    uow.publish(OrderPickedUp(order_id, order.buyer_id))
+    await events.emit(market, uow, OrderPickedUp(order_id, order.buyer_id))
     return await order_queries.get(uow, order_id)
 
 
@@ -179,7 +180,7 @@ async def _delivered(market: Services, uow: UnitOfWork, order: Order, actor_id: 
             ],
         ]
     )
-    uow.publish(OrderDelivered(order_id, order.buyer_id))
+    await events.emit(market, uow, OrderDelivered(order_id, order.buyer_id))
 
 
 async def unlock(market: Services, uow: UnitOfWork, operator_id: int, order_id: int) -> Job:

@@ -1,4 +1,4 @@
-"""What happens to an order that others act on (published on the unit of work, heard after commit)."""
+"""What happens to an order that others act on (``commerce.events``: how events travel)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,13 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, slots=True)
 class OrderPaid:
-    """The shop has a new order to accept."""
+    """An order was paid into escrow: its shop has a new order to accept, and — in the same transaction —
+    the recommendation it came by is attributed and the comment its buyer credited is credited."""
 
     order_id: int
     shop_id: int
+    referrer_id: int | None = None  # the recommender whose link the buyer came by
+    comment_id: int | None = None  # the comment the buyer said convinced them
 
 
 @dataclass(frozen=True, slots=True)

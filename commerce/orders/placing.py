@@ -156,6 +156,11 @@ def choose(
     )
 
 
+def counted_referrer(basket: Basket, referrer_id: int | None) -> int | None:
+    """The recommender an order records: nobody recommends to themself."""
+    return None if referrer_id == basket.member.id else referrer_id
+
+
 async def reserve_and_insert(
     market: Services,
     uow: UnitOfWork,
@@ -191,7 +196,7 @@ async def reserve_and_insert(
                 "pickup": choice.pickup_at,
                 "ws": choice.window.start_ms if choice.window else None,
                 "we": choice.window.end_ms if choice.window else None,
-                "ref": None if referrer_id == basket.member.id else referrer_id,  # no recommending to oneself
+                "ref": counted_referrer(basket, referrer_id),
                 "key": idempotency_key,
                 "now": market.clock(),
             },

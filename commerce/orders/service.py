@@ -2,14 +2,16 @@
 
 Branches: cancelled (before the producer accepts; holds are released) and refunded (``settlement``).
 Placing re-checks price and stock against what the member confirmed (``placing``); paying moves the
-whole amount into the order's escrow (``payment``). Reads are in ``queries``, the rows in ``rows``.
+whole amount into the order's escrow (``payment``) and emits ``OrderPaid`` in the same transaction, whose
+handlers (registered by bootstrap) attribute the order's recommendation and credit its comment.
+Reads are in ``queries``, the rows in ``rows``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from commerce import validate
+from commerce import events, validate
 from commerce.delivery import addresses, fulfilment
 from commerce.delivery.errors import UnknownAddress
 from commerce.delivery.rows import Address
@@ -158,8 +160,11 @@ async def pay_order(
     order_id: int,
     *,
     bnm_share: int | None = None,
+    comment_id: int | None = None,
 ) -> Order:
-    """Move the total into escrow (pending). Paying an already-paid order answers with it, unchanged."""
+    """Move the total into escrow (pending). Paying an already-paid order answers with it, unchanged.
+
+    ``comment_id``: the comment the buyer says convinced them, credited with the payment (``OrderPaid``)."""
     order = await queries.lock(uow, order_id)
     member = await members.get(uow, member_id)
     if order.buyer_id != member.id:
@@ -182,7 +187,7 @@ async def pay_order(
             [] if recs[0].existing else payment.payment_writes(market, order.id, paid, region, pickup, recs[0].seq)
         ),
     )
-    uow.publish(OrderPaid(order.id, shop.id))
+    await events.emit(market, uow, OrderPaid(order.id, shop.id, order.referrer_id, comment_id))
     return await queries.get(uow, order.id)
 
 
@@ -198,6 +203,7 @@ async def checkout(
     pickup_at: str | None = None,
     window: Window | None = None,
     referrer_id: int | None = None,
+    comment_id: int | None = None,
     idempotency_key: str | None = None,
 ) -> Order:
     """Place and pay in one step — the chat's "결제하기" after the confirmation screen.
@@ -211,13 +217,14 @@ async def checkout(
         earlier = await queries.get(uow, basket.earlier_order)
         if earlier.state != "placed":
             return earlier
-        return await pay_order(market, uow, member_id, earlier.id, bnm_share=bnm_share)
+        return await pay_order(market, uow, member_id, earlier.id, bnm_share=bnm_share, comment_id=comment_id)
     member, shop = identity.require(basket.member, identity.PHONE, action="pay"), basket.shop
     choice = placing.choose(market, basket, address_id, pickup_at, window)
     plan = placing.plan_placement(basket, expected_total, choice)
     fee = choice.fee(shop)
     payment.check_share(market, member, shop, plan.subtotal, fee, bnm_share)  # refuse before reserving
-    order_id = await placing.reserve_and_insert(market, uow, basket, plan, referrer_id=referrer_id, idempotency_key=key)
+    referrer = placing.counted_referrer(basket, referrer_id)
+    order_id = await placing.reserve_and_insert(market, uow, basket, plan, referrer_id=referrer, idempotency_key=key)
     paid = await payment.plan_payment(market, uow, member, shop, order_id, plan.subtotal, fee, bnm_share)
     region = plan.region or shop.region
     await market.ledger.record_many(
@@ -228,7 +235,7 @@ async def checkout(
             *payment.payment_writes(market, order_id, paid, region, choice.is_pickup, recs[1].seq),
         ],
     )
-    uow.publish(OrderPaid(order_id, shop.id))
+    await events.emit(market, uow, OrderPaid(order_id, shop.id, referrer, comment_id))
     return await queries.get(uow, order_id)
 
 
@@ -354,7 +361,7 @@ async def accept_order(market: Services, uow: UnitOfWork, producer_id: int, orde
     await uow.execute(
         "UPDATE orders SET state = 'accepted', updated_ms = :now WHERE id = :o", {"now": market.clock(), "o": order.id}
     )
-    uow.publish(OrderAccepted(order.id, order.buyer_id))
+    await events.emit(market, uow, OrderAccepted(order.id, order.buyer_id))
     return await queries.get(uow, order.id)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from commerce import validate
+from commerce import events, validate
 from commerce.delivery import districts, windows
 from commerce.errors import InvalidInput, NotAllowed, UnknownShop
 from commerce.members import service as members
@@ -247,7 +247,7 @@ async def verify_shop(
             actor="system:operator", kind="shop.verify", body={"shop": shop.id, "status": status, "by": operator.id}
         ),
     )
-    uow.publish(ShopReviewed(shop.id, shop.owner_id, approve))
+    await events.emit(market, uow, ShopReviewed(shop.id, shop.owner_id, approve))
     return await get(uow, shop.id)
 
 

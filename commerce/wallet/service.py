@@ -12,7 +12,7 @@ import logging
 import secrets
 from dataclasses import dataclass, replace
 
-from commerce import validate
+from commerce import events, validate
 from commerce.errors import InvalidInput, InvalidState
 from commerce.members import service as members
 from commerce.services import Services
@@ -89,7 +89,7 @@ async def office_topup(
             {"id": f"office-{ref}", "m": member.id, "a": amount, "seq": recorded.seq, "now": now},
         )
         if notify:
-            uow.publish(TopupConfirmed(member.id, amount))
+            await events.emit(market, uow, TopupConfirmed(member.id, amount))
     return OfficeTopup(recorded.seq, minted=not recorded.existing)
 
 
@@ -204,7 +204,7 @@ async def settle_gateway_payment(
         "UPDATE topups SET status = 'confirmed', payment_key = :k, seq = :seq, updated_ms = :now WHERE id = :id",
         {"k": payment.payment_key, "seq": recorded.seq, "now": market.clock(), "id": topup.id},
     )
-    uow.publish(TopupConfirmed(topup.member_id, topup.amount))
+    await events.emit(market, uow, TopupConfirmed(topup.member_id, topup.amount))
     return replace(topup, status="confirmed", payment_key=payment.payment_key, seq=recorded.seq)
 
 

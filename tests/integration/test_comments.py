@@ -15,6 +15,7 @@ from commerce.orders import service as orders
 from commerce.shops import catalog
 from community import comments, referrals
 from tests.support.community import (
+    FEE_DELIVERY,
     HOUR_MS,
     PRICE,
     advance,
@@ -98,6 +99,28 @@ async def test_a_credited_comment_earns_the_brokering_reward_at_settlement_only(
         earned = await referrals.earnings(snap, author)
     assert [int(r[0]) for r in rows] == [settled.settled_seq]  # the cancelled order paid nothing
     assert earned.broker_btl == reward
+
+
+async def test_a_comment_credited_when_paying_without_the_chat_is_credited_in_that_transaction(app: App) -> None:
+    """Paying with a comment credits it in the paying transaction, however the order is paid (here the
+    services called directly: placed, then paid)."""
+    c = await cast(app)
+    author = await member(app, "단골")
+    advance(app, 2 * HOUR_MS)
+    async with app.db.unit_of_work() as uow:
+        tip = await comments.post(app.services, uow, author, c.product, kind="tip", text="잼 만들기 좋아요")
+        await orders.add_to_cart(app.services, uow, c.shopper, c.product, 2)
+        placed = await orders.place_order(app.services, uow, c.shopper, c.shop, expected_total=2 * PRICE + FEE_DELIVERY)
+        await orders.pay_order(app.services, uow, c.shopper, placed.id, bnm_share=0, comment_id=tip.id)
+        await uow.commit()
+    async with app.db.snapshot() as snap:
+        rows = await snap.fetch(
+            "SELECT role, member_id, status, source FROM order_payees WHERE order_id = :o", {"o": placed.id}
+        )
+    assert [tuple(r) for r in rows] == [("broker", author, "due", tip.id)]
+    await deliver_and_confirm(app, c, placed.id)
+    await settle(app, placed.id)
+    assert await btl(app, author) == 2 * PRICE * 200 // 10_000
 
 
 async def test_crediting_is_refused_for_other_products_twice_or_after_checkout(app: App) -> None:

@@ -11,7 +11,7 @@ from commerce.orders import service as orders
 from commerce.orders.rows import Order
 from commerce.wallet import queries as wallet_queries
 from commerce.wallet import service as wallet
-from community import comments, referrals
+from community import referrals
 from ledger.verify import verify_ledger
 from tests.support.identity import verify
 from tests.support.market import Cast
@@ -64,17 +64,25 @@ async def buy(
     comment: int | None = None,
     raw_referrer: int | None = None,
 ) -> Order:
-    """Checkout (BTL only) with an optional recommendation and credited comment, as the chat does."""
+    """Checkout (BTL only) with an optional recommendation and credited comment, as the chat does: paying
+    attributes the one and credits the other in its own transaction. ``raw_referrer`` is attributed by
+    hand afterwards — a referrer the chat never passes (the buyer's own link)."""
     m = app.services
     who = c.shopper if buyer is None else buyer
     async with app.db.unit_of_work() as uow:
         await orders.add_to_cart(m, uow, who, c.product, qty)
         order = await orders.checkout(
-            m, uow, who, c.shop, expected_total=PRICE * qty + FEE_DELIVERY, bnm_share=0, referrer_id=referrer
+            m,
+            uow,
+            who,
+            c.shop,
+            expected_total=PRICE * qty + FEE_DELIVERY,
+            bnm_share=0,
+            referrer_id=referrer,
+            comment_id=comment,
         )
-        await referrals.attribute(m, uow, order.id, raw_referrer)
-        if comment is not None:
-            await comments.credit(m, uow, who, order.id, comment)
+        if raw_referrer is not None:
+            await referrals.attribute(m, uow, order.id, raw_referrer)
         await uow.commit()
     return order
 
