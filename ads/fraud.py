@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from ads import reward_settings
 from ads.signals import record_signal, signals
-from commerce.orders.service import Order
+from commerce.orders.rows import Order
 from commerce.services import Services
 from ledger.db import UnitOfWork, read
 

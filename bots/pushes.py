@@ -1,6 +1,6 @@
 """Telling people what happened: a new order to the shop, "on the way" and "delivered" to the shopper.
 
-Bootstrap hooks ``Pushes`` into every unit of work: the domain events (``commerce.events``) that
+Bootstrap hooks ``Pushes`` into every unit of work: the domain events (each package's ``events``) that
 someone should hear of, and the scheduler's notices, are written to the push outbox in the transaction
 that caused them (``bots.outbox``: the event's name and ids only). The sender — the server's background
 work, ``run`` — takes them from there: each becomes one short screen, rendered when it is sent, in the
@@ -30,10 +30,14 @@ from bots.messages import PAYLOAD_MAX_BYTES, Button, Reply, Screen
 from bots.notify import Notifier, reachable_identities
 from bots.outbox import Claimed, Outbox
 from bots.texts import CATALOGUES, t, won
-from commerce import events as domain
+from commerce.claims.events import ClaimOpened
+from commerce.delivery.events import CourierAssigned, OrderDelivered, OrderPickedUp
 from commerce.members import service as members
-from commerce.orders import service as orders
+from commerce.orders import queries as order_queries
+from commerce.orders.events import OrderAccepted, OrderPaid
 from commerce.shops import service as shops
+from commerce.shops.events import ShopReviewed
+from commerce.wallet.events import TopupConfirmed
 from ledger.db import Database, UnitOfWork
 
 log = logging.getLogger("chestnut.pushes")
@@ -52,14 +56,14 @@ class Push:
 TOLD: dict[str, type[Any]] = {
     cls.__name__: cls
     for cls in (
-        domain.OrderPaid,
-        domain.OrderAccepted,
-        domain.CourierAssigned,
-        domain.OrderPickedUp,
-        domain.OrderDelivered,
-        domain.ClaimOpened,
-        domain.TopupConfirmed,
-        domain.ShopReviewed,
+        OrderPaid,
+        OrderAccepted,
+        CourierAssigned,
+        OrderPickedUp,
+        OrderDelivered,
+        ClaimOpened,
+        TopupConfirmed,
+        ShopReviewed,
     )
 }
 NOTICE = "notice"  # the kind of a scheduler notice's row
@@ -67,8 +71,8 @@ NOTICE = "notice"  # the kind of a scheduler notice's row
 
 async def _push_for(uow: UnitOfWork, event: object) -> Push | None:
     """Who hears of ``event``, and what they are told (``None``: nobody needs to)."""
-    if isinstance(event, domain.OrderPaid):
-        order = await orders.get(uow, event.order_id)
+    if isinstance(event, OrderPaid):
+        order = await order_queries.get(uow, event.order_id)
         shop = await shops.get(uow, event.shop_id)
         goods = ", ".join(f"{line.name} × {line.qty}" for line in order.lines)
         return Push(
@@ -78,29 +82,29 @@ async def _push_for(uow: UnitOfWork, event: object) -> Push | None:
             "push.see_order",
             f"pod:{order.id}",
         )
-    if isinstance(event, domain.OrderAccepted):
+    if isinstance(event, OrderAccepted):
         return Push(event.buyer_id, "push.order_accepted", {"id": event.order_id}, "order.view", f"o:{event.order_id}")
-    if isinstance(event, domain.CourierAssigned):
+    if isinstance(event, CourierAssigned):
         return Push(
             event.courier_id, "push.courier_assigned", {"id": event.order_id}, "push.see_job", f"cv:{event.order_id}"
         )
-    if isinstance(event, domain.OrderPickedUp):
+    if isinstance(event, OrderPickedUp):
         return Push(event.buyer_id, "push.picked_up", {"id": event.order_id}, "order.view", f"o:{event.order_id}")
-    if isinstance(event, domain.OrderDelivered):
+    if isinstance(event, OrderDelivered):
         return Push(event.buyer_id, "push.delivered", {"id": event.order_id}, "order.view", f"o:{event.order_id}")
-    if isinstance(event, domain.ClaimOpened):
+    if isinstance(event, ClaimOpened):
         shop = await shops.get(uow, event.shop_id)
         return Push(
             shop.owner_id, "push.claim_opened", {"id": event.order_id}, "push.see_claim", f"pclv:{event.claim_id}"
         )
-    if isinstance(event, domain.TopupConfirmed):
+    if isinstance(event, TopupConfirmed):
         # Back to the order the member left to top up, if that is why they did (``bots.flows.wallet``).
         rows = await uow.fetch("SELECT state, data FROM bot_conversations WHERE member_id = :m", {"m": event.member_id})
         resume = _resume(rows)
         if resume is not None:
             return Push(event.member_id, "push.topup", {"amount": event.amount}, "push.back_to_order", resume)
         return Push(event.member_id, "push.topup", {"amount": event.amount}, "home.wallet", "w")
-    if isinstance(event, domain.ShopReviewed):
+    if isinstance(event, ShopReviewed):
         key = "push.shop_approved" if event.approved else "push.shop_refused"
         shop = await shops.get(uow, event.shop_id)
         return Push(event.owner_id, key, {"shop": shop.name}, "home.work.producer", "ps")

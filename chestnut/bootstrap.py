@@ -19,13 +19,16 @@ from bots.pushes import Pushes
 from chestnut.logs import keep_out_of_logs
 from chestnut.migrate import upgrade
 from chestnut.settings import Settings
+from commerce.events import Handlers
 from commerce.exchange.price import MarketPrice
 from commerce.members.pepper import load_pepper
 from commerce.members.sms import HttpSms
+from commerce.orders.events import OrderPaid
 from commerce.search.service import SearchIndex
 from commerce.services import Services
 from commerce.setup import OPERATOR_DEBIT_KINDS, ensure_market_ready
 from commerce.wallet.gateway import HttpGateway, PaymentGateway
+from community import comments, referrals
 from ledger.db import Database, open_database
 from ledger.errors import KeyStoreError
 from ledger.keys import (
@@ -101,6 +104,13 @@ async def _open_ledger(db: Database, settings: Settings, initialize: bool) -> tu
     return keys, ledger, pepper
 
 
+def in_transaction_handlers() -> Handlers:
+    """What must commit with a domain event, however the change was asked for (``commerce.events``): a paid
+    order's recommendation is attributed and its credited comment credited — in this order, which the
+    ledger's entries follow."""
+    return {OrderPaid: (referrals.attribute_paid, comments.credit_paid)}
+
+
 async def build(settings: Settings, *, migrate: bool = True, initialize: bool = True) -> App:
     settings.home.mkdir(parents=True, exist_ok=True)
     url = settings.resolved_database_url
@@ -123,6 +133,7 @@ async def build(settings: Settings, *, migrate: bool = True, initialize: bool = 
         )
     # The domain services with the ads' rules from settings (pacing, quiet hours, open limits).
     market = AdsServices(ledger, keys, ads=AdsRules.from_settings(settings), pepper_secret=pepper)
+    market.handlers = in_transaction_handlers()
     index = SearchIndex()
     # Payments value BNM at the market's reference price (the operator's price until members trade),
     # on the market's clock, so a test or a replay that sets the clock moves the price window with it.

@@ -13,8 +13,10 @@ from dataclasses import dataclass, field
 
 from commerce.claims import service as claims
 from commerce.delivery import addresses
+from commerce.delivery import queries as delivery_queries
 from commerce.delivery import service as delivery
 from commerce.members import service as members
+from commerce.orders import queries as order_queries
 from commerce.orders import service as orders
 from commerce.orders import settlement
 from commerce.provenance import service as provenance
@@ -395,7 +397,7 @@ async def _order_to(
     await delivery.confirm_pickup(market, uow, courier, order.id)
     if end == "picked_up":
         return
-    code = await delivery.delivery_code(uow, shopper, order.id)
+    code = await delivery_queries.delivery_code(uow, shopper, order.id)
     await delivery.confirm_delivery(market, uow, courier, order.id, code)
     if end == "delivered":
         return
@@ -433,7 +435,7 @@ async def _reviews_and_claims(market: Services, db: Database, rng: random.Random
                         market, uow, buyer_id, order_id, kind="damaged", text="상자가 젖어서 몇 개가 상했어요."
                     )
                     if claimed == 0:
-                        order = await orders.get(uow, order_id)
+                        order = await order_queries.get(uow, order_id)
                         shop = await shops.get(uow, order.shop_id)
                         claim = await claims.answer_claim(
                             market,

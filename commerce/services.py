@@ -14,6 +14,7 @@ from ledger.keys import KeyStore
 from ledger.service import Ledger, now_ms
 
 if TYPE_CHECKING:
+    from commerce.events import Handlers
     from commerce.members.sms import SmsSender
 
 BNM_UNITS = 1000  # 1 BNM = 1,000 units
@@ -55,7 +56,8 @@ class OperatorPrice:
 
 @dataclass
 class Services:
-    """The commerce services' dependencies: ledger, keys, price source, rules, clock, SMS sender."""
+    """The commerce services' dependencies: ledger, keys, price source, rules, clock, SMS sender, and the
+    handlers that run in the transaction of the domain event they are registered for (``commerce.events``)."""
 
     ledger: Ledger
     keys: KeyStore
@@ -67,6 +69,8 @@ class Services:
     resting_book: object | None = None
     # The deployment's secret for personal-data hashes, from its file (``commerce.members.pepper``, by bootstrap).
     pepper_secret: bytes | None = field(default=None, repr=False)
+    # Filled by bootstrap: {event type: handlers}, run by ``commerce.events.emit`` in the emitting transaction.
+    handlers: Handlers = field(default_factory=dict)
 
     async def pepper(self, uow: UnitOfWork | None = None) -> bytes:
         """A per-deployment secret for hashing personal data onto the ledger (never in the database)."""

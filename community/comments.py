@@ -2,8 +2,9 @@
 
 A comment is validated text (1–500 characters, no control characters), signed by its author in a
 ``comment.post`` entry that carries the SHA-256 of the text, not the text: the ledger proves what was
-said and when, the table shows it. At checkout the buyer may credit the comment that convinced them
-(``credit``, in the order's own transaction, signed by the buyer); its author is then owed
+said and when, the table shows it. Paying, the buyer may credit the comment that convinced them
+(``credit_paid``, an ``OrderPaid`` handler bootstrap registers, in the paying transaction; or ``credit``
+before the order settles; signed by the buyer); its author is then owed
 ``broker_bp`` of the goods' value (``ads.reward_settings``), paid at settlement from the shop's
 proceeds — never to the buyer themself (``ads.fraud``).
 """
@@ -12,15 +13,24 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from functools import cache
+
+from sqlalchemy import case
 
 from ads import fraud, reward_settings
 from ads.errors import AdsError
 from commerce import validate
 from commerce.errors import InvalidInput, InvalidState, NotAllowed
 from commerce.members import service as members
-from commerce.orders import service as orders
+from commerce.orders import queries as order_queries
+from commerce.orders.events import OrderPaid
+from commerce.orders.rows import Order
 from commerce.services import Services
+from commerce.statements import Query, param, params
+from community import queries, schema
+from community.queries import COMMENTS
 from community.referrals import shareable
+from community.rows import Comment
 from ledger.db import UnitOfWork, in_clause
 from ledger.errors import NotFound
 from ledger.service import Request
@@ -30,9 +40,26 @@ KINDS = ("question", "answer", "tip")
 MAX_LEN = 500
 DAILY_LIMIT = 20  # comments per member per day: a conversation, not a flood
 DAY_MS = 86_400_000
-_COLUMNS = (
-    "c.id, c.product_id, c.author_id, m.display_name, c.kind, c.reply_to, c.text, c.text_hash, c.seq, c.created_ms"
+_comments = schema.product_comments
+_VISIBLE = _comments.c.status == "visible"
+ONE = Query(COMMENTS.where(_comments.c.id == param("id"), _VISIBLE))
+FOR_PRODUCT = Query(
+    COMMENTS.where(_comments.c.product_id == param("p"), _VISIBLE, _comments.c.id < param("before"))
+    .order_by(_comments.c.id.desc())
+    .limit(param("lim"))
 )
+
+
+@cache
+def _creditable(products: int) -> Query:
+    """Others' comments on any of ``products`` products (``:p0`` …): answers and tips first, newest first."""
+    return Query(
+        COMMENTS.where(
+            _comments.c.product_id.in_(params("p", products)), _VISIBLE, _comments.c.author_id != param("me")
+        )
+        .order_by(case((_comments.c.kind == "question", 1), else_=0), _comments.c.id.desc())
+        .limit(param("lim"))
+    )
 
 
 class UnknownComment(NotFound):
@@ -44,59 +71,21 @@ class TooManyComments(AdsError):
     http_status = 429
 
 
-@dataclass(frozen=True, slots=True)
-class Comment:
-    id: int
-    product_id: int
-    author_id: int
-    author: str  # display name
-    kind: str
-    reply_to: int | None
-    text: str
-    text_hash: str
-    seq: int
-    created_ms: int
-
-
-def _comment(r: tuple[object, ...]) -> Comment:
-    cid, pid, author, name, kind, reply, text, digest, seq, created = r
-    return Comment(
-        int(cid),  # type: ignore[call-overload]
-        int(pid),  # type: ignore[call-overload]
-        int(author),  # type: ignore[call-overload]
-        str(name),
-        str(kind),
-        None if reply is None else int(reply),  # type: ignore[call-overload]
-        str(text),
-        str(digest),
-        int(seq),  # type: ignore[call-overload]
-        int(created),  # type: ignore[call-overload]
-    )
-
-
 def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
 async def get(uow: UnitOfWork, comment_id: int) -> Comment:
-    rows = await uow.fetch(
-        f"SELECT {_COLUMNS} FROM product_comments c JOIN members m ON m.id = c.author_id "
-        "WHERE c.id = :id AND c.status = 'visible'",
-        {"id": comment_id},
-    )
+    rows = await ONE.fetch(uow, {"id": comment_id})
     if not rows:
         raise UnknownComment(f"no comment {comment_id}", comment=comment_id)
-    return _comment(rows[0])
+    return Comment.from_row(rows[0])
 
 
 async def for_product(uow: UnitOfWork, product_id: int, *, limit: int = 5, before: int | None = None) -> list[Comment]:
     """The product's visible comments, newest first."""
-    rows = await uow.fetch(
-        f"SELECT {_COLUMNS} FROM product_comments c JOIN members m ON m.id = c.author_id "
-        "WHERE c.product_id = :p AND c.status = 'visible' AND c.id < :before ORDER BY c.id DESC LIMIT :lim",
-        {"p": product_id, "before": before if before is not None else 2**62, "lim": limit},
-    )
-    return [_comment(r) for r in rows]
+    values = {"p": product_id, "before": before if before is not None else 2**62, "lim": limit}
+    return [Comment.from_row(row) for row in await FOR_PRODUCT.fetch(uow, values)]
 
 
 async def count(uow: UnitOfWork, product_id: int) -> int:
@@ -167,14 +156,9 @@ async def creditable(uow: UnitOfWork, member_id: int, product_ids: list[int], *,
     """Comments a buyer of these products could credit at checkout: others' answers and tips first."""
     if not product_ids:
         return []
-    clause, params = in_clause("p", product_ids)
-    rows = await uow.fetch(
-        f"SELECT {_COLUMNS} FROM product_comments c JOIN members m ON m.id = c.author_id "
-        f"WHERE c.product_id IN {clause} AND c.status = 'visible' AND c.author_id <> :me "
-        "ORDER BY CASE c.kind WHEN 'question' THEN 1 ELSE 0 END, c.id DESC LIMIT :lim",
-        {"me": member_id, "lim": limit, **params},
-    )
-    return [_comment(r) for r in rows]
+    _clause, values = in_clause("p", product_ids)
+    rows = await _creditable(len(product_ids)).fetch(uow, {"me": member_id, "lim": limit, **values})
+    return [Comment.from_row(row) for row in rows]
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,18 +173,24 @@ class Credit:
 
 async def credit(market: Services, uow: UnitOfWork, buyer_id: int, order_id: int, comment_id: int) -> Credit:
     """The buyer credits the comment that convinced them; once per order, before it settles."""
-    order = await orders.get(uow, order_id)
+    order = await order_queries.get(uow, order_id)
     if order.buyer_id != buyer_id:
         raise NotAllowed("only the buyer credits a comment for an order", order=order.id)
-    existing = await uow.fetch(
-        "SELECT member_id, bp, status, reason, source FROM order_payees WHERE order_id = :o AND role = :r",
-        {"o": order.id, "r": ROLE},
-    )
-    if existing:
-        m, bp, status, reason, source = existing[0]
-        if int(source) != comment_id:
-            raise InvalidState("this order already credits another comment", order=order.id, comment=int(source))
-        return Credit(order.id, int(source), int(m), int(bp), str(status), None if reason is None else str(reason))
+    return await _credit(market, uow, order, comment_id)
+
+
+async def credit_paid(market: Services, uow: UnitOfWork, paid: OrderPaid) -> None:
+    """``OrderPaid``, in the paying transaction: credit the comment the buyer chose when paying."""
+    if paid.comment_id is not None:
+        await _credit(market, uow, await order_queries.get(uow, paid.order_id), paid.comment_id)
+
+
+async def _credit(market: Services, uow: UnitOfWork, order: Order, comment_id: int) -> Credit:
+    existing = await queries.payee(uow, order.id, ROLE)
+    if existing is not None:
+        if existing.source != comment_id:
+            raise InvalidState("this order already credits another comment", order=order.id, comment=existing.source)
+        return Credit(order.id, existing.source, existing.member_id, existing.bp, existing.status, existing.reason)
     if order.state not in ("placed", "paid"):
         raise InvalidState(f"order {order.id} is {order.state}; a comment is credited at checkout", order=order.id)
     comment = await get(uow, comment_id)
@@ -208,7 +198,7 @@ async def credit(market: Services, uow: UnitOfWork, buyer_id: int, order_id: int
         raise InvalidInput("that comment is about a product not in this order", field="comment")
     verdict = await fraud.judge_brokering(uow, order, comment.author_id)
     bp = await reward_settings.value(uow, "broker_bp")
-    buyer = await members.get(uow, buyer_id)
+    buyer = await members.get(uow, order.buyer_id)
     recorded = await market.ledger.record(
         uow,
         Request(

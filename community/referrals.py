@@ -7,8 +7,9 @@ The link is ``r<token>``, the token 22 random URL-safe characters kept with the 
 member nor their number, so a stranger holding it learns nothing of whose it is. A link shared before
 links carried tokens (``r<member>p<product>``) still credits its member if that member really shared
 that product then (a ``legacy`` row); any other such link just opens the product. Opening a link sets the
-order's ``referrer_id`` (``bots.flows.home.start`` through ``resolve``); after checkout ``attribute`` decides — in the
-order's own transaction, through ``ads.fraud`` — whether the recommender is *due* a share (an
+order's ``referrer_id`` (``bots.flows.home.start`` through ``resolve``); when the order is paid, however it is
+paid, ``attribute_paid`` (an ``OrderPaid`` handler bootstrap registers) decides — in the paying transaction,
+through ``ads.fraud`` — whether the recommender is *due* a share (an
 ``order_payees`` row read by ``commerce.orders.settlement``), *held* for review, or *refused*. Nothing moves
 until the order settles, so a cancelled or refunded order pays nobody.
 
@@ -26,10 +27,13 @@ from ads import fraud, reward_settings
 from ads.errors import AdsError
 from commerce.errors import InvalidInput, InvalidState
 from commerce.members import service as members
-from commerce.orders import service as orders
+from commerce.orders import queries as order_queries
+from commerce.orders.events import OrderPaid
+from commerce.orders.rows import Order
 from commerce.services import Services
 from commerce.shops import catalog
 from commerce.shops import service as shops
+from community import queries
 from ledger.db import UnitOfWork, in_clause
 from ledger.service import Request
 
@@ -189,30 +193,19 @@ async def attribute(
     ``referrer_id`` defaults to the order's own; a purchase counts when the recommender shared one of
     the order's products within ``referral_window_days`` before it and the shop offers a commission.
     """
-    order = await orders.get(uow, order_id)
-    existing = await uow.fetch(
-        "SELECT member_id, bp, status, reason FROM order_payees WHERE order_id = :o AND role = :r",
-        {"o": order.id, "r": ROLE},
-    )
-    if existing:
-        m, bp, status, reason = existing[0]
-        return Attribution(order.id, int(m), int(bp), str(status), None if reason is None else str(reason))
+    order = await order_queries.get(uow, order_id)
+    existing = await queries.payee(uow, order.id, ROLE)
+    if existing is not None:
+        return Attribution(order.id, existing.member_id, existing.bp, existing.status, existing.reason)
     referrer = referrer_id if referrer_id is not None else order.referrer_id
     if referrer is None or order.state in ("cancelled", "refunded", "settled"):
         return None
     shop = await shops.get(uow, order.shop_id)
     if shop.referral_bp <= 0:
         return None
-    window = await reward_settings.value(uow, "referral_window_days")
-    clause, params = in_clause("p", [line.product_id for line in order.lines] or [0])
-    shared = await uow.fetch(
-        f"SELECT product_id, last_ms FROM referral_links WHERE referrer_id = :r AND product_id IN {clause} "
-        "AND last_ms >= :since AND last_ms <= :at ORDER BY last_ms DESC",
-        {"r": referrer, "since": order.created_ms - window * DAY_MS, "at": order.created_ms, **params},
-    )
-    if not shared:
+    product_id = await _shared_before(uow, referrer, order)
+    if product_id is None:
         return None
-    product_id = int(shared[0][0])
     verdict = await fraud.judge_referral(uow, order, referrer)
     bp = min(shop.referral_bp, MAX_COMMISSION_BP)
     recorded = await market.ledger.record(
@@ -247,6 +240,25 @@ async def attribute(
     )
     await fraud.record(market, uow, verdict, referrer, f"order:{order.id}")
     return Attribution(order.id, referrer, bp, verdict.status, verdict.kind)
+
+
+async def _shared_before(uow: UnitOfWork, referrer_id: int, order: Order) -> int | None:
+    """The product of the order the recommender shared last within ``referral_window_days`` before it."""
+    window = await reward_settings.value(uow, "referral_window_days")
+    clause, params = in_clause("p", [line.product_id for line in order.lines] or [0])
+    shared = await uow.fetch(
+        f"SELECT product_id, last_ms FROM referral_links WHERE referrer_id = :r AND product_id IN {clause} "
+        "AND last_ms >= :since AND last_ms <= :at ORDER BY last_ms DESC",
+        {"r": referrer_id, "since": order.created_ms - window * DAY_MS, "at": order.created_ms, **params},
+    )
+    return int(shared[0][0]) if shared else None
+
+
+async def attribute_paid(market: Services, uow: UnitOfWork, paid: OrderPaid) -> None:
+    """``OrderPaid``, in the paying transaction: attribute the recommendation the order came by (most
+    orders came by none, and cost no read here)."""
+    if paid.referrer_id is not None:
+        await attribute(market, uow, paid.order_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,7 +304,7 @@ async def review_share(
     """An operator decides a held share (a recommender's or a commenter's) before the order settles:
     approved, it is paid at settlement; refused, never. Returns the new status."""
     operator = await members.require_role(uow, operator_id, "operator")
-    order = await orders.lock(uow, order_id)
+    order = await order_queries.lock(uow, order_id)
     rows = await uow.fetch(
         "SELECT status FROM order_payees WHERE order_id = :o AND role = :r", {"o": order.id, "r": role}
     )

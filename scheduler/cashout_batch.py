@@ -2,7 +2,7 @@
 
 1. ``lines`` — each pending cash-out gets a payout line (reference ``CO-<id>``) in ``payout_lines``, in
    chunks with the cursor; one whose bank account is no longer registered fails at once and the member
-   has the BTL back with that reason (``commerce.wallet.service.cashout_failed``).
+   has the BTL back with that reason (``commerce.wallet.cashouts.cashout_failed``).
 2. ``file`` — the run's lines are written to ``$CHESTNUT_HOME/payouts/cashout-<period>.csv`` (bank code,
    account, holder, amount, reference), replaced atomically, so a rerun writes the same file.
 3. After the run, ``submit`` hands the lines still ``sent`` to the payout (``scheduler.payout``). A bank
@@ -26,7 +26,8 @@ from pathlib import Path
 
 from commerce.errors import InvalidState
 from commerce.services import Services
-from commerce.wallet import service as wallet
+from commerce.wallet import cashouts
+from commerce.wallet import queries as wallet_queries
 from ledger.db import Database, UnitOfWork, write_many
 from ledger.errors import ChestnutError
 from scheduler.notices import Announcer, Notice, stage, tell
@@ -75,7 +76,7 @@ class CashoutBatch:
         entries, total, notices = 0, 0, []
         for cid, mid, amount, bank, account, holder in rows:
             if bank is None:
-                await wallet.cashout_failed(self.market, uow, int(cid), UNREGISTERED)
+                await cashouts.cashout_failed(self.market, uow, int(cid), UNREGISTERED)
                 entries += 1
                 notices.append(Notice(int(mid), "cashout.failed", {"cashout": int(cid), "reason": UNREGISTERED}))
                 continue
@@ -229,15 +230,15 @@ async def _apply_one(
         if status == result.status:
             return LineOutcome(n, result.reference, "already", f"already {status}"), None
         return LineOutcome(n, result.reference, "refused", f"already {status}; the bank now says {result.status}"), None
-    cashout = await wallet.get_cashout(uow, cashout_id, lock=True)
+    cashout = await wallet_queries.get_cashout(uow, cashout_id, lock=True)
     if cashout.status != "pending":
         raise InvalidState(f"cash-out {cashout_id} is {cashout.status}", cashout=cashout_id)
     if result.status == "paid":
-        await wallet.cashout_paid(market, uow, cashout_id)
+        await cashouts.cashout_paid(market, uow, cashout_id)
         notice = Notice(cashout.member_id, "cashout.paid", {"cashout": cashout_id, "amount": amount})
     else:
         reason = (result.reason or "the bank refused the transfer")[:200]
-        await wallet.cashout_failed(market, uow, cashout_id, reason)
+        await cashouts.cashout_failed(market, uow, cashout_id, reason)
         notice = Notice(cashout.member_id, "cashout.failed", {"cashout": cashout_id, "reason": reason})
     await uow.execute(
         "UPDATE payout_lines SET status = :s, reason = :why, result_ms = :now WHERE reference = :r",

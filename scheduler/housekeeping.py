@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 from commerce.delivery import fulfilment
 from commerce.members import service as members
+from commerce.orders import queries as order_queries
 from commerce.orders import service as orders
 from commerce.services import Services
 from ledger.db import Database, in_clause
@@ -85,7 +86,7 @@ async def housekeeping(
                 {"cut": now - unpaid_minutes * MINUTE_MS, "n": EXPIRE_CHUNK},
             )
             for (order_id,) in stale:
-                order = await orders.lock(uow, int(order_id))
+                order = await order_queries.lock(uow, int(order_id))
                 if order.state != "placed":  # paid meanwhile
                     continue
                 await orders.release_holds(

@@ -8,7 +8,7 @@ Phase ``settle``: every confirmed order with no claim open is settled with the v
 ``ledger.record_many``. Orders with an open claim wait for the next run.
 
 Each chunk locks its order rows first (PostgreSQL) and only then reads their claims, the lock order of
-``commerce.orders.service.lock``: a claim opened meanwhile either committed before our read (we skip the order)
+``commerce.orders.queries.lock``: a claim opened meanwhile either committed before our read (we skip the order)
 or waits for our commit (and finds it settled, which a claim allows).
 """
 
@@ -16,11 +16,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy import select
+
+from commerce import schema
 from commerce.claims.service import DAY_MS
-from commerce.orders import service as orders
 from commerce.orders import settlement
-from commerce.orders.service import Order
+from commerce.orders.rows import ORDER_COLUMNS, Order
 from commerce.services import Services
+from commerce.statements import Query, param
 from ledger.db import Op, UnitOfWork, in_clause, write_many
 from ledger.service import Recorded, Request
 from scheduler.runs import Advance, Run
@@ -28,24 +31,22 @@ from scheduler.runs import Advance, Run
 KIND = "settlement"
 CHUNK = 1000
 
-_ORDER_COLUMNS = ", ".join(f"o.{c}" for c in orders.COLUMN_NAMES) + ", s.owner_id"
+_orders, _shops = schema.orders, schema.shops
+# Orders without their lines (settlement needs only the money columns), with their shop's owner.
+_CHUNK = (
+    select(*(_orders.c[name] for name in ORDER_COLUMNS), _shops.c.owner_id)
+    .join_from(_orders, _shops, _shops.c.id == _orders.c.shop_id)
+    .where(_orders.c.id > param("cursor"))
+    .order_by(_orders.c.id)
+    .limit(param("limit"))
+)
+DELIVERED = Query(_CHUNK.where(_orders.c.state == "delivered", _orders.c.delivered_ms <= param("cutoff")))
+CONFIRMED = Query(_CHUNK.where(_orders.c.state == "confirmed"))
 
 
-def _order(r: tuple[object, ...]) -> tuple[Order, int]:
-    """An order without its lines (settlement needs only the money columns) and its shop's owner."""
-    owner = r[len(orders.COLUMN_NAMES)]
-    assert isinstance(owner, int)
-    return orders.from_row(r), owner
-
-
-async def _locked_orders(uow: UnitOfWork, where: str, params: dict[str, object], limit: int) -> list[tuple[Order, int]]:
-    lock = " FOR UPDATE OF o" if uow.dialect == "postgresql" else ""
-    rows = await uow.fetch(
-        f"SELECT {_ORDER_COLUMNS} FROM orders o JOIN shops s ON s.id = o.shop_id WHERE {where} "
-        f"ORDER BY o.id LIMIT :limit{lock}",
-        {**params, "limit": limit},
-    )
-    return [_order(r) for r in rows]
+async def _locked_orders(uow: UnitOfWork, query: Query, values: dict[str, object]) -> list[tuple[Order, int]]:
+    lock = " FOR UPDATE OF orders" if uow.dialect == "postgresql" else ""
+    return [(Order.from_row(row), int(row["owner_id"])) for row in await query.fetch(uow, values, lock=lock)]
 
 
 async def _with_open_claims(uow: UnitOfWork, order_ids: list[int]) -> set[int]:
@@ -78,12 +79,7 @@ class SettlementBatch:
 
     async def _auto_confirm(self, uow: UnitOfWork, run: Run) -> Advance:
         cutoff = self.market.clock() - self.days * DAY_MS
-        found = await _locked_orders(
-            uow,
-            "o.state = 'delivered' AND o.delivered_ms <= :cutoff AND o.id > :cursor",
-            {"cutoff": cutoff, "cursor": run.cursor},
-            self.chunk,
-        )
+        found = await _locked_orders(uow, DELIVERED, {"cutoff": cutoff, "cursor": run.cursor, "limit": self.chunk})
         if not found:
             return Advance("settle", 0)
         waiting = await _with_open_claims(uow, [o.id for o, _ in found])
@@ -115,9 +111,7 @@ class SettlementBatch:
         return Advance("auto_confirm", last, entries=len(due))
 
     async def _settle(self, uow: UnitOfWork, run: Run) -> Advance:
-        found = await _locked_orders(
-            uow, "o.state = 'confirmed' AND o.id > :cursor", {"cursor": run.cursor}, self.chunk
-        )
+        found = await _locked_orders(uow, CONFIRMED, {"cursor": run.cursor, "limit": self.chunk})
         if not found:
             return Advance("settle", run.cursor, done=True)
         waiting = await _with_open_claims(uow, [o.id for o, _ in found])

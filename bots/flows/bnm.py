@@ -29,7 +29,7 @@ from commerce.exchange import service as market
 from commerce.exchange.book import BUY, SELL, Level
 from commerce.exchange.errors import MarketError, NotEnoughTokens
 from commerce.exchange.price import source_of
-from commerce.wallet import service as wallet
+from commerce.wallet import queries as wallet_queries
 
 AMOUNTS = (1_000, 5_000, 10_000)  # 1, 5 and 10 BNM
 SPARK = "▁▂▃▄▅▆▇█"
@@ -88,7 +88,7 @@ async def price(ctx: Ctx, _args: list[str]) -> Screen:
     ctx.go()
     ref = await source_of(ctx.services.prices).reference(ctx.uow, at_ms=ctx.services.clock())
     day = await market.summary(ctx.services, ctx.uow)
-    mine = await wallet.balances(ctx.services, ctx.uow, ctx.member.id)
+    mine = await wallet_queries.balances(ctx.services, ctx.uow, ctx.member.id)
     lines = [ctx.t("bnm.title"), ctx.t("bnm.reference", price=won(ref.price, ctx.lang))]
     if ref.source == "operator":
         lines.append(ctx.t("bnm.reference_operator"))
@@ -121,7 +121,7 @@ async def amounts(ctx: Ctx, side: str) -> Screen:
     code = "b" if side == BUY else "s"
     buttons = [Button(bnm(u), payload=f"bnmp:{code}:{u}") for u in AMOUNTS]
     if side == SELL:
-        mine = await wallet.balances(ctx.services, ctx.uow, ctx.member.id)
+        mine = await wallet_queries.balances(ctx.services, ctx.uow, ctx.member.id)
         lot = market.DEFAULT_CONFIG.lot
         everything = mine.bnm_available // lot * lot
         if everything <= 0:

@@ -7,7 +7,7 @@ the ``pco`` verb. Waiting states (text expected) and the buttons between them::
     pco ▶ [pbk ▶ bank.code ▶ bank.account ▶ bank.holder] ▶ pcoa:<account> ▶ cashout.amount ▶ cashout.confirm ─pcoy▶
           held until the cash-out batch pays it
 
-The service checks every rule (``commerce.wallet.service``: a verified phone, one's own account, no more than
+The service checks every rule (``commerce.wallet.cashouts``: a verified phone, one's own account, no more than
 is available); the flow asks for the phone first so nobody types an account number only to be refused.
 A button from a step already passed is answered with "that screen has passed" and the wallet.
 """
@@ -24,7 +24,8 @@ from bots.flows.wallet import balances
 from bots.messages import Button, Screen
 from bots.texts import won
 from commerce.members import identity
-from commerce.wallet import service as wallet
+from commerce.wallet import cashouts
+from commerce.wallet import queries as wallet_queries
 
 BANKS = ("011", "004", "088", "020", "081")  # NH, KB, Shinhan, Woori, Hana: the five most asked for
 
@@ -48,7 +49,7 @@ async def cashout_start(ctx: Ctx, _args: list[str]) -> Screen:
     """Choose the account (or register one), then the amount."""
     ctx.go()
     identity.require(ctx.member, identity.PHONE, action="cashout")  # refused kindly, with the way to verify
-    accounts = await wallet.bank_accounts(ctx.uow, ctx.member.id)
+    accounts = await wallet_queries.bank_accounts(ctx.uow, ctx.member.id)
     if not accounts:
         return with_note(await bank_start(ctx, []), ctx.t("cashout.account.none"))
     rows = [
@@ -97,7 +98,7 @@ async def bank_holder_typed(ctx: Ctx, args: list[str]) -> Screen:
         return expects_text(
             ctx, ctx.state, ctx.t("work.text_long", max=40) + "\n" + ctx.t("cashout.account.ask_holder"), **ctx.data
         )
-    account = await wallet.register_bank_account(
+    account = await cashouts.register_bank_account(
         ctx.services, ctx.uow, ctx.member.id, ctx.data["bank"], ctx.data["account"], holder
     )
     screen = await _ask_amount(ctx, account.id, f"{_bank_name(ctx, account.bank_code)} {account.account_masked}")
@@ -105,7 +106,7 @@ async def bank_holder_typed(ctx: Ctx, args: list[str]) -> Screen:
 
 
 async def _ask_amount(ctx: Ctx, account_id: int, account_label: str) -> Screen:
-    b = await wallet.balances(ctx.services, ctx.uow, ctx.member.id)
+    b = await wallet_queries.balances(ctx.services, ctx.uow, ctx.member.id)
     rows = (
         [[ctx.button("cashout.amount.all", f"pcoh:{b.btl_available}", amount=won(b.btl_available, ctx.lang))]]
         if b.btl_available
@@ -123,7 +124,7 @@ async def _ask_amount(ctx: Ctx, account_id: int, account_label: str) -> Screen:
 
 async def cashout_account(ctx: Ctx, args: list[str]) -> Screen:
     account_id = payload.number(args, 0)
-    mine = {a.id: a for a in await wallet.bank_accounts(ctx.uow, ctx.member.id)}
+    mine = {a.id: a for a in await wallet_queries.bank_accounts(ctx.uow, ctx.member.id)}
     if account_id not in mine:
         return await _stale(ctx)
     a = mine[account_id]
@@ -159,7 +160,7 @@ async def cashout_yes(ctx: Ctx, args: list[str]) -> Screen:
     d = _waiting(ctx, "cashout.confirm", "account", "amount")
     if d is None or d["amount"] != payload.number(args, 0):
         return await _stale(ctx)
-    cashout = await wallet.request_cashout(ctx.services, ctx.uow, ctx.member.id, int(d["account"]), int(d["amount"]))
+    cashout = await cashouts.request_cashout(ctx.services, ctx.uow, ctx.member.id, int(d["account"]), int(d["amount"]))
     ctx.go()
     return ctx.say(
         ctx.t("cashout.confirm.done", amount=won(cashout.amount, ctx.lang)), [ctx.button("home.wallet", "w")]

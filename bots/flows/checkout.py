@@ -24,9 +24,10 @@ from bots.flows import community, payload
 from bots.messages import Button, Screen
 from bots.texts import bnm, window, won
 from commerce.delivery import fulfilment, windows
-from commerce.delivery import service as delivery
+from commerce.delivery import queries as delivery_queries
 from commerce.errors import InvalidInput
 from commerce.members import identity
+from commerce.orders import queries as order_queries
 from commerce.orders import service as orders
 from commerce.shops import service as shops
 
@@ -87,7 +88,7 @@ async def confirmation(ctx: Ctx, args: list[str], *, note: str = "") -> Screen:
     share = payload.number(args, 1)
     q = await orders.quote(ctx.services, ctx.uow, ctx.member.id, shop_id, bnm_share=share)
     owner = await shops.get(ctx.uow, shop_id)
-    version = await orders.cart_version(ctx.uow, ctx.member.id, shop_id)
+    version = await order_queries.cart_version(ctx.uow, ctx.member.id, shop_id)
     nonce = confirmation_nonce(ctx.member.id, shop_id, q, version)
     lines = [note] if note else []
     lines.append(ctx.t("pay.title", shop=owner.name))
@@ -180,20 +181,21 @@ async def pay(ctx: Ctx, args: list[str]) -> Screen:
     nonce = args[3][:16]
     identity.require(ctx.member, identity.PHONE, action="pay")  # an old button: say what is missing first
     key = f"chat:{ctx.member.id}:{nonce}"
-    earlier = await orders.by_idempotency_key(ctx.uow, key)
+    earlier = await order_queries.by_idempotency_key(ctx.uow, key)
     if earlier is None:
         # What the member saw must still be what would be charged: same cart, share, total and place.
         q = await orders.quote(ctx.services, ctx.uow, ctx.member.id, shop_id, bnm_share=bnm_share)
-        version = await orders.cart_version(ctx.uow, ctx.member.id, shop_id)
+        version = await order_queries.cart_version(ctx.uow, ctx.member.id, shop_id)
         if confirmation_nonce(ctx.member.id, shop_id, q, version) != nonce:
             # A price the member did not see (the cart keeps the price each line was added at) is said
             # as such; any other change (the cart, the place) just shows the confirmation again.
-            seen = {pid: price for pid, _qty, price in await orders.cart(ctx.uow, ctx.member.id, shop_id)}
+            seen = {i.product_id: i.price_seen for i in await order_queries.cart(ctx.uow, ctx.member.id, shop_id)}
             repriced = any(seen.get(line.product_id) != line.price for line in q.lines)
             changed = "pay.changed_price" if repriced else "pay.changed"
             return await confirmation(ctx, [str(shop_id), str(bnm_share), *args[4:5]], note=ctx.t(changed))
         choice = q.choice
     referrer = ctx.data.get("referrer")
+    comment = _int(args[4]) if len(args) > 4 and args[4] else None  # the comment the member credited
     order = earlier or await orders.checkout(
         ctx.services,
         ctx.uow,
@@ -205,13 +207,12 @@ async def pay(ctx: Ctx, args: list[str]) -> Screen:
         pickup_at=choice.pickup_at,
         window=choice.window,
         referrer_id=referrer if isinstance(referrer, int) and referrer != ctx.member.id else None,
+        comment_id=comment,
         idempotency_key=key,
     )
-    if earlier is None:
-        await community.after_checkout(ctx, order, args[4] if len(args) > 4 else None)
     ctx.go()
     ctx.data.pop("referrer", None)  # one recommendation, one order
-    code = await delivery.delivery_code(ctx.uow, ctx.member.id, order.id)
+    code = await delivery_queries.delivery_code(ctx.uow, ctx.member.id, order.id)
     parts = [won(order.btl_amount or 0, ctx.lang)] + ([bnm(order.bnm_units)] if order.bnm_units else [])
     done = "pay.done_pickup" if order.pickup_at else "pay.done"
     return ctx.say(

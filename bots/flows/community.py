@@ -6,8 +6,8 @@ convinced you, and see what recommending earned.
     product card ─💬 댓글·추천→ comments ─❓/💡/🙋→ (type the words) → comments
                                    └─📣 친구에게 추천→ share (Telegram link, web link, Kakao text)
     confirmation ─💬 이 댓글 덕분에 샀어요→ pick a comment → confirmation (the pay button carries it)
-    pay → orders.checkout, then in the same transaction the recommendation is attributed and the comment
-          credited (``after_checkout``) — both are paid only when the order settles
+    pay → orders.checkout with the comment, whose ``OrderPaid`` attributes the recommendation and credits
+          the comment in the same transaction — both are paid only when the order settles
     더보기/share ─💰 추천으로 번 돈→ earnings
 
 Verbs are ``rc…`` (``cm`` is the courier's). Flows hold no rule: ``community.referrals`` and ``community.comments`` do.
@@ -23,7 +23,7 @@ from bots.flows import payload
 from bots.messages import Button, Screen
 from bots.texts import bnm, won
 from commerce.errors import InvalidInput
-from commerce.orders import service as orders
+from commerce.orders import queries as order_queries
 from commerce.shops import catalog
 from commerce.shops import service as shops
 from community import comments, referrals
@@ -215,19 +215,11 @@ async def choose_comment(ctx: Ctx, args: list[str]) -> Screen:
     """Pick the comment that convinced you; it goes back to the confirmation with it."""
     shop_id = _int(args[0]) if args else 0
     share_pct = _int(args[1]) if len(args) > 1 else 0
-    items = await orders.cart(ctx.uow, ctx.member.id, shop_id)
-    found = await comments.creditable(ctx.uow, ctx.member.id, [p for p, _q, _pr in items], limit=SHOWN)
+    items = await order_queries.cart(ctx.uow, ctx.member.id, shop_id)
+    found = await comments.creditable(ctx.uow, ctx.member.id, [item.product_id for item in items], limit=SHOWN)
     rows = [[Button(f"{x.author}: {_short(x.text, 24)}", payload=f"pay:{shop_id}:{share_pct}:{x.id}")] for x in found]
     rows.append([ctx.button("community.credit.back", f"pay:{shop_id}:{share_pct}")])
     return ctx.say(ctx.t("community.credit.choose"), *rows)
-
-
-async def after_checkout(ctx: Ctx, order: orders.Order, comment_arg: str | None) -> None:
-    """In the paying transaction: attribute the recommendation and credit the chosen comment."""
-    if order.referrer_id is not None:  # most orders came by no link: no extra reads on the paying path
-        await referrals.attribute(ctx.services, ctx.uow, order.id)
-    if comment_arg:
-        await comments.credit(ctx.services, ctx.uow, ctx.member.id, order.id, _int(comment_arg))
 
 
 def register(router: Router) -> None:

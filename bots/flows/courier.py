@@ -25,12 +25,15 @@ from bots.flows.producer import with_note
 from bots.messages import Button, Reply, Screen
 from bots.texts import won
 from commerce.delivery import fulfilment
+from commerce.delivery import queries as delivery_queries
 from commerce.delivery import service as delivery
+from commerce.delivery.rows import Job
 from commerce.delivery.windows import Window
 from commerce.errors import UnknownOrder
-from commerce.orders import service as orders
+from commerce.orders import queries as order_queries
+from commerce.orders.rows import Order
 from commerce.shops import service as shops
-from commerce.wallet import service as wallet
+from commerce.wallet import queries as wallet_queries
 
 PER_PAGE = 5  # open jobs a page, and a sixth choice to move on
 ROUTE_PAGE = 2  # taken jobs a page: a bubble each with two buttons, after the one that leads on (≤ 3 bubbles)
@@ -61,11 +64,15 @@ async def jobs(ctx: Ctx, args: list[str]) -> Screen:
     page = payload.number(args, 0) or 0
     everywhere = len(args) > 1 and args[1] == "a"
     area = None if everywhere else ctx.member.region
-    found = await delivery.board(ctx.uow, area=area, page=page, per_page=PER_PAGE)
+    found = await delivery_queries.board(ctx.uow, area=area, page=page, per_page=PER_PAGE)
     if not found.jobs and area is not None and page == 0:  # nothing in the courier's own area: show what there is
-        found, area, everywhere = await delivery.board(ctx.uow, area=None, page=0, per_page=PER_PAGE), None, True
+        found, area, everywhere = (
+            await delivery_queries.board(ctx.uow, area=None, page=0, per_page=PER_PAGE),
+            None,
+            True,
+        )
     scope = ":a" if everywhere else ""
-    taken = len(await delivery.route(ctx.uow, ctx.member.id, limit=50))
+    taken = len(await delivery_queries.route(ctx.uow, ctx.member.id, limit=50))
     # Moving on, most wanted first; as many as fit beside the jobs in six choices.
     ways = []
     if found.has_next:
@@ -104,20 +111,20 @@ async def jobs(ctx: Ctx, args: list[str]) -> Screen:
     return ctx.say("\n".join(lines), *rows, ways)
 
 
-async def _my_order(ctx: Ctx, args: list[str]) -> tuple[orders.Order, delivery.Job] | None:
+async def _my_order(ctx: Ctx, args: list[str]) -> tuple[Order, Job] | None:
     order_id = payload.number(args, 0)
     if order_id is None:
         return None
     try:
-        job = await delivery.job(ctx.uow, order_id)
+        job = await delivery_queries.job(ctx.uow, order_id)
     except UnknownOrder:
         return None
     if job.courier_id != ctx.member.id:
         return None
-    return await orders.get(ctx.uow, order_id), job
+    return await order_queries.get(ctx.uow, order_id), job
 
 
-async def _job_card(ctx: Ctx, order: orders.Order, job: delivery.Job, note: str = "") -> Screen:
+async def _job_card(ctx: Ctx, order: Order, job: Job, note: str = "") -> Screen:
     """One taken job: the shop to collect from, and — now that it is the courier's — where it goes,
     who receives it and their phone, with a map link for a shared location."""
     shop = await shops.get(ctx.uow, order.shop_id)
@@ -174,7 +181,7 @@ async def mine(ctx: Ctx, args: list[str]) -> Screen:
     if not ctx.member.has("courier"):
         return _not_courier(ctx)
     page = payload.number(args, 0) or 0
-    taken = await delivery.route(ctx.uow, ctx.member.id, limit=50)
+    taken = await delivery_queries.route(ctx.uow, ctx.member.id, limit=50)
     if not taken:
         return ctx.say(ctx.t("courier.mine.empty"), [ctx.button("home.work.courier", "cj")])
     shown = taken[page * ROUTE_PAGE : (page + 1) * ROUTE_PAGE]
@@ -183,7 +190,7 @@ async def mine(ctx: Ctx, args: list[str]) -> Screen:
         nav.insert(0, ctx.button("courier.board.next", f"cm:{page + 1}"))
     replies = [Reply(ctx.t("courier.mine.title"), buttons=(tuple(nav),))]
     for n, (job, window_start) in enumerate(shown, start=page * ROUTE_PAGE + 1):
-        order = await orders.get(ctx.uow, job.order_id)
+        order = await order_queries.get(ctx.uow, job.order_id)
         where = await fulfilment.for_order(ctx.uow, ctx.member.id, job.order_id)
         window = _window(ctx, window_start, order.window_end_ms)
         text = ctx.t("courier.mine.item", n=n, id=job.order_id, window=window, district=job.region)
@@ -252,8 +259,8 @@ async def code_typed(ctx: Ctx, args: list[str]) -> Screen:
 
 async def earnings(ctx: Ctx, _args: list[str]) -> Screen:
     ctx.go()
-    b = await wallet.balances(ctx.services, ctx.uow, ctx.member.id)
-    items = await wallet.history(ctx.services, ctx.uow, ctx.member.id, limit=50)
+    b = await wallet_queries.balances(ctx.services, ctx.uow, ctx.member.id)
+    items = await wallet_queries.history(ctx.services, ctx.uow, ctx.member.id, limit=50)
     fees = [i for i in items if i.token == "BTL" and i.amount > 0 and i.transfer_id.endswith("-courier")][:5]  # noqa: S105
     lines = [
         ctx.t("courier.earnings.line", order=i.transfer_id.split("-")[1], amount=won(i.amount, ctx.lang))

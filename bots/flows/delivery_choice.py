@@ -24,8 +24,9 @@ from bots.flows import checkout, payload
 from bots.flows.home import home
 from bots.messages import Button, Screen
 from commerce.delivery import addresses, fulfilment
+from commerce.delivery.errors import OutsideDeliveryArea
+from commerce.delivery.rows import Address
 from commerce.delivery.windows import Window
-from commerce.errors import OutsideDeliveryArea
 from commerce.shops import service as shops
 
 SHOWN = 3  # saved addresses on the first screen; the rest behind "다른 주소"
@@ -41,7 +42,7 @@ def _labels(ctx: Ctx, used: set[str]) -> list[str]:
     return free or [f"{ctx.t('delivery.address.labels').split(',')[0]} {len(used) + 1}"]
 
 
-def _short(address: addresses.Address) -> str:
+def _short(address: Address) -> str:
     text = address.full()
     return text if len(text) <= 18 else text[:17] + "…"
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 from bots.dialogue import Ctx, Router
 from bots.messages import Button, Reply, Screen
 from bots.texts import LANGS
-from commerce.orders import service as orders
+from commerce.orders import queries as order_queries
 
 WORK_PAYLOADS = {"producer": "ps", "courier": "cj", "operator": "op"}
 
 
 async def reorder_button(ctx: Ctx) -> list[Button]:
     """ "지난번처럼", for a member who has an order to repeat (a new member has nothing to repeat yet)."""
-    if await orders.order_to_repeat(ctx.uow, ctx.member.id) is None:
+    if await order_queries.order_to_repeat(ctx.uow, ctx.member.id) is None:
         return []
     return [ctx.button("home.reorder", "re")]
 

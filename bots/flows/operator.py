@@ -39,7 +39,8 @@ from commerce.claims import service as claims
 from commerce.errors import InvalidInput, UnknownMember, UnknownShop
 from commerce.members import identity
 from commerce.members import service as members
-from commerce.orders import service as orders
+from commerce.orders import queries as order_queries
+from commerce.orders.rows import Order
 from commerce.shops import service as shops
 from commerce.wallet import service as wallet
 
@@ -319,7 +320,7 @@ async def claim_list(ctx: Ctx, _args: list[str]) -> Screen:
     return ctx.say(ctx.t("operator.claims.title"), *rows, [ctx.button("home.work.operator", "op")])
 
 
-async def _escalated(ctx: Ctx, claim_id: object) -> tuple[claims.Claim, orders.Order] | None:
+async def _escalated(ctx: Ctx, claim_id: object) -> tuple[claims.Claim, Order] | None:
     if not isinstance(claim_id, int) or not ctx.member.has("operator"):
         return None
     try:
@@ -328,7 +329,7 @@ async def _escalated(ctx: Ctx, claim_id: object) -> tuple[claims.Claim, orders.O
         return None
     if claim.status != "escalated":
         return None
-    return claim, await orders.get(ctx.uow, claim.order_id)
+    return claim, await order_queries.get(ctx.uow, claim.order_id)
 
 
 def _claim_id(args: list[str]) -> int | None:

@@ -31,14 +31,17 @@ from bots.messages import Button, Reply, Screen
 from bots.texts import bnm, won
 from commerce import validate
 from commerce.claims import service as claims
+from commerce.delivery import queries as delivery_queries
 from commerce.delivery import service as delivery
 from commerce.errors import InvalidInput, UnknownOrder, UnknownProduct
 from commerce.members import service as members
+from commerce.orders import queries as order_queries
 from commerce.orders import service as orders
+from commerce.orders.rows import Order
 from commerce.provenance import service as provenance
 from commerce.shops import catalog, product_code
 from commerce.shops import service as shops
-from commerce.wallet import service as wallet
+from commerce.wallet import queries as wallet_queries
 from ledger.db import UnitOfWork
 
 BNM_SHARES = (0, 30, 50, 100)
@@ -120,7 +123,7 @@ async def shop_home(ctx: Ctx, _args: list[str]) -> Screen:
             [call],
             [ctx.button("producer.home.register", "psn")],
         )
-    new = await orders.list_for_shop(ctx.uow, shop.id, states=("paid",))
+    new = await order_queries.list_for_shop(ctx.uow, shop.id, states=("paid",))
     open_claims = await claims.for_shop(ctx.uow, shop.id)
     return ctx.say(
         ctx.t("producer.home.title", name=shop.name, orders=len(new), claims=len(open_claims)),
@@ -688,7 +691,7 @@ async def order_list(ctx: Ctx, _args: list[str]) -> Screen:
     shop = await my_shop(ctx.uow, ctx.member.id)
     if shop is None or not shop.verified:
         return await shop_home(ctx, [])
-    pending = await orders.list_for_shop(ctx.uow, shop.id, states=("paid", "accepted"))
+    pending = await order_queries.list_for_shop(ctx.uow, shop.id, states=("paid", "accepted"))
     if not pending:
         return ctx.say(ctx.t("producer.orders.empty"), [ctx.button("home.work.producer", "ps")])
     lines = [ctx.t("producer.orders.title")]
@@ -702,7 +705,7 @@ async def order_list(ctx: Ctx, _args: list[str]) -> Screen:
     return ctx.say("\n".join(lines), *rows)
 
 
-async def _shop_order(ctx: Ctx, args: list[str]) -> orders.Order | None:
+async def _shop_order(ctx: Ctx, args: list[str]) -> Order | None:
     return await shop_delivery.shop_order(ctx, _arg_int(args, 0))
 
 
@@ -725,7 +728,7 @@ async def order_card(ctx: Ctx, args: list[str]) -> Screen:
         )
     )
     try:
-        job = await delivery.job(ctx.uow, order.id)
+        job = await delivery_queries.job(ctx.uow, order.id)
     except UnknownOrder:
         job = None
     if job is not None and order.pickup_at is None:
@@ -825,7 +828,7 @@ async def claim_list(ctx: Ctx, _args: list[str]) -> Screen:
     )
 
 
-async def _shop_claim(ctx: Ctx, claim_id: int | None) -> tuple[claims.Claim, orders.Order] | None:
+async def _shop_claim(ctx: Ctx, claim_id: int | None) -> tuple[claims.Claim, Order] | None:
     if claim_id is None:
         return None
     try:
@@ -836,7 +839,7 @@ async def _shop_claim(ctx: Ctx, claim_id: int | None) -> tuple[claims.Claim, ord
     return None if order is None else (claim, order)
 
 
-def claim_card_text(ctx: Ctx, claim: claims.Claim, order: orders.Order) -> str:
+def claim_card_text(ctx: Ctx, claim: claims.Claim, order: Order) -> str:
     return ctx.t(
         "producer.claim.card",
         id=claim.id,
@@ -962,9 +965,9 @@ async def sales(ctx: Ctx, _args: list[str]) -> Screen:
     shop = await my_shop(ctx.uow, ctx.member.id)
     if shop is None or not shop.verified:
         return await shop_home(ctx, [])
-    done = await orders.list_for_shop(ctx.uow, shop.id, states=("delivered", "confirmed", "settled"))
+    done = await order_queries.list_for_shop(ctx.uow, shop.id, states=("delivered", "confirmed", "settled"))
     settled = [o for o in done if o.state == "settled"]
-    b = await wallet.balances(ctx.services, ctx.uow, ctx.member.id)
+    b = await wallet_queries.balances(ctx.services, ctx.uow, ctx.member.id)
     text = ctx.t(
         "producer.sales.text",
         name=shop.name,

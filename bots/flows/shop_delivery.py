@@ -22,11 +22,12 @@ from bots.messages import Button, Screen
 from commerce.delivery import fulfilment, windows
 from commerce.delivery import service as delivery
 from commerce.errors import UnknownOrder
-from commerce.orders import service as orders
+from commerce.orders import queries as order_queries
+from commerce.orders.rows import Order
 from commerce.shops import service as shops
 
 
-async def destination_lines(ctx: Ctx, order: orders.Order) -> list[str]:
+async def destination_lines(ctx: Ctx, order: Order) -> list[str]:
     """Where a shop's order goes, for the shop's own order card (the shop may see it; nobody else)."""
     if order.pickup_at is not None:
         place = ctx.t(f"delivery.pickup.{order.pickup_at}_button")
@@ -43,19 +44,19 @@ async def destination_lines(ctx: Ctx, order: orders.Order) -> list[str]:
     return lines
 
 
-def handover_row(ctx: Ctx, order: orders.Order) -> list[Button]:
+def handover_row(ctx: Ctx, order: Order) -> list[Button]:
     if order.pickup_at is not None and order.state in ("paid", "accepted"):
         return [ctx.button("handover.button", f"pho:{order.id}")]
     return []
 
 
-async def shop_order(ctx: Ctx, order_id: int | None) -> orders.Order | None:
+async def shop_order(ctx: Ctx, order_id: int | None) -> Order | None:
     """An order of the member's own shop, or None (an old button, another shop's order, none at all)."""
     shop = await shops.owned_by(ctx.uow, ctx.member.id)
     if order_id is None or shop is None:
         return None
     try:
-        order = await orders.get(ctx.uow, order_id)
+        order = await order_queries.get(ctx.uow, order_id)
     except UnknownOrder:
         return None
     return order if order.shop_id == shop.id else None

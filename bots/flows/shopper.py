@@ -21,8 +21,9 @@ from bots.flows import checkout, community, home, payload
 from bots.messages import Button, Reply, Screen
 from bots.texts import won
 from commerce.claims import service as claims
-from commerce.delivery import service as delivery
+from commerce.delivery import queries as delivery_queries
 from commerce.errors import AlreadyReviewed, InvalidInput, NotAllowed
+from commerce.orders import queries as order_queries
 from commerce.orders import service as orders
 from commerce.provenance import service as provenance
 from commerce.reviews import service as reviews
@@ -286,8 +287,8 @@ async def add(ctx: Ctx, args: list[str]) -> Screen:
     product_id, qty = _arg(args, 0), _arg(args, 1, 1)
     await orders.add_to_cart(ctx.services, ctx.uow, ctx.member.id, product_id, qty)
     found = await catalog.get(ctx.uow, product_id)
-    items = await orders.cart(ctx.uow, ctx.member.id, found.shop_id)
-    count = sum(q for _p, q, _pr in items)
+    items = await order_queries.cart(ctx.uow, ctx.member.id, found.shop_id)
+    count = sum(item.qty for item in items)
     note = ctx.t("cart.added", name=found.name, qty=qty, count=count)
     return await checkout.confirmation(ctx, [str(found.shop_id)], note=note)
 
@@ -295,7 +296,7 @@ async def add(ctx: Ctx, args: list[str]) -> Screen:
 async def cart(ctx: Ctx, args: list[str]) -> Screen:
     ctx.go()
     if not args:
-        shop_ids = await orders.cart_shops(ctx.uow, ctx.member.id)
+        shop_ids = await order_queries.cart_shops(ctx.uow, ctx.member.id)
         if not shop_ids:
             return ctx.say(ctx.t("cart.empty"), [ctx.button("home.shop", "mk"), *await home.reorder_button(ctx)])
         if len(shop_ids) > 1:
@@ -303,13 +304,14 @@ async def cart(ctx: Ctx, args: list[str]) -> Screen:
             return ctx.say(ctx.t("cart.which_shop"), *[[Button(s.name, payload=f"cart:{s.id}")] for s in names])
         args = [str(shop_ids[0])]
     shop_id = _arg(args, 0)
-    items = await orders.cart(ctx.uow, ctx.member.id, shop_id)
+    items = await order_queries.cart(ctx.uow, ctx.member.id, shop_id)
     if not items:
         return ctx.say(ctx.t("cart.empty"), [ctx.button("home.shop", "mk")])
-    products = await catalog.get_many(ctx.uow, [p for p, _q, _pr in items])
+    products = await catalog.get_many(ctx.uow, [item.product_id for item in items])
     lines = [ctx.t("cart.title", shop=(await shops.get(ctx.uow, shop_id)).name)]
     rows: list[list[Button]] = []
-    for pid, qty, _seen in items:
+    for item in items:
+        pid, qty = item.product_id, item.qty
         p = products[pid]
         lines.append(ctx.t("cart.line", name=p.name, unit=p.unit, qty=qty, amount=won(p.price * qty, ctx.lang)))
         if len(rows) < 2:  # ± for two lines, then 결제 and 더 담기: six choices
@@ -358,7 +360,7 @@ def _state(ctx: Ctx, state: str) -> str:
 
 async def my_orders(ctx: Ctx, _args: list[str]) -> Screen:
     ctx.go()
-    found = await orders.list_for_buyer(ctx.uow, ctx.member.id, limit=PAGE)
+    found = await order_queries.list_for_buyer(ctx.uow, ctx.member.id, limit=PAGE)
     if not found:
         return ctx.say(ctx.t("orders.none"), [ctx.button("home.shop", "mk")])
     rows = [
@@ -375,7 +377,7 @@ async def my_orders(ctx: Ctx, _args: list[str]) -> Screen:
 
 async def order(ctx: Ctx, args: list[str]) -> Screen:
     ctx.go()
-    found = await orders.get(ctx.uow, _arg(args, 0))
+    found = await order_queries.get(ctx.uow, _arg(args, 0))
     if found.buyer_id != ctx.member.id:
         raise NotAllowed("only the buyer sees this order here", order=found.id)
     owner = await shops.get(ctx.uow, found.shop_id)
@@ -386,7 +388,7 @@ async def order(ctx: Ctx, args: list[str]) -> Screen:
     lines.append(ctx.t("pay.total", amount=won(found.total, ctx.lang)))
     rows: list[list[Button]] = []
     if found.state in ("paid", "accepted", "picked_up"):
-        code = await delivery.delivery_code(ctx.uow, ctx.member.id, found.id)
+        code = await delivery_queries.delivery_code(ctx.uow, ctx.member.id, found.id)
         lines.append(ctx.t("order.code", code=code))
     if found.state in CANCELLABLE:
         rows.append([ctx.button("order.cancel", f"ocx:{found.id}")])
@@ -403,7 +405,7 @@ async def order(ctx: Ctx, args: list[str]) -> Screen:
 
 async def cancel(ctx: Ctx, args: list[str]) -> Screen:
     order_id = _arg(args, 0)
-    found = await orders.get(ctx.uow, order_id)
+    found = await order_queries.get(ctx.uow, order_id)
     if found.buyer_id != ctx.member.id:
         raise NotAllowed("only the buyer cancels this order here", order=found.id)
     if found.state not in CANCELLABLE:  # a button from before the shop took it, or a second tap
@@ -430,7 +432,7 @@ async def received(ctx: Ctx, args: list[str]) -> Screen:
 
 async def review(ctx: Ctx, args: list[str]) -> Screen:
     """후기: pick the product (when the order had several), tap the stars, then a word or skip."""
-    found = await orders.get(ctx.uow, _arg(args, 0))
+    found = await order_queries.get(ctx.uow, _arg(args, 0))
     if found.buyer_id != ctx.member.id:
         raise NotAllowed("only the buyer reviews this order", order=found.id)
     if len(args) < 2:

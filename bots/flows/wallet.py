@@ -12,6 +12,7 @@ from bots.texts import bnm, won
 from commerce.members import identity
 from commerce.members import service as members
 from commerce.trust import abuse
+from commerce.wallet import queries as wallet_queries
 from commerce.wallet import service as wallet
 from ledger.links import login_link
 
@@ -32,7 +33,7 @@ def _amount(ctx: Ctx, token: str, amount: int) -> str:
     return won(amount, ctx.lang) if token == "BTL" else bnm(amount)  # noqa: S105 - a token name
 
 
-def _token_lines(ctx: Ctx, token: str, total: int, available: int, holds: list[wallet.Hold]) -> list[str]:
+def _token_lines(ctx: Ctx, token: str, total: int, available: int, holds: list[wallet_queries.Hold]) -> list[str]:
     """ "밤톨: 50,000원", or what of it is held and why, in words, then what can be spent now."""
     if not holds:
         return [ctx.t(f"wallet.amount.{token}", amount=_amount(ctx, token, total))]
@@ -59,8 +60,8 @@ def _token_lines(ctx: Ctx, token: str, total: int, available: int, holds: list[w
 
 async def balances(ctx: Ctx, _args: list[str]) -> Screen:
     ctx.go()
-    b = await wallet.balances(ctx.services, ctx.uow, ctx.member.id)
-    held = await wallet.holds(ctx.uow, ctx.member.id)
+    b = await wallet_queries.balances(ctx.services, ctx.uow, ctx.member.id)
+    held = await wallet_queries.holds(ctx.uow, ctx.member.id)
     by_token = {token: [h for h in held if h.token == token] for token in ("BTL", "BNM")}
     lines = [
         ctx.t("wallet.title"),
@@ -88,7 +89,7 @@ async def balances(ctx: Ctx, _args: list[str]) -> Screen:
 
 
 async def history(ctx: Ctx, _args: list[str]) -> Screen:
-    items = await wallet.history(ctx.services, ctx.uow, ctx.member.id, limit=8)
+    items = await wallet_queries.history(ctx.services, ctx.uow, ctx.member.id, limit=8)
     if not items:
         return ctx.say(ctx.t("wallet.history_none"), [ctx.button("wallet.topup", "wt")])
     lines = [ctx.t("wallet.history_title")]
@@ -122,7 +123,7 @@ async def topup(ctx: Ctx, args: list[str]) -> Screen:
     if ctx.config.topup_url:
         text += "\n" + ctx.t("wallet.topup_gateway")
         rows.append([Button(won(a, ctx.lang), payload=f"wtg:{a}") for a in GATEWAY_AMOUNTS])
-    if ctx.config.trial_topup and not await wallet.office_receipt_recorded(ctx.uow, _trial_receipt(ctx)):
+    if ctx.config.trial_topup and not await wallet_queries.office_receipt_recorded(ctx.uow, _trial_receipt(ctx)):
         rows.append([ctx.button("wallet.trial", "wtt", amount=won(ctx.config.trial_topup, ctx.lang))])
     rows.append([Button(ctx.t("help.call"), phone=ctx.config.office_phone), ctx.button("home.wallet", "w")])
     return ctx.say(text, *rows)
@@ -141,7 +142,7 @@ async def trial(ctx: Ctx, _args: list[str]) -> Screen:
     # One receipt per member: the ledger answers a second tap (an old button, or two at once) with the
     # first top-up, minting nothing, and the member is told they had it rather than that money came.
     minted = False
-    if not await wallet.office_receipt_recorded(ctx.uow, _trial_receipt(ctx)):
+    if not await wallet_queries.office_receipt_recorded(ctx.uow, _trial_receipt(ctx)):
         given = await wallet.office_topup(
             ctx.services, ctx.uow, operators[0].id, ctx.member.id, amount, receipt=_trial_receipt(ctx), notify=False
         )

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from ads import consent
 from chestnut.bootstrap import App
 from commerce.members import service as members
-from commerce.orders.service import escrow, hold_id
+from commerce.orders.payment import escrow, hold_id
 from commerce.shops import catalog
 from commerce.shops import service as shops
 from commerce.wallet import service as wallets

@@ -37,8 +37,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from commerce import events, validate
+from commerce.claims.events import ClaimOpened
 from commerce.errors import ClaimWindowClosed, CommerceError, InvalidInput, InvalidState, NotAllowed
 from commerce.members import service as members
+from commerce.orders import queries as order_queries
 from commerce.orders import service as orders
 from commerce.orders import settlement
 from commerce.services import Services
@@ -119,10 +121,10 @@ async def get(uow: UnitOfWork, claim_id: int) -> Claim:
 async def _locked(uow: UnitOfWork, claim_id: int) -> Claim:
     """The claim, its row locked until commit (PostgreSQL), so two answers cannot both pass the checks.
 
-    Lock order (as everywhere, see ``orders.lock``): the order row, then this row, then the ledger head.
+    Lock order (as everywhere, see ``order_queries.lock``): the order row, then this row, then the ledger head.
     """
     first = await get(uow, claim_id)
-    await orders.lock(uow, first.order_id)
+    await order_queries.lock(uow, first.order_id)
     rows = await uow.fetch(f"SELECT {_COLUMNS} FROM claims WHERE id = :id{uow.for_update}", {"id": claim_id})
     if not rows:
         raise UnknownClaim(f"no claim {claim_id}", claim=claim_id)
@@ -218,7 +220,7 @@ async def open_claim(
     clean = _text(text, "text")
     member = await members.get(uow, member_id)
     await abuse.require_claims_allowed(uow, member.id)  # habitual returns: the office approves further claims
-    order = await orders.lock(uow, order_id)
+    order = await order_queries.lock(uow, order_id)
     if order.buyer_id != member.id:
         raise NotAllowed("only the buyer can open a claim on an order", order=order.id)
     if order.state not in CLAIMABLE_ORDER_STATES or order.delivered_ms is None:
@@ -251,7 +253,7 @@ async def open_claim(
     # Checked again under the ledger's head lock, which every writer now waits for until we commit:
     # of two buyers' taps racing past the first check, the second finds the first's claim here.
     await _other_open(uow, order.id, besides=claim_id)
-    uow.publish(events.ClaimOpened(claim_id, order.id, order.shop_id))
+    await events.emit(market, uow, ClaimOpened(claim_id, order.id, order.shop_id))
     return await get(uow, claim_id)
 
 
@@ -268,7 +270,7 @@ async def answer_claim(
     """The shop's answer to an open claim; a rejection needs a reason."""
     producer = await members.get(uow, producer_id)
     claim = await _locked(uow, claim_id)
-    order = await orders.get(uow, claim.order_id)
+    order = await order_queries.get(uow, claim.order_id)
     await shops.require_owner(uow, producer.id, order.shop_id)
     if claim.status != "open":
         raise InvalidState(f"claim {claim.id} is {claim.status}", claim=claim.id, state=claim.status)
@@ -363,7 +365,7 @@ async def decide(
     claim = await _locked(uow, claim_id)
     if claim.status != "escalated":
         raise InvalidState(f"claim {claim.id} is {claim.status}, not escalated", claim=claim.id, state=claim.status)
-    order = await orders.get(uow, claim.order_id)
+    order = await order_queries.get(uow, claim.order_id)
     cap = order.subtotal - await _refunded(uow, order.id, besides=claim.id)
     decision = _decision(resolution, amount, text, cap=cap, reason_required=True)
     body: dict[str, object] = {"claim": claim.id, "order": order.id, "resolution": decision.resolution}
@@ -399,7 +401,7 @@ async def _carry_out(
     if resolution not in ("refund_full", "refund_partial"):
         return 0  # a replacement moves no money; a rejection neither
     # Read now, under the ledger's head lock taken by the claim's entry: settled or not decides the path.
-    order = await orders.get(uow, claim.order_id)
+    order = await order_queries.get(uow, claim.order_id)
     earlier = await _refunded(uow, order.id, besides=claim.id)
     note: dict[str, object] = {"claim": claim.id} if by is None else {"claim": claim.id, "by": by}
     if order.state == "settled":

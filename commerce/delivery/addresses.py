@@ -10,63 +10,32 @@ An address is refused before it is saved when it is empty, longer than 200 chara
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
-from commerce import validate
+from sqlalchemy import func, select
+
+from commerce import schema, validate
 from commerce.delivery import districts
-from commerce.errors import AddressBookFull, InvalidAddress, InvalidInput, UnknownAddress
+from commerce.delivery.errors import AddressBookFull, InvalidAddress, UnknownAddress
+from commerce.delivery.rows import ADDRESS_COLUMNS, Address
+from commerce.errors import InvalidInput
 from commerce.members import service as members
 from commerce.services import Services
+from commerce.statements import Query, param
 from ledger.db import UnitOfWork
 
 MAX_ADDRESSES = 5
 MAX_TEXT = 200
 MAX_DETAIL = 100
-COLUMNS = "id, member_id, label, text, detail, region, recipient_name, recipient_phone, lat_e6, lon_e6, used_ms, ref"
-
-
-@dataclass(frozen=True, slots=True)
-class Address:
-    id: int
-    member_id: int
-    label: str
-    text: str
-    detail: str
-    region: str | None
-    recipient_name: str | None  # None: the member themself
-    recipient_phone: str | None  # None: the member's own phone
-    lat_e6: int | None
-    lon_e6: int | None
-    used_ms: int | None
-    ref: str
-
-    @property
-    def location(self) -> tuple[float, float] | None:
-        if self.lat_e6 is None or self.lon_e6 is None:
-            return None
-        return self.lat_e6 / 1e6, self.lon_e6 / 1e6
-
-    def full(self) -> str:
-        """The address as a courier reads it: the street and the 동/호수 line."""
-        return f"{self.text} {self.detail}".strip()
-
-
-def from_row(row: tuple[object, ...]) -> Address:
-    aid, member, label, text, detail, region, name, phone, lat, lon, used, ref = row
-    return Address(
-        int(aid),  # type: ignore[call-overload]
-        int(member),  # type: ignore[call-overload]
-        str(label),
-        str(text),
-        "" if detail is None else str(detail),
-        None if region is None else str(region),
-        None if name is None else str(name),
-        None if phone is None else str(phone),
-        None if lat is None else int(lat),  # type: ignore[call-overload]
-        None if lon is None else int(lon),  # type: ignore[call-overload]
-        None if used is None else int(used),  # type: ignore[call-overload]
-        str(ref),
+_book = schema.addresses
+_ADDRESS = select(*(_book.c[name] for name in ADDRESS_COLUMNS))
+# The one used last first: it is preselected at the next order.
+BOOK = Query(
+    _ADDRESS.where(_book.c.member_id == param("m")).order_by(
+        func.coalesce(_book.c.used_ms, 0).desc(), _book.c.id.desc()
     )
+)
+OWN = Query(_ADDRESS.where(_book.c.id == param("a"), _book.c.member_id == param("m")))
+COUNT = Query(select(func.count().label("n")).select_from(_book).where(_book.c.member_id == param("m")))
 
 
 def check_text(text: object) -> tuple[str, str]:
@@ -96,20 +65,14 @@ def split_typed(typed: str) -> tuple[str, str]:
 
 async def list_for(uow: UnitOfWork, member_id: int) -> list[Address]:
     """The member's addresses, the one used last first (it is preselected at the next order)."""
-    rows = await uow.fetch(
-        f"SELECT {COLUMNS} FROM addresses WHERE member_id = :m ORDER BY COALESCE(used_ms, 0) DESC, id DESC",
-        {"m": member_id},
-    )
-    return [from_row(r) for r in rows]
+    return [Address.from_row(row) for row in await BOOK.fetch(uow, {"m": member_id})]
 
 
 async def get_own(uow: UnitOfWork, member_id: int, address_id: int) -> Address:
-    rows = await uow.fetch(
-        f"SELECT {COLUMNS} FROM addresses WHERE id = :a AND member_id = :m", {"a": address_id, "m": member_id}
-    )
+    rows = await OWN.fetch(uow, {"a": address_id, "m": member_id})
     if not rows:
         raise UnknownAddress(f"member {member_id} has no address {address_id}", address=address_id)
-    return from_row(rows[0])
+    return Address.from_row(rows[0])
 
 
 async def _insert(
@@ -124,8 +87,8 @@ async def _insert(
     location: tuple[int, int] | None,
 ) -> Address:
     member = await members.get(uow, member_id)
-    count = await uow.fetch("SELECT COUNT(*) FROM addresses WHERE member_id = :m", {"m": member.id})
-    if int(count[0][0]) >= MAX_ADDRESSES:
+    count = await COUNT.fetch(uow, {"m": member.id})
+    if int(count[0]["n"]) >= MAX_ADDRESSES:
         raise AddressBookFull(f"at most {MAX_ADDRESSES} addresses", limit=MAX_ADDRESSES)
     clean_label = validate.text(label, "label", max_len=32)
     clean_detail = validate.text(detail, "detail", max_len=MAX_DETAIL, required=False)

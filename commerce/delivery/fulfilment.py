@@ -16,24 +16,47 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy import select
+
+from commerce import schema
 from commerce.delivery import addresses, windows
-from commerce.delivery.addresses import Address
+from commerce.delivery.errors import OutsideDeliveryArea, PickupUnavailable, UnknownAddress
+from commerce.delivery.rows import CART_CHOICE_COLUMNS, Address, CartChoice
 from commerce.delivery.windows import Window
-from commerce.errors import NotAllowed, OutsideDeliveryArea, PickupUnavailable, UnknownAddress, UnknownOrder
+from commerce.errors import NotAllowed, UnknownOrder
 from commerce.members import service as members
 from commerce.services import Services
 from commerce.shops.service import Shop
-from ledger.db import Op, Row, UnitOfWork, read, write
+from commerce.statements import Query, param
+from ledger.db import Op, Row, UnitOfWork, write
 
 PICKUP_PLACES = ("shop", "office")
 DAY_MS = 86_400_000
-CHOICE_SQL = (
-    "SELECT address_id, pickup_at, window_start_ms, window_end_ms FROM cart_choices "
-    "WHERE member_id = :m AND shop_id = :s"
+_choices, _orders, _shops, _deliveries = schema.cart_choices, schema.orders, schema.shops, schema.deliveries
+_copies = schema.order_addresses
+CHOICE = Query(
+    select(*(_choices.c[name] for name in CART_CHOICE_COLUMNS)).where(
+        _choices.c.member_id == param("m"), _choices.c.shop_id == param("s")
+    )
 )
-ADDRESSES_SQL = (
-    f"SELECT {addresses.COLUMNS} FROM addresses WHERE member_id = :m ORDER BY COALESCE(used_ms, 0) DESC, id DESC"
+# Who may see where an order goes (its buyer, its shop's owner, its courier), and when it goes.
+PARTIES = Query(
+    select(
+        _orders.c.buyer_id,
+        _shops.c.owner_id,
+        _deliveries.c.courier_id,
+        _orders.c.pickup_at,
+        _orders.c.window_start_ms,
+        _orders.c.window_end_ms,
+    )
+    .select_from(
+        _orders.join(_shops, _shops.c.id == _orders.c.shop_id).outerjoin(
+            _deliveries, _deliveries.c.order_id == _orders.c.id
+        )
+    )
+    .where(_orders.c.id == param("o"))
 )
+ORDER_ADDRESS = Query(select(_copies).where(_copies.c.order_id == param("o")))
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,24 +106,13 @@ class Destination:
         return f"{self.text} {self.detail}".strip()
 
 
-@dataclass(frozen=True, slots=True)
-class _Stored:
-    address_id: int | None
-    pickup_at: str | None
-    window: Window | None
-
-
 def reads(member_id: int, shop_id: int) -> list[Op]:
     """The reads ``resolve`` needs, to go in the caller's batch: the stored choice, the address book."""
-    return [read(CHOICE_SQL, {"m": member_id, "s": shop_id}), read(ADDRESSES_SQL, {"m": member_id})]
+    return [CHOICE.read({"m": member_id, "s": shop_id}), addresses.BOOK.read({"m": member_id})]
 
 
-def _stored(rows: list[Row]) -> _Stored | None:
-    if not rows:
-        return None
-    address_id, pickup_at, start, end = rows[0]
-    window = Window(int(start), int(end)) if start is not None and end is not None else None
-    return _Stored(None if address_id is None else int(address_id), pickup_at and str(pickup_at), window)
+def _stored(rows: list[Row]) -> CartChoice | None:
+    return CartChoice.from_row(CHOICE.named(rows)[0]) if rows else None
 
 
 def pickup_places(shop: Shop) -> tuple[str, ...]:
@@ -125,7 +137,9 @@ def resolve(
     """The choice an order would be placed with: what the caller names, else what the member chose for
     this cart, else the preselection. Refuses, before anything is paid, an address that is not the
     member's or outside the shop's areas, a pickup the shop does not offer, a window named by the
-    caller that is past or not offered (a stored window gone stale is replaced by the first one)."""
+    caller that is past or not offered (a stored window gone stale is replaced by the first one).
+
+    ``choice_rows`` and ``address_rows`` are what ``reads`` returned."""
     stored = _stored(choice_rows)
     if pickup_at is None and address_id is None and stored is not None:
         pickup_at, address_id = stored.pickup_at, stored.address_id
@@ -133,7 +147,7 @@ def resolve(
         if pickup_at not in pickup_places(shop):
             raise PickupUnavailable(f"{shop.name} has no pickup at {pickup_at}", shop=shop.id, place=pickup_at)
         return Choice(pickup_at=pickup_at)
-    book = [addresses.from_row(r) for r in address_rows]
+    book = [Address.from_row(row) for row in addresses.BOOK.named(address_rows)]
     if address_id is not None:
         chosen = next((a for a in book if a.id == address_id), None)
         if chosen is None:
@@ -268,33 +282,29 @@ def placement_writes(market: Services, order_id: int, member: members.Member, sh
 
 async def for_order(uow: UnitOfWork, viewer_id: int, order_id: int) -> Destination:
     """Where the order goes — for its buyer, its shop's owner and its assigned courier only."""
-    rows, addr = await uow.batch(
-        [
-            read(
-                "SELECT o.buyer_id, s.owner_id, d.courier_id, o.pickup_at, o.window_start_ms, o.window_end_ms "
-                "FROM orders o JOIN shops s ON s.id = o.shop_id LEFT JOIN deliveries d ON d.order_id = o.id "
-                "WHERE o.id = :o",
-                {"o": order_id},
-            ),
-            read(
-                "SELECT label, text, detail, recipient_name, recipient_phone, lat_e6, lon_e6, erased_ms "
-                "FROM order_addresses WHERE order_id = :o",
-                {"o": order_id},
-            ),
-        ]
-    )
+    rows, addr = await uow.batch([PARTIES.read({"o": order_id}), ORDER_ADDRESS.read({"o": order_id})])
     if not rows:
         raise UnknownOrder(f"no order {order_id}", order=order_id)
-    buyer, owner, courier, pickup_at, start, end = rows[0]
-    if viewer_id not in (buyer, owner, courier):
+    order = PARTIES.named(rows)[0]
+    if viewer_id not in (order["buyer_id"], order["owner_id"], order["courier_id"]):
         raise NotAllowed("only the order's buyer, shop and courier see where it goes", order=order_id)
-    window = Window(int(start), int(end)) if start is not None and end is not None else None
+    start, end = order["window_start_ms"], order["window_end_ms"]
+    window = Window(start, end) if start is not None and end is not None else None
     if not addr:
-        return Destination(order_id, pickup_at and str(pickup_at), window, "", "", "", "", "", None, False)
-    label, text, detail, name, phone, lat, lon, erased = addr[0]
-    location = (int(lat) / 1e6, int(lon) / 1e6) if lat is not None and lon is not None else None
+        return Destination(order_id, order["pickup_at"], window, "", "", "", "", "", None, False)
+    copy = ORDER_ADDRESS.named(addr)[0]
+    lat, lon = copy["lat_e6"], copy["lon_e6"]
     return Destination(
-        order_id, None, window, str(label), str(text), str(detail), str(name), str(phone), location, erased is not None
+        order_id,
+        None,
+        window,
+        copy["label"],
+        copy["text"],
+        copy["detail"],
+        copy["recipient_name"],
+        copy["recipient_phone"],
+        (lat / 1e6, lon / 1e6) if lat is not None and lon is not None else None,
+        copy["erased_ms"] is not None,
     )
 
 

@@ -13,7 +13,8 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-from commerce.errors import InvalidInput, WindowUnavailable
+from commerce.delivery.errors import WindowUnavailable
+from commerce.errors import InvalidInput
 
 KST = dt.timezone(dt.timedelta(hours=9))
 DAYS = 2

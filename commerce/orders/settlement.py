@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from commerce import validate
 from commerce.errors import InvalidInput, InvalidState
 from commerce.members import service as members
-from commerce.orders import service as orders
-from commerce.orders.service import Order, escrow, hold_id
+from commerce.orders import queries, service
+from commerce.orders.payment import escrow, hold_id
+from commerce.orders.rows import Order
 from commerce.services import BNM_UNITS, Services
 from commerce.shops import service as shops
 from ledger.db import UnitOfWork, in_clause
@@ -116,9 +117,9 @@ def settlement_transfers(market: Services, order: Order, producer_id: int, due: 
 
 
 async def settle_order(market: Services, uow: UnitOfWork, order_id: int) -> Order:
-    # The order's row lock (see ``orders.lock``) keeps claim steps, which lock it too, from changing
+    # The order's row lock (see ``queries.lock``) keeps claim steps, which lock it too, from changing
     # ``refund_due`` or a claim's state between what we read here and the entry we append.
-    order = await orders.lock(uow, order_id)
+    order = await queries.lock(uow, order_id)
     if order.state == "settled":
         return order
     if order.state != "confirmed":
@@ -145,16 +146,16 @@ async def settle_order(market: Services, uow: UnitOfWork, order_id: int) -> Orde
         "UPDATE orders SET state = 'settled', settled_seq = :seq, updated_ms = :now WHERE id = :o",
         {"seq": recorded.seq, "now": market.clock(), "o": order.id},
     )
-    return await orders.get(uow, order.id)
+    return await queries.get(uow, order.id)
 
 
 async def refund_order(market: Services, uow: UnitOfWork, operator_id: int, order_id: int, *, reason: str) -> Order:
     """A full refund before settlement: the holds are voided, the buyer has every won back."""
-    order = await orders.lock(uow, order_id)
+    order = await queries.lock(uow, order_id)
     operator = await members.require_role(uow, operator_id, "operator")
     if order.state in ("settled", "cancelled", "refunded", "placed"):
         raise InvalidState(f"order {order.id} is {order.state}", order=order.id, state=order.state)
-    await orders.release_holds(
+    await service.release_holds(
         market,
         uow,
         order,
@@ -166,7 +167,7 @@ async def refund_order(market: Services, uow: UnitOfWork, operator_id: int, orde
     await uow.execute(
         "UPDATE orders SET state = 'refunded', updated_ms = :now WHERE id = :o", {"now": market.clock(), "o": order.id}
     )
-    return await orders.get(uow, order.id)
+    return await queries.get(uow, order.id)
 
 
 async def refundable_after_settlement(uow: UnitOfWork, order: Order) -> int:
@@ -184,7 +185,7 @@ async def pay_back(
 ) -> int:
     """The one way money goes back after settlement: producer → buyer, signed by the operator key, in
     the one kind the rules allow, capped so the returns never exceed the goods' value. Returns the seq.
-    The caller holds the order's lock (``orders.lock``) and has decided who approved it (``note``)."""
+    The caller holds the order's lock (``queries.lock``) and has decided who approved it (``note``)."""
     if order.state != "settled":
         raise InvalidState(f"order {order.id} is not settled yet", order=order.id, state=order.state)
     cap = await refundable_after_settlement(uow, order)
@@ -217,7 +218,7 @@ async def refund_after_settlement(
     market: Services, uow: UnitOfWork, operator_id: int, order_id: int, amount: int, *, reference: str
 ) -> int:
     """Producer → buyer after settlement, approved by an operator. Returns the entry's sequence number."""
-    order = await orders.lock(uow, order_id)
+    order = await queries.lock(uow, order_id)
     operator = await members.require_role(uow, operator_id, "operator")
     ref = validate.text(reference, "reference", max_len=40)
     if not (ref.isascii() and ref.replace("-", "").isalnum()):

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from commerce import validate
 from commerce.errors import InvalidInput, InvalidState, NotAllowed, UnknownProduct, UnknownShop
 from commerce.members import service as members
-from commerce.orders import service as orders
+from commerce.orders import queries as order_queries
 from commerce.reviews.service import RatingSummary, product_rating_read, rating_from_rows
 from commerce.services import Services
 from commerce.shops import catalog
@@ -90,7 +90,7 @@ async def record_event(
     clean_note = validate.text(note, "note", max_len=MAX_NOTE, required=False, multiline=True)
     actor = await members.get(uow, actor_id)
     product = await catalog.get(uow, product_id)
-    order = None if order_id is None else await orders.get(uow, order_id)
+    order = None if order_id is None else await order_queries.get(uow, order_id)
     if stage in PRODUCER_STAGES:
         await shops.require_owner(uow, actor.id, product.shop_id)
     elif order is None:

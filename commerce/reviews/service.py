@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from commerce import validate
 from commerce.errors import AlreadyReviewed, CommerceError, InvalidInput, InvalidState, NotAllowed
 from commerce.members import service as members
-from commerce.orders import service as orders
+from commerce.orders import queries as order_queries
 from commerce.services import Services
 from ledger.db import Op, Row, UnitOfWork, read, write
 from ledger.errors import NotFound
@@ -109,7 +109,7 @@ async def post_review(
     clean_text = validate.text(text, "text", max_len=MAX_TEXT, required=False, multiline=True)
     clean_photo = None if photo is None else validate.text(photo, "photo", max_len=MAX_PHOTO)
     member = await members.get(uow, member_id)
-    order = await orders.get(uow, order_id)
+    order = await order_queries.get(uow, order_id)
     if order.buyer_id != member.id:
         raise NotAllowed("only the buyer of an order can review it", order=order.id)
     if order.delivered_ms is None or order.state not in (*REVIEWABLE_STATES, "refunded"):

@@ -10,6 +10,7 @@ from commerce.delivery import districts, windows
 from commerce.errors import InvalidInput, NotAllowed, UnknownShop
 from commerce.members import service as members
 from commerce.services import Services
+from commerce.shops.events import ShopReviewed
 from ledger.db import UnitOfWork, in_clause
 from ledger.service import Request
 
@@ -246,7 +247,7 @@ async def verify_shop(
             actor="system:operator", kind="shop.verify", body={"shop": shop.id, "status": status, "by": operator.id}
         ),
     )
-    uow.publish(events.ShopReviewed(shop.id, shop.owner_id, approve))
+    await events.emit(market, uow, ShopReviewed(shop.id, shop.owner_id, approve))
     return await get(uow, shop.id)
 
 

@@ -1,2 +1,2 @@
-"""Wallets: balances, top-ups, cash-outs and history (``service``); the payment gateway for card and bank
-top-ups (``gateway``)."""
+"""Wallets in both tokens: top-ups (``service``), cash-outs (``cashouts``), balances, holds and history
+(``queries``), the payment gateway adapter (``gateway``), and the rows, errors and events of these."""

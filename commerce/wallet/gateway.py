@@ -26,7 +26,8 @@ from urllib.parse import quote
 
 import aiohttp
 
-from commerce.errors import BadSignature, GatewayError, InvalidInput
+from commerce.errors import InvalidInput
+from commerce.wallet.errors import BadSignature, GatewayError, GatewayUnavailable, PaymentRefused
 from ledger.jsonbody import parse_json
 
 log = logging.getLogger("chestnut.gateway")
@@ -50,20 +51,6 @@ _STATUSES: dict[str, PaymentStatus] = {
     "EXPIRED": "expired",
 }
 _ALREADY_CONFIRMED = "ALREADY_PROCESSED_PAYMENT"
-
-
-class PaymentRefused(GatewayError):
-    """The gateway declined (card refused, limit, wrong amount, unknown payment): ``gateway_code`` says why."""
-
-    code = "payment_refused"
-    http_status = 402
-
-
-class GatewayUnavailable(GatewayError):
-    """The gateway did not answer in time or could not be reached; trying again later is safe."""
-
-    code = "payment_gateway_unavailable"
-    http_status = 503
 
 
 @dataclass(frozen=True, slots=True)

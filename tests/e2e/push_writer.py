@@ -27,6 +27,7 @@ from bots.telegram import TelegramBot
 from bots.telegram_push import TelegramNotifier
 from chestnut.bootstrap import build
 from chestnut.settings import Settings
+from commerce.delivery import queries as delivery_queries
 from commerce.delivery import service as delivery
 from commerce.members import service as members
 from commerce.orders import service as orders
@@ -76,7 +77,7 @@ async def main() -> int:
             await uow.commit()
         async with app.db.unit_of_work() as uow:
             await delivery.confirm_pickup(app.services, uow, c.courier, order.id)
-            code = await delivery.delivery_code(uow, shopper.id, order.id)
+            code = await delivery_queries.delivery_code(uow, shopper.id, order.id)
             await uow.commit()
         await app.pushes.drain()
         async with app.db.snapshot() as snap:

@@ -26,7 +26,9 @@ from chestnut.bootstrap import App, build
 from chestnut.settings import Settings
 from commerce.delivery import fulfilment
 from commerce.members import service as members
+from commerce.orders import queries as order_queries
 from commerce.orders import service as orders
+from commerce.orders.rows import Order
 from commerce.wallet import service as wallet
 from tests.support.chat import ChatUser
 from tests.support.inbox import Inbox
@@ -57,9 +59,9 @@ async def _top_up(app: App, c: Cast, member_id: int, amount: int = 50_000) -> No
         await uow.commit()
 
 
-async def _only_order(app: App, member_id: int) -> orders.Order:
+async def _only_order(app: App, member_id: int) -> Order:
     async with app.db.snapshot() as snap:
-        (order,) = await orders.list_for_buyer(snap, member_id)
+        (order,) = await order_queries.list_for_buyer(snap, member_id)
     return order
 
 
@@ -96,7 +98,7 @@ async def test_telegram_first_order_in_ten_taps_typing_nothing_and_a_repeat_in_t
         await grandma.tap("결제하기")
         assert "결제됐어요" in grandma.text and grandma.taps <= REPEAT_TARGET and grandma.typed == 0
     async with app.db.snapshot() as snap:
-        second, again = await orders.list_for_buyer(snap, me.id)
+        second, again = await order_queries.list_for_buyer(snap, me.id)
         where = await fulfilment.for_order(snap, me.id, second.id)
     assert again.id == first.id and second.address_id == first.address_id and where.location is not None
     assert second.window_start_ms is not None and first.window_start_ms is not None

@@ -18,6 +18,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from chestnut.bootstrap import App
+from commerce.wallet import queries as wallet_queries
 from commerce.wallet import service as wallet
 from commerce.wallet.gateway import HttpGateway, sign_body
 from ledger.verify import verify_ledger
@@ -45,7 +46,7 @@ class Rig:
     async def state(self) -> dict[str, Any]:
         async with self.app.db.snapshot() as snap:
             head = await self.app.ledger.head(snap)
-            money = await wallet.balances(self.app.services, snap, self.c.shopper)
+            money = await wallet_queries.balances(self.app.services, snap, self.c.shopper)
             topups = await snap.fetch("SELECT id, status, payment_key, seq FROM topups ORDER BY id")
         return {"size": head.size, "money": money, "topups": topups}
 
@@ -54,7 +55,7 @@ class Rig:
 
     async def status(self, order_id: str) -> str:
         async with self.app.db.snapshot() as snap:
-            return (await wallet.get_topup(snap, order_id)).status
+            return (await wallet_queries.get_topup(snap, order_id)).status
 
     async def success(
         self, order_id: str, key: str, amount: int | str, *, as_json: bool = True

@@ -23,10 +23,11 @@ from bots.kakao_render import render
 from bots.messages import Button, Reply, Screen
 from chestnut.bootstrap import App, build
 from chestnut.settings import Settings
-from commerce.delivery import service as delivery
+from commerce.delivery import queries as delivery_queries
 from commerce.members import service as members
-from commerce.orders import service as orders
+from commerce.orders import queries as order_queries
 from commerce.reviews import service as reviews
+from commerce.wallet import queries as wallet_queries
 from commerce.wallet import service as wallet
 from ledger.verify import verify_ledger
 from tests.support.chat import ChatUser
@@ -278,9 +279,9 @@ async def test_the_elderly_shoppers_order_using_only_buttons(kakao_app: App, cli
     await grandma.tap("15,000원 결제하기")
     assert "결제됐어요" in grandma.text
     async with kakao_app.db.snapshot() as snap:
-        (paid,) = await orders.list_for_buyer(snap, c.shopper)
-        code = await delivery.delivery_code(snap, c.shopper, paid.id)
-        money = await wallet.balances(kakao_app.services, snap, c.shopper)
+        (paid,) = await order_queries.list_for_buyer(snap, c.shopper)
+        code = await delivery_queries.delivery_code(snap, c.shopper, paid.id)
+        money = await wallet_queries.balances(kakao_app.services, snap, c.shopper)
     assert (paid.state, paid.total) == ("paid", 15_000)
     assert code in grandma.text and money.btl_available == 100_000 - 15_000
     await grandma.tap("주문 보기")
@@ -319,7 +320,7 @@ async def test_a_kakao_courier_delivers_by_code_and_the_shopper_reviews_on_kakao
     await grandma.tap("⭐⭐⭐⭐⭐")
     await grandma.tap("글 없이 올리기")
     async with kakao_app.db.snapshot() as snap:
-        (bought,) = await orders.list_for_buyer(snap, c.shopper)
+        (bought,) = await order_queries.list_for_buyer(snap, c.shopper)
         rating = await reviews.rating_summary(snap, product_id=c.product)
     assert bought.state in ("confirmed", "settled") and bought.courier_id == c.courier
     assert rating.count == 1 and rating.average_x10 == 50

@@ -15,10 +15,13 @@ from bots.telegram import TelegramBot
 from bots.telegram_push import TelegramNotifier
 from chestnut.bootstrap import App, build
 from chestnut.settings import Settings
-from commerce import events
+from commerce.delivery import queries as delivery_queries
 from commerce.delivery import service as delivery
+from commerce.delivery.events import OrderPickedUp
 from commerce.members import service as members
+from commerce.orders import queries as order_queries
 from commerce.orders import service as orders
+from commerce.orders.rows import Order
 from commerce.wallet import service as wallet
 from tests.support.chat import ChatUser
 from tests.support.identity import verify
@@ -91,13 +94,13 @@ async def test_the_shop_and_the_shopper_are_told_what_happened(market_app: App, 
         # A rolled-back change tells nobody.
         before = len(standin.calls)
         async with app.db.unit_of_work() as uow:
-            uow.publish(events.OrderPickedUp(order.id, shopper_tg.id))  # never committed
+            uow.publish(OrderPickedUp(order.id, shopper_tg.id))  # never committed
         await app.pushes.drain()
         assert len(standin.calls) == before
 
         standin.fail("sendMessage", status=403)  # the shopper blocked the bot
         async with app.db.unit_of_work() as uow:
-            code = await delivery.delivery_code(uow, shopper_tg.id, order.id)
+            code = await delivery_queries.delivery_code(uow, shopper_tg.id, order.id)
             await delivery.confirm_delivery(app.services, uow, c.courier, order.id, code)
             await uow.commit()
         await app.pushes.drain()
@@ -105,9 +108,9 @@ async def test_the_shop_and_the_shopper_are_told_what_happened(market_app: App, 
             assert ("telegram", "555") not in await reachable_identities(snap, shopper_tg.id)
 
 
-async def _orders(app: App, member_id: int) -> list[orders.Order]:
+async def _orders(app: App, member_id: int) -> list[Order]:
     async with app.db.snapshot() as snap:
-        return await orders.list_for_buyer(snap, member_id)
+        return await order_queries.list_for_buyer(snap, member_id)
 
 
 async def test_a_kakao_shopper_hears_of_the_delivery_through_the_event_api(tmp_path: Path, sqlite_url: str) -> None:

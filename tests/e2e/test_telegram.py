@@ -29,7 +29,7 @@ from bots.texts import t
 from chestnut.bootstrap import App, build
 from chestnut.settings import Settings
 from commerce.members import service as members
-from commerce.orders import service as orders
+from commerce.orders import queries as order_queries
 from commerce.reviews import service as reviews
 from commerce.wallet import service as wallet
 from ledger.verify import verify_ledger
@@ -723,7 +723,7 @@ async def test_an_elderly_shopper_orders_with_buttons_only(app: App, standin: Bo
     assert typed == ["> /start", "> [contact 010-2345-6789]", "> [location 37.279, 127.0203]"]
     assert grandma.typed == len("/start")  # she never typed: the contact and the location are buttons
     async with app.db.snapshot() as snap:
-        (placed,) = await orders.list_for_buyer(snap, member.id)  # type: ignore[arg-type]
+        (placed,) = await order_queries.list_for_buyer(snap, member.id)  # type: ignore[arg-type]
     assert placed.state == "paid" and placed.total == 9_000 and placed.btl_amount == 9_000
     assert len(code) == 6
     report = await verify_ledger(app.db, app.ledger.origin, workers=0)
@@ -790,7 +790,7 @@ async def test_producer_lists_with_a_photo_courier_delivers_by_code_shopper_revi
         assert t("ko", "review.thanks") in shopper.text
 
     async with app.db.snapshot() as snap:
-        (bought,) = await orders.list_for_buyer(snap, buyer.id)  # type: ignore[arg-type]
+        (bought,) = await order_queries.list_for_buyer(snap, buyer.id)  # type: ignore[arg-type]
         rating = await reviews.rating_summary(snap, product_id=bought.lines[0].product_id)  # type: ignore[arg-type]
     assert bought.state in ("confirmed", "settled") and bought.courier_id == rider_member.id
     assert rating.count == 1 and rating.average_x10 == 50

@@ -23,7 +23,7 @@ from pydantic import SecretStr
 from chestnut.bootstrap import App, build
 from chestnut.settings import Settings
 from commerce.members import service as members
-from commerce.orders import service as orders
+from commerce.orders import queries as order_queries
 from commerce.wallet import service as wallet
 from tests.support.identity import verify
 from tests.support.market import cast
@@ -380,7 +380,7 @@ async def test_an_order_by_buttons_alone(app: App, client: TestClient[Any, Any])
     await user.post({"payload": pay["payload"], "id": f"m{next(_ids)}"})  # a second tap on the same button
     assert user.text == first  # the same order answered again, not a second one charged
     async with app.db.unit_of_work() as uow:
-        placed = await orders.list_for_buyer(uow, me.id)
+        placed = await order_queries.list_for_buyer(uow, me.id)
     assert [(o.state, o.total) for o in placed] == [("paid", 9000)]
 
 
@@ -435,7 +435,7 @@ async def test_a_first_payment_verifies_the_phone_by_sms_and_returns_to_the_orde
             assert "결제됐어요" in user.text
         async with app.db.snapshot() as snap:
             member = await members.get(snap, me.id)
-            placed = await orders.list_for_buyer(snap, me.id)
+            placed = await order_queries.list_for_buyer(snap, me.id)
         assert member.phone == "01077778888" and [o.state for o in placed] == ["paid"]
         assert len(sms.messages) == 1
     finally:

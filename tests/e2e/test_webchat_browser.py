@@ -22,7 +22,7 @@ from aiohttp.test_utils import TestServer
 from chestnut.bootstrap import App, build
 from chestnut.settings import Settings
 from commerce.members import service as members
-from commerce.orders import service as orders
+from commerce.orders import queries as order_queries
 from commerce.wallet import service as wallet
 from tests.support.identity import verify
 from tests.support.market import cast
@@ -138,7 +138,7 @@ async def test_an_elderly_shopper_orders_apples_by_clicking_big_buttons(
     await expect(newest.get_by_role("button", name=re.compile("사과"))).to_be_visible()
 
     async with app.db.unit_of_work() as uow:
-        placed = await orders.list_for_buyer(uow, me.id)
+        placed = await order_queries.list_for_buyer(uow, me.id)
     assert [(o.state, o.total) for o in placed] == [("paid", 9000)]
     assert problems == []
     await context.close()
@@ -195,6 +195,6 @@ async def test_a_new_visitor_pays_in_ten_clicks_typing_phone_code_and_address_on
     await expect(newest).to_contain_text("결제됐어요!")
     assert clicks <= 10 and len(typed) == 3, (clicks, typed)
     async with app.db.unit_of_work() as uow:
-        (placed,) = await orders.list_for_buyer(uow, me.id)
+        (placed,) = await order_queries.list_for_buyer(uow, me.id)
     assert placed.state == "paid" and placed.address_id is not None
     await context.close()

@@ -7,6 +7,7 @@ import pytest
 from chestnut.bootstrap import App
 from chestnut.demo import build_demo
 from commerce.claims import service as claims
+from commerce.delivery import queries as delivery_queries
 from commerce.delivery import service as delivery
 from commerce.members import service as members
 from commerce.orders import service as orders
@@ -35,7 +36,7 @@ async def _deliver(app: App, c: Cast, buyer: int, owner: int, products: list[int
         await orders.accept_order(m, uow, owner, order.id)
         await delivery.assign_courier(m, uow, owner, order.id, c.courier)
         await delivery.confirm_pickup(m, uow, c.courier, order.id)
-        code = await delivery.delivery_code(uow, buyer, order.id)
+        code = await delivery_queries.delivery_code(uow, buyer, order.id)
         await delivery.confirm_delivery(m, uow, c.courier, order.id, code)
         await uow.commit()
     return order.id

@@ -10,7 +10,10 @@ from typing import Any
 import pytest
 
 from chestnut.bootstrap import App, batch_context
-from commerce.wallet import service as wallet
+from commerce.wallet import cashouts
+from commerce.wallet import queries as wallet_queries
+from commerce.wallet.errors import UnknownBankAccount
+from commerce.wallet.rows import Cashout
 from ledger.errors import NotFound
 from scheduler import cashout_batch as cashout
 from scheduler.notices import RecordingAnnouncer
@@ -32,17 +35,17 @@ async def bank() -> AsyncIterator[tuple[BankStandIn, str]]:
         await standin.stop()
 
 
-async def request(app: App, member_id: int, account_no: str, amount: int) -> wallet.Cashout:
+async def request(app: App, member_id: int, account_no: str, amount: int) -> Cashout:
     async with app.db.unit_of_work() as uow:
-        account = await wallet.register_bank_account(app.services, uow, member_id, "011", account_no, "이할머니")
-        out = await wallet.request_cashout(app.services, uow, member_id, account.id, amount)
+        account = await cashouts.register_bank_account(app.services, uow, member_id, "011", account_no, "이할머니")
+        out = await cashouts.request_cashout(app.services, uow, member_id, account.id, amount)
         await uow.commit()
     return out
 
 
 async def money(app: App, c: Cast) -> dict[str, Any]:
     async with app.db.snapshot() as snap:
-        b = await wallet.balances(app.services, snap, c.shopper)
+        b = await wallet_queries.balances(app.services, snap, c.shopper)
         reserve = await app.ledger.account(snap, "reserve:cash")
         rows = await snap.fetch("SELECT id, status, reason FROM cashouts ORDER BY id")
         return {
@@ -107,9 +110,9 @@ async def test_a_cashout_to_an_account_no_longer_registered_fails_with_the_btl_b
 async def test_requesting_a_cashout_to_an_unregistered_account_is_refused(app: App) -> None:
     c = await cast(app, topup=100_000)
     before = await money(app, c)
-    with pytest.raises(wallet.UnknownBankAccount):
+    with pytest.raises(UnknownBankAccount):
         async with app.db.unit_of_work() as uow:
-            await wallet.request_cashout(app.services, uow, c.shopper, 424242, 10_000)
+            await cashouts.request_cashout(app.services, uow, c.shopper, 424242, 10_000)
             await uow.commit()
     assert await money(app, c) == before
 
@@ -167,4 +170,4 @@ async def test_a_result_file_without_the_header_is_refused(app: App) -> None:
         cashout.parse_result_file("CO-1,100,paid\n")
     with pytest.raises(NotFound):
         async with app.db.snapshot() as snap:
-            await wallet.get_cashout(snap, 1)
+            await wallet_queries.get_cashout(snap, 1)

@@ -14,7 +14,7 @@ from chestnut.bootstrap import App, batch_context
 from commerce.errors import InvalidInput, NotAllowed
 from commerce.members import service as members
 from commerce.orders import settlement
-from commerce.wallet import service as wallet
+from commerce.wallet import queries as wallet_queries
 from ledger.errors import ChestnutError
 from ledger.model import Transfer
 from ledger.service import Request
@@ -56,7 +56,7 @@ async def snapshot(app: App, who: list[int]) -> dict[str, Any]:
     async with app.db.snapshot() as snap:
         return {
             "size": (await app.ledger.head(snap)).size,
-            "btl": [(await wallet.balances(app.services, snap, m)).btl for m in who],
+            "btl": [(await wallet_queries.balances(app.services, snap, m)).btl for m in who],
             "fees": (await app.ledger.account(snap, settlement.PLATFORM_FEES)).balance,
             "dividends": await snap.fetch("SELECT * FROM dividends"),
         }
@@ -128,7 +128,7 @@ async def test_a_dividend_payment_resumes_chunk_by_chunk(app: App) -> None:
     done = await runs.drive(app.db, fresh, declared.period)
     assert (done.status, done.items, done.amount, done.entries) == ("done", 7, 90, 4)
     async with app.db.snapshot() as snap:
-        got = [(await wallet.balances(app.services, snap, m)).btl for m in holders]
+        got = [(await wallet_queries.balances(app.services, snap, m)).btl for m in holders]
     supply = sum(range(1, 8))
     assert sum(got) == 90 and all(90 * (i + 1) // supply <= g <= -(-90 * (i + 1) // supply) for i, g in enumerate(got))
 

@@ -10,10 +10,12 @@ import pytest
 
 from chestnut.bootstrap import App, batch_context
 from commerce.claims import service as claims
+from commerce.delivery import queries as delivery_queries
 from commerce.delivery import service as delivery
+from commerce.orders import queries as order_queries
 from commerce.orders import service as orders
 from commerce.orders import settlement
-from commerce.wallet import service as wallet
+from commerce.wallet import queries as wallet_queries
 from ledger.verify import verify_ledger
 from scheduler import runs
 from scheduler.runs import BatchError
@@ -35,7 +37,7 @@ async def delivered_order(app: App, c: Cast, *, confirm: bool) -> int:
         await orders.accept_order(m, uow, c.producer, order.id)
         await delivery.take_job(m, uow, c.courier, order.id)
         await delivery.confirm_pickup(m, uow, c.courier, order.id)
-        code = await delivery.delivery_code(uow, c.shopper, order.id)
+        code = await delivery_queries.delivery_code(uow, c.shopper, order.id)
         outcome = await delivery.confirm_delivery(m, uow, c.courier, order.id, code)
         assert outcome.ok
         if confirm:
@@ -47,7 +49,7 @@ async def delivered_order(app: App, c: Cast, *, confirm: bool) -> int:
 async def balances(app: App, c: Cast) -> dict[str, int]:
     async with app.db.snapshot() as snap:
         out = {
-            name: (await wallet.balances(app.services, snap, who)).btl
+            name: (await wallet_queries.balances(app.services, snap, who)).btl
             for name, who in (("shopper", c.shopper), ("producer", c.producer), ("courier", c.courier))
         }
         out["fees"] = (await app.ledger.account(snap, settlement.PLATFORM_FEES)).balance
@@ -57,7 +59,7 @@ async def balances(app: App, c: Cast) -> dict[str, int]:
 
 async def state_of(app: App, order_id: int) -> str:
     async with app.db.snapshot() as snap:
-        return (await orders.get(snap, order_id)).state
+        return (await order_queries.get(snap, order_id)).state
 
 
 async def test_settlement_batch_settles_auto_confirms_and_waits_for_claims(app: App) -> None:
@@ -113,7 +115,7 @@ async def test_a_run_resumes_from_its_cursor_chunk_by_chunk(app: App) -> None:
     assert (done.status, done.items, done.amount) == ("done", 5, 5 * (PRICE + DELIVERY_FEE))
     assert [await state_of(app, i) for i in ids] == ["settled"] * 5
     async with app.db.snapshot() as snap:
-        producer = (await wallet.balances(app.services, snap, c.producer)).btl
+        producer = (await wallet_queries.balances(app.services, snap, c.producer)).btl
         fees = (await app.ledger.account(snap, settlement.PLATFORM_FEES)).balance
     assert (producer, fees) == (5 * (PRICE - FEE), 5 * FEE)
 

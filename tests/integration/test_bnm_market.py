@@ -44,6 +44,7 @@ from commerce.exchange.price import DAY_MS, source_of
 from commerce.exchange.resting import RestingBook
 from commerce.members import service as members
 from commerce.orders import service as orders
+from commerce.wallet import queries as wallet_queries
 from commerce.wallet import service as wallet
 from ledger.db import UnitOfWork
 from ledger.errors import ChestnutError, InsufficientBalance
@@ -110,9 +111,9 @@ async def cancel(app: App, member_id: int, order_id: int) -> market.MarketOrder:
     return order
 
 
-async def balances(app: App, member_id: int) -> wallet.Balances:
+async def balances(app: App, member_id: int) -> wallet_queries.Balances:
     async with app.db.snapshot() as snap:
-        return await wallet.balances(app.services, snap, member_id)
+        return await wallet_queries.balances(app.services, snap, member_id)
 
 
 async def everything(app: App) -> tuple[Any, ...]:

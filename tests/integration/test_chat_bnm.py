@@ -13,7 +13,7 @@ from bots.messages import Incoming
 from chestnut.bootstrap import App
 from commerce.exchange import service as market
 from commerce.members import service as members
-from commerce.wallet import service as wallet
+from commerce.wallet import queries as wallet_queries
 from ledger.model import Transfer
 from ledger.service import Request
 from ledger.verify import verify_ledger
@@ -84,8 +84,8 @@ async def test_members_trade_bamnamu_with_buttons_only(app: App) -> None:
     await app.dialogue.handle(Incoming("kakao", "s1", "이할머니", payload=confirm.payload, key="again-1"))
     async with app.db.snapshot() as snap:
         trades = await market.trades_since(snap)
-        mine = await wallet.balances(app.services, snap, c.shopper)
-        theirs = await wallet.balances(app.services, snap, seller_id)
+        mine = await wallet_queries.balances(app.services, snap, c.shopper)
+        theirs = await wallet_queries.balances(app.services, snap, seller_id)
     assert [(t.price, t.units) for t in trades] == [(1_050, 1_000)]
     assert (mine.btl, mine.bnm_units) == (100_000 - 1_050, 1_000)
     assert (theirs.btl, theirs.bnm_units) == (1_050, 15_000)  # 4 BNM of the order still in the escrow
@@ -106,7 +106,7 @@ async def test_members_trade_bamnamu_with_buttons_only(app: App) -> None:
     await farmer.tap("#1 취소")
     assert "돌려받은 것: 4.000 BNM" in farmer.text
     async with app.db.snapshot() as snap:
-        theirs = await wallet.balances(app.services, snap, seller_id)
+        theirs = await wallet_queries.balances(app.services, snap, seller_id)
         assert await market.open_orders(snap, seller_id) == []
     assert (theirs.bnm_units, theirs.bnm_available) == (19_000, 19_000)
 

@@ -12,8 +12,10 @@ import pytest
 from bots.dialogue import FloodGate
 from chestnut.bootstrap import App
 from commerce.delivery import addresses, fulfilment
+from commerce.delivery import queries as delivery_queries
 from commerce.delivery import service as delivery
 from commerce.members import service as members
+from commerce.orders import queries as order_queries
 from commerce.orders import service as orders
 from commerce.shops import catalog
 from commerce.shops import service as shops
@@ -68,7 +70,7 @@ async def test_a_second_address_for_a_parent_with_its_own_recipient(app: App) ->
     await grandma.tap("9,000원 결제하기")
     assert "결제됐어요" in grandma.text
     async with app.db.snapshot() as snap:
-        (order,) = await orders.list_for_buyer(snap, c.shopper)
+        (order,) = await order_queries.list_for_buyer(snap, c.shopper)
         seen = await fulfilment.for_order(snap, c.producer, order.id)
     assert (seen.label, seen.full(), seen.recipient_name, seen.recipient_phone) == (
         "딸네 집",
@@ -143,8 +145,8 @@ async def test_collecting_at_the_shop_costs_no_delivery_and_the_shop_hands_it_ov
     await farmer.send(code)
     assert "손님께 드렸어요" in farmer.text
     async with app.db.snapshot() as snap:
-        (order,) = await orders.list_for_buyer(snap, c.shopper)
-        board = await delivery.board(snap, area=None)
+        (order,) = await order_queries.list_for_buyer(snap, c.shopper)
+        board = await delivery_queries.board(snap, area=None)
     assert order.state == "delivered" and order.delivery_fee == 0 and board.jobs == ()
 
 

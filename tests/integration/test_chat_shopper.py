@@ -10,13 +10,17 @@ from pathlib import Path
 
 from chestnut.bootstrap import App, build
 from chestnut.settings import Settings
+from commerce.delivery import queries as delivery_queries
 from commerce.delivery import service as delivery
 from commerce.members import service as members
+from commerce.orders import queries as order_queries
 from commerce.orders import service as orders
+from commerce.orders.rows import Order
 from commerce.reviews import service as reviews
 from commerce.shops import catalog
 from commerce.shops import service as shops
-from commerce.wallet import service as wallet
+from commerce.wallet import cashouts
+from commerce.wallet import queries as wallet_queries
 from community import referrals
 from ledger.verify import verify_ledger
 from tests.support.chat import ChatUser
@@ -37,9 +41,9 @@ async def _buy_apples(user: ChatUser, qty_label: str = "1개 담기") -> None:
     await user.tap(qty_label)
 
 
-async def _buyer_orders(app: App, member_id: int) -> list[orders.Order]:
+async def _buyer_orders(app: App, member_id: int) -> list[Order]:
     async with app.db.snapshot() as snap:
-        return await orders.list_for_buyer(snap, member_id)
+        return await order_queries.list_for_buyer(snap, member_id)
 
 
 async def test_an_elderly_shopper_orders_with_buttons_only(app: App) -> None:
@@ -54,8 +58,8 @@ async def test_an_elderly_shopper_orders_with_buttons_only(app: App) -> None:
     (paid,) = await _buyer_orders(app, c.shopper)
     assert (paid.state, paid.total, paid.btl_amount) == ("paid", 15_000, 15_000)
     async with app.db.snapshot() as snap:
-        code = await delivery.delivery_code(snap, c.shopper, paid.id)
-        balance = await wallet.balances(app.services, snap, c.shopper)
+        code = await delivery_queries.delivery_code(snap, c.shopper, paid.id)
+        balance = await wallet_queries.balances(app.services, snap, c.shopper)
         product = await catalog.get(snap, c.product)
     assert code in grandma.text  # the code the courier will ask for is in her chat
     assert balance.btl_available == 100_000 - 15_000
@@ -400,7 +404,7 @@ async def test_review_is_offered_while_a_product_of_the_order_has_none(app: App)
     await shopper.tap("결제하기")
     (order,) = await _buyer_orders(app, c.shopper)
     async with app.db.unit_of_work() as uow:
-        code = await delivery.delivery_code(uow, c.shopper, order.id)
+        code = await delivery_queries.delivery_code(uow, c.shopper, order.id)
         await orders.accept_order(app.services, uow, c.producer, order.id)
         await delivery.take_job(app.services, uow, c.courier, order.id)
         await delivery.confirm_pickup(app.services, uow, c.courier, order.id)
@@ -445,7 +449,7 @@ async def test_cancel_before_the_shop_accepts_returns_every_won(app: App) -> Non
     await shopper.tap("네, 취소해요")
     assert "취소했어요" in shopper.text
     async with app.db.snapshot() as snap:
-        balance = await wallet.balances(app.services, snap, c.shopper)
+        balance = await wallet_queries.balances(app.services, snap, c.shopper)
         assert (await catalog.get(snap, c.product)).stock == 20
     assert balance.btl_available == 100_000
 
@@ -498,10 +502,10 @@ async def test_the_wallet_says_what_is_held_and_why(app: App) -> None:
     assert "지금 쓸 수 있는 돈: 76,000원" in shopper.text
 
     async with app.db.unit_of_work() as uow:
-        account = await wallet.register_bank_account(
+        account = await cashouts.register_bank_account(
             app.services, uow, c.shopper, "011", "302-1234-5678-91", "이할머니"
         )
-        await wallet.request_cashout(app.services, uow, c.shopper, account.id, 30_000)
+        await cashouts.request_cashout(app.services, uow, c.shopper, account.id, 30_000)
         await uow.commit()
     await shopper.send("내 지갑")  # the menu's label, typed
     assert "밤톨 100,000원 중 54,000원은 이렇게 묶여 있어요." in shopper.text
@@ -509,8 +513,8 @@ async def test_the_wallet_says_what_is_held_and_why(app: App) -> None:
     assert "• 출금 신청 1건 30,000원 (은행으로 보내 드리면 빠져나가요)" in shopper.text
     assert "지금 쓸 수 있는 돈: 46,000원" in shopper.text
     async with app.db.snapshot() as snap:
-        held = await wallet.holds(snap, c.shopper)
-        balance = await wallet.balances(app.services, snap, c.shopper)
+        held = await wallet_queries.holds(snap, c.shopper)
+        balance = await wallet_queries.balances(app.services, snap, c.shopper)
     assert [(h.token, h.reason, h.count, h.amount) for h in held] == [
         ("BTL", "order", 2, 24_000),
         ("BTL", "cashout", 1, 30_000),
@@ -542,7 +546,7 @@ async def test_a_visitor_of_the_trial_market_can_take_play_money_once(tmp_path: 
         assert "밤톨: 50,000원" in visitor.text
         member = (await _member_of(app, "web", "visitor-1")).id
         async with app.db.snapshot() as snap:
-            assert (await wallet.balances(app.services, snap, member)).btl == 50_000
+            assert (await wallet_queries.balances(app.services, snap, member)).btl == 50_000
         await _buy_apples(visitor)
         # Paying needs a verified phone: the confirmation asks for it right there, the web chat (no SMS
         # sender in development) shows the code, and the visitor lands back on the same confirmation —
@@ -575,7 +579,7 @@ async def test_production_offers_no_play_money(app: App) -> None:
     await user.send(payload="wtt")
     async with app.db.snapshot() as snap:
         member = await members.by_identity(snap, "web", "w-prod")
-        assert member is not None and (await wallet.balances(app.services, snap, member.id)).btl == 0
+        assert member is not None and (await wallet_queries.balances(app.services, snap, member.id)).btl == 0
 
 
 async def _member_of(app: App, channel: str, external_id: str) -> members.Member:

@@ -17,14 +17,18 @@ from bots.flows.producer import parse_amount
 from bots.messages import Screen
 from chestnut.bootstrap import App
 from commerce.claims import service as claims
+from commerce.delivery import queries as delivery_queries
 from commerce.delivery import service as delivery
 from commerce.members import service as members
+from commerce.orders import queries as order_queries
 from commerce.orders import service as orders
 from commerce.orders import settlement
+from commerce.orders.rows import Order
 from commerce.provenance import service as provenance
 from commerce.search import service as search
 from commerce.shops import catalog
 from commerce.shops import service as shops
+from commerce.wallet import queries as wallet_queries
 from commerce.wallet import service as wallet
 from ledger.verify import verify_ledger
 from tests.support.chat import ChatUser
@@ -68,7 +72,7 @@ async def _ledger_ok(app: App) -> None:
     assert report.ok, report
 
 
-async def _paid_order(app: App, c: Cast, qty: int = 2) -> orders.Order:
+async def _paid_order(app: App, c: Cast, qty: int = 2) -> Order:
     async with app.db.unit_of_work() as uow:
         await orders.add_to_cart(app.services, uow, c.shopper, c.product, qty)
         quote = await orders.quote(app.services, uow, c.shopper, c.shop)
@@ -78,14 +82,14 @@ async def _paid_order(app: App, c: Cast, qty: int = 2) -> orders.Order:
     return order
 
 
-async def _delivered_order(app: App, c: Cast) -> orders.Order:
+async def _delivered_order(app: App, c: Cast) -> Order:
     order = await _paid_order(app, c)
     m = app.services
     async with app.db.unit_of_work() as uow:
         await orders.accept_order(m, uow, c.producer, order.id)
         await delivery.take_job(m, uow, c.courier, order.id)
         await delivery.confirm_pickup(m, uow, c.courier, order.id)
-        code = await delivery.delivery_code(uow, c.shopper, order.id)
+        code = await delivery_queries.delivery_code(uow, c.shopper, order.id)
         outcome = await delivery.confirm_delivery(m, uow, c.courier, order.id, code)
         await uow.commit()
     assert outcome.ok
@@ -250,20 +254,20 @@ async def test_order_accepted_taken_and_delivered_with_the_code(app: App) -> Non
     assert "6자리" in courier.text
 
     async with app.db.unit_of_work() as uow:
-        code = await delivery.delivery_code(uow, c.shopper, order.id)
+        code = await delivery_queries.delivery_code(uow, c.shopper, order.id)
     wrong = "000000" if code != "000000" else "111111"
     await courier.send("12")  # not a code at all: asked again, no attempt spent
     assert "숫자 6자리" in courier.text
     await courier.send(wrong)
     assert "맞지 않아요" in courier.text and "2번 더" in courier.text
     async with app.db.unit_of_work() as uow:
-        assert (await orders.get(uow, order.id)).state == "picked_up"
-        assert (await delivery.job(uow, order.id)).wrong_attempts == 1
+        assert (await order_queries.get(uow, order.id)).state == "picked_up"
+        assert (await delivery_queries.job(uow, order.id)).wrong_attempts == 1
     await courier.send(code)
     assert "배달 완료" in courier.text
 
     async with app.db.unit_of_work() as uow:
-        assert (await orders.get(uow, order.id)).state == "delivered"
+        assert (await order_queries.get(uow, order.id)).state == "delivered"
         await orders.confirm_receipt(app.services, uow, c.shopper, order.id)
         await settlement.settle_order(app.services, uow, order.id)
         await uow.commit()
@@ -285,7 +289,7 @@ async def test_producer_assigns_a_courier_by_tap(app: App) -> None:
     await courier.send(payload="cm")
     assert f"#{order.id}" in courier.text
     async with app.db.unit_of_work() as uow:
-        assert (await delivery.job(uow, order.id)).courier_id == c.courier
+        assert (await delivery_queries.job(uow, order.id)).courier_id == c.courier
     await _ledger_ok(app)
 
 
@@ -295,7 +299,7 @@ async def test_three_wrong_codes_lock_the_delivery(app: App) -> None:
     async with app.db.unit_of_work() as uow:
         await delivery.take_job(app.services, uow, c.courier, order.id)
         await delivery.confirm_pickup(app.services, uow, c.courier, order.id)
-        code = await delivery.delivery_code(uow, c.shopper, order.id)
+        code = await delivery_queries.delivery_code(uow, c.shopper, order.id)
         await uow.commit()
     wrong = "000000" if code != "000000" else "111111"
     courier = Person(app.dialogue, "kakao", "c1", name="박배달")
@@ -306,8 +310,8 @@ async def test_three_wrong_codes_lock_the_delivery(app: App) -> None:
     await courier.send(wrong)
     assert "잠겼어요" in courier.text
     async with app.db.unit_of_work() as uow:
-        assert (await delivery.job(uow, order.id)).status == "locked"
-        assert (await orders.get(uow, order.id)).state == "picked_up"
+        assert (await delivery_queries.job(uow, order.id)).status == "locked"
+        assert (await order_queries.get(uow, order.id)).state == "picked_up"
 
 
 async def test_office_tops_up_by_phone_and_by_member_number(app: App) -> None:
@@ -333,7 +337,7 @@ async def test_office_tops_up_by_phone_and_by_member_number(app: App) -> None:
     await office.send("네")  # typed, where a button is wanted: the confirmation again, nothing recorded
     assert "버튼에서 골라" in office.text
     async with app.db.unit_of_work() as uow:
-        assert (await wallet.balances(app.services, uow, c.shopper)).btl == 0
+        assert (await wallet_queries.balances(app.services, uow, c.shopper)).btl == 0
     await office.tap("충전 기록")
     assert "30,000원을 충전했어요" in office.text  # the particle chosen, not "을(를)"
 
@@ -346,7 +350,7 @@ async def test_office_tops_up_by_phone_and_by_member_number(app: App) -> None:
     await office.send(payload=f"optuy:{c.shopper}")
     assert "지나갔어요" in office.text
     async with app.db.unit_of_work() as uow:
-        assert (await wallet.balances(app.services, uow, c.shopper)).btl == 50_000
+        assert (await wallet_queries.balances(app.services, uow, c.shopper)).btl == 50_000
     await _ledger_ok(app)
 
 
@@ -411,7 +415,7 @@ async def test_producer_answers_a_claim_and_the_office_decides(app: App) -> None
     async with app.db.unit_of_work() as uow:
         decided = await claims.get(uow, claim.id)
         assert (decided.status, decided.resolution) == ("resolved", "refund_full")
-        assert (await wallet.balances(app.services, uow, c.shopper)).btl_available == 100_000
+        assert (await wallet_queries.balances(app.services, uow, c.shopper)).btl_available == 100_000
     await _ledger_ok(app)
 
 
@@ -456,8 +460,8 @@ async def test_producer_registers_a_bank_account_and_cashes_out(app: App) -> Non
     await farmer.tap("출금 신청")
     assert "출금 신청을 받았어요" in farmer.text
     async with app.db.unit_of_work() as uow:
-        b = await wallet.balances(app.services, uow, c.producer)
-        pending = await wallet.pending_cashouts(uow)
+        b = await wallet_queries.balances(app.services, uow, c.producer)
+        pending = await wallet_queries.pending_cashouts(uow)
     assert (b.btl, b.btl_available) == (50_000, 30_000)
     assert [(p.member_id, p.amount) for p in pending] == [(c.producer, 20_000)]
     await _ledger_ok(app)
@@ -482,8 +486,8 @@ async def test_a_shopper_cashes_out_from_the_wallet(app: App) -> None:
     await granny.tap("출금 신청")
     assert "출금 신청을 받았어요" in granny.text
     async with app.db.unit_of_work() as uow:
-        b = await wallet.balances(app.services, uow, c.shopper)
-        pending = await wallet.pending_cashouts(uow)
+        b = await wallet_queries.balances(app.services, uow, c.shopper)
+        pending = await wallet_queries.pending_cashouts(uow)
     assert (b.btl, b.btl_available) == (30_000, 0)
     assert [(p.member_id, p.amount) for p in pending] == [(c.shopper, 30_000)]
     # The account is kept: the next cash-out starts from it.
@@ -502,7 +506,7 @@ async def test_cash_out_waits_for_a_verified_phone(app: App) -> None:
     await newcomer.send(payload="pco")  # an old or hand-made button: the way to verify, nothing asked
     assert "전화번호 인증" in newcomer.text and newcomer.find("전화번호 인증하기")
     async with app.db.unit_of_work() as uow:
-        assert await wallet.pending_cashouts(uow) == []
+        assert await wallet_queries.pending_cashouts(uow) == []
 
 
 async def test_stale_and_stray_input_gets_a_helpful_reply(app: App) -> None:

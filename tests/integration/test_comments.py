@@ -10,10 +10,12 @@ import pytest
 
 from chestnut.bootstrap import App
 from commerce.errors import InvalidInput, InvalidState
+from commerce.orders import queries as order_queries
 from commerce.orders import service as orders
 from commerce.shops import catalog
 from community import comments, referrals
 from tests.support.community import (
+    FEE_DELIVERY,
     HOUR_MS,
     PRICE,
     advance,
@@ -99,6 +101,28 @@ async def test_a_credited_comment_earns_the_brokering_reward_at_settlement_only(
     assert earned.broker_btl == reward
 
 
+async def test_a_comment_credited_when_paying_without_the_chat_is_credited_in_that_transaction(app: App) -> None:
+    """Paying with a comment credits it in the paying transaction, however the order is paid (here the
+    services called directly: placed, then paid)."""
+    c = await cast(app)
+    author = await member(app, "단골")
+    advance(app, 2 * HOUR_MS)
+    async with app.db.unit_of_work() as uow:
+        tip = await comments.post(app.services, uow, author, c.product, kind="tip", text="잼 만들기 좋아요")
+        await orders.add_to_cart(app.services, uow, c.shopper, c.product, 2)
+        placed = await orders.place_order(app.services, uow, c.shopper, c.shop, expected_total=2 * PRICE + FEE_DELIVERY)
+        await orders.pay_order(app.services, uow, c.shopper, placed.id, bnm_share=0, comment_id=tip.id)
+        await uow.commit()
+    async with app.db.snapshot() as snap:
+        rows = await snap.fetch(
+            "SELECT role, member_id, status, source FROM order_payees WHERE order_id = :o", {"o": placed.id}
+        )
+    assert [tuple(r) for r in rows] == [("broker", author, "due", tip.id)]
+    await deliver_and_confirm(app, c, placed.id)
+    await settle(app, placed.id)
+    assert await btl(app, author) == 2 * PRICE * 200 // 10_000
+
+
 async def test_crediting_is_refused_for_other_products_twice_or_after_checkout(app: App) -> None:
     c = await cast(app)
     author = await member(app, "단골")
@@ -153,7 +177,7 @@ async def test_a_comment_by_chat_credited_at_the_confirmation_earns_at_settlemen
     await grandma.tap("15,000원 결제하기")
     assert "결제됐어요" in grandma.text
     async with app.db.snapshot() as snap:
-        (order,) = await orders.list_for_buyer(snap, c.shopper)
+        (order,) = await order_queries.list_for_buyer(snap, c.shopper)
         rows = await snap.fetch("SELECT role, status FROM order_payees WHERE order_id = :o", {"o": order.id})
     assert [tuple(r) for r in rows] == [("broker", "due")]
     await deliver_and_confirm(app, c, order.id)

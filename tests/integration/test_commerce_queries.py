@@ -5,9 +5,11 @@ from __future__ import annotations
 import pytest
 
 from chestnut.bootstrap import App
+from commerce.delivery import queries as delivery_queries
 from commerce.delivery import service as delivery
 from commerce.errors import NotAllowed
 from commerce.members import service as members
+from commerce.orders import queries as order_queries
 from commerce.orders import service as orders
 from commerce.shops import service as shops
 from tests.support.market import cast
@@ -23,16 +25,16 @@ async def test_an_order_is_shown_only_to_its_parties(app: App) -> None:
         await uow.commit()
     async with app.db.snapshot() as snap:
         for party in (c.shopper, c.producer, c.operator):
-            assert (await orders.for_party(snap, party, order.id)).id == order.id
+            assert (await order_queries.for_party(snap, party, order.id)).id == order.id
         with pytest.raises(NotAllowed):
-            await orders.for_party(snap, stranger.id, order.id)
+            await order_queries.for_party(snap, stranger.id, order.id)
         with pytest.raises(NotAllowed):
-            await orders.for_party(snap, c.courier, order.id)  # not their job (yet)
+            await order_queries.for_party(snap, c.courier, order.id)  # not their job (yet)
     async with app.db.unit_of_work() as uow:
         await delivery.take_job(m, uow, c.courier, order.id)
         await uow.commit()
     async with app.db.snapshot() as snap:
-        assert (await orders.for_party(snap, c.courier, order.id)).courier_id == c.courier
+        assert (await order_queries.for_party(snap, c.courier, order.id)).courier_id == c.courier
 
 
 async def test_lists_for_buyer_shop_courier_and_browsing(app: App) -> None:
@@ -44,10 +46,10 @@ async def test_lists_for_buyer_shop_courier_and_browsing(app: App) -> None:
         await orders.add_to_cart(m, uow, c.shopper, c.product, 2)
         await uow.commit()
     async with app.db.snapshot() as snap:
-        assert [o.id for o in await orders.list_for_buyer(snap, c.shopper)] == [first.id]
-        assert [o.id for o in await orders.list_for_shop(snap, c.shop)] == [first.id]  # paid, waiting
-        assert await orders.cart_shops(snap, c.shopper) == [c.shop]
-        jobs = await delivery.open_jobs(snap)
+        assert [o.id for o in await order_queries.list_for_buyer(snap, c.shopper)] == [first.id]
+        assert [o.id for o in await order_queries.list_for_shop(snap, c.shop)] == [first.id]  # paid, waiting
+        assert await order_queries.cart_shops(snap, c.shopper) == [c.shop]
+        jobs = await delivery_queries.open_jobs(snap)
         assert [j.order_id for j in jobs] == [first.id] and jobs[0].courier_id is None
         assert await shops.list_markets(snap) == [("못골시장", 1)]
         assert [s.id for s in await shops.list_shops(snap, market="못골시장")] == [c.shop]
@@ -56,4 +58,4 @@ async def test_lists_for_buyer_shop_courier_and_browsing(app: App) -> None:
         await delivery.take_job(m, uow, c.courier, first.id)
         await uow.commit()
     async with app.db.snapshot() as snap:
-        assert await delivery.open_jobs(snap) == []
+        assert await delivery_queries.open_jobs(snap) == []

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from chestnut.bootstrap import App
+from commerce.delivery import queries as delivery_queries
 from commerce.delivery import service as delivery
 from commerce.orders import service as orders
 from commerce.orders import settlement
-from commerce.wallet import service as wallet
+from commerce.wallet import queries as wallet_queries
 from ledger.verify import verify_ledger
 from tests.support.market import cast
 
@@ -23,7 +24,7 @@ async def test_order_from_cart_to_settlement(app: App) -> None:
         await orders.accept_order(m, uow, c.producer, order.id)
         await delivery.take_job(m, uow, c.courier, order.id)
         await delivery.confirm_pickup(m, uow, c.courier, order.id)
-        code = await delivery.delivery_code(uow, c.shopper, order.id)
+        code = await delivery_queries.delivery_code(uow, c.shopper, order.id)
         outcome = await delivery.confirm_delivery(m, uow, c.courier, order.id, code)
         assert outcome.ok and outcome.order.state == "delivered"
         await orders.confirm_receipt(m, uow, c.shopper, order.id)
@@ -31,9 +32,9 @@ async def test_order_from_cart_to_settlement(app: App) -> None:
         assert settled.state == "settled"
         await uow.commit()
     async with app.db.snapshot() as snap:
-        shopper = await wallet.balances(m, snap, c.shopper)
-        producer = await wallet.balances(m, snap, c.producer)
-        courier = await wallet.balances(m, snap, c.courier)
+        shopper = await wallet_queries.balances(m, snap, c.shopper)
+        producer = await wallet_queries.balances(m, snap, c.producer)
+        courier = await wallet_queries.balances(m, snap, c.courier)
         fees = await app.ledger.account(snap, "fees:platform")
     fee = 12_000 * 150 // 10_000
     assert shopper.btl == 85_000

@@ -21,11 +21,15 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from chestnut.bootstrap import App, build
 from chestnut.settings import Settings
 from commerce.claims import service as claims
+from commerce.delivery import queries as delivery_queries
 from commerce.delivery import service as delivery
 from commerce.errors import CommerceError
 from commerce.members import service as members
+from commerce.orders import queries as order_queries
 from commerce.orders import service as orders
 from commerce.orders import settlement
+from commerce.orders.rows import Order
+from commerce.wallet import cashouts
 from commerce.wallet import service as wallet
 from ledger.errors import ChestnutError, InsufficientBalance
 from ledger.model import Transfer
@@ -60,7 +64,9 @@ class MarketMachine(RuleBasedStateMachine):
             )
             self.shoppers.append(extra.id)
             for s in self.shoppers:
-                bank = await wallet.register_bank_account(self.app.services, uow, s, "004", f"123-45-{s:06d}", "홍길동")
+                bank = await cashouts.register_bank_account(
+                    self.app.services, uow, s, "004", f"123-45-{s:06d}", "홍길동"
+                )
                 await wallet.topup_at_office(
                     self.app.services, uow, self.c.operator, s, 60_000, receipt=f"sm-start-{s}"
                 )
@@ -139,10 +145,10 @@ class MarketMachine(RuleBasedStateMachine):
         except InsufficientBalance:  # pragma: no cover - _step catches every typed refusal
             raise
 
-    def _pick(self, data: st.DataObject, *states: str) -> orders.Order | None:
-        async def load() -> list[orders.Order]:
+    def _pick(self, data: st.DataObject, *states: str) -> Order | None:
+        async def load() -> list[Order]:
             async with self.app.db.snapshot() as snap:
-                return [o for oid in self.order_ids if (o := await orders.get(snap, oid)).state in states]
+                return [o for oid in self.order_ids if (o := await order_queries.get(snap, oid)).state in states]
 
         candidates = self.run(load())
         return data.draw(st.sampled_from(candidates)) if candidates else None
@@ -165,11 +171,11 @@ class MarketMachine(RuleBasedStateMachine):
             self._advance_once(data, order)
             order = self.run(self._reload(order.id))
 
-    async def _reload(self, order_id: int) -> orders.Order:
+    async def _reload(self, order_id: int) -> Order:
         async with self.app.db.snapshot() as snap:
-            return await orders.get(snap, order_id)
+            return await order_queries.get(snap, order_id)
 
-    def _advance_once(self, data: st.DataObject, order: orders.Order) -> None:
+    def _advance_once(self, data: st.DataObject, order: Order) -> None:
         m, c = self.app.services, self.c
         if order.state == "paid":
             self.run(self._step(lambda uow: orders.accept_order(m, uow, c.producer, order.id)))
@@ -184,7 +190,7 @@ class MarketMachine(RuleBasedStateMachine):
             right = data.draw(st.booleans())
 
             async def deliver(uow):  # type: ignore[no-untyped-def]
-                code = await delivery.delivery_code(uow, order.buyer_id, order.id)
+                code = await delivery_queries.delivery_code(uow, order.buyer_id, order.id)
                 await delivery.confirm_delivery(m, uow, c.courier, order.id, code if right else "x")
 
             self.run(self._step(deliver))
@@ -241,7 +247,7 @@ class MarketMachine(RuleBasedStateMachine):
         shopper = self.shoppers[who]
 
         async def go(uow):  # type: ignore[no-untyped-def]
-            cashout = await wallet.request_cashout(self.app.services, uow, shopper, self.banks[shopper], amount)
+            cashout = await cashouts.request_cashout(self.app.services, uow, shopper, self.banks[shopper], amount)
             self.cashouts.append((cashout.id, amount))
 
         self.run(self._step(go))
@@ -252,11 +258,11 @@ class MarketMachine(RuleBasedStateMachine):
         cashout_id, amount = data.draw(st.sampled_from(self.cashouts))
         m = self.app.services
         if paid:
-            ok = self.run(self._step(lambda uow: wallet.cashout_paid(m, uow, cashout_id)))
+            ok = self.run(self._step(lambda uow: cashouts.cashout_paid(m, uow, cashout_id)))
             if ok:
                 self.cash_out += amount
         else:
-            ok = self.run(self._step(lambda uow: wallet.cashout_failed(m, uow, cashout_id, "계좌 오류")))
+            ok = self.run(self._step(lambda uow: cashouts.cashout_failed(m, uow, cashout_id, "계좌 오류")))
         if ok:
             self.cashouts.remove((cashout_id, amount))
 

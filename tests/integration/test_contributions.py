@@ -12,7 +12,7 @@ from ads import contributions, reward_settings
 from chestnut.bootstrap import App
 from commerce.errors import InvalidInput, NotAllowed
 from commerce.reviews import service as reviews
-from commerce.wallet import service as wallet
+from commerce.wallet import queries as wallet_queries
 from tests.support.community import advance, buy, deliver_and_confirm, member, settle, verified
 from tests.support.market import cast
 
@@ -27,7 +27,7 @@ async def _ledger_verifies_after_each_test(app: App) -> AsyncIterator[None]:
 
 async def bnm(app: App, member_id: int) -> int:
     async with app.db.snapshot() as snap:
-        return (await wallet.balances(app.services, snap, member_id)).bnm_units
+        return (await wallet_queries.balances(app.services, snap, member_id)).bnm_units
 
 
 async def run(app: App) -> contributions.BatchResult:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from chestnut.bootstrap import App
 from chestnut.demo import build_demo, is_empty
-from commerce.orders.service import STATES
+from commerce.orders.rows import STATES
 from ledger.verify import verify_ledger
 
 

@@ -13,21 +13,23 @@ import pytest
 from chestnut.bootstrap import App
 from commerce.claims import service as claims
 from commerce.delivery import addresses, fulfilment
+from commerce.delivery import queries as delivery_queries
 from commerce.delivery import service as delivery
-from commerce.delivery.windows import KST, Window
-from commerce.errors import (
+from commerce.delivery.errors import (
     AddressBookFull,
     AddressNeeded,
     AlreadyTaken,
     InvalidAddress,
-    NotAllowed,
     OutsideDeliveryArea,
     PickupUnavailable,
     UnknownAddress,
     WindowUnavailable,
 )
+from commerce.delivery.windows import KST, Window
+from commerce.errors import NotAllowed
 from commerce.members import service as members
 from commerce.orders import service as orders
+from commerce.orders.rows import Order
 from commerce.shops import catalog
 from commerce.shops import service as shops
 from commerce.wallet import service as wallet
@@ -99,7 +101,7 @@ async def fill_cart(app: App, c: Cast, member_id: int, qty: int = 1) -> orders.Q
     return q
 
 
-async def pay(app: App, c: Cast, member_id: int, **where: Any) -> orders.Order:
+async def pay(app: App, c: Cast, member_id: int, **where: Any) -> Order:
     async with app.db.unit_of_work() as uow:
         q = await orders.quote(app.services, uow, member_id, c.shop, bnm_share=0)
         total = q.subtotal + (0 if where.get("pickup_at") else q.delivery_fee or 3000)
@@ -247,8 +249,8 @@ async def test_a_pickup_order_costs_no_delivery_and_is_handed_over_with_the_code
     order = await pay(app, c, c.shopper, pickup_at="shop")
     assert order.pickup_at == "shop" and order.delivery_fee == 0 and order.total == q.subtotal
     async with app.db.snapshot() as snap:
-        board = await delivery.board(snap, area=None)
-        code = await delivery.delivery_code(snap, c.shopper, order.id)
+        board = await delivery_queries.board(snap, area=None)
+        code = await delivery_queries.delivery_code(snap, c.shopper, order.id)
     assert order.id not in [j.order_id for j in board.jobs]  # never on the couriers' board
     async with app.db.unit_of_work() as uow:
         with pytest.raises(NotAllowed):
@@ -278,7 +280,7 @@ async def test_only_the_shop_and_the_assigned_courier_read_where_an_order_goes(a
         for stranger in (c.courier, other_courier.id, operator):  # before anyone took the job
             with pytest.raises(NotAllowed):
                 await fulfilment.for_order(snap, stranger, order.id)
-        page = await delivery.board(snap, area="수원시")
+        page = await delivery_queries.board(snap, area="수원시")
     (job,) = page.jobs
     assert job.district == "경기 수원시 팔달구" and "매산로" not in repr(job)  # only the district before taking
     async with app.db.unit_of_work() as uow:
@@ -337,9 +339,9 @@ async def test_the_board_pages_by_five_nearest_window_first_in_the_couriers_area
                 await uow.commit()
         paid.append(await pay(app, c, buyer))
     async with app.db.snapshot() as snap:
-        first = await delivery.board(snap, area="수원시", page=0)
-        second = await delivery.board(snap, area="수원시", page=1)
-        elsewhere = await delivery.board(snap, area="서울 마포구")
+        first = await delivery_queries.board(snap, area="수원시", page=0)
+        second = await delivery_queries.board(snap, area="수원시", page=1)
+        elsewhere = await delivery_queries.board(snap, area="서울 마포구")
     assert len(first.jobs) == 5 and first.has_next and len(second.jobs) == 2 and not second.has_next
     listed = [j.order_id for j in first.jobs + second.jobs]
     today = [o.id for i, o in enumerate(paid) if i % 2 == 0]
@@ -380,7 +382,7 @@ async def test_addresses_are_erased_after_the_claim_window_but_not_while_a_claim
         async with app.db.unit_of_work() as uow:
             await delivery.take_job(app.services, uow, c.courier, order.id)
             await delivery.confirm_pickup(app.services, uow, c.courier, order.id)
-            code = await delivery.delivery_code(uow, c.shopper, order.id)
+            code = await delivery_queries.delivery_code(uow, c.shopper, order.id)
             await delivery.confirm_delivery(app.services, uow, c.courier, order.id, code)
             await uow.commit()
         delivered.append(order.id)

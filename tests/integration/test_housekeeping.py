@@ -11,9 +11,10 @@ from collections.abc import Sequence
 
 from bots.messages import Incoming
 from chestnut.bootstrap import App, batch_context
+from commerce.orders import queries as order_queries
 from commerce.orders import service as orders
 from commerce.shops import catalog
-from commerce.wallet import service as wallet
+from commerce.wallet import queries as wallet_queries
 from scheduler.notices import Notice
 from scheduler.wiring import run_batch
 from tests.support.community import advance, buy, deliver_and_confirm, settle, verified
@@ -71,7 +72,7 @@ async def test_unpaid_orders_expire_with_their_stock_and_stale_carts_are_tidied(
         "messages_forgotten": 0,
     }
     async with app.db.snapshot() as snap:
-        assert (await orders.get(snap, placed.id)).state == "cancelled"
+        assert (await order_queries.get(snap, placed.id)).state == "cancelled"
     assert await stock_of(app, c.product) == 10
     again = await run_batch(ctx, "housekeeping")
     assert again.details["housekeeping"] == {
@@ -142,13 +143,13 @@ async def test_the_contributions_job_pays_what_is_due_once(app: App) -> None:
     ctx = batch_context(app)
 
     async with app.db.snapshot() as snap:
-        courier_before = (await wallet.balances(app.services, snap, c.courier)).bnm_units
-        shopper_before = (await wallet.balances(app.services, snap, c.shopper)).bnm_units
+        courier_before = (await wallet_queries.balances(app.services, snap, c.courier)).bnm_units
+        shopper_before = (await wallet_queries.balances(app.services, snap, c.shopper)).bnm_units
     first = (await run_batch(ctx, "contributions")).details["contributions"]
     assert first["paid"] == 2 and first["over_budget"] is False  # the courier's delivery, the first order
     async with app.db.snapshot() as snap:
-        courier_gain = (await wallet.balances(app.services, snap, c.courier)).bnm_units - courier_before
-        shopper_gain = (await wallet.balances(app.services, snap, c.shopper)).bnm_units - shopper_before
+        courier_gain = (await wallet_queries.balances(app.services, snap, c.courier)).bnm_units - courier_before
+        shopper_gain = (await wallet_queries.balances(app.services, snap, c.shopper)).bnm_units - shopper_before
     assert courier_gain > 0 and shopper_gain > 0
     assert courier_gain + shopper_gain == first["units"]
 

@@ -27,9 +27,11 @@ from commerce.exchange import service as bnm_market
 from commerce.members import identity
 from commerce.members import service as members
 from commerce.members.sms import HttpSms, SmsRefused, SmsUnavailable
+from commerce.orders import queries as order_queries
 from commerce.orders import service as orders
 from commerce.shops import catalog
 from commerce.shops import service as shops
+from commerce.wallet import cashouts
 from commerce.wallet import service as wallet
 from ledger.db import UnitOfWork
 from scheduler.wiring import run_batch
@@ -120,10 +122,10 @@ async def test_cash_out_and_bnm_trades_need_a_verified_phone(app: App) -> None:
     m = app.services
     who = await _fresh(app, "saver", topup=30_000, operator=c.operator)
     async with app.db.unit_of_work() as uow:
-        account = await wallet.register_bank_account(m, uow, who, "004", "123-456-789012", "김손님")
+        account = await cashouts.register_bank_account(m, uow, who, "004", "123-456-789012", "김손님")
         await uow.commit()
     calls = {
-        "cashout": lambda uow: wallet.request_cashout(m, uow, who, account.id, 10_000),
+        "cashout": lambda uow: cashouts.request_cashout(m, uow, who, account.id, 10_000),
         "bnm_trade": lambda uow: bnm_market.place(m, uow, who, side="buy", amount=1_000, price=1_000),
     }
     for action, call in calls.items():
@@ -133,7 +135,7 @@ async def test_cash_out_and_bnm_trades_need_a_verified_phone(app: App) -> None:
         assert (refused.value.data["action"], refused.value.data["needed"]) == (action, "phone")
     await verify_phone(app, who, "010-2000-3002")
     async with app.db.unit_of_work() as uow:
-        cashout = await wallet.request_cashout(m, uow, who, account.id, 10_000)
+        cashout = await cashouts.request_cashout(m, uow, who, account.id, 10_000)
         await uow.commit()
     assert cashout.status == "pending"
 
@@ -370,7 +372,7 @@ async def test_a_payment_refused_for_want_of_a_phone_is_kind_and_leads_back(app:
     assert await _size(app) == before
     async with app.db.snapshot() as snap:
         me = await members.by_identity(snap, "kakao", "k-stale")
-        assert me is not None and await orders.list_for_buyer(snap, me.id) == []
+        assert me is not None and await order_queries.list_for_buyer(snap, me.id) == []
 
 
 async def test_a_flood_to_one_number_and_a_second_request_in_a_minute_are_explained(app: App) -> None:

@@ -7,9 +7,12 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 from chestnut.bootstrap import App
+from commerce.delivery import queries as delivery_queries
 from commerce.delivery import service as delivery
 from commerce.members import service as members
+from commerce.orders import queries as order_queries
 from commerce.orders import service as orders
+from commerce.wallet import queries as wallet_queries
 from commerce.wallet import service as wallet
 from ledger.db import UnitOfWork
 from ledger.errors import ChestnutError
@@ -49,8 +52,8 @@ async def test_cancel_racing_pay_never_strands_money(app: App) -> None:
         ]
     )
     async with app.db.snapshot() as snap:
-        final = [await orders.get(snap, o.id) for o in placed]
-        money = await wallet.balances(m, snap, c.shopper)
+        final = [await order_queries.get(snap, o.id) for o in placed]
+        money = await wallet_queries.balances(m, snap, c.shopper)
     held = sum(o.total for o in final if o.state == "paid")
     assert all(o.state in ("paid", "cancelled") for o in final)
     assert money.btl_available == 100_000 - held  # a cancelled order holds nothing, a paid one its total
@@ -65,14 +68,14 @@ async def test_simultaneous_wrong_codes_are_all_counted(app: App) -> None:
         order = await orders.checkout(m, uow, c.shopper, c.shop, expected_total=9_000, bnm_share=0)
         await delivery.take_job(m, uow, c.courier, order.id)
         await delivery.confirm_pickup(m, uow, c.courier, order.id)
-        code = await delivery.delivery_code(uow, c.shopper, order.id)
+        code = await delivery_queries.delivery_code(uow, c.shopper, order.id)
         await uow.commit()
     wrong = "999999" if code != "999999" else "888888"
     results = await asyncio.gather(
         *[attempt(app, lambda uow: delivery.confirm_delivery(m, uow, c.courier, order.id, wrong)) for _ in range(30)]
     )
     async with app.db.snapshot() as snap:
-        job = await delivery.job(snap, order.id)
+        job = await delivery_queries.job(snap, order.id)
     assert job.status == "locked" and job.wrong_attempts == 3
     assert results.count("ok") == 3 and results.count("delivery_locked") == 27
 
@@ -128,7 +131,7 @@ async def test_a_double_tap_on_two_workers_pays_once_and_both_get_the_order(app:
 
     outcomes = await asyncio.gather(*[attempt(app, tap) for _ in range(4)])
     async with app.db.snapshot() as snap:
-        placed = await orders.list_for_buyer(snap, c.shopper)
-        money = await wallet.balances(m, snap, c.shopper)
+        placed = await order_queries.list_for_buyer(snap, c.shopper)
+        money = await wallet_queries.balances(m, snap, c.shopper)
     assert outcomes == ["ok"] * 4 and len(placed) == 1 and set(answers) == {placed[0].id}
     assert money.btl_available == 100_000 - 9_000

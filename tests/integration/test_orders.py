@@ -9,25 +9,18 @@ from typing import Any
 import pytest
 
 from chestnut.bootstrap import App
+from commerce.delivery import queries as delivery_queries
 from commerce.delivery import service as delivery
-from commerce.errors import (
-    AlreadyTaken,
-    BnmShareTooHigh,
-    DeliveryLocked,
-    InvalidInput,
-    InvalidState,
-    NotAllowed,
-    OutOfStock,
-    PriceChanged,
-    UnknownMember,
-    UnknownProduct,
-    UnknownShop,
-)
+from commerce.delivery.errors import AlreadyTaken, DeliveryLocked
+from commerce.errors import InvalidInput, InvalidState, NotAllowed, UnknownMember, UnknownProduct, UnknownShop
 from commerce.members import service as members
 from commerce.orders import service as orders
 from commerce.orders import settlement
+from commerce.orders.errors import BnmShareTooHigh, OutOfStock, PriceChanged
+from commerce.orders.rows import Order
 from commerce.shops import catalog
 from commerce.shops import service as shops
+from commerce.wallet import queries as wallet_queries
 from commerce.wallet import service as wallet
 from ledger.db import UnitOfWork
 from ledger.errors import ChestnutError, InsufficientBalance
@@ -45,7 +38,9 @@ async def state(app: App, c: Cast) -> dict[str, Any]:
         rows = await snap.fetch("SELECT id, state FROM orders ORDER BY id")
         stock = await snap.fetch("SELECT id, stock, price FROM products ORDER BY id")
         cart = await snap.fetch("SELECT member_id, product_id, qty FROM cart_lines ORDER BY member_id, product_id")
-        money = {who: await wallet.balances(app.services, snap, who) for who in (c.shopper, c.producer, c.courier)}
+        money = {
+            who: await wallet_queries.balances(app.services, snap, who) for who in (c.shopper, c.producer, c.courier)
+        }
     return {"size": head.size, "orders": rows, "stock": stock, "cart": cart, "money": money}
 
 
@@ -62,7 +57,7 @@ async def refused(
     return caught.value
 
 
-async def buy(app: App, c: Cast, qty: int = 2, share: int = 0) -> orders.Order:
+async def buy(app: App, c: Cast, qty: int = 2, share: int = 0) -> Order:
     async with app.db.unit_of_work() as uow:
         await orders.add_to_cart(app.services, uow, c.shopper, c.product, qty)
         q = await orders.quote(app.services, uow, c.shopper, c.shop, bnm_share=share)
@@ -201,7 +196,7 @@ async def test_only_the_assigned_courier_confirms_and_wrong_codes_lock(app: App)
         await uow.commit()
     await refused(app, c, NotAllowed, lambda uow: delivery.confirm_delivery(m, uow, other.id, order.id, "000000"))
     async with app.db.snapshot() as snap:
-        code = await delivery.delivery_code(snap, c.shopper, order.id)
+        code = await delivery_queries.delivery_code(snap, c.shopper, order.id)
     wrong = "111111" if code != "111111" else "222222"
     lefts = []
     for _ in range(3):
@@ -218,7 +213,7 @@ async def test_only_the_assigned_courier_confirms_and_wrong_codes_lock(app: App)
         await uow.commit()
     assert outcome.ok and outcome.order.state == "delivered"
     # The code is the buyer's alone.
-    await refused(app, c, NotAllowed, lambda uow: delivery.delivery_code(uow, c.courier, order.id))
+    await refused(app, c, NotAllowed, lambda uow: delivery_queries.delivery_code(uow, c.courier, order.id))
 
 
 async def test_cancel_releases_holds_and_stock_but_not_after_acceptance(app: App) -> None:
@@ -360,7 +355,7 @@ async def test_hundred_shoppers_race_for_the_last_ten(app: App) -> None:
     async with app.db.snapshot() as snap:
         stock = await snap.fetch("SELECT stock FROM products WHERE id = :p", {"p": c.product})
         paid = await snap.fetch("SELECT COUNT(*) FROM orders WHERE state = 'paid'")
-        held = [await wallet.balances(m, snap, s) for s in shoppers]
+        held = [await wallet_queries.balances(m, snap, s) for s in shoppers]
     assert stock[0][0] == 0 and paid[0][0] == 10
     assert sum(20_000 - b.btl_available for b in held) == 10 * 9_000  # no lost or doubled won
     assert (await verify_ledger(app.db, app.ledger.origin, workers=0)).ok

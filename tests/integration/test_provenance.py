@@ -11,11 +11,13 @@ import pytest
 
 from chestnut.bootstrap import App
 from commerce.claims import service as claims
+from commerce.delivery import queries as delivery_queries
 from commerce.delivery import service as delivery
 from commerce.errors import InvalidInput, InvalidState, NotAllowed, UnknownOrder, UnknownProduct
 from commerce.members import service as members
 from commerce.orders import service as orders
 from commerce.orders import settlement
+from commerce.orders.rows import Order
 from commerce.provenance import service as provenance
 from commerce.reviews import service as reviews
 from commerce.shops import catalog
@@ -63,7 +65,7 @@ async def record(
     )
 
 
-async def paid_order(app: App, c: Cast, qty: int = 1) -> orders.Order:
+async def paid_order(app: App, c: Cast, qty: int = 1) -> Order:
     m = app.services
     async with app.db.unit_of_work() as uow:
         await orders.add_to_cart(m, uow, c.shopper, c.product, qty)
@@ -85,7 +87,7 @@ async def pick_up(app: App, c: Cast, order_id: int) -> None:
 async def deliver(app: App, c: Cast, order_id: int) -> None:
     m = app.services
     async with app.db.unit_of_work() as uow:
-        code = await delivery.delivery_code(uow, c.shopper, order_id)
+        code = await delivery_queries.delivery_code(uow, c.shopper, order_id)
         assert (await delivery.confirm_delivery(m, uow, c.courier, order_id, code)).ok
         await uow.commit()
 

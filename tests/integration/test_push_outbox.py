@@ -15,6 +15,7 @@ from chestnut.bootstrap import App, batch_context
 from commerce.delivery import service as delivery
 from commerce.members import service as members
 from commerce.orders import service as orders
+from commerce.orders.rows import Order
 from ledger.db import open_database
 from scheduler.notices import Notice
 from scheduler.wiring import run_batch
@@ -77,7 +78,7 @@ async def shopper_on_two_messengers(app: App, c: Cast) -> None:
         await uow.commit()
 
 
-async def accepted_order(app: App, c: Cast) -> orders.Order:
+async def accepted_order(app: App, c: Cast) -> Order:
     order = await buy(app, c, qty=1)
     async with app.db.unit_of_work() as uow:
         await orders.accept_order(app.services, uow, c.producer, order.id)

@@ -13,11 +13,24 @@ from ads.signals import signals
 from chestnut.bootstrap import App
 from commerce.errors import InvalidInput
 from commerce.members import service as members
+from commerce.orders import queries as order_queries
 from commerce.orders import service as orders
 from commerce.orders import settlement
+from commerce.orders.payment import escrow
 from commerce.shops import catalog
 from community import referrals
-from tests.support.community import HOUR_MS, PRICE, advance, btl, buy, deliver_and_confirm, recommender, verified
+from tests.support.community import (
+    FEE_DELIVERY,
+    HOUR_MS,
+    PRICE,
+    advance,
+    btl,
+    buy,
+    deliver_and_confirm,
+    recommender,
+    settle,
+    verified,
+)
 from tests.support.market import cast
 
 
@@ -48,7 +61,7 @@ async def test_the_commission_is_paid_at_settlement_from_the_shops_proceeds(app:
         )
         earned = await referrals.earnings(snap, r)
     assert rows and int(rows[0][0]) == settled.settled_seq  # inside the one settlement entry
-    assert rows[0][1] == orders.escrow(order.id, "BTL")
+    assert rows[0][1] == escrow(order.id, "BTL")
     assert earned.referral_btl == commission
 
 
@@ -134,7 +147,7 @@ async def test_the_settlement_batch_pays_the_commission_in_the_same_entry(app: A
     await deliver_and_confirm(app, c, plain.id)
     await run_batch(batch_context(app), "settlement", "2026-12-03T10")
     async with app.db.snapshot() as snap:
-        settled = await orders.get(snap, order.id)
+        settled = await order_queries.get(snap, order.id)
         rows = await snap.fetch("SELECT seq, amount FROM ledger_transfers WHERE id LIKE :t", {"t": "order-%-referral"})
     assert settled.state == "settled"
     assert [(int(s), int(a)) for s, a in rows] == [(settled.settled_seq, PRICE * 1000 // 10_000)]
@@ -178,7 +191,7 @@ async def test_a_recommendation_by_chat_from_share_to_settled_commission(app: Ap
     await grandma.tap("9,000원 결제하기")
     assert "결제됐어요" in grandma.text
     async with app.db.snapshot() as snap:
-        (order,) = await orders.list_for_buyer(snap, c.shopper)
+        (order,) = await order_queries.list_for_buyer(snap, c.shopper)
     assert order.referrer_id == found.id
     await deliver_and_confirm(app, c, order.id)
     async with app.db.unit_of_work() as uow:
@@ -189,6 +202,51 @@ async def test_a_recommendation_by_chat_from_share_to_settled_commission(app: Ap
     await friend.tap("친구에게 추천")
     await friend.tap("추천으로 번 돈")
     assert "추천 수수료: 300원" in friend.text
+
+
+async def test_an_order_paid_without_the_chat_credits_its_recommender_as_the_chat_does(app: App) -> None:
+    """Paying attributes the recommendation in its own transaction, whoever asks for it: an order placed
+    and paid by calling the services (as an HTTP client or a script would) credits the recommender
+    exactly as the same order bought through the chat's link does."""
+    from tests.support.chat import ChatUser
+
+    c = await cast(app)
+    r = await recommender(app, c, commission_bp=500)
+    async with app.db.unit_of_work() as uow:
+        link = (await referrals.share(app.services, uow, r, c.product)).payload
+        await uow.commit()
+    grandma = ChatUser(app.dialogue, "kakao", "s1", "이할머니")
+    await grandma.send(f"/start {link}")
+    await grandma.tap("1개 담기")
+    await grandma.tap("9,000원 결제하기")
+    assert "결제됐어요" in grandma.text
+    async with app.db.unit_of_work() as uow:
+        await orders.add_to_cart(app.services, uow, c.shopper, c.product, 1)
+        placed = await orders.place_order(
+            app.services, uow, c.shopper, c.shop, expected_total=PRICE + FEE_DELIVERY, referrer_id=r
+        )
+        await orders.pay_order(app.services, uow, c.shopper, placed.id, bnm_share=0)
+        await uow.commit()
+    async with app.db.snapshot() as snap:
+        by_chat, direct = sorted(await order_queries.list_for_buyer(snap, c.shopper), key=lambda o: o.id)
+        payees = await snap.fetch(
+            "SELECT order_id, role, member_id, bp, status, reason FROM order_payees ORDER BY order_id"
+        )
+    assert direct.id == placed.id and by_chat.referrer_id == direct.referrer_id == r
+    assert [int(p[0]) for p in payees] == [by_chat.id, direct.id]
+    assert payees[0][1:] == payees[1][1:] and payees[1][1:4] == ("referral", r, 500)
+    assert payees[1][4] == "due"
+    for order in (by_chat, direct):
+        await deliver_and_confirm(app, c, order.id)
+        await settle(app, order.id)
+    async with app.db.snapshot() as snap:
+        paid = await snap.fetch(
+            "SELECT id, amount FROM ledger_transfers WHERE id LIKE :t ORDER BY id", {"t": "order-%-referral"}
+        )
+    assert sorted((str(i), int(a)) for i, a in paid) == sorted(
+        (f"order-{o.id}-referral", PRICE * 500 // 10_000) for o in (by_chat, direct)
+    )
+    assert await btl(app, r) == 2 * PRICE * 500 // 10_000
 
 
 async def test_a_link_to_a_product_no_longer_sold_by_chat(app: App) -> None:

@@ -16,6 +16,7 @@ import pytest
 
 from chestnut.bootstrap import App
 from commerce.claims import service as claims
+from commerce.delivery import queries as delivery_queries
 from commerce.delivery import service as delivery
 from commerce.errors import (
     AlreadyReviewed,
@@ -26,10 +27,13 @@ from commerce.errors import (
     UnknownOrder,
 )
 from commerce.members import service as members
+from commerce.orders import queries as order_queries
 from commerce.orders import service as orders
 from commerce.orders import settlement
+from commerce.orders.rows import Order
 from commerce.reviews import service as reviews
 from commerce.shops import catalog
+from commerce.wallet import queries as wallet_queries
 from commerce.wallet import service as wallet
 from ledger.db import UnitOfWork
 from ledger.errors import ChestnutError, InsufficientBalance
@@ -49,7 +53,9 @@ async def state(app: App, c: Cast) -> dict[str, Any]:
     """Everything a refused action could have touched."""
     async with app.db.snapshot() as snap:
         head = await app.ledger.head(snap)
-        money = {who: await wallet.balances(app.services, snap, who) for who in (c.shopper, c.producer, c.courier)}
+        money = {
+            who: await wallet_queries.balances(app.services, snap, who) for who in (c.shopper, c.producer, c.courier)
+        }
         fees = (await app.ledger.account(snap, settlement.PLATFORM_FEES)).balance
         rows = {
             table: await snap.fetch(f"SELECT * FROM {table} ORDER BY id")
@@ -79,7 +85,7 @@ async def run(app: App, action: Callable[[UnitOfWork], Awaitable[Any]]) -> Any:
     return result
 
 
-async def paid_order(app: App, c: Cast, *, qty: int = 2, share: int = 0, extra: int | None = None) -> orders.Order:
+async def paid_order(app: App, c: Cast, *, qty: int = 2, share: int = 0, extra: int | None = None) -> Order:
     m = app.services
     async with app.db.unit_of_work() as uow:
         await orders.add_to_cart(m, uow, c.shopper, c.product, qty)
@@ -91,7 +97,7 @@ async def paid_order(app: App, c: Cast, *, qty: int = 2, share: int = 0, extra: 
     return order
 
 
-async def delivered_order(app: App, c: Cast, **kw: Any) -> orders.Order:
+async def delivered_order(app: App, c: Cast, **kw: Any) -> Order:
     """An order through acceptance, pickup and the courier's confirmed delivery."""
     order = await paid_order(app, c, **kw)
     m = app.services
@@ -99,26 +105,26 @@ async def delivered_order(app: App, c: Cast, **kw: Any) -> orders.Order:
         await orders.accept_order(m, uow, c.producer, order.id)
         await delivery.take_job(m, uow, c.courier, order.id)
         await delivery.confirm_pickup(m, uow, c.courier, order.id)
-        code = await delivery.delivery_code(uow, c.shopper, order.id)
+        code = await delivery_queries.delivery_code(uow, c.shopper, order.id)
         outcome = await delivery.confirm_delivery(m, uow, c.courier, order.id, code)
         assert outcome.ok
         await uow.commit()
     return outcome.order
 
 
-async def confirmed_order(app: App, c: Cast, **kw: Any) -> orders.Order:
+async def confirmed_order(app: App, c: Cast, **kw: Any) -> Order:
     order = await delivered_order(app, c, **kw)
     return await run(app, lambda uow: orders.confirm_receipt(app.services, uow, c.shopper, order.id))  # type: ignore[no-any-return]
 
 
-async def settled_order(app: App, c: Cast, **kw: Any) -> orders.Order:
+async def settled_order(app: App, c: Cast, **kw: Any) -> Order:
     order = await confirmed_order(app, c, **kw)
     return await run(app, lambda uow: settlement.settle_order(app.services, uow, order.id))  # type: ignore[no-any-return]
 
 
 async def btl(app: App, *who: int) -> list[int]:
     async with app.db.snapshot() as snap:
-        return [(await wallet.balances(app.services, snap, w)).btl for w in who]
+        return [(await wallet_queries.balances(app.services, snap, w)).btl for w in who]
 
 
 async def fees(app: App) -> int:
@@ -499,8 +505,8 @@ async def test_full_refund_before_settlement_voids_the_escrow(app: App) -> None:
     assert (resolved.status, resolved.refund_amount) == ("resolved", 15_000)
 
     async with app.db.snapshot() as snap:
-        after = await orders.get(snap, order.id)
-        shopper = await wallet.balances(m, snap, c.shopper)
+        after = await order_queries.get(snap, order.id)
+        shopper = await wallet_queries.balances(m, snap, c.shopper)
     assert after.state == "refunded"
     assert (shopper.btl, shopper.btl_available) == (100_000, 100_000)
     assert await btl(app, c.producer, c.courier) == [0, 0]
@@ -540,7 +546,7 @@ async def test_partial_refund_is_paid_back_at_settlement(app: App) -> None:
         "prev": answered.seq,
     }
     async with app.db.snapshot() as snap:
-        assert (await orders.get(snap, order.id)).refund_due == 4_000
+        assert (await order_queries.get(snap, order.id)).refund_due == 4_000
     settled = await run(app, lambda uow: settlement.settle_order(m, uow, order.id))
     assert settled.state == "settled"
     fee = (12_000 - 4_000) * FEE_BP // 10_000
@@ -582,7 +588,7 @@ async def grant_bnm(app: App, member_id: int, units: int) -> None:
 
 async def bnm(app: App, *who: int) -> list[int]:
     async with app.db.snapshot() as snap:
-        return [(await wallet.balances(app.services, snap, w)).bnm_units for w in who]
+        return [(await wallet_queries.balances(app.services, snap, w)).bnm_units for w in who]
 
 
 async def test_partial_refund_of_a_token_mix_payment_comes_back_in_btl_then_bnm(app: App) -> None:
@@ -939,7 +945,7 @@ async def test_two_racing_acceptances_pay_one_refund(app: App) -> None:
     results = await asyncio.gather(*(attempt() for _ in range(4)))
     assert sorted(type(r).__name__ for r in results) == ["Claim"] + ["InvalidState"] * 3
     async with app.db.snapshot() as snap:
-        assert (await orders.get(snap, order.id)).refund_due == 2_000
+        assert (await order_queries.get(snap, order.id)).refund_due == 2_000
     await verified(app)
 
 

@@ -15,10 +15,22 @@ import aiohttp
 import pytest
 
 from chestnut.bootstrap import App
-from commerce.errors import GatewayError, InvalidInput, InvalidState, NotAllowed, UnknownMember
+from commerce.errors import InvalidInput, InvalidState, NotAllowed, UnknownMember
 from commerce.members import service as members
+from commerce.wallet import cashouts
+from commerce.wallet import queries as wallet_queries
 from commerce.wallet import service as wallet
-from commerce.wallet.gateway import GatewayPayment, GatewayUnavailable, HttpGateway, PaymentEvent, PaymentRefused
+from commerce.wallet.errors import (
+    GatewayError,
+    GatewayUnavailable,
+    PaymentRefused,
+    TopupAmountMismatch,
+    UnknownBankAccount,
+    UnknownCashout,
+    UnknownTopup,
+)
+from commerce.wallet.gateway import GatewayPayment, HttpGateway, PaymentEvent
+from commerce.wallet.rows import Cashout, Topup
 from ledger.db import UnitOfWork
 from ledger.errors import ChestnutError, InsufficientBalance
 from ledger.model import Transfer, split_entry
@@ -52,7 +64,7 @@ async def state(app: App, c: Cast) -> dict[str, Any]:
     async with app.db.snapshot() as snap:
         head = await app.ledger.head(snap)
         reserve = await app.ledger.account(snap, "reserve:cash")
-        money = {who: await wallet.balances(app.services, snap, who) for who in (c.shopper, c.producer)}
+        money = {who: await wallet_queries.balances(app.services, snap, who) for who in (c.shopper, c.producer)}
         topups = await snap.fetch("SELECT id, member_id, amount, status, payment_key, seq FROM topups ORDER BY id")
         cashouts = await snap.fetch("SELECT id, member_id, amount, status, transfer_id, seq, reason FROM cashouts")
         banks = await snap.fetch("SELECT id, member_id, bank_code, account_no, holder FROM bank_accounts")
@@ -93,7 +105,7 @@ async def intent(app: App, member_id: int, amount: int) -> wallet.TopupIntent:
     return made
 
 
-async def confirm(app: App, gw: Any, *, payment_key: str, order_id: str, amount: int) -> wallet.Topup:
+async def confirm(app: App, gw: Any, *, payment_key: str, order_id: str, amount: int) -> Topup:
     async with app.db.unit_of_work() as uow:
         topup = await wallet.confirm_topup(
             app.services, uow, gw, payment_key=payment_key, order_id=order_id, amount=amount
@@ -102,9 +114,9 @@ async def confirm(app: App, gw: Any, *, payment_key: str, order_id: str, amount:
     return topup
 
 
-async def btl(app: App, member_id: int) -> wallet.Balances:
+async def btl(app: App, member_id: int) -> wallet_queries.Balances:
     async with app.db.snapshot() as snap:
-        return await wallet.balances(app.services, snap, member_id)
+        return await wallet_queries.balances(app.services, snap, member_id)
 
 
 @dataclass
@@ -131,7 +143,7 @@ async def test_gateway_topup_mints_once_and_records_no_personal_data(app: App, p
     made = await intent(app, c.shopper, 50_000)
     assert made.order_id.startswith("topup-") and made.amount == 50_000 and made.order_name == "밤톨 충전 50,000원"
     async with app.db.snapshot() as snap:
-        requested = await wallet.get_topup(snap, made.order_id)
+        requested = await wallet_queries.get_topup(snap, made.order_id)
     assert (requested.status, requested.method, requested.seq) == ("requested", "gateway", None)
     key = pg.checkout(made.order_id, 50_000)
 
@@ -185,7 +197,7 @@ async def test_unknown_order_id_is_refused_without_asking_the_gateway(app: App, 
     err = await refused(
         app,
         c,
-        wallet.UnknownTopup,
+        UnknownTopup,
         lambda uow: wallet.confirm_topup(
             app.services, uow, gw, payment_key=key, order_id="topup-000000000000000000000000", amount=10_000
         ),
@@ -195,7 +207,7 @@ async def test_unknown_order_id_is_refused_without_asking_the_gateway(app: App, 
     await refused(
         app,
         c,
-        wallet.UnknownTopup,
+        UnknownTopup,
         lambda uow: wallet.confirm_topup(app.services, uow, gw, payment_key=key, order_id="office-R-1", amount=100_000),
     )
     assert pg.calls == []
@@ -219,7 +231,7 @@ async def test_amount_mismatch_with_the_intent_is_refused(app: App, pg: PgStandI
     err = await refused(
         app,
         c,
-        wallet.TopupAmountMismatch,
+        TopupAmountMismatch,
         lambda uow: wallet.confirm_topup(app.services, uow, gw, payment_key=key, order_id=made.order_id, amount=1_000),
     )
     assert (err.data["expected"], err.data["found"]) == (10_000, 1_000)
@@ -233,7 +245,7 @@ async def test_gateway_reporting_another_amount_mints_nothing(app: App) -> None:
     err = await refused(
         app,
         c,
-        wallet.TopupAmountMismatch,
+        TopupAmountMismatch,
         lambda uow: wallet.confirm_topup(
             app.services, uow, fake, payment_key="tgen_x", order_id=made.order_id, amount=10_000
         ),
@@ -466,7 +478,7 @@ async def test_status_changes_from_the_gateway(app: App, pg: PgStandIn, gw: Http
 async def test_status_change_for_an_unknown_order_changes_nothing(app: App, gw: HttpGateway) -> None:
     c = await cast(app)
     before = await state(app, c)
-    with pytest.raises(wallet.UnknownTopup):
+    with pytest.raises(UnknownTopup):
         await wallet.payment_status_callback(
             app.services, app.db, gw, PaymentEvent("tgen_1", "topup-ffffffffffffffffffffffff", "done")
         )
@@ -479,7 +491,9 @@ async def test_status_change_for_an_unknown_order_changes_nothing(app: App, gw: 
 async def test_bank_account_is_kept_off_the_ledger(app: App) -> None:
     c = await cast(app)
     async with app.db.unit_of_work() as uow:
-        account = await wallet.register_bank_account(app.services, uow, c.shopper, "011", "302-1234-5678-91", "이순자")
+        account = await cashouts.register_bank_account(
+            app.services, uow, c.shopper, "011", "302-1234-5678-91", "이순자"
+        )
         await uow.commit()
     assert (account.bank_code, account.account_masked, account.holder) == ("011", "****-7891", "이순자")
     async with app.db.snapshot() as snap:
@@ -495,8 +509,8 @@ async def test_bank_account_is_kept_off_the_ledger(app: App) -> None:
     # The same account again (typed without dashes): the one kept, no second entry.
     before = await state(app, c)
     async with app.db.unit_of_work() as uow:
-        again = await wallet.register_bank_account(app.services, uow, c.shopper, "011", "3021234567891", "이순자")
-        listed = await wallet.bank_accounts(uow, c.shopper)
+        again = await cashouts.register_bank_account(app.services, uow, c.shopper, "011", "3021234567891", "이순자")
+        listed = await wallet_queries.bank_accounts(uow, c.shopper)
         await uow.commit()
     assert again.id == account.id and listed == [account]
     assert await state(app, c) == before
@@ -526,7 +540,7 @@ async def test_bad_bank_account_is_refused(app: App, bank_code: Any, account_no:
         app,
         c,
         InvalidInput,
-        lambda uow: wallet.register_bank_account(app.services, uow, c.shopper, bank_code, account_no, holder),
+        lambda uow: cashouts.register_bank_account(app.services, uow, c.shopper, bank_code, account_no, holder),
     )
     assert err.data["field"] == field
 
@@ -536,14 +550,14 @@ async def test_bad_bank_account_is_refused(app: App, bank_code: Any, account_no:
 
 async def bank(app: App, member_id: int, number: str = "30212345678") -> int:
     async with app.db.unit_of_work() as uow:
-        account = await wallet.register_bank_account(app.services, uow, member_id, "011", number, "예금주")
+        account = await cashouts.register_bank_account(app.services, uow, member_id, "011", number, "예금주")
         await uow.commit()
     return account.id
 
 
-async def cash_out(app: App, member_id: int, account_id: int, amount: int) -> wallet.Cashout:
+async def cash_out(app: App, member_id: int, account_id: int, amount: int) -> Cashout:
     async with app.db.unit_of_work() as uow:
-        cashout = await wallet.request_cashout(app.services, uow, member_id, account_id, amount)
+        cashout = await cashouts.request_cashout(app.services, uow, member_id, account_id, amount)
         await uow.commit()
     return cashout
 
@@ -558,8 +572,8 @@ async def test_cashout_holds_then_burns_when_paid(app: App) -> None:
     money = await btl(app, c.shopper)
     assert (money.btl, money.btl_available) == (100_000, 70_000)
     async with app.db.snapshot() as snap:
-        got = await wallet.get_cashout(snap, cashout.id)
-        waiting = await wallet.pending_cashouts(snap)
+        got = await wallet_queries.get_cashout(snap, cashout.id)
+        waiting = await wallet_queries.pending_cashouts(snap)
         entry = await app.ledger.entry(snap, cashout.seq)
     assert got == cashout and waiting == [cashout]
     action = json.loads(split_entry(entry).action_bytes)
@@ -567,25 +581,25 @@ async def test_cashout_holds_then_burns_when_paid(app: App) -> None:
     assert action["transfers"][0]["type"] == "pending" and action["transfers"][0]["credit"] == "reserve:cash"
 
     async with app.db.unit_of_work() as uow:
-        paid = await wallet.cashout_paid(app.services, uow, cashout.id)
+        paid = await cashouts.cashout_paid(app.services, uow, cashout.id)
         await uow.commit()
     assert paid.status == "paid"
     money = await btl(app, c.shopper)
     assert (money.btl, money.btl_available) == (70_000, 70_000)
     async with app.db.snapshot() as snap:
         reserve = await app.ledger.account(snap, "reserve:cash")
-        waiting = await wallet.pending_cashouts(snap)
+        waiting = await wallet_queries.pending_cashouts(snap)
     assert reserve.credits_posted - reserve_before.credits_posted == 30_000  # burned
     assert reserve.credits_pending == 0 and waiting == []
 
     # Paid twice: the same answer, nothing changes; failing it now is refused.
     before = await state(app, c)
     async with app.db.unit_of_work() as uow:
-        assert await wallet.cashout_paid(app.services, uow, cashout.id) == paid
+        assert await cashouts.cashout_paid(app.services, uow, cashout.id) == paid
         await uow.commit()
     assert await state(app, c) == before
     await refused(
-        app, c, InvalidState, lambda uow: wallet.cashout_failed(app.services, uow, cashout.id, "bank said no")
+        app, c, InvalidState, lambda uow: cashouts.cashout_failed(app.services, uow, cashout.id, "bank said no")
     )
     await verified(app)
 
@@ -595,7 +609,7 @@ async def test_failed_cashout_gives_the_btl_back(app: App) -> None:
     account = await bank(app, c.shopper)
     cashout = await cash_out(app, c.shopper, account, 40_000)
     async with app.db.unit_of_work() as uow:
-        failed = await wallet.cashout_failed(app.services, uow, cashout.id, "예금주 불일치")
+        failed = await cashouts.cashout_failed(app.services, uow, cashout.id, "예금주 불일치")
         await uow.commit()
     assert (failed.status, failed.reason) == ("failed", "예금주 불일치")
     money = await btl(app, c.shopper)
@@ -603,17 +617,17 @@ async def test_failed_cashout_gives_the_btl_back(app: App) -> None:
 
     before = await state(app, c)
     async with app.db.unit_of_work() as uow:
-        assert await wallet.cashout_failed(app.services, uow, cashout.id, "another reason") == failed
+        assert await cashouts.cashout_failed(app.services, uow, cashout.id, "another reason") == failed
         await uow.commit()
     assert await state(app, c) == before
-    await refused(app, c, InvalidState, lambda uow: wallet.cashout_paid(app.services, uow, cashout.id))
+    await refused(app, c, InvalidState, lambda uow: cashouts.cashout_paid(app.services, uow, cashout.id))
     await verified(app)
 
 
 async def test_cashout_to_an_unregistered_account_is_refused(app: App) -> None:
     c = await cast(app)
     err = await refused(
-        app, c, wallet.UnknownBankAccount, lambda uow: wallet.request_cashout(app.services, uow, c.shopper, 999, 1_000)
+        app, c, UnknownBankAccount, lambda uow: cashouts.request_cashout(app.services, uow, c.shopper, 999, 1_000)
     )
     assert err.http_status == 404
 
@@ -622,7 +636,7 @@ async def test_cashout_to_someone_elses_account_is_refused(app: App) -> None:
     c = await cast(app)
     producers = await bank(app, c.producer)
     err = await refused(
-        app, c, NotAllowed, lambda uow: wallet.request_cashout(app.services, uow, c.shopper, producers, 1_000)
+        app, c, NotAllowed, lambda uow: cashouts.request_cashout(app.services, uow, c.shopper, producers, 1_000)
     )
     assert err.http_status == 403
 
@@ -631,12 +645,15 @@ async def test_cashout_over_the_available_balance_says_what_is_missing(app: App)
     c = await cast(app)
     account = await bank(app, c.shopper)
     err = await refused(
-        app, c, InsufficientBalance, lambda uow: wallet.request_cashout(app.services, uow, c.shopper, account, 100_001)
+        app,
+        c,
+        InsufficientBalance,
+        lambda uow: cashouts.request_cashout(app.services, uow, c.shopper, account, 100_001),
     )
     assert (err.data["missing"], err.data["needed"]) == (1, 100_001)
     await cash_out(app, c.shopper, account, 60_000)  # held: the rest is what is available
     err = await refused(
-        app, c, InsufficientBalance, lambda uow: wallet.request_cashout(app.services, uow, c.shopper, account, 50_000)
+        app, c, InsufficientBalance, lambda uow: cashouts.request_cashout(app.services, uow, c.shopper, account, 50_000)
     )
     assert err.data["missing"] == 10_000
     await verified(app)
@@ -647,22 +664,22 @@ async def test_cashout_amount_must_be_positive_whole_won(app: App, amount: Any) 
     c = await cast(app)
     account = await bank(app, c.shopper)
     err = await refused(
-        app, c, InvalidInput, lambda uow: wallet.request_cashout(app.services, uow, c.shopper, account, amount)
+        app, c, InvalidInput, lambda uow: cashouts.request_cashout(app.services, uow, c.shopper, account, amount)
     )
     assert err.data["field"] == "amount"
 
 
 async def test_unknown_cashout_cannot_be_paid_or_failed(app: App) -> None:
     c = await cast(app)
-    await refused(app, c, wallet.UnknownCashout, lambda uow: wallet.cashout_paid(app.services, uow, 12_345))
-    await refused(app, c, wallet.UnknownCashout, lambda uow: wallet.cashout_failed(app.services, uow, 12_345, "x"))
-    await refused(app, c, InvalidInput, lambda uow: wallet.cashout_paid(app.services, uow, "1"))  # type: ignore[arg-type]
+    await refused(app, c, UnknownCashout, lambda uow: cashouts.cashout_paid(app.services, uow, 12_345))
+    await refused(app, c, UnknownCashout, lambda uow: cashouts.cashout_failed(app.services, uow, 12_345, "x"))
+    await refused(app, c, InvalidInput, lambda uow: cashouts.cashout_paid(app.services, uow, "1"))  # type: ignore[arg-type]
 
 
 async def test_cashout_failed_needs_a_reason(app: App) -> None:
     c = await cast(app)
     cashout = await cash_out(app, c.shopper, await bank(app, c.shopper), 1_000)
-    await refused(app, c, InvalidInput, lambda uow: wallet.cashout_failed(app.services, uow, cashout.id, " "))
+    await refused(app, c, InvalidInput, lambda uow: cashouts.cashout_failed(app.services, uow, cashout.id, " "))
 
 
 # ------------------------------------------------------------------------------------- history
@@ -677,8 +694,8 @@ async def test_history_newest_first_in_both_tokens(app: App, pg: PgStandIn, gw: 
     returned = await cash_out(app, c.shopper, account, 5_000)
     held = await cash_out(app, c.shopper, account, 7_000)
     async with app.db.unit_of_work() as uow:
-        await wallet.cashout_paid(app.services, uow, paid.id)
-        await wallet.cashout_failed(app.services, uow, returned.id, "계좌 오류")
+        await cashouts.cashout_paid(app.services, uow, paid.id)
+        await cashouts.cashout_failed(app.services, uow, returned.id, "계좌 오류")
         await app.ledger.record(
             uow,
             Request(
@@ -691,7 +708,7 @@ async def test_history_newest_first_in_both_tokens(app: App, pg: PgStandIn, gw: 
         await uow.commit()
 
     async with app.db.snapshot() as snap:
-        items = await wallet.history(app.services, snap, c.shopper)
+        items = await wallet_queries.history(app.services, snap, c.shopper)
     got = [(i.kind, i.token, i.amount, i.state, i.counterparty) for i in items]
     assert got == [
         ("bnm.contribution", "BNM", 2_500, "posted", "treasury:bnm"),
@@ -713,11 +730,11 @@ async def test_history_newest_first_in_both_tokens(app: App, pg: PgStandIn, gw: 
 
     # Pages: newest two, then on from the last seq seen.
     async with app.db.snapshot() as snap:
-        page1 = await wallet.history(app.services, snap, c.shopper, limit=2)
-        page2 = await wallet.history(app.services, snap, c.shopper, limit=2, before_seq=page1[-1].seq)
-        rest = await wallet.history(app.services, snap, c.shopper, limit=100, before_seq=page2[-1].seq)
-        none = await wallet.history(app.services, snap, c.shopper, before_seq=0)
-        others = await wallet.history(app.services, snap, c.courier)
+        page1 = await wallet_queries.history(app.services, snap, c.shopper, limit=2)
+        page2 = await wallet_queries.history(app.services, snap, c.shopper, limit=2, before_seq=page1[-1].seq)
+        rest = await wallet_queries.history(app.services, snap, c.shopper, limit=100, before_seq=page2[-1].seq)
+        none = await wallet_queries.history(app.services, snap, c.shopper, before_seq=0)
+        others = await wallet_queries.history(app.services, snap, c.courier)
     assert page1 + page2 + rest == items and none == [] and others == []
     await verified(app)
 
@@ -739,7 +756,7 @@ async def test_history_never_splits_an_entry_across_pages(app: App) -> None:
         )
         await uow.commit()
     async with app.db.snapshot() as snap:
-        page = await wallet.history(app.services, snap, c.shopper, limit=2)
+        page = await wallet_queries.history(app.services, snap, c.shopper, limit=2)
     assert sorted(i.amount for i in page) == [100, 200, 300]
 
 
@@ -748,4 +765,4 @@ async def test_history_paging_arguments_are_checked(app: App, limit: Any, before
     c = await cast(app)
     with pytest.raises(InvalidInput):
         async with app.db.snapshot() as snap:
-            await wallet.history(app.services, snap, c.shopper, limit=limit, before_seq=before_seq)
+            await wallet_queries.history(app.services, snap, c.shopper, limit=limit, before_seq=before_seq)

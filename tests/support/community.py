@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from chestnut.bootstrap import App
+from commerce.delivery import queries as delivery_queries
 from commerce.delivery import service as delivery
 from commerce.members import service as members
+from commerce.orders import queries as order_queries
 from commerce.orders import service as orders
+from commerce.orders.rows import Order
+from commerce.wallet import queries as wallet_queries
 from commerce.wallet import service as wallet
-from community import comments, referrals
+from community import referrals
 from ledger.verify import verify_ledger
 from tests.support.identity import verify
 from tests.support.market import Cast
@@ -59,18 +63,26 @@ async def buy(
     buyer: int | None = None,
     comment: int | None = None,
     raw_referrer: int | None = None,
-) -> orders.Order:
-    """Checkout (BTL only) with an optional recommendation and credited comment, as the chat does."""
+) -> Order:
+    """Checkout (BTL only) with an optional recommendation and credited comment, as the chat does: paying
+    attributes the one and credits the other in its own transaction. ``raw_referrer`` is attributed by
+    hand afterwards — a referrer the chat never passes (the buyer's own link)."""
     m = app.services
     who = c.shopper if buyer is None else buyer
     async with app.db.unit_of_work() as uow:
         await orders.add_to_cart(m, uow, who, c.product, qty)
         order = await orders.checkout(
-            m, uow, who, c.shop, expected_total=PRICE * qty + FEE_DELIVERY, bnm_share=0, referrer_id=referrer
+            m,
+            uow,
+            who,
+            c.shop,
+            expected_total=PRICE * qty + FEE_DELIVERY,
+            bnm_share=0,
+            referrer_id=referrer,
+            comment_id=comment,
         )
-        await referrals.attribute(m, uow, order.id, raw_referrer)
-        if comment is not None:
-            await comments.credit(m, uow, who, order.id, comment)
+        if raw_referrer is not None:
+            await referrals.attribute(m, uow, order.id, raw_referrer)
         await uow.commit()
     return order
 
@@ -78,17 +90,17 @@ async def buy(
 async def deliver_and_confirm(app: App, c: Cast, order_id: int, *, buyer: int | None = None) -> None:
     m = app.services
     async with app.db.unit_of_work() as uow:
-        order = await orders.get(uow, order_id)
+        order = await order_queries.get(uow, order_id)
         await orders.accept_order(m, uow, c.producer, order_id)
         await delivery.take_job(m, uow, c.courier, order_id)
         await delivery.confirm_pickup(m, uow, c.courier, order_id)
-        code = await delivery.delivery_code(uow, order.buyer_id if buyer is None else buyer, order_id)
+        code = await delivery_queries.delivery_code(uow, order.buyer_id if buyer is None else buyer, order_id)
         assert (await delivery.confirm_delivery(m, uow, c.courier, order_id, code)).ok
         await orders.confirm_receipt(m, uow, order.buyer_id, order_id)
         await uow.commit()
 
 
-async def settle(app: App, order_id: int) -> orders.Order:
+async def settle(app: App, order_id: int) -> Order:
     from commerce.orders import settlement
 
     async with app.db.unit_of_work() as uow:
@@ -99,7 +111,7 @@ async def settle(app: App, order_id: int) -> orders.Order:
 
 async def btl(app: App, member_id: int) -> int:
     async with app.db.snapshot() as snap:
-        return (await wallet.balances(app.services, snap, member_id)).btl
+        return (await wallet_queries.balances(app.services, snap, member_id)).btl
 
 
 async def verified(app: App) -> None:

@@ -7,8 +7,9 @@ import datetime as dt
 import pytest
 
 from commerce.delivery import addresses, districts, windows
+from commerce.delivery.errors import WindowUnavailable
 from commerce.delivery.windows import KST, Window
-from commerce.errors import InvalidInput, WindowUnavailable
+from commerce.errors import InvalidInput
 
 
 @pytest.mark.parametrize(
