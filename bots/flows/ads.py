@@ -29,11 +29,11 @@ from ads.dispatch import Item, SendLog
 from ads.errors import OpenTokenReused
 from bots.dialogue import Ctx, Router
 from bots.messages import Button, Reply, Screen
-from bots.notify import Notifier, PushFailed, record_reach
+from bots.notify import Notifier, PushFailed, reachable_of, record_reach
 from bots.texts import t, won
 from commerce.shops import catalog
 from commerce.shops import service as shops
-from ledger.db import Database, UnitOfWork, in_clause
+from ledger.db import Database, UnitOfWork
 
 REWARDS = (50, 100, 300, 500)
 LIMITS = (1, 2, 3)
@@ -72,20 +72,13 @@ class AdOutbox:
         self._next: dict[str, float] = {}
 
     async def targets(self, uow: UnitOfWork, member_ids: Sequence[int]) -> dict[int, tuple[str, str, str]]:
-        clause, params = in_clause("m", list(member_ids))
-        rows = await uow.fetch(
-            "SELECT i.member_id, i.channel, i.external_id, m.lang FROM member_identities i "
-            "JOIN members m ON m.id = i.member_id LEFT JOIN bot_reach r "
-            "ON r.channel = i.channel AND r.external_id = i.external_id "
-            f"WHERE i.member_id IN {clause} AND (r.status IS NULL OR r.status = 'ok') ORDER BY i.created_ms",
-            params,
-        )
+        """Where each member is reached: their oldest usable identity, a messenger before the web chat."""
         out: dict[int, tuple[str, str, str]] = {}
-        for mid, channel, external_id, lang in rows:
-            usable = str(channel) in self.notifiers or str(channel) == "web"
-            best = out.get(int(mid))
-            if usable and (best is None or (best[0] == "web" and str(channel) != "web")):
-                out[int(mid)] = (str(channel), str(external_id), str(lang))
+        for r in await reachable_of(uow, member_ids):
+            usable = r.channel in self.notifiers or r.channel == "web"
+            best = out.get(r.member_id)
+            if usable and (best is None or (best[0] == "web" and r.channel != "web")):
+                out[r.member_id] = (r.channel, r.external_id, r.lang)
         return out
 
     async def _pace(self, channel: str, spacing_s: float, catch_up_s: float) -> None:
@@ -170,8 +163,8 @@ class AdOutbox:
 
 
 async def _choices(ctx: Ctx) -> tuple[list[str], list[str]]:
-    cats = [str(r[0]) for r in await ctx.uow.fetch("SELECT DISTINCT category FROM products ORDER BY category LIMIT 4")]
-    regs = [str(r[0]) for r in await ctx.uow.fetch("SELECT DISTINCT region FROM shops ORDER BY region LIMIT 4")]
+    cats = await catalog.categories_listed(ctx.uow, limit=4)
+    regs = await shops.regions(ctx.uow, limit=4)
     if ctx.member.region and ctx.member.region not in regs:
         regs = [ctx.member.region, *regs[:3]]
     return [consent.ANY, *cats], [consent.ANY, *regs]
@@ -261,15 +254,10 @@ async def stop(ctx: Ctx, args: list[str]) -> Screen:
 
 
 async def inbox(ctx: Ctx, _args: list[str]) -> Screen:
-    rows = await ctx.uow.fetch(
-        "SELECT r.campaign_id, r.token, s.name FROM ad_recipients r JOIN ad_campaigns c ON c.id = r.campaign_id "
-        "JOIN shops s ON s.id = c.shop_id WHERE r.member_id = :m AND r.status IN ('sent', 'unknown') "
-        "ORDER BY r.sent_ms DESC LIMIT 5",
-        {"m": ctx.member.id},
-    )
-    if not rows:
+    got = await rewards.received(ctx.uow, ctx.member.id, limit=5)
+    if not got:
         return ctx.say(ctx.t("ad.inbox_empty"), [ctx.button("ad.back", "ad")])
-    buttons = [[Button(ctx.t("ad.inbox_item", shop=str(name)), payload=f"ado:{cid}:{tok}")] for cid, tok, name in rows]
+    buttons = [[Button(ctx.t("ad.inbox_item", shop=r.shop), payload=f"ado:{r.campaign_id}:{r.token}")] for r in got]
     return ctx.say(ctx.t("ad.inbox_title"), *buttons)
 
 
@@ -446,7 +434,7 @@ async def confirm(ctx: Ctx, _args: list[str]) -> Screen:
         audience=audience,
     )
     campaign = await campaigns.start(ctx.services, ctx.uow, ctx.member.id, campaign.id)
-    count = (await ctx.uow.fetch("SELECT COUNT(*) FROM ad_recipients WHERE campaign_id = :c", {"c": campaign.id}))[0][0]
+    count = await campaigns.recipients(ctx.uow, campaign.id)
     ctx.go()
     return ctx.say(
         ctx.t("ad.p_started", id=campaign.id, n=int(count), budget=won(campaign.budget, ctx.lang)),
