@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bots import conversations
-from bots.dialogue import menu
+from bots.context import menu
 from bots.messages import PAYLOAD_MAX_BYTES, Button, Reply, Screen
 from bots.notify import Notifier, reachable_identities
 from bots.outbox import Claimed, Outbox

@@ -10,7 +10,7 @@ to a chat user.
 
 from __future__ import annotations
 
-from bots.dialogue import Ctx
+from bots.context import Ctx
 from bots.messages import Button, Screen
 from bots.texts import CATALOGUES, won
 from ledger.errors import ChestnutError

@@ -1,4 +1,5 @@
-"""The conversation flows. Each module registers its payload verbs, waiting states and menu labels.
+"""The conversation flows. Each module registers its payload verbs, waiting states and menu labels,
+each saying whether its handler writes (``bots.router``).
 
 Payload grammar: ``verb[:arg…]`` in ASCII, at most 64 bytes (``p:12`` a product card, ``add:12:2``
 two of product 12 into the cart). A verb is owned by exactly one module (``Router.on`` refuses a
@@ -7,7 +8,6 @@ second), so ``grep '"verb"'`` finds where a button leads.
 
 from __future__ import annotations
 
-from bots.dialogue import Router
 from bots.flows import (
     ads,
     bnm,
@@ -25,6 +25,7 @@ from bots.flows import (
     trust,
     wallet,
 )
+from bots.router import Router
 
 
 def build_router() -> Router:

@@ -27,9 +27,10 @@ from ads import campaigns, consent, reports, rewards, sponsored
 from ads.campaigns import Audience, Campaign
 from ads.dispatch import Item, SendLog
 from ads.errors import OpenTokenReused
-from bots.dialogue import Ctx, Router
+from bots.context import Ctx
 from bots.messages import Button, Reply, Screen
 from bots.notify import Notifier, PushFailed, reachable_of, record_reach
+from bots.router import Router
 from bots.texts import t, won
 from commerce.shops import catalog
 from commerce.shops import service as shops
@@ -503,14 +504,7 @@ def register(router: Router) -> None:
         ("ad", settings),
         ("adc", categories),
         ("adr", regions),
-        ("adct", toggle_category),
-        ("adrt", toggle_region),
-        ("adn", toggle_night),
-        ("adrc", reconfirm),
-        ("adx", stop),
         ("adi", inbox),
-        ("ado", open_),
-        ("ads", open_sponsored),
         ("adp", producer_home),
         ("adpn", new_campaign),
         ("adpp", chose_product),
@@ -519,14 +513,24 @@ def register(router: Router) -> None:
         ("adpr", chose_reward),
         ("adpl", chose_limit),
         ("adpb", chose_budget),
-        ("adpy", confirm),
         ("adpc", campaign_card),
+        ("adpe", end_ask),
+    ):
+        router.on(verb, handler, writes=False)
+    for verb, handler in (
+        ("adct", toggle_category),
+        ("adrt", toggle_region),
+        ("adn", toggle_night),
+        ("adrc", reconfirm),
+        ("adx", stop),
+        ("ado", open_),
+        ("ads", open_sponsored),
+        ("adpy", confirm),
         ("adpz", pause),
         ("adpg", resume),
-        ("adpe", end_ask),
         ("adpey", end_yes),
     ):
-        router.on(verb, handler)
-    router.waiting("ad.message", message_typed)
+        router.on(verb, handler, writes=True)
+    router.waiting("ad.message", message_typed, writes=False)
     router.label("ad.typed_inbox", "adi")
     router.label("ad.typed_stop", "adx")

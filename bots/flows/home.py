@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from bots.dialogue import Ctx, Router
+from bots.context import Ctx
 from bots.messages import Button, Reply, Screen
+from bots.router import Router
 from bots.texts import LANGS
 from commerce.orders import service as orders
 
@@ -116,14 +117,11 @@ async def start(ctx: Ctx, args: list[str]) -> Screen:
 
 
 def register(router: Router) -> None:
-    router.on("home", home)
-    router.on("help", help_)
-    router.on("human", human)
-    router.on("lang", lang)
-    router.on("more", more)
-    router.on("work", work)
-    router.home = home
-    router.start = start
+    for verb, handler in (("home", home), ("help", help_), ("human", human), ("more", more), ("work", work)):
+        router.on(verb, handler, writes=False)
+    router.on("lang", lang, writes=True)
+    router.on_home(home, writes=False)
+    router.on_start(start, writes=False)
     for key, payload in (
         ("menu.home", "home"),
         ("menu.help", "help"),

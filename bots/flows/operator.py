@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 
-from bots.dialogue import Ctx, Router
+from bots.context import Ctx
 from bots.flows import payload
 from bots.flows.producer import (
     RESOLUTION_OF,
@@ -33,6 +33,7 @@ from bots.flows.producer import (
     with_note,
 )
 from bots.messages import Button, Screen
+from bots.router import Router
 from bots.texts import won
 from commerce import validate
 from commerce.claims import service as claims
@@ -410,20 +411,23 @@ def register(router: Router) -> None:
         ("op", home),
         ("opsh", shop_list),
         ("opsv", shop_card),
-        ("opsa", shop_approve),
-        ("opsr", shop_reject),
         ("opc", courier_ask),
-        ("opcy", courier_yes),
         ("optu", topup_ask),
-        ("optuy", topup_yes),
         ("opph", phone_ask),
-        ("opphy", phone_yes),
         ("opcl", claim_list),
         ("opcv", claim_card),
         ("opcd", claim_choose),
+    ):
+        router.on(verb, handler, writes=False)
+    for verb, handler in (
+        ("opsa", shop_approve),
+        ("opsr", shop_reject),
+        ("opcy", courier_yes),
+        ("optuy", topup_yes),
+        ("opphy", phone_yes),
         ("opcdy", claim_decide),
     ):
-        router.on(verb, handler)
+        router.on(verb, handler, writes=True)
     for state, waiting in (
         ("operator.courier", courier_typed),
         ("operator.topup.who", topup_who_typed),
@@ -437,5 +441,5 @@ def register(router: Router) -> None:
         ("operator.claim.reason", claim_reason_typed),
         ("operator.claim.confirm", claim_still_choosing),
     ):
-        router.waiting(state, waiting)
+        router.waiting(state, waiting, writes=False)
     router.label("home.work.operator", "op")

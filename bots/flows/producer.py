@@ -25,9 +25,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 
-from bots.dialogue import Ctx, Handler, Router
+from bots.context import Ctx
 from bots.flows import payload, shop_delivery
 from bots.messages import Button, Reply, Screen
+from bots.router import Handler, Router
 from bots.texts import bnm, won
 from commerce import validate
 from commerce.claims import service as claims
@@ -957,36 +958,39 @@ def register(router: Router) -> None:
         ("psp", shop_phone),
         ("psb", shop_share),
         ("psf", shop_fee),
-        ("psok", shop_submit),
         ("pa", add_start),
         ("pcat", add_category),
         ("punit", add_unit),
         ("pskip", add_skip_photo),
         ("psame", add_same),
-        ("paok", add_submit),
         ("pl", products),
         ("pm", product_card),
-        ("pst", stock_step),
         ("pstn", stock_ask),
         ("ppr", price_ask),
-        ("pprd", price_step),
         ("pev", event_choose),
-        ("pevr", event_record),
         ("plbl", label_image),
         ("po", order_list),
         ("pod", order_card),
-        ("pacc", order_accept),
         ("pasg", order_assign),
-        ("pasc", order_assign_to),
         ("pdec", order_decline),
-        ("pdecy", order_decline_yes),
         ("pcl", claim_list),
         ("pclv", claim_card),
         ("pcla", claim_choose),
-        ("pcly", claim_send),
         ("psale", sales),
     ):
-        router.on(verb, handler)
+        router.on(verb, handler, writes=False)
+    for verb, handler in (
+        ("psok", shop_submit),
+        ("paok", add_submit),
+        ("pst", stock_step),
+        ("pprd", price_step),
+        ("pevr", event_record),
+        ("pacc", order_accept),
+        ("pasc", order_assign_to),
+        ("pdecy", order_decline_yes),
+        ("pcly", claim_send),
+    ):
+        router.on(verb, handler, writes=True)
     for state, waiting in (
         ("producer.shop.name", shop_name_typed),
         ("producer.shop.kind", _tap_again(_again_kind)),
@@ -1006,11 +1010,11 @@ def register(router: Router) -> None:
         ("producer.add.region", add_region_typed),
         ("producer.add.farm", add_farm_typed),
         ("producer.add.confirm", _tap_again(_again_add_confirm)),
-        ("producer.stock", stock_typed),
-        ("producer.price", price_typed),
         ("producer.claim.amount", claim_amount_typed),
         ("producer.claim.reason", claim_reason_typed),
         ("producer.claim.confirm", claim_still_choosing),
     ):
-        router.waiting(state, waiting)
+        router.waiting(state, waiting, writes=False)
+    router.waiting("producer.stock", stock_typed, writes=True)
+    router.waiting("producer.price", price_typed, writes=True)
     router.label("home.work.producer", "ps")

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import re
 
-from bots.dialogue import Ctx, Router
+from bots.context import Ctx
 from bots.flows import checkout, payload
 from bots.messages import Button, Screen
+from bots.router import Router
 from commerce.delivery import fulfilment, windows
 from commerce.delivery import service as delivery
 from commerce.errors import UnknownOrder
@@ -155,9 +156,8 @@ async def pickup(ctx: Ctx, args: list[str]) -> Screen:
 
 
 def register(router: Router) -> None:
-    router.on("pho", handover)
-    router.on("pt", terms)
-    router.on("pth", hours)
-    router.on("ptw", delivery_windows)
-    router.on("ptp", pickup)
-    router.waiting("shop.handover", handover_code)
+    router.on("pho", handover, writes=False)
+    router.on("pt", terms, writes=False)
+    for verb, handler in (("pth", hours), ("ptw", delivery_windows), ("ptp", pickup)):
+        router.on(verb, handler, writes=True)
+    router.waiting("shop.handover", handover_code, writes=True)

@@ -15,10 +15,11 @@ pays once (the nonce is the checkout's idempotency key).
 
 from __future__ import annotations
 
-from bots.dialogue import Ctx, Router
+from bots.context import Ctx
 from bots.flows import ads as ads_flow
 from bots.flows import checkout, community, home, payload
 from bots.messages import Button, Reply, Screen
+from bots.router import Router
 from bots.texts import won
 from commerce.claims import service as claims
 from commerce.delivery import service as delivery
@@ -490,19 +491,16 @@ def register(router: Router) -> None:
         ("kats", categories),
         ("p", product),
         ("pv", where_from),
-        ("add", add),
         ("cart", cart),
-        ("qty", quantity),
         ("orders", my_orders),
         ("o", order),
-        ("ocx", cancel),
-        ("rcv", received),
         ("rv", review),
-        ("rvt", review_words),
         ("cl", claim),
     ):
-        router.on(verb, handler)
-    router.waiting("review.text", review_words)
-    router.waiting("claim.text", claim_words)
-    router.fallback = search
+        router.on(verb, handler, writes=False)
+    for verb, handler in (("add", add), ("qty", quantity), ("ocx", cancel), ("rcv", received), ("rvt", review_words)):
+        router.on(verb, handler, writes=True)
+    router.waiting("review.text", review_words, writes=True)
+    router.waiting("claim.text", claim_words, writes=True)
+    router.on_text(search, writes=False)
     router.label("cart.open", "cart")
