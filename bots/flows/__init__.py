@@ -18,13 +18,14 @@ from bots.flows import (
     delivery_choice,
     home,
     operator,
-    producer,
     shop_delivery,
     shopper,
     signup,
     trust,
     wallet,
 )
+from bots.flows.producer import claims, listing, orders, products, registration
+from bots.flows.producer import home as producer_home
 from bots.router import Router
 
 
@@ -39,7 +40,12 @@ def build_router() -> Router:
         wallet,
         cashout,
         bnm,
-        producer,
+        producer_home,
+        registration,
+        listing,
+        products,
+        orders,
+        claims,
         shop_delivery,
         courier,
         operator,

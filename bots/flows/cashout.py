@@ -19,7 +19,7 @@ from typing import Any
 
 from bots.context import Ctx
 from bots.flows import payload
-from bots.flows.producer import clean_text, expects_text, parse_amount, with_note
+from bots.flows.answers import clean_text, expects_text, parse_amount, with_note
 from bots.flows.wallet import balances
 from bots.messages import Button, Screen
 from bots.router import Router

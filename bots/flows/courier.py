@@ -21,7 +21,7 @@ from urllib.parse import quote
 
 from bots.context import Ctx
 from bots.flows import checkout, payload
-from bots.flows.producer import with_note
+from bots.flows.answers import with_note
 from bots.messages import Button, Reply, Screen
 from bots.router import Router
 from bots.texts import won

@@ -22,16 +22,8 @@ import re
 
 from bots.context import Ctx
 from bots.flows import payload
-from bots.flows.producer import (
-    RESOLUTION_OF,
-    claim_card_text,
-    clean_text,
-    expects_text,
-    parse_amount,
-    resolution_buttons,
-    resolution_label,
-    with_note,
-)
+from bots.flows.answers import clean_text, expects_text, parse_amount, with_note
+from bots.flows.claim_cards import RESOLUTION_OF, claim_card_text, resolution_buttons, resolution_label
 from bots.messages import Button, Screen
 from bots.router import Router
 from bots.texts import won

@@ -14,7 +14,7 @@ import pytest
 from bots.catalog_work_en import WORK_EN
 from bots.catalog_work_ko import WORK_KO
 from bots.dialogue import FloodGate
-from bots.flows.producer import parse_amount
+from bots.flows.answers import parse_amount
 from bots.messages import Screen
 from chestnut.bootstrap import App
 from commerce.claims import service as claims
