@@ -19,13 +19,14 @@ from bots.flows import (
     home,
     operator,
     shop_delivery,
-    shopper,
     signup,
     trust,
     wallet,
 )
 from bots.flows.producer import claims, listing, orders, products, registration
 from bots.flows.producer import home as producer_home
+from bots.flows.shopper import browse, cart, product
+from bots.flows.shopper import orders as shopper_orders
 from bots.router import Router
 
 
@@ -34,7 +35,10 @@ def build_router() -> Router:
     for flow in (
         home,
         signup,
-        shopper,
+        browse,
+        product,
+        cart,
+        shopper_orders,
         checkout,
         delivery_choice,
         wallet,

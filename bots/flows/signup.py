@@ -16,8 +16,9 @@ Telegram's contact button or the market office instead. A ``resume`` note (only 
 from __future__ import annotations
 
 from bots.context import Ctx
-from bots.flows import checkout, shopper
+from bots.flows import checkout
 from bots.flows.home import home
+from bots.flows.shopper import cart
 from bots.messages import Button, Reply, Screen
 from bots.router import Router
 from commerce.members import identity
@@ -123,7 +124,7 @@ async def _back_to(ctx: Ctx, resume: str) -> Screen | None:
     try:
         if verb == "pay" and args:
             return await checkout.confirmation(ctx, args)
-        return await shopper.cart(ctx, args)
+        return await cart.cart(ctx, args)
     except ChestnutError:
         return None
 
