@@ -26,7 +26,7 @@ from telegram import Bot
 
 from ads import campaigns, consent, dispatch, rewards
 from ads.config import AdsServices
-from bots.flows.ads import AdOutbox
+from bots.ad_outbox import AdOutbox
 from bots.telegram_push import FREE_RATE_PER_S, TelegramNotifier
 from bots.telegram_transport import AiohttpRequest
 from chestnut.bootstrap import App

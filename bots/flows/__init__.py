@@ -9,7 +9,6 @@ second), so ``grep '"verb"'`` finds where a button leads.
 from __future__ import annotations
 
 from bots.flows import (
-    ads,
     bnm,
     cashout,
     checkout,
@@ -23,6 +22,7 @@ from bots.flows import (
     trust,
     wallet,
 )
+from bots.flows.ads import campaigns, receiving
 from bots.flows.producer import claims, listing, orders, products, registration
 from bots.flows.producer import home as producer_home
 from bots.flows.shopper import browse, cart, product
@@ -53,7 +53,8 @@ def build_router() -> Router:
         shop_delivery,
         courier,
         operator,
-        ads,
+        receiving,
+        campaigns,
         community,
         trust,
     ):

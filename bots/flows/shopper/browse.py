@@ -6,8 +6,8 @@ so a screen never offers more than six choices.
 from __future__ import annotations
 
 from bots.context import Ctx
-from bots.flows import ads as ads_flow
 from bots.flows import payload
+from bots.flows.ads import receiving as ads_flow
 from bots.messages import Button, Screen
 from bots.router import Router
 from bots.texts import won
@@ -157,7 +157,7 @@ async def search(ctx: Ctx, args: list[str]) -> Screen:
         ]
         for h in hits
     ]
-    # One sponsored result at most, marked "(광고)", first; the page keeps ≤ 6 choices (bots.flows.ads).
+    # One sponsored result at most, marked "(광고)", first; the page keeps ≤ 6 choices (bots.flows.ads.receiving).
     if (ad := await ads_flow.sponsored_button(ctx, query)) is not None:
         rows = [[ad], *rows[: PAGE - 1]]
     return ctx.say(ctx.t("search.found", query=query[:30]), *rows, [ctx.button("home.shop", "mk")])
