@@ -13,7 +13,7 @@ from ads.dispatch import Dispatcher
 from ads.runner import DispatchLoop
 from bots.ad_outbox import AdOutbox
 from bots.notify import Notifier
-from bots.telegram_push import TelegramNotifier
+from bots.telegram.push import TelegramNotifier
 from chestnut.bootstrap import App
 from scheduler.wiring import Lease
 

@@ -27,8 +27,8 @@ from telegram import Bot
 from ads import campaigns, consent, dispatch, rewards
 from ads.config import AdsServices
 from bots.ad_outbox import AdOutbox
-from bots.telegram_push import FREE_RATE_PER_S, TelegramNotifier
-from bots.telegram_transport import AiohttpRequest
+from bots.telegram.push import FREE_RATE_PER_S, TelegramNotifier
+from bots.telegram.transport import AiohttpRequest
 from chestnut.bootstrap import App
 from commerce.members import service as members
 from commerce.shops import catalog

@@ -3,7 +3,7 @@ order over with the buyer's code, and the shop's opening hours, delivery windows
 
 ::
 
-    pod:<order> (bots.flows.producer) ─ 🤝 손님께 드렸어요 → pho:<order> → shop.handover (6 digits) → done
+    pod:<order> (bots.flows.producer.orders) ─ 🤝 손님께 드렸어요 → pho:<order> → shop.handover (6 digits) → done
     더보기 ─ 🕐 영업·배달 시간 → pt ─┬─ ⏰ → pth:<preset>
                                    ├─ 🛵 → ptw:<preset>  (영업 시간 동안 한 번 | 오전·오후 | 오전·점심·저녁)
                                    └─ 🏪/🚫 → ptp:1|0
