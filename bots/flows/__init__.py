@@ -23,9 +23,14 @@ from bots.flows import (
     trust,
     wallet,
 )
-from bots.flows.ads import campaigns, receiving
-from bots.flows.producer import claims, listing, orders, products, registration
-from bots.flows.producer import home as producer_home
+from bots.flows.ads import campaigns as ad_campaigns
+from bots.flows.ads import receiving as ads_received
+from bots.flows.producer import claims as shop_claims
+from bots.flows.producer import home as shop_home
+from bots.flows.producer import listing as shop_listing
+from bots.flows.producer import orders as shop_orders
+from bots.flows.producer import products as shop_products
+from bots.flows.producer import registration as shop_registration
 from bots.flows.shopper import browse, cart, product
 from bots.flows.shopper import orders as shopper_orders
 from bots.router import Router
@@ -45,18 +50,18 @@ def build_router() -> Router:
         wallet,
         cashout,
         bnm,
-        producer_home,
-        registration,
-        listing,
-        products,
-        orders,
-        claims,
+        shop_home,
+        shop_registration,
+        shop_listing,
+        shop_products,
+        shop_orders,
+        shop_claims,
         shop_delivery,
         courier,
         operator,
         disputes,
-        receiving,
-        campaigns,
+        ads_received,
+        ad_campaigns,
         community,
         trust,
     ):
