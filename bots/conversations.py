@@ -8,7 +8,7 @@ update delivered twice is answered once). Both are the chat layer's own tables (
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import and_, bindparam, select, update
@@ -27,12 +27,8 @@ class Conversation:
     """What the flow waits for and its notes; ``stored`` is the notes' text as read (None: no row yet)."""
 
     state: str = ""
-    data: dict[str, Any] | None = None
+    data: dict[str, Any] = field(default_factory=dict)
     stored: str | None = None
-
-    @property
-    def notes(self) -> dict[str, Any]:
-        return dict(self.data or {})
 
 
 def _notes_text(data: dict[str, Any]) -> str:

@@ -105,7 +105,7 @@ class Dialogue:
 
     def _ctx(self, uow: UnitOfWork, member: members.Member, msg: Incoming, was: Conversation) -> Ctx:
         # A copy of the notes: handlers change them in place, and only a real change is saved.
-        notes = copy.deepcopy(was.notes)
+        notes = copy.deepcopy(was.data)
         return Ctx(self.services, uow, self.index, self.config, member, msg, was.state, notes)
 
     async def _look(self, msg: Incoming, routed: Routed) -> Screen | None:
@@ -169,4 +169,4 @@ class Dialogue:
 
 
 def _moved(ctx: Ctx, was: Conversation) -> bool:
-    return (ctx.state, ctx.data) != (was.state, was.notes)
+    return (ctx.state, ctx.data) != (was.state, was.data)

@@ -109,7 +109,7 @@ async def _push_for(uow: UnitOfWork, event: object) -> Push | None:
 def _resume(conversation: conversations.Conversation) -> str | None:
     if conversation.state != "wallet.topup":
         return None
-    resume = conversation.notes.get("resume")
+    resume = conversation.data.get("resume")
     verb, _, shop = resume.partition(":") if isinstance(resume, str) else ("", "", "")
     return resume if verb == "pay" and shop.isdigit() else None
 
