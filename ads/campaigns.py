@@ -133,6 +133,12 @@ async def of_shop(uow: UnitOfWork, shop_id: int, *, limit: int = 5) -> list[Camp
     return [_campaign(r) for r in rows]
 
 
+async def recipients(uow: UnitOfWork, campaign_id: int) -> int:
+    """How many members the campaign was chosen to reach (``ads.dispatch.fill``)."""
+    rows = await uow.fetch("SELECT COUNT(*) FROM ad_recipients WHERE campaign_id = :c", {"c": campaign_id})
+    return int(rows[0][0])
+
+
 async def remaining(market: Services, uow: UnitOfWork, campaign: Campaign) -> int:
     """What is left in the campaign's account (0 before it started)."""
     if campaign.started_ms is None:

@@ -78,7 +78,7 @@ class NoLog:
 
 
 class Outbox(Protocol):
-    """The chat layer's side of dispatch (``bots.flows.ads.AdOutbox``)."""
+    """The chat layer's side of dispatch (``bots.ad_outbox.AdOutbox``)."""
 
     async def targets(self, uow: UnitOfWork, member_ids: Sequence[int]) -> dict[int, tuple[str, str, str]]:
         """(channel, external id, language) each member would be reached on; absent: nowhere."""

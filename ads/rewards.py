@@ -37,6 +37,26 @@ class OpenResult:
     seq: int | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Received:
+    """An ad a member got and can open from their inbox: its campaign, their token, the shop's name."""
+
+    campaign_id: int
+    token: str
+    shop: str
+
+
+async def received(uow: UnitOfWork, member_id: int, *, limit: int = 5) -> list[Received]:
+    """The ads that reached the member (or may have), newest first."""
+    rows = await uow.fetch(
+        "SELECT r.campaign_id, r.token, s.name FROM ad_recipients r JOIN ad_campaigns c ON c.id = r.campaign_id "
+        "JOIN shops s ON s.id = c.shop_id WHERE r.member_id = :m AND r.status IN ('sent', 'unknown') "
+        "ORDER BY r.sent_ms DESC LIMIT :lim",
+        {"m": member_id, "lim": limit},
+    )
+    return [Received(int(c), str(t), str(name)) for c, t, name in rows]
+
+
 def paid_today_op(member_id: int, now_ms: int) -> Op:
     """Paid opens (messages and sponsored results) of this member in the last 24 hours, as one statement."""
     return read(

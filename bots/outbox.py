@@ -44,14 +44,108 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import BindParameter, ColumnElement, and_, bindparam, delete, insert, or_, select, update
+from sqlalchemy.sql.expression import ClauseElement
+
 from bots.notify import PushOutcome, record_reach
-from ledger.db import Database, Op, UnitOfWork, write_many
+from bots.schema import push_outbox
+from bots.statements import statement
+from ledger.db import Database, UnitOfWork
 from ledger.service import now_ms
 
 MINUTE_MS = 60_000
 DAY_MS = 1440 * MINUTE_MS
+_row = push_outbox.c
 
-_DUE = "((status = 'pending' AND due_ms <= :now) OR (status = 'sending' AND lease_ms < :now))"
+
+def _due() -> ColumnElement[bool]:
+    """Pending and due, or held by a sender whose lease ran out."""
+    now: BindParameter[int] = bindparam("now")
+    return or_(and_(_row.status == "pending", _row.due_ms <= now), and_(_row.status == "sending", _row.lease_ms < now))
+
+
+def _held() -> ColumnElement[bool]:
+    """Still this sender's: another sender may have taken the row over after the lease."""
+    return and_(_row.id == bindparam("id"), _row.claim == bindparam("token"), _row.status == "sending")
+
+
+@statement
+def _insert(_dialect: str) -> ClauseElement:
+    now: BindParameter[int] = bindparam("now")
+    return (
+        insert(push_outbox)
+        .inline()  # no id back: the rows go in as one executemany
+        .values(
+            kind=bindparam("k"),
+            data=bindparam("d"),
+            status="pending",
+            attempts=0,
+            due_ms=now,
+            answered="{}",
+            created_ms=now,
+            updated_ms=now,
+        )
+    )
+
+
+@statement
+def _any_due(_dialect: str) -> ClauseElement:
+    return select(_row.id).where(_due()).limit(1)
+
+
+@statement
+def _claim(_dialect: str) -> ClauseElement:
+    # SQLite has one writer and renders no FOR UPDATE; PostgreSQL's workers skip each other's rows.
+    due = select(_row.id).where(_due()).order_by(_row.id).limit(bindparam("n")).with_for_update(skip_locked=True)
+    claimed = update(push_outbox).where(_row.id.in_(due.scalar_subquery()), _due())
+    return claimed.values(
+        status="sending", claim=bindparam("token"), lease_ms=bindparam("lease"), updated_ms=bindparam("now")
+    ).returning(_row.id, _row.kind, _row.data, _row.attempts, _row.answered, _row.created_ms)
+
+
+@statement
+def _answered(_dialect: str) -> ClauseElement:
+    return (
+        update(push_outbox)
+        .where(_held())
+        .values(answered=bindparam("a"), updated_ms=bindparam("now"))
+        .returning(_row.id)
+    )
+
+
+@statement
+def _settle(_dialect: str) -> ClauseElement:
+    settled = update(push_outbox).where(_held())
+    return settled.values(
+        status=bindparam("s"),
+        attempts=bindparam("n"),
+        due_ms=bindparam("due"),
+        claim=None,
+        lease_ms=None,
+        error=bindparam("e"),
+        updated_ms=bindparam("now"),
+    ).returning(_row.id)
+
+
+@statement
+def _release(_dialect: str) -> ClauseElement:
+    return (
+        update(push_outbox)
+        .where(_held())
+        .values(status="pending", claim=None, lease_ms=None, updated_ms=bindparam("now"))
+    )
+
+
+@statement
+def _renew(_dialect: str) -> ClauseElement:
+    mine = and_(_row.claim == bindparam("token"), _row.status == "sending")
+    return update(push_outbox).where(mine).values(lease_ms=bindparam("lease"))
+
+
+@statement
+def _prune(_dialect: str) -> ClauseElement:
+    done = or_(_row.status == "sent", _row.status == "failed")
+    return delete(push_outbox).where(done, _row.updated_ms < bindparam("cut")).returning(_row.id)
 
 
 @dataclass(slots=True)
@@ -98,23 +192,17 @@ class Outbox:
         self.max_attempts, self.max_age_ms, self.keep_ms = max_attempts, max_age_ms, keep_ms
         self.token = secrets.token_hex(8)  # this sender, in the rows it holds
 
-    def insert(self, items: Sequence[tuple[str, Mapping[str, Any]]]) -> Op:
-        """The statement that queues ``(kind, data)`` items, for the caller's transaction."""
-        now = self.clock()
-        return write_many(
-            "INSERT INTO push_outbox (kind, data, status, attempts, due_ms, answered, created_ms, updated_ms) "
-            "VALUES (:k, :d, 'pending', 0, :now, '{}', :now, :now)",
-            [{"k": kind, "d": _json(dict(data)), "now": now} for kind, data in items],
-        )
-
     async def put(self, uow: UnitOfWork, items: Sequence[tuple[str, Mapping[str, Any]]]) -> None:
+        """Queue ``(kind, data)`` items in the caller's transaction."""
         if items:
-            await uow.batch([self.insert(items)])
+            now = self.clock()
+            rows = [{"k": kind, "d": _json(dict(data)), "now": now} for kind, data in items]
+            await uow.batch([_insert(uow.dialect).write_many(rows)])
 
     async def any_due(self) -> bool:
         """A cheap look from a snapshot, so an idle sender does not take the write lock every poll."""
         async with self.db.snapshot() as snap:
-            rows = await snap.fetch(f"SELECT id FROM push_outbox WHERE {_DUE} LIMIT 1", {"now": self.clock()})
+            (rows,) = await snap.batch([_any_due(snap.dialect).read({"now": self.clock()})])
         return bool(rows)
 
     async def claim(self, limit: int) -> list[Claimed]:
@@ -123,13 +211,8 @@ class Outbox:
             return []
         now = self.clock()
         async with self.db.unit_of_work() as uow:
-            skip = " FOR UPDATE SKIP LOCKED" if uow.dialect == "postgresql" else ""
-            rows = await uow.fetch(
-                "UPDATE push_outbox SET status = 'sending', claim = :token, lease_ms = :lease, updated_ms = :now "
-                f"WHERE id IN (SELECT id FROM push_outbox WHERE {_DUE} ORDER BY id LIMIT :n{skip}) AND {_DUE} "
-                "RETURNING id, kind, data, attempts, answered, created_ms",
-                {"token": self.token, "lease": now + self.lease_ms, "now": now, "n": limit},
-            )
+            params = {"token": self.token, "lease": now + self.lease_ms, "now": now, "n": limit}
+            (rows,) = await uow.batch([_claim(uow.dialect).read(params)])
             await uow.commit()
         claimed = [
             Claimed(int(i), str(k), _object(d), int(a), {str(x): str(y) for x, y in _object(ans).items()}, int(c))
@@ -147,11 +230,8 @@ class Outbox:
         row.answered[f"{channel}:{external_id}"] = outcome
         now = self.clock()
         async with self.db.unit_of_work() as uow:
-            held = await uow.fetch(
-                "UPDATE push_outbox SET answered = :a, updated_ms = :now "
-                "WHERE id = :id AND claim = :token AND status = 'sending' RETURNING id",
-                {"a": _json(row.answered), "now": now, "id": row.id, "token": self.token},
-            )
+            params = {"a": _json(row.answered), "now": now, "id": row.id, "token": self.token}
+            (held,) = await uow.batch([_answered(uow.dialect).read(params)])
             if outcome != "ok":
                 await record_reach(uow, channel, external_id, member_id, outcome, now)
             await uow.commit()
@@ -172,18 +252,20 @@ class Outbox:
             given_up = attempts >= self.max_attempts or self.too_old(row)
             status, due = ("failed", now) if given_up else ("pending", now + self.backoff_ms(attempts))
         async with self.db.unit_of_work() as uow:
-            held = await uow.fetch(
-                "UPDATE push_outbox SET status = :s, attempts = :n, due_ms = :due, claim = NULL, lease_ms = NULL, "
-                "error = :e, updated_ms = :now WHERE id = :id AND claim = :token AND status = 'sending' RETURNING id",
-                {
-                    "s": status,
-                    "n": attempts,
-                    "due": due,
-                    "e": None if error is None else error[:200],
-                    "now": now,
-                    "id": row.id,
-                    "token": self.token,
-                },
+            (held,) = await uow.batch(
+                [
+                    _settle(uow.dialect).read(
+                        {
+                            "s": status,
+                            "n": attempts,
+                            "due": due,
+                            "e": None if error is None else error[:200],
+                            "now": now,
+                            "id": row.id,
+                            "token": self.token,
+                        }
+                    )
+                ]
             )
             await uow.commit()
         return status if held else None
@@ -191,29 +273,21 @@ class Outbox:
     async def release(self, row: Claimed) -> None:
         """Give a row back at once, unsent (a sender stopping): the next sender need not wait for the lease."""
         async with self.db.unit_of_work() as uow:
-            await uow.execute(
-                "UPDATE push_outbox SET status = 'pending', claim = NULL, lease_ms = NULL, updated_ms = :now "
-                "WHERE id = :id AND claim = :token AND status = 'sending'",
-                {"now": self.clock(), "id": row.id, "token": self.token},
-            )
+            params = {"now": self.clock(), "id": row.id, "token": self.token}
+            await uow.batch([_release(uow.dialect).write(params)])
             await uow.commit()
 
     async def renew(self) -> None:
         """Extend the lease of every row this sender holds (it is still working on them)."""
         now = self.clock()
         async with self.db.unit_of_work() as uow:
-            await uow.execute(
-                "UPDATE push_outbox SET lease_ms = :lease WHERE claim = :token AND status = 'sending'",
-                {"lease": now + self.lease_ms, "token": self.token},
-            )
+            params = {"lease": now + self.lease_ms, "token": self.token}
+            await uow.batch([_renew(uow.dialect).write(params)])
             await uow.commit()
 
     async def prune(self) -> int:
         """Delete rows sent or failed more than ``keep_ms`` ago."""
         async with self.db.unit_of_work() as uow:
-            rows = await uow.fetch(
-                "DELETE FROM push_outbox WHERE status IN ('sent', 'failed') AND updated_ms < :cut RETURNING id",
-                {"cut": self.clock() - self.keep_ms},
-            )
+            (rows,) = await uow.batch([_prune(uow.dialect).read({"cut": self.clock() - self.keep_ms})])
             await uow.commit()
         return len(rows)

@@ -18,14 +18,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import json
 import logging
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bots.dialogue import menu
+from bots import conversations
+from bots.context import menu
 from bots.messages import PAYLOAD_MAX_BYTES, Button, Reply, Screen
 from bots.notify import Notifier, reachable_identities
 from bots.outbox import Claimed, Outbox
@@ -99,8 +99,7 @@ async def _push_for(uow: UnitOfWork, event: object) -> Push | None:
         )
     if isinstance(event, TopupConfirmed):
         # Back to the order the member left to top up, if that is why they did (``bots.flows.wallet``).
-        rows = await uow.fetch("SELECT state, data FROM bot_conversations WHERE member_id = :m", {"m": event.member_id})
-        resume = _resume(rows)
+        resume = _resume(await conversations.load(uow, event.member_id))
         if resume is not None:
             return Push(event.member_id, "push.topup", {"amount": event.amount}, "push.back_to_order", resume)
         return Push(event.member_id, "push.topup", {"amount": event.amount}, "home.wallet", "w")
@@ -111,14 +110,10 @@ async def _push_for(uow: UnitOfWork, event: object) -> Push | None:
     return None
 
 
-def _resume(rows: list[tuple[object, ...]]) -> str | None:
-    if not rows or rows[0][0] != "wallet.topup":
+def _resume(conversation: conversations.Conversation) -> str | None:
+    if conversation.state != "wallet.topup":
         return None
-    try:
-        data = json.loads(str(rows[0][1]))
-    except ValueError:
-        return None
-    resume = data.get("resume") if isinstance(data, dict) else None
+    resume = conversation.data.get("resume")
     verb, _, shop = resume.partition(":") if isinstance(resume, str) else ("", "", "")
     return resume if verb == "pay" and shop.isdigit() else None
 

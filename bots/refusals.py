@@ -10,7 +10,7 @@ to a chat user.
 
 from __future__ import annotations
 
-from bots.dialogue import Ctx
+from bots.context import Ctx
 from bots.messages import Button, Screen
 from bots.texts import CATALOGUES, won
 from ledger.errors import ChestnutError
@@ -48,7 +48,7 @@ NEXT_STEPS: dict[str, tuple[tuple[str, str], ...]] = {
 }
 
 
-# The shopper's own order screens (bots/flows/shopper.py): a refusal there leads back to that order.
+# The shopper's own order screens (bots/flows/shopper/orders.py): a refusal there leads back to that order.
 ORDER_VERBS = ("o", "ocx", "rcv", "rv", "rvt", "cl")
 ORDER_STATES = ("review.text", "claim.text")
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from ads.dispatch import Dispatcher
 from ads.runner import DispatchLoop
-from bots.flows.ads import AdOutbox
+from bots.ad_outbox import AdOutbox
 from bots.notify import Notifier
-from bots.telegram_push import TelegramNotifier
+from bots.telegram.push import TelegramNotifier
 from chestnut.bootstrap import App
 from scheduler.wiring import Lease
 

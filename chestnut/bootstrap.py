@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING
 import aiohttp
 
 from ads.config import AdsRules, AdsServices
-from bots.dialogue import ChatConfig, Dialogue
+from bots.context import ChatConfig
+from bots.dialogue import Dialogue
 from bots.flows import build_router
 from bots.kakao_events import KakaoEventNotifier
 from bots.pushes import Pushes
@@ -150,6 +151,7 @@ async def build(settings: Settings, *, migrate: bool = True, initialize: bool = 
         trial_topup=settings.trial_topup if settings.environment == "development" else 0,
         bot_username=settings.telegram_bot_username,
         public_url=settings.public_url,
+        strict=settings.environment == "test",  # a chat handler that writes undeclared fails the test
     )
     dialogue = Dialogue(db, market, index, build_router(), chat)
     pushes = Pushes(db)

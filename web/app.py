@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from bots.kakao import KakaoSkill, SkillGuard
-from bots.telegram import TelegramBot, webhook_routes
-from bots.telegram_push import TelegramNotifier
+from bots.telegram.bot import TelegramBot
+from bots.telegram.push import TelegramNotifier
+from bots.telegram.webhook import webhook_routes
 from bots.webchat import SESSION_KEY_PURPOSE, WebChat
 from commerce.shops import product_code
 from commerce.visibility import MARKET_VISIBILITY

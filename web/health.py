@@ -7,7 +7,7 @@ monitor sees a bot that cannot reach Telegram, not only a process that listens.
 - ``db``: a ``SELECT 1`` on a snapshot within ``db_timeout_s``. One probe at a time, and its answer is
   reused for ``cache_s``: a monitor (or a crowd of them) polling /health costs the database one query
   a second at most.
-- ``telegram``: the bot's own state (``bots.telegram.TelegramBot.run`` keeps it); ``off`` when no token
+- ``telegram``: the bot's own state (``bots.telegram.bot.TelegramBot.run`` keeps it); ``off`` when no token
   is configured.
 - ``kakao``: the skill route takes requests (a secret is configured, or this is development). Kakao
   calls us, so there is nothing to lose touch with: it is never the cause of a 503.
@@ -23,7 +23,7 @@ from typing import Literal
 
 from aiohttp import web
 
-from bots.telegram import TelegramBot
+from bots.telegram.bot import TelegramBot
 from ledger.api import json_dumps
 from ledger.db import Database
 

@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import secrets
 
-from bots.dialogue import Ctx, Router
+from bots.context import Ctx
 from bots.messages import Button, Screen
+from bots.router import Router
 from bots.texts import bnm, won
 from commerce.errors import InvalidInput
 from commerce.exchange import service as market
@@ -306,12 +307,15 @@ async def cancel(ctx: Ctx, args: list[str]) -> Screen:
 
 
 def register(router: Router) -> None:
-    router.on("bnm", price)
-    router.on("bnmb", buy)
-    router.on("bnms", sell)
-    router.on("bnmp", prices)
-    router.on("bnmq", confirmation)
-    router.on("bnmok", place)
-    router.on("bnmo", my_orders)
-    router.on("bnmx", cancel)
+    for verb, handler in (
+        ("bnm", price),
+        ("bnmb", buy),
+        ("bnms", sell),
+        ("bnmp", prices),
+        ("bnmq", confirmation),
+        ("bnmo", my_orders),
+    ):
+        router.on(verb, handler, writes=False)
+    router.on("bnmok", place, writes=True)
+    router.on("bnmx", cancel, writes=True)
     router.label("bnm.menu", "bnm")

@@ -17,11 +17,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from bots.dialogue import Ctx, Router
+from bots.context import Ctx
 from bots.flows import payload
-from bots.flows.producer import clean_text, expects_text, parse_amount, with_note
+from bots.flows.answers import clean_text, expects_text, parse_amount, with_note
 from bots.flows.wallet import balances
 from bots.messages import Button, Screen
+from bots.router import Router
 from bots.texts import won
 from commerce.members import identity
 from commerce.wallet import cashouts
@@ -175,14 +176,16 @@ async def confirm_again(ctx: Ctx, _args: list[str]) -> Screen:
 
 
 def register(router: Router) -> None:
-    router.on("pco", cashout_start)
-    router.on("pcoa", cashout_account)
-    router.on("pcoh", cashout_all)
-    router.on("pcoy", cashout_yes)
-    router.on("pbk", bank_start)
-    router.on("pbkc", bank_code)
-    router.waiting("cashout.bank.code", bank_code_typed)
-    router.waiting("cashout.bank.account", bank_account_typed)
-    router.waiting("cashout.bank.holder", bank_holder_typed)
-    router.waiting("cashout.amount", amount_typed)
-    router.waiting("cashout.confirm", confirm_again)
+    router.on("pco", cashout_start, writes=False)
+    router.on("pbk", bank_start, writes=False)
+    # A button or answer from a step already passed shows the wallet (``_stale``), which may write.
+    for verb, handler in (("pcoa", cashout_account), ("pcoh", cashout_all), ("pbkc", bank_code), ("pcoy", cashout_yes)):
+        router.on(verb, handler, writes=True)
+    router.waiting("cashout.bank.code", bank_code_typed, writes=False)
+    router.waiting("cashout.bank.account", bank_account_typed, writes=False)
+    for state, waiting in (
+        ("cashout.bank.holder", bank_holder_typed),
+        ("cashout.amount", amount_typed),
+        ("cashout.confirm", confirm_again),
+    ):
+        router.waiting(state, waiting, writes=True)

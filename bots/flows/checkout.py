@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import hashlib
 
-from bots.dialogue import Ctx, Router
+from bots.context import Ctx
 from bots.flows import community, payload
 from bots.messages import Button, Screen
+from bots.router import Router
 from bots.texts import bnm, window, won
 from commerce.delivery import fulfilment, windows
 from commerce.delivery import queries as delivery_queries
@@ -231,7 +232,6 @@ async def again(ctx: Ctx, _args: list[str]) -> Screen:
 
 
 def register(router: Router) -> None:
-    router.on("pay", confirmation)
-    router.on("shr", share)
-    router.on("ok", pay)
-    router.on("re", again)
+    # Each quotes the cart, and a quote forgets a delivery choice that no longer holds (a write).
+    for verb, handler in (("pay", confirmation), ("shr", share), ("ok", pay), ("re", again)):
+        router.on(verb, handler, writes=True)

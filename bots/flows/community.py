@@ -18,9 +18,10 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from ads import reward_settings
-from bots.dialogue import Ctx, Router
+from bots.context import Ctx
 from bots.flows import payload
 from bots.messages import Button, Screen
+from bots.router import Router
 from bots.texts import bnm, won
 from commerce.errors import InvalidInput
 from commerce.orders import queries as order_queries
@@ -223,13 +224,8 @@ async def choose_comment(ctx: Ctx, args: list[str]) -> Screen:
 
 
 def register(router: Router) -> None:
-    for verb, handler in (
-        ("rcc", comment_list),
-        ("rcw", write),
-        ("rcs", share),
-        ("rce", earnings),
-        ("rcb", choose_comment),
-        ("rcp", commission),
-    ):
-        router.on(verb, handler)
-    router.waiting("rc.comment", written)
+    for verb, handler in (("rcc", comment_list), ("rcw", write), ("rce", earnings), ("rcb", choose_comment)):
+        router.on(verb, handler, writes=False)
+    router.on("rcs", share, writes=True)
+    router.on("rcp", commission, writes=True)
+    router.waiting("rc.comment", written, writes=True)

@@ -19,10 +19,11 @@ from __future__ import annotations
 import re
 from urllib.parse import quote
 
-from bots.dialogue import Ctx, Router
+from bots.context import Ctx
 from bots.flows import checkout, payload
-from bots.flows.producer import with_note
+from bots.flows.answers import with_note
 from bots.messages import Button, Reply, Screen
+from bots.router import Router
 from bots.texts import won
 from commerce.delivery import fulfilment
 from commerce.delivery import queries as delivery_queries
@@ -277,12 +278,9 @@ async def earnings(ctx: Ctx, _args: list[str]) -> Screen:
 
 
 def register(router: Router) -> None:
-    router.on("cj", jobs)
-    router.on("ct", take)
-    router.on("cm", mine)
-    router.on("cv", view)
-    router.on("cpu", pickup)
-    router.on("cdl", code_ask)
-    router.on("ce", earnings)
-    router.waiting("courier.code", code_typed)
+    for verb, handler in (("cj", jobs), ("cm", mine), ("cv", view), ("cdl", code_ask), ("ce", earnings)):
+        router.on(verb, handler, writes=False)
+    router.on("ct", take, writes=True)
+    router.on("cpu", pickup, writes=True)
+    router.waiting("courier.code", code_typed, writes=True)
     router.label("home.work.courier", "cj")

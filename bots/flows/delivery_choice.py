@@ -19,10 +19,11 @@ outside the shop's areas) changes nothing and says what to type instead.
 
 from __future__ import annotations
 
-from bots.dialogue import Ctx, Router
+from bots.context import Ctx
 from bots.flows import checkout, payload
 from bots.flows.home import home
 from bots.messages import Button, Screen
+from bots.router import Router
 from commerce.delivery import addresses, fulfilment
 from commerce.delivery.errors import OutsideDeliveryArea
 from commerce.delivery.rows import Address
@@ -279,21 +280,19 @@ async def detail_typed(ctx: Ctx, args: list[str]) -> Screen:
 
 
 def register(router: Router) -> None:
+    for verb, handler in (("dso", others), ("dnew", new), ("dwin", windows_list), ("ddt", detail)):
+        router.on(verb, handler, writes=False)
     for verb, handler in (
-        ("dst", change),
+        ("dst", change),  # the current choice: forgotten when it no longer holds
         ("dsa", choose),
-        ("dso", others),
         ("drm", remove),
-        ("dnew", new),
         ("dsv", save),
-        ("dwin", windows_list),
         ("dw", choose_window),
         ("dpk", pickup),
         ("drc", recipient),
-        ("ddt", detail),
     ):
-        router.on(verb, handler)
-    router.waiting("addr.new", typed_or_shared)
-    router.waiting("addr.readback", typed_in_readback)
-    router.waiting("addr.recipient", recipient_typed)
-    router.waiting("addr.detail", detail_typed)
+        router.on(verb, handler, writes=True)
+    router.waiting("addr.new", typed_or_shared, writes=True)
+    router.waiting("addr.readback", typed_in_readback, writes=True)
+    router.waiting("addr.recipient", recipient_typed, writes=True)
+    router.waiting("addr.detail", detail_typed, writes=True)

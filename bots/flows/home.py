@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from bots.dialogue import Ctx, Router
+from bots.context import Ctx
 from bots.messages import Button, Reply, Screen
+from bots.router import Router
 from bots.texts import LANGS
 from commerce.orders import queries as order_queries
 
@@ -94,21 +95,21 @@ async def lang(ctx: Ctx, args: list[str]) -> Screen:
 
 async def start(ctx: Ctx, args: list[str]) -> Screen:
     """``/start`` and deep links: ``p<id>`` a product, ``s<id>`` a shop, ``r<token>`` a recommendation."""
-    from bots.flows import shopper
+    from bots.flows.shopper import browse, product
     from community import referrals
 
     payload = args[0] if args else ""
     if payload.startswith("p") and payload[1:].isdigit():
-        return await shopper.product(ctx, [payload[1:]])
+        return await product.product(ctx, [payload[1:]])
     if payload.startswith("s") and payload[1:].isdigit():
-        return await shopper.shop(ctx, [payload[1:]])
+        return await browse.shop(ctx, [payload[1:]])
     first = Reply(ctx.t("start.welcome", name=ctx.member.display_name))
     if payload.startswith("r"):
         opened = await referrals.resolve(ctx.uow, payload)
         if opened is not None:
             if opened.referrer_id is not None and opened.referrer_id != ctx.member.id:
                 ctx.data["referrer"] = opened.referrer_id
-            return await shopper.product(ctx, [str(opened.product_id)])
+            return await product.product(ctx, [str(opened.product_id)])
         if referrals.is_link(payload):  # a recommendation link we do not know: say so, then home
             first = Reply(ctx.t("start.link_unknown"))
     screen = await home(ctx, [])
@@ -116,14 +117,11 @@ async def start(ctx: Ctx, args: list[str]) -> Screen:
 
 
 def register(router: Router) -> None:
-    router.on("home", home)
-    router.on("help", help_)
-    router.on("human", human)
-    router.on("lang", lang)
-    router.on("more", more)
-    router.on("work", work)
-    router.home = home
-    router.start = start
+    for verb, handler in (("home", home), ("help", help_), ("human", human), ("more", more), ("work", work)):
+        router.on(verb, handler, writes=False)
+    router.on("lang", lang, writes=True)
+    router.on_home(home, writes=False)
+    router.on_start(start, writes=False)
     for key, payload in (
         ("menu.home", "home"),
         ("menu.help", "help"),

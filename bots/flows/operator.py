@@ -1,4 +1,5 @@
-"""The market office's chat: approve shops, make couriers, record cash top-ups, decide disputes.
+"""The market office's chat: approve shops, make couriers, check phones at the counter, record cash
+top-ups; the disputes it decides are ``bots.flows.disputes``.
 
 Buttons all the way, with typing only where a person has to say something (a phone, an amount, a
 receipt number, a reason). Anything that moves money is shown once more before it is recorded::
@@ -9,8 +10,7 @@ receipt number, a reason). Anything that moves money is shown once more before i
         at the counter: the member may pay; for Kakao and web members when no SMS sender is configured)
     op ▶ optu ▶ operator.topup.who ▶ operator.topup.amount ▶ operator.topup.receipt
         ▶ operator.topup.confirm ─optuy▶ cash.topup (a repeated receipt number changes nothing)
-    op ▶ opcl (escalated claims) ▶ opcv:<claim> ▶ opcd:<claim>:<f|p|r|x> [▶ operator.claim.amount]
-        ▶ operator.claim.reason ▶ operator.claim.confirm ─opcdy▶ decided (any refund paid now)
+    op ▶ opcl (escalated claims: bots.flows.disputes)
 
 The services check the operator role on every step; the screens only avoid offering what a
 non-operator could not do.
@@ -20,27 +20,16 @@ from __future__ import annotations
 
 import re
 
-from bots.dialogue import Ctx, Router
-from bots.flows import payload
-from bots.flows.producer import (
-    RESOLUTION_OF,
-    claim_card_text,
-    clean_text,
-    expects_text,
-    parse_amount,
-    resolution_buttons,
-    resolution_label,
-    with_note,
-)
+from bots.context import Ctx
+from bots.flows.answers import expects_text, parse_amount, with_note
 from bots.messages import Button, Screen
+from bots.router import Router
 from bots.texts import won
 from commerce import validate
 from commerce.claims import service as claims
 from commerce.errors import InvalidInput, UnknownMember, UnknownShop
 from commerce.members import identity
 from commerce.members import service as members
-from commerce.orders import queries as order_queries
-from commerce.orders.rows import Order
 from commerce.shops import service as shops
 from commerce.wallet import service as wallet
 
@@ -68,7 +57,7 @@ async def find_member(ctx: Ctx, text: str) -> members.Member | None:
         return None
 
 
-def _denied(ctx: Ctx) -> Screen:
+def denied(ctx: Ctx) -> Screen:
     ctx.go()
     return ctx.say(ctx.t("operator.not_operator"), [ctx.button("menu.home", "home")])
 
@@ -80,7 +69,7 @@ async def _pending_shops(ctx: Ctx) -> list[shops.Shop]:
 async def home(ctx: Ctx, _args: list[str]) -> Screen:
     ctx.go()
     if not ctx.member.has("operator"):
-        return _denied(ctx)
+        return denied(ctx)
     waiting = await _pending_shops(ctx)
     disputes = await claims.escalated(ctx.uow, limit=100)
     return ctx.say(
@@ -97,7 +86,7 @@ async def home(ctx: Ctx, _args: list[str]) -> Screen:
 async def shop_list(ctx: Ctx, _args: list[str]) -> Screen:
     ctx.go()
     if not ctx.member.has("operator"):
-        return _denied(ctx)
+        return denied(ctx)
     waiting = await _pending_shops(ctx)
     if not waiting:
         return ctx.say(ctx.t("operator.shops.empty"), [ctx.button("home.work.operator", "op")])
@@ -165,7 +154,7 @@ async def shop_reject(ctx: Ctx, args: list[str]) -> Screen:
 
 async def courier_ask(ctx: Ctx, _args: list[str]) -> Screen:
     if not ctx.member.has("operator"):
-        return _denied(ctx)
+        return denied(ctx)
     return expects_text(ctx, "operator.courier", ctx.t("operator.courier.ask"))
 
 
@@ -193,7 +182,7 @@ async def courier_yes(ctx: Ctx, args: list[str]) -> Screen:
 
 async def phone_ask(ctx: Ctx, _args: list[str]) -> Screen:
     if not ctx.member.has("operator"):
-        return _denied(ctx)
+        return denied(ctx)
     return expects_text(ctx, "operator.phone.who", ctx.t("operator.phone.ask_who"))
 
 
@@ -233,7 +222,7 @@ async def phone_yes(ctx: Ctx, args: list[str]) -> Screen:
 
 async def topup_ask(ctx: Ctx, _args: list[str]) -> Screen:
     if not ctx.member.has("operator"):
-        return _denied(ctx)
+        return denied(ctx)
     return expects_text(ctx, "operator.topup.who", ctx.t("operator.topup.ask_who"))
 
 
@@ -306,137 +295,24 @@ async def topup_yes(ctx: Ctx, args: list[str]) -> Screen:
     return ctx.say(done, [ctx.button("operator.home.topup", "optu"), ctx.button("home.work.operator", "op")])
 
 
-# -------------------------------------------------------------------------------------- disputes
-
-
-async def claim_list(ctx: Ctx, _args: list[str]) -> Screen:
-    ctx.go()
-    if not ctx.member.has("operator"):
-        return _denied(ctx)
-    queue = await claims.escalated(ctx.uow, limit=PAGE)
-    if not queue:
-        return ctx.say(ctx.t("operator.claims.empty"), [ctx.button("home.work.operator", "op")])
-    rows = [[ctx.button("operator.claims.button", f"opcv:{c.id}", id=c.id)] for c in queue]
-    return ctx.say(ctx.t("operator.claims.title"), *rows, [ctx.button("home.work.operator", "op")])
-
-
-async def _escalated(ctx: Ctx, claim_id: object) -> tuple[claims.Claim, Order] | None:
-    if not isinstance(claim_id, int) or not ctx.member.has("operator"):
-        return None
-    try:
-        claim = await claims.get(ctx.uow, claim_id)
-    except claims.UnknownClaim:
-        return None
-    if claim.status != "escalated":
-        return None
-    return claim, await order_queries.get(ctx.uow, claim.order_id)
-
-
-def _claim_id(args: list[str]) -> int | None:
-    return payload.number(args, 0)
-
-
-async def claim_card(ctx: Ctx, args: list[str]) -> Screen:
-    ctx.go()
-    found = await _escalated(ctx, _claim_id(args))
-    if found is None:
-        return with_note(await claim_list(ctx, []), ctx.t("work.stale"))
-    claim, order = found
-    return ctx.say(claim_card_text(ctx, claim, order), *resolution_buttons(ctx, "opcd", claim.id))
-
-
-async def claim_choose(ctx: Ctx, args: list[str]) -> Screen:
-    ctx.go()
-    found = await _escalated(ctx, _claim_id(args))
-    resolution = RESOLUTION_OF.get(args[1] if len(args) > 1 else "")
-    if found is None or resolution is None:
-        return with_note(await claim_list(ctx, []), ctx.t("work.stale"))
-    claim, order = found
-    if resolution == "refund_partial":
-        text = ctx.t("producer.claim.ask_amount", subtotal=won(order.subtotal, ctx.lang))
-        return expects_text(ctx, "operator.claim.amount", text, claim=claim.id, resolution=resolution)
-    return expects_text(
-        ctx, "operator.claim.reason", ctx.t("operator.claim.ask_reason"), claim=claim.id, resolution=resolution
-    )
-
-
-async def claim_amount_typed(ctx: Ctx, args: list[str]) -> Screen:
-    amount = parse_amount(args[0])
-    if "claim" not in ctx.data:
-        return await claim_list(ctx, [])
-    if amount is None:
-        return expects_text(ctx, ctx.state, ctx.t("work.number"), **ctx.data)
-    return expects_text(ctx, "operator.claim.reason", ctx.t("operator.claim.ask_reason"), **ctx.data, amount=amount)
-
-
-def _claim_confirm(ctx: Ctx) -> Screen:
-    d = ctx.data
-    ctx.go("operator.claim.confirm", **d)
-    text = ctx.t(
-        "operator.claim.confirm",
-        id=d["claim"],
-        resolution=resolution_label(ctx, d["resolution"], d.get("amount")),
-        reason=d["reason"],
-    )
-    return ctx.say(
-        text, [ctx.button("operator.claim.yes", f"opcdy:{d['claim']}"), ctx.button("work.no", f"opcv:{d['claim']}")]
-    )
-
-
-async def claim_reason_typed(ctx: Ctx, args: list[str]) -> Screen:
-    reason = clean_text(args[0], claims.MAX_TEXT)
-    if "claim" not in ctx.data:
-        return await claim_list(ctx, [])
-    if reason is None:
-        return expects_text(ctx, ctx.state, ctx.t("work.text_long", max=claims.MAX_TEXT), **ctx.data)
-    ctx.data = {**ctx.data, "reason": reason}
-    return _claim_confirm(ctx)
-
-
-async def claim_still_choosing(ctx: Ctx, _args: list[str]) -> Screen:
-    if "reason" not in ctx.data:
-        return await claim_list(ctx, [])
-    return with_note(_claim_confirm(ctx), ctx.t("work.tap"))
-
-
-async def claim_decide(ctx: Ctx, args: list[str]) -> Screen:
-    d = ctx.data
-    if ctx.state != "operator.claim.confirm" or "reason" not in d or d.get("claim") != _claim_id(args):
-        ctx.go()
-        return with_note(await claim_list(ctx, []), ctx.t("work.stale"))
-    claim = await claims.decide(
-        ctx.services,
-        ctx.uow,
-        ctx.member.id,
-        int(d["claim"]),
-        resolution=str(d["resolution"]),
-        amount=d.get("amount"),
-        text=str(d["reason"]),
-    )
-    ctx.go()
-    done = ctx.t("operator.claim.done", id=claim.id, resolution=resolution_label(ctx, d["resolution"], d.get("amount")))
-    return with_note(await claim_list(ctx, []), done)
-
-
 def register(router: Router) -> None:
     for verb, handler in (
         ("op", home),
         ("opsh", shop_list),
         ("opsv", shop_card),
+        ("opc", courier_ask),
+        ("optu", topup_ask),
+        ("opph", phone_ask),
+    ):
+        router.on(verb, handler, writes=False)
+    for verb, handler in (
         ("opsa", shop_approve),
         ("opsr", shop_reject),
-        ("opc", courier_ask),
         ("opcy", courier_yes),
-        ("optu", topup_ask),
         ("optuy", topup_yes),
-        ("opph", phone_ask),
         ("opphy", phone_yes),
-        ("opcl", claim_list),
-        ("opcv", claim_card),
-        ("opcd", claim_choose),
-        ("opcdy", claim_decide),
     ):
-        router.on(verb, handler)
+        router.on(verb, handler, writes=True)
     for state, waiting in (
         ("operator.courier", courier_typed),
         ("operator.topup.who", topup_who_typed),
@@ -446,9 +322,6 @@ def register(router: Router) -> None:
         ("operator.topup.amount", topup_amount_typed),
         ("operator.topup.receipt", topup_receipt_typed),
         ("operator.topup.confirm", topup_still_choosing),
-        ("operator.claim.amount", claim_amount_typed),
-        ("operator.claim.reason", claim_reason_typed),
-        ("operator.claim.confirm", claim_still_choosing),
     ):
-        router.waiting(state, waiting)
+        router.waiting(state, waiting, writes=False)
     router.label("home.work.operator", "op")

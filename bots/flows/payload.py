@@ -26,3 +26,8 @@ def required(arg: str, field: str = "id") -> int:
     if value is None:
         raise InvalidInput(f"{field} must be a number", field=field)
     return value
+
+
+def arg(args: list[str], i: int, default: int = 0) -> int:
+    """The ``i``-th part as a number, ``default`` when there is none; a part that is no number is refused."""
+    return required(args[i]) if len(args) > i and args[i] else default

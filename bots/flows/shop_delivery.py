@@ -3,7 +3,7 @@ order over with the buyer's code, and the shop's opening hours, delivery windows
 
 ::
 
-    pod:<order> (bots.flows.producer) ─ 🤝 손님께 드렸어요 → pho:<order> → shop.handover (6 digits) → done
+    pod:<order> (bots.flows.producer.orders) ─ 🤝 손님께 드렸어요 → pho:<order> → shop.handover (6 digits) → done
     더보기 ─ 🕐 영업·배달 시간 → pt ─┬─ ⏰ → pth:<preset>
                                    ├─ 🛵 → ptw:<preset>  (영업 시간 동안 한 번 | 오전·오후 | 오전·점심·저녁)
                                    └─ 🏪/🚫 → ptp:1|0
@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import re
 
-from bots.dialogue import Ctx, Router
+from bots.context import Ctx
 from bots.flows import checkout, payload
 from bots.messages import Button, Screen
+from bots.router import Router
 from commerce.delivery import fulfilment, windows
 from commerce.delivery import service as delivery
 from commerce.errors import UnknownOrder
@@ -160,9 +161,8 @@ async def pickup(ctx: Ctx, args: list[str]) -> Screen:
 
 
 def register(router: Router) -> None:
-    router.on("pho", handover)
-    router.on("pt", terms)
-    router.on("pth", hours)
-    router.on("ptw", delivery_windows)
-    router.on("ptp", pickup)
-    router.waiting("shop.handover", handover_code)
+    router.on("pho", handover, writes=False)
+    router.on("pt", terms, writes=False)
+    for verb, handler in (("pth", hours), ("ptw", delivery_windows), ("ptp", pickup)):
+        router.on(verb, handler, writes=True)
+    router.waiting("shop.handover", handover_code, writes=True)

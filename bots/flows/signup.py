@@ -15,10 +15,12 @@ Telegram's contact button or the market office instead. A ``resume`` note (only 
 
 from __future__ import annotations
 
-from bots.dialogue import Ctx, Router
-from bots.flows import checkout, shopper
+from bots.context import Ctx
+from bots.flows import checkout
 from bots.flows.home import home
+from bots.flows.shopper import cart
 from bots.messages import Button, Reply, Screen
+from bots.router import Router
 from commerce.members import identity
 from commerce.members import service as members
 from ledger.errors import ChestnutError
@@ -122,7 +124,7 @@ async def _back_to(ctx: Ctx, resume: str) -> Screen | None:
     try:
         if verb == "pay" and args:
             return await checkout.confirmation(ctx, args)
-        return await shopper.cart(ctx, args)
+        return await cart.cart(ctx, args)
     except ChestnutError:
         return None
 
@@ -139,8 +141,9 @@ async def bnm_preference(ctx: Ctx, args: list[str]) -> Screen:
 
 
 def register(router: Router) -> None:
-    router.on("phone", ask_phone)
-    router.on("pref", bnm_preference)
-    router.phone = shared_phone
-    router.waiting("signup.phone", typed_phone)
-    router.waiting("signup.code", typed_code)
+    # Asking for the phone may go straight back to the confirmation, which may forget a stale choice.
+    router.on("phone", ask_phone, writes=True)
+    router.on("pref", bnm_preference, writes=True)
+    router.on_phone(shared_phone, writes=True)
+    router.waiting("signup.phone", typed_phone, writes=True)
+    router.waiting("signup.code", typed_code, writes=True)

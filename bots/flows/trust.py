@@ -12,9 +12,10 @@ one, so nothing about that case shows. The rules, outcomes and appeals are ``com
 
 from __future__ import annotations
 
-from bots.dialogue import Ctx, Router
+from bots.context import Ctx
 from bots.flows import payload
 from bots.messages import Button, Screen
+from bots.router import Router
 from commerce.errors import InvalidState
 from commerce.trust import abuse
 
@@ -130,6 +131,6 @@ async def appealed(ctx: Ctx, args: list[str]) -> Screen:
 
 
 def register(router: Router) -> None:
-    router.on("ab", cases)
-    router.on("aba", appeal)
-    router.waiting(APPEAL_STATE, appealed)
+    router.on("ab", cases, writes=False)
+    router.on("aba", appeal, writes=False)
+    router.waiting(APPEAL_STATE, appealed, writes=True)

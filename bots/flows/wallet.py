@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from bots.dialogue import Ctx, Router
+from bots.context import Ctx
 from bots.flows import checkout
 from bots.messages import Button, Screen
+from bots.router import Router
 from bots.texts import bnm, won
 from commerce.members import identity
 from commerce.members import service as members
@@ -170,8 +171,8 @@ async def gateway_link(ctx: Ctx, args: list[str]) -> Screen:
 
 
 def register(router: Router) -> None:
-    router.on("w", balances)
-    router.on("wh", history)
-    router.on("wt", topup)
-    router.on("wtg", gateway_link)
-    router.on("wtt", trial)
+    router.on("wh", history, writes=False)
+    router.on("wt", topup, writes=False)
+    # The balances' "my ledger" link makes the explorer's key the first time one is issued.
+    for verb, handler in (("w", balances), ("wtg", gateway_link), ("wtt", trial)):
+        router.on(verb, handler, writes=True)

@@ -20,9 +20,9 @@ from telegram import Bot
 
 from ads import campaigns, dispatch, rewards
 from ads.config import AdsServices
-from bots.flows.ads import AdOutbox
-from bots.telegram_push import TelegramNotifier
-from bots.telegram_transport import AiohttpRequest
+from bots.ad_outbox import AdOutbox
+from bots.telegram.push import TelegramNotifier
+from bots.telegram.transport import AiohttpRequest
 from chestnut.bench.seed import seed_opted_in
 from chestnut.bench.telegram_standin import StandInProcess
 from chestnut.bootstrap import App

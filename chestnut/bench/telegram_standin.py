@@ -18,7 +18,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from bots.telegram_push import FREE_RATE_PER_S
+from bots.telegram.push import FREE_RATE_PER_S
 
 
 class StandInProcess:

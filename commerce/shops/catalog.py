@@ -119,6 +119,12 @@ async def list_products(
     return [from_row(r) for r in rows]
 
 
+async def categories_listed(uow: UnitOfWork, *, limit: int) -> list[str]:
+    """The categories products are listed under, in order: the first ``limit``."""
+    rows = await uow.fetch("SELECT DISTINCT category FROM products ORDER BY category LIMIT :lim", {"lim": limit})
+    return [str(r[0]) for r in rows]
+
+
 def _date(value: str | None) -> str | None:
     if value is None:
         return None

@@ -153,6 +153,12 @@ async def list_markets(uow: UnitOfWork) -> list[tuple[str, int]]:
     return [(str(m), int(n)) for m, n in rows]
 
 
+async def regions(uow: UnitOfWork, *, limit: int) -> list[str]:
+    """The regions shops are in, in order: the first ``limit``."""
+    rows = await uow.fetch("SELECT DISTINCT region FROM shops ORDER BY region LIMIT :lim", {"lim": limit})
+    return [str(r[0]) for r in rows]
+
+
 async def open_shop(
     market: Services,
     uow: UnitOfWork,

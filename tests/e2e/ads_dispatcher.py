@@ -14,9 +14,9 @@ from pathlib import Path
 from telegram import Bot
 
 from ads.dispatch import Dispatcher
-from bots.flows.ads import AdOutbox
-from bots.telegram_push import TelegramNotifier
-from bots.telegram_transport import AiohttpRequest
+from bots.ad_outbox import AdOutbox
+from bots.telegram.push import TelegramNotifier
+from bots.telegram.transport import AiohttpRequest
 from chestnut.bootstrap import build
 from chestnut.settings import Settings
 

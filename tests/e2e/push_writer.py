@@ -23,8 +23,8 @@ from pathlib import Path
 from pydantic import SecretStr
 from telegram import Bot
 
-from bots.telegram import TelegramBot
-from bots.telegram_push import TelegramNotifier
+from bots.telegram.bot import TelegramBot
+from bots.telegram.push import TelegramNotifier
 from chestnut.bootstrap import build
 from chestnut.settings import Settings
 from commerce.delivery import queries as delivery_queries

@@ -11,8 +11,8 @@ from pydantic import SecretStr
 from telegram import Bot
 
 from bots.notify import reachable_identities
-from bots.telegram import TelegramBot
-from bots.telegram_push import TelegramNotifier
+from bots.telegram.bot import TelegramBot
+from bots.telegram.push import TelegramNotifier
 from chestnut.bootstrap import App, build
 from chestnut.settings import Settings
 from commerce.delivery import queries as delivery_queries

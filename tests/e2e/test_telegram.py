@@ -23,8 +23,8 @@ from telegram import Bot
 
 from bots.messages import Button, Reply, Screen
 from bots.notify import reachable_identities, record_reach
-from bots.telegram import TelegramBot
-from bots.telegram_push import TelegramNotifier
+from bots.telegram.bot import TelegramBot
+from bots.telegram.push import TelegramNotifier
 from bots.texts import t
 from chestnut.bootstrap import App, build
 from chestnut.settings import Settings
@@ -416,7 +416,7 @@ async def test_the_server_polls_when_no_webhook_is_configured(tmp_path: Path, st
 
 
 async def test_a_webhook_url_without_a_secret_refuses_to_start(tmp_path: Path, sqlite_url: str) -> None:
-    from bots.telegram import TelegramSettingsError
+    from bots.telegram.bot import TelegramSettingsError
 
     settings = Settings(
         home=tmp_path / "home",

@@ -15,7 +15,7 @@ from ads.errors import (
     OpenTokenInvalid,
     OpenTokenReused,
 )
-from bots.flows.ads import AdOutbox
+from bots.ad_outbox import AdOutbox
 from chestnut.bootstrap import App
 from commerce.members import service as members
 from ledger.verify import verify_ledger

@@ -13,7 +13,7 @@ import pytest
 
 from bots import locales
 from bots.dialogue import FloodGate
-from bots.flows.producer import parse_amount
+from bots.flows.answers import parse_amount
 from bots.messages import Screen
 from chestnut.bootstrap import App
 from commerce.claims import service as claims

@@ -10,7 +10,8 @@ import logging
 import aiohttp
 import pytest
 
-from bots.dialogue import ChatConfig, Dialogue
+from bots.context import ChatConfig
+from bots.dialogue import Dialogue
 from bots.flows import build_router
 from chestnut.bootstrap import App, batch_context
 from commerce.errors import (

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from bots.telegram import TelegramBot
+from bots.telegram.bot import TelegramBot
 
 if TYPE_CHECKING:
     from chestnut.bootstrap import App

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from bots.dialogue import ChatConfig, Ctx
+from bots.context import ChatConfig, Ctx
 from bots.messages import Incoming
 from bots.refusals import explain
 from ledger.errors import ChestnutError

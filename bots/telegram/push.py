@@ -30,7 +30,7 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, Tele
 
 from bots.messages import Screen
 from bots.notify import PushFailed, PushOutcome
-from bots.telegram import KeyboardMemory, render, send_one
+from bots.telegram.render import KeyboardMemory, render, send_one
 
 log = logging.getLogger("chestnut.telegram.push")
 
