@@ -21,10 +21,11 @@ from ads.config import rules_of
 from ads.errors import OpenTokenInvalid, OpenTokenReused
 from commerce.members import service as members
 from commerce.services import Services
-from ledger.db import Op, UnitOfWork, read, write
 from ledger.errors import InsufficientBalance
 from ledger.model import Transfer
 from ledger.service import Request
+from ledger.storage.ops import Op, read, write
+from ledger.storage.unit_of_work import UnitOfWork
 
 DAY_MS = 86_400_000
 

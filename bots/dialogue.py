@@ -32,8 +32,9 @@ from bots.texts import labels, t
 from commerce.members import service as members
 from commerce.search.service import SearchIndex
 from commerce.services import Services
-from ledger.db import Database, Op, Row, UnitOfWork, read
 from ledger.errors import ChestnutError
+from ledger.storage.ops import Op, Row, read
+from ledger.storage.unit_of_work import Database, UnitOfWork
 
 log = logging.getLogger("chestnut.bots")
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 from typing import Literal, Protocol
 
 from bots.messages import Screen
-from ledger.db import UnitOfWork
 from ledger.errors import ChestnutError
+from ledger.storage.unit_of_work import UnitOfWork
 
 PushOutcome = Literal["ok", "blocked", "unreachable"]
 

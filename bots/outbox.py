@@ -45,8 +45,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from bots.notify import PushOutcome, record_reach
-from ledger.db import Database, Op, UnitOfWork, write_many
 from ledger.service import now_ms
+from ledger.storage.ops import Op, write_many
+from ledger.storage.unit_of_work import Database, UnitOfWork
 
 MINUTE_MS = 60_000
 DAY_MS = 1440 * MINUTE_MS

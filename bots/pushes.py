@@ -34,7 +34,7 @@ from commerce import events as domain
 from commerce.members import service as members
 from commerce.orders import service as orders
 from commerce.shops import service as shops
-from ledger.db import Database, UnitOfWork
+from ledger.storage.unit_of_work import Database, UnitOfWork
 
 log = logging.getLogger("chestnut.pushes")
 

@@ -578,7 +578,7 @@ async def seed_confirmed_orders(
     from commerce.shops import catalog
     from commerce.shops import service as shops
     from commerce.wallet import service as wallets
-    from ledger.db import write_many
+    from ledger.storage.ops import write_many
 
     rng = random.Random(20261202)  # noqa: S311 - benchmark data
     m = app.services

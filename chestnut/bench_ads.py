@@ -34,9 +34,9 @@ from commerce.members import service as members
 from commerce.shops import catalog
 from commerce.shops import service as shops
 from commerce.wallet import service as wallet
-from ledger.db import write_many
 from ledger.model import AccountSpec
 from ledger.service import Request
+from ledger.storage.ops import write_many
 from ledger.verify import verify_ledger
 
 TOKEN = "7000001:bench-token"  # noqa: S105 - the stand-in's token

@@ -26,7 +26,6 @@ from commerce.search.service import SearchIndex
 from commerce.services import Services
 from commerce.setup import OPERATOR_DEBIT_KINDS, ensure_market_ready
 from commerce.wallet.gateway import HttpGateway, PaymentGateway
-from ledger.db import Database, open_database
 from ledger.errors import KeyStoreError
 from ledger.keys import (
     KeyStore,
@@ -36,6 +35,8 @@ from ledger.keys import (
     read_master_key,
 )
 from ledger.service import Ledger
+from ledger.storage.backends import open_database
+from ledger.storage.unit_of_work import Database
 
 if TYPE_CHECKING:
     from scheduler.wiring import BatchContext

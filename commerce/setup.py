@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from commerce.exchange.service import ESCROW as MARKET_ESCROW
 from commerce.orders.settlement import PLATFORM_FEES, REFUND_AFTER_SETTLEMENT
-from ledger.db import UnitOfWork, in_clause
 from ledger.model import AccountSpec
 from ledger.service import Ledger, Request
+from ledger.storage.ops import in_clause
+from ledger.storage.unit_of_work import UnitOfWork
 
 # Kinds in which the operator may debit a member's wallet without the member's own signature.
 OPERATOR_DEBIT_KINDS: tuple[str, ...] = (REFUND_AFTER_SETTLEMENT,)

@@ -21,9 +21,10 @@ from commerce.members import service as members
 from commerce.orders import service as orders
 from commerce.services import Services
 from community.referrals import shareable
-from ledger.db import UnitOfWork, in_clause
 from ledger.errors import NotFound
 from ledger.service import Request
+from ledger.storage.ops import in_clause
+from ledger.storage.unit_of_work import UnitOfWork
 
 ROLE = "broker"
 KINDS = ("question", "answer", "tip")

@@ -27,8 +27,9 @@ import nacl.secret
 import nacl.signing
 import nacl.utils
 
-from ledger.db import Database, UnitOfWork, in_clause, write_many
 from ledger.errors import CorruptKeyFile, InsecureKeyFile, KeyStoreError, UnknownKey, WrongMasterKey
+from ledger.storage.ops import in_clause, write_many
+from ledger.storage.unit_of_work import Database, UnitOfWork
 
 ROLE_LEDGER = "system:ledger"
 ROLE_OPERATOR = "system:operator"

@@ -27,7 +27,6 @@ from typing import Any
 from ledger import merkle
 from ledger.book import GENESIS_KIND, AccountState, Book, Rules, TransferState, genesis_body
 from ledger.canonical import canonical_json, parse_canonical
-from ledger.db import Database, Op, Row, UnitOfWork, in_clause, read, write, write_many
 from ledger.errors import (
     BadSignature,
     IdempotencyConflict,
@@ -50,6 +49,8 @@ from ledger.model import (
     encode_entry,
 )
 from ledger.note import Checkpoint, format_receipt, sign_note
+from ledger.storage.ops import Op, Row, in_clause, read, write, write_many
+from ledger.storage.unit_of_work import Database, UnitOfWork
 
 ISSUERS = {"BTL": "reserve:cash", "BNM": "treasury:bnm"}
 _IN_CHUNK = 400  # parameters per IN list, well under SQLite's and asyncpg's limits

@@ -27,10 +27,11 @@ from dataclasses import dataclass
 import aiohttp
 from aiohttp import web
 
-from ledger.db import Database, UnitOfWork, write, write_many
 from ledger.errors import ChestnutError, NotFound, VerificationError
 from ledger.note import ALG_COSIGNATURE_V1, Verifier, parse_verifier_key, verify_cosignatures
 from ledger.service import Ledger
+from ledger.storage.ops import write, write_many
+from ledger.storage.unit_of_work import Database, UnitOfWork
 
 log = logging.getLogger("chestnut.witnessing")
 

@@ -26,10 +26,11 @@ from dataclasses import dataclass, field
 from commerce import validate
 from commerce.members import service as members
 from commerce.services import Services
-from ledger.db import UnitOfWork, write
 from ledger.errors import ChestnutError, NotFound
 from ledger.model import Action, Transfer, split_entry
 from ledger.service import Request
+from ledger.storage.ops import write
+from ledger.storage.unit_of_work import UnitOfWork
 from scheduler.notices import Notice
 from scheduler.runs import Advance, Run
 

@@ -21,8 +21,9 @@ from commerce.orders import service as orders
 from commerce.orders import settlement
 from commerce.orders.service import Order
 from commerce.services import Services
-from ledger.db import Op, UnitOfWork, in_clause, write_many
 from ledger.service import Recorded, Request
+from ledger.storage.ops import Op, in_clause, write_many
+from ledger.storage.unit_of_work import UnitOfWork
 from scheduler.runs import Advance, Run
 
 KIND = "settlement"

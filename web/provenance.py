@@ -36,8 +36,9 @@ from commerce.errors import UnknownProduct
 from commerce.provenance import service as provenance
 from commerce.shops import labels, product_code
 from commerce.trust.standing import Facts, FactsCache, ShopReputation, reputation
-from ledger.db import Database, Op, Row, read
 from ledger.errors import ChestnutError
+from ledger.storage.ops import Op, Row, read
+from ledger.storage.unit_of_work import Database
 from web.html import HEADERS, esc, problem, shell
 
 log = logging.getLogger("chestnut.provenance_page")

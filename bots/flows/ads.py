@@ -33,7 +33,8 @@ from bots.notify import Notifier, PushFailed, record_reach
 from bots.texts import t, won
 from commerce.shops import catalog
 from commerce.shops import service as shops
-from ledger.db import Database, UnitOfWork, in_clause
+from ledger.storage.ops import in_clause
+from ledger.storage.unit_of_work import Database, UnitOfWork
 
 REWARDS = (50, 100, 300, 500)
 LIMITS = (1, 2, 3)

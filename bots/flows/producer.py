@@ -39,7 +39,7 @@ from commerce.provenance import service as provenance
 from commerce.shops import catalog, product_code
 from commerce.shops import service as shops
 from commerce.wallet import service as wallet
-from ledger.db import UnitOfWork
+from ledger.storage.unit_of_work import UnitOfWork
 
 BNM_SHARES = (0, 30, 50, 100)
 DELIVERY_FEES = (0, 2000, 3000, 4000)

@@ -44,10 +44,11 @@ from commerce.orders import settlement
 from commerce.services import Services
 from commerce.shops import service as shops
 from commerce.trust import abuse
-from ledger.db import UnitOfWork, in_clause, write
 from ledger.errors import NotFound
 from ledger.keys import ROLE_OPERATOR
 from ledger.service import Request
+from ledger.storage.ops import in_clause, write
+from ledger.storage.unit_of_work import UnitOfWork
 
 KINDS = ("wrong_item", "damaged", "missing", "quality", "after_sales")
 RESOLUTIONS = ("refund_full", "refund_partial", "replacement", "reject")

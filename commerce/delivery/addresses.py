@@ -17,7 +17,7 @@ from commerce.delivery import districts
 from commerce.errors import AddressBookFull, InvalidAddress, InvalidInput, UnknownAddress
 from commerce.members import service as members
 from commerce.services import Services
-from ledger.db import UnitOfWork
+from ledger.storage.unit_of_work import UnitOfWork
 
 MAX_ADDRESSES = 5
 MAX_TEXT = 200

@@ -23,7 +23,8 @@ from commerce.errors import NotAllowed, OutsideDeliveryArea, PickupUnavailable, 
 from commerce.members import service as members
 from commerce.services import Services
 from commerce.shops.service import Shop
-from ledger.db import Op, Row, UnitOfWork, read, write
+from ledger.storage.ops import Op, Row, read, write
+from ledger.storage.unit_of_work import UnitOfWork
 
 PICKUP_PLACES = ("shop", "office")
 DAY_MS = 86_400_000

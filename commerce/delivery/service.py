@@ -19,8 +19,9 @@ from commerce.members import service as members
 from commerce.orders import service as orders
 from commerce.services import Services
 from commerce.shops import service as shops
-from ledger.db import UnitOfWork, write
 from ledger.service import Request
+from ledger.storage.ops import write
+from ledger.storage.unit_of_work import UnitOfWork
 
 
 @dataclass(frozen=True, slots=True)

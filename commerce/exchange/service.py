@@ -46,9 +46,10 @@ from commerce.exchange.resting import Resting, RestingBook, new_version
 from commerce.members import identity
 from commerce.members import service as members
 from commerce.services import BNM_UNITS, Services
-from ledger.db import Op, Row, UnitOfWork, read, write, write_many
 from ledger.model import Transfer
 from ledger.service import Recorded, Request
+from ledger.storage.ops import Op, Row, read, write, write_many
+from ledger.storage.unit_of_work import UnitOfWork
 
 ESCROW = {"BTL": "escrow:market:btl", "BNM": "escrow:market:bnm"}
 PLACE_KIND, TRADE_KIND, CANCEL_KIND = "market.place", "market.trade", "market.cancel"

@@ -24,9 +24,10 @@ from commerce.errors import (
     UnknownMember,
 )
 from commerce.services import Services
-from ledger.db import UnitOfWork, read, write
 from ledger.model import AccountSpec
 from ledger.service import Request
+from ledger.storage.ops import read, write
+from ledger.storage.unit_of_work import UnitOfWork
 
 ROLES = ("shopper", "producer", "courier", "operator")
 CHANNELS = ("telegram", "kakao", "web")

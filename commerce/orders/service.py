@@ -37,9 +37,10 @@ from commerce.orders.payment import Split, split_payment
 from commerce.services import Services
 from commerce.shops import catalog
 from commerce.shops import service as shops
-from ledger.db import Op, Row, UnitOfWork, read, write, write_many
 from ledger.model import AccountSpec, Transfer
 from ledger.service import Request
+from ledger.storage.ops import Op, Row, read, write, write_many
+from ledger.storage.unit_of_work import UnitOfWork
 
 STATES = ("placed", "paid", "accepted", "picked_up", "delivered", "confirmed", "settled", "cancelled", "refunded")
 COLUMN_NAMES = (
@@ -206,7 +207,7 @@ async def list_for_buyer(uow: UnitOfWork, member_id: int, *, limit: int = 10) ->
 
 
 async def list_for_shop(uow: UnitOfWork, shop_id: int, *, states: tuple[str, ...] = ("paid",)) -> list[Order]:
-    from ledger.db import in_clause
+    from ledger.storage.ops import in_clause
 
     clause, params = in_clause("s", list(states))
     rows = await uow.fetch(

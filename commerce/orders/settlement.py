@@ -24,9 +24,10 @@ from commerce.orders import service as orders
 from commerce.orders.service import Order, escrow, hold_id
 from commerce.services import BNM_UNITS, Services
 from commerce.shops import service as shops
-from ledger.db import UnitOfWork, in_clause
 from ledger.model import Transfer
 from ledger.service import Request
+from ledger.storage.ops import in_clause
+from ledger.storage.unit_of_work import UnitOfWork
 
 PLATFORM_FEES = "fees:platform"
 REFUND_AFTER_SETTLEMENT = "refund.after_settlement"

@@ -20,9 +20,10 @@ from commerce.errors import AlreadyReviewed, CommerceError, InvalidInput, Invali
 from commerce.members import service as members
 from commerce.orders import service as orders
 from commerce.services import Services
-from ledger.db import Op, Row, UnitOfWork, read, write
 from ledger.errors import NotFound
 from ledger.service import Request
+from ledger.storage.ops import Op, Row, read, write
+from ledger.storage.unit_of_work import UnitOfWork
 
 REVIEWABLE_STATES = ("delivered", "confirmed", "settled")
 MAX_TEXT = 1000

@@ -10,8 +10,9 @@ from commerce.delivery import districts, windows
 from commerce.errors import InvalidInput, NotAllowed, UnknownShop
 from commerce.members import service as members
 from commerce.services import Services
-from ledger.db import UnitOfWork, in_clause
 from ledger.service import Request
+from ledger.storage.ops import in_clause
+from ledger.storage.unit_of_work import UnitOfWork
 
 KINDS = ("farm", "fishery", "market_stall", "alley_shop")
 COLUMNS = (

@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from commerce.reviews.service import RatingSummary
-from ledger.db import UnitOfWork
 from ledger.model import split_entry
+from ledger.storage.unit_of_work import UnitOfWork
 
 KINDS = (
     "member.join",

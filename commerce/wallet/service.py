@@ -24,10 +24,11 @@ from commerce.members import identity
 from commerce.members import service as members
 from commerce.services import Services
 from commerce.wallet import gateway
-from ledger.db import Database, UnitOfWork, in_clause
 from ledger.errors import NotFound
 from ledger.model import MAX_AMOUNT, Transfer, split_entry
 from ledger.service import ISSUERS, Request
+from ledger.storage.ops import in_clause
+from ledger.storage.unit_of_work import Database, UnitOfWork
 
 log = logging.getLogger("chestnut.wallet")
 

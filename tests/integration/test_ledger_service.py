@@ -21,7 +21,6 @@ from chestnut.bootstrap import App
 from ledger import merkle
 from ledger.book import AccountState
 from ledger.canonical import canonical_json
-from ledger.db import UnitOfWork
 from ledger.errors import (
     AccountExists,
     BadSignature,
@@ -51,6 +50,7 @@ from ledger.model import (
 )
 from ledger.note import Verifier, verify_receipt
 from ledger.service import Recorded, Request, SignedAction
+from ledger.storage.unit_of_work import UnitOfWork
 from ledger.verify import verify_ledger
 from web.explorer import LATEST_BY_ACTOR
 

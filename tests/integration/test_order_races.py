@@ -11,8 +11,8 @@ from commerce.delivery import service as delivery
 from commerce.members import service as members
 from commerce.orders import service as orders
 from commerce.wallet import service as wallet
-from ledger.db import UnitOfWork
 from ledger.errors import ChestnutError
+from ledger.storage.unit_of_work import UnitOfWork
 from ledger.verify import verify_ledger
 from tests.support.identity import verify
 from tests.support.market import cast

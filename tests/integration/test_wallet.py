@@ -19,10 +19,10 @@ from commerce.errors import GatewayError, InvalidInput, InvalidState, NotAllowed
 from commerce.members import service as members
 from commerce.wallet import service as wallet
 from commerce.wallet.gateway import GatewayPayment, GatewayUnavailable, HttpGateway, PaymentEvent, PaymentRefused
-from ledger.db import UnitOfWork
 from ledger.errors import ChestnutError, InsufficientBalance
 from ledger.model import Transfer, split_entry
 from ledger.service import Request
+from ledger.storage.unit_of_work import UnitOfWork
 from ledger.verify import verify_ledger
 from tests.support.market import Cast, cast
 from tests.support.pg_standin import SECRET_KEY, PgStandIn
