@@ -27,6 +27,7 @@ from typing import Any
 from ledger import merkle
 from ledger.book import GENESIS_KIND, AccountState, Book, Rules, TransferState, genesis_body
 from ledger.canonical import canonical_json, parse_canonical
+from ledger.checkpoint import Checkpoint
 from ledger.errors import (
     BadSignature,
     IdempotencyConflict,
@@ -48,7 +49,8 @@ from ledger.model import (
     check_kind,
     encode_entry,
 )
-from ledger.note import Checkpoint, format_receipt, sign_note
+from ledger.note import sign_note
+from ledger.receipt import format_receipt
 from ledger.storage.ops import Op, Row, in_clause, read, write, write_many
 from ledger.storage.unit_of_work import Database, UnitOfWork
 

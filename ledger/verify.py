@@ -34,9 +34,10 @@ from nacl.signing import VerifyKey
 from ledger import merkle
 from ledger.book import NO_OVERDRAFT, AccountState, Book
 from ledger.canonical import canonical_json
+from ledger.checkpoint import Checkpoint
 from ledger.errors import ChestnutError
 from ledger.model import ACTION_PREFIX, COUNTERSIGN_PREFIX, GENESIS_PREV, Action, encode_entry, split_entry, unb64
-from ledger.note import Checkpoint, open_note, parse_verifier_key, verifier_key
+from ledger.note import open_note, parse_verifier_key, verifier_key
 from ledger.storage.unit_of_work import Database, UnitOfWork
 
 CHUNK = 4096

@@ -27,8 +27,9 @@ from dataclasses import dataclass
 import aiohttp
 from aiohttp import web
 
+from ledger.checkpoint import verify_cosignatures
 from ledger.errors import ChestnutError, NotFound, VerificationError
-from ledger.note import ALG_COSIGNATURE_V1, Verifier, parse_verifier_key, verify_cosignatures
+from ledger.note import ALG_COSIGNATURE_V1, Verifier, parse_verifier_key
 from ledger.service import Ledger
 from ledger.storage.ops import write, write_many
 from ledger.storage.unit_of_work import Database, UnitOfWork

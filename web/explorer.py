@@ -32,10 +32,11 @@ from aiohttp import web
 
 from ledger import liabilities, merkle
 from ledger.api import json_dumps
+from ledger.checkpoint import verify_cosignatures
 from ledger.errors import ChestnutError, NotFound
 from ledger.links import SESSION_COOKIE, SESSION_TTL_S, BadLink, LinkSigner, existing_link_signer, link_signer
 from ledger.model import TOKENS, decode_entry_json
-from ledger.note import verifier_key, verify_cosignatures
+from ledger.note import verifier_key
 from ledger.service import Ledger
 from ledger.storage.ops import in_clause
 from ledger.storage.unit_of_work import Database, UnitOfWork

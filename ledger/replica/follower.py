@@ -35,8 +35,9 @@ from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from ledger import merkle
+from ledger.checkpoint import Checkpoint
 from ledger.errors import ChestnutError, VerificationError
-from ledger.note import Checkpoint, Verifier, open_note
+from ledger.note import Verifier, open_note
 from ledger.replica.evidence import Evidence, verify_evidence
 from ledger.replica.remote import RemoteLog, RemoteRefused
 from ledger.replica.store import ReplicaStore

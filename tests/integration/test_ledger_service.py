@@ -48,7 +48,8 @@ from ledger.model import (
     b64,
     split_entry,
 )
-from ledger.note import Verifier, verify_receipt
+from ledger.note import Verifier
+from ledger.receipt import verify_receipt
 from ledger.service import Recorded, Request, SignedAction
 from ledger.storage.unit_of_work import UnitOfWork
 from ledger.verify import verify_ledger
