@@ -20,7 +20,7 @@ from commerce.services import Services
 from commerce.shops import catalog
 from commerce.shops import service as shops
 from ledger.model import AccountSpec, Transfer
-from ledger.service import Request
+from ledger.requests import Request
 from ledger.storage.ops import Op, Row, read
 from ledger.storage.unit_of_work import UnitOfWork
 

@@ -23,7 +23,7 @@ from ads.errors import CampaignState, InvalidBid, OpenTokenInvalid, OpenTokenReu
 from ads.rewards import OpenResult, paid_today, pay
 from commerce.members import service as members
 from commerce.services import Services
-from ledger.service import Request
+from ledger.requests import Request
 from ledger.storage.ops import Op, write
 from ledger.storage.unit_of_work import UnitOfWork
 

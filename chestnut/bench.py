@@ -27,7 +27,7 @@ import nacl.signing
 
 from chestnut.bootstrap import App
 from ledger.model import AccountSpec, Transfer
-from ledger.service import Request
+from ledger.requests import Request
 from ledger.verify import verify_ledger
 
 MEMBERS = 1000
@@ -707,7 +707,8 @@ async def seed_confirmed_orders(
             ]
 
         async with app.db.unit_of_work() as uow:
-            await app.ledger.record_many(uow, requests, then=rows)
+            prepared = await app.ledger.prepare(uow, requests)
+            await uow.batch([*prepared.ops, *rows(prepared.recorded)])
             await uow.commit()
         done += batch_n
         if progress:

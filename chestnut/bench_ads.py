@@ -35,7 +35,7 @@ from commerce.shops import catalog
 from commerce.shops import service as shops
 from commerce.wallet import service as wallet
 from ledger.model import AccountSpec
-from ledger.service import Request
+from ledger.requests import Request
 from ledger.storage.ops import write_many
 from ledger.verify import verify_ledger
 
@@ -211,7 +211,8 @@ async def seed_opted_in(app: App, n: int, progress: Any) -> tuple[int, int, int]
                     ),
                 ]
 
-            await app.ledger.record_many(uow, reqs, then=rows)
+            prepared = await app.ledger.prepare(uow, reqs)
+            await uow.batch([*prepared.ops, *rows(prepared.recorded)])
             await uow.commit()
         if progress:
             progress(min(n, start + step), n)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from commerce.exchange.service import ESCROW as MARKET_ESCROW
 from commerce.orders.settlement import PLATFORM_FEES, REFUND_AFTER_SETTLEMENT
 from ledger.model import AccountSpec
-from ledger.service import Ledger, Request
+from ledger.requests import Request
+from ledger.service import Ledger
 from ledger.storage.ops import in_clause
 from ledger.storage.unit_of_work import UnitOfWork
 

@@ -22,7 +22,7 @@ from commerce.orders import service as orders
 from commerce.services import Services
 from community.referrals import shareable
 from ledger.errors import NotFound
-from ledger.service import Request
+from ledger.requests import Request
 from ledger.storage.ops import in_clause
 from ledger.storage.unit_of_work import UnitOfWork
 

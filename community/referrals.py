@@ -30,7 +30,7 @@ from commerce.orders import service as orders
 from commerce.services import Services
 from commerce.shops import catalog
 from commerce.shops import service as shops
-from ledger.service import Request
+from ledger.requests import Request
 from ledger.storage.ops import in_clause
 from ledger.storage.unit_of_work import UnitOfWork
 

@@ -28,7 +28,7 @@ from commerce.members import service as members
 from commerce.services import Services
 from ledger.errors import ChestnutError, NotFound
 from ledger.model import Action, Transfer, split_entry
-from ledger.service import Request
+from ledger.requests import Request
 from ledger.storage.ops import write
 from ledger.storage.unit_of_work import UnitOfWork
 from scheduler.notices import Notice
@@ -293,10 +293,9 @@ class DividendBatch:
             )
         done = end >= len(payees)
         then = [write("UPDATE dividends SET status = 'paid' WHERE id = :id", {"id": dividend.id})] if done else []
-        if requests:
-            await self.market.ledger.record_many(uow, requests, then=lambda _recs: then)
-        elif then:
-            await uow.batch(then)
+        ledger_ops = (await self.market.ledger.prepare(uow, requests)).ops if requests else []
+        if ledger_ops or then:
+            await uow.batch([*ledger_ops, *then])
         notices = tuple(
             Notice(mid, "dividend.paid", {"dividend": dividend.id, "amount": share})
             for account, share in payees[start:end]

@@ -19,7 +19,7 @@ from commerce.members import service as members
 from commerce.orders import service as orders
 from commerce.services import Services
 from commerce.shops import service as shops
-from ledger.service import Request
+from ledger.requests import Request
 from ledger.storage.ops import write
 from ledger.storage.unit_of_work import UnitOfWork
 

@@ -25,7 +25,7 @@ from commerce.errors import (
 )
 from commerce.services import Services
 from ledger.model import AccountSpec
-from ledger.service import Request
+from ledger.requests import Request
 from ledger.storage.ops import read, write
 from ledger.storage.unit_of_work import UnitOfWork
 

@@ -38,7 +38,7 @@ from commerce.services import Services
 from commerce.shops import catalog
 from commerce.shops import service as shops
 from ledger.model import AccountSpec, Transfer
-from ledger.service import Request
+from ledger.requests import Request
 from ledger.storage.ops import Op, Row, read, write, write_many
 from ledger.storage.unit_of_work import UnitOfWork
 
@@ -697,14 +697,17 @@ async def place_order(
     choice = _choose(market, basket, address_id, pickup_at, window)
     plan = _plan_placement(basket, expected_total, choice)
     order_id = await _reserve_and_insert(market, uow, basket, plan, referrer_id=referrer_id, idempotency_key=key)
-    await market.ledger.record(
-        uow,
-        _place_request(basket.member, basket.shop, order_id, plan),
-        then=lambda recs: (
-            []
-            if recs[0].existing
-            else _placement_writes(market, basket.member, basket.shop.id, order_id, plan, recs[0].seq)
-        ),
+    prepared = await market.ledger.prepare(uow, [_place_request(basket.member, basket.shop, order_id, plan)])
+    placed = prepared.recorded[0]
+    await uow.batch(
+        [
+            *prepared.ops,
+            *(
+                []
+                if placed.existing
+                else _placement_writes(market, basket.member, basket.shop.id, order_id, plan, placed.seq)
+            ),
+        ]
     )
     return await get(uow, order_id)
 
@@ -726,12 +729,13 @@ async def pay_order(
     payment = await _plan_payment(market, uow, member, shop, order.id, order.subtotal, order.delivery_fee, bnm_share)
     region = await _delivery_region(uow, order, shop)
     pickup = order.pickup_at is not None
-    await market.ledger.record(
-        uow,
-        _pay_request(member, order.id, payment),
-        then=lambda recs: (
-            [] if recs[0].existing else _payment_writes(market, order.id, payment, region, pickup, recs[0].seq)
-        ),
+    prepared = await market.ledger.prepare(uow, [_pay_request(member, order.id, payment)])
+    paid = prepared.recorded[0]
+    await uow.batch(
+        [
+            *prepared.ops,
+            *([] if paid.existing else _payment_writes(market, order.id, payment, region, pickup, paid.seq)),
+        ]
     )
     uow.publish(events.OrderPaid(order.id, shop.id))
     return await get(uow, order.id)
@@ -781,13 +785,16 @@ async def checkout(
     order_id = await _reserve_and_insert(market, uow, basket, plan, referrer_id=referrer_id, idempotency_key=key)
     payment = await _plan_payment(market, uow, member, shop, order_id, plan.subtotal, fee, bnm_share)
     region = plan.region or shop.region
-    await market.ledger.record_many(
-        uow,
-        [_place_request(member, shop, order_id, plan), _pay_request(member, order_id, payment)],
-        then=lambda recs: [
-            *_placement_writes(market, member, shop.id, order_id, plan, recs[0].seq),
-            *_payment_writes(market, order_id, payment, region, choice.is_pickup, recs[1].seq),
-        ],
+    prepared = await market.ledger.prepare(
+        uow, [_place_request(member, shop, order_id, plan), _pay_request(member, order_id, payment)]
+    )
+    placed, paid = prepared.recorded
+    await uow.batch(
+        [
+            *prepared.ops,
+            *_placement_writes(market, member, shop.id, order_id, plan, placed.seq),
+            *_payment_writes(market, order_id, payment, region, choice.is_pickup, paid.seq),
+        ]
     )
     uow.publish(events.OrderPaid(order_id, shop.id))
     return await get(uow, order_id)

@@ -25,7 +25,7 @@ from commerce.orders.service import Order, escrow, hold_id
 from commerce.services import BNM_UNITS, Services
 from commerce.shops import service as shops
 from ledger.model import Transfer
-from ledger.service import Request
+from ledger.requests import Request
 from ledger.storage.ops import in_clause
 from ledger.storage.unit_of_work import UnitOfWork
 

@@ -14,7 +14,7 @@ from commerce.members import service as members
 from commerce.search import service as search
 from commerce.services import Services
 from commerce.shops import service as shops
-from ledger.service import Request
+from ledger.requests import Request
 from ledger.storage.unit_of_work import UnitOfWork
 
 CATEGORIES = ("채소", "과일", "수산", "정육", "곡물", "반찬", "가공식품", "생활용품", "기타")

@@ -10,7 +10,7 @@ from commerce.delivery import districts, windows
 from commerce.errors import InvalidInput, NotAllowed, UnknownShop
 from commerce.members import service as members
 from commerce.services import Services
-from ledger.service import Request
+from ledger.requests import Request
 from ledger.storage.ops import in_clause
 from ledger.storage.unit_of_work import UnitOfWork
 

@@ -37,7 +37,7 @@ from commerce.services import Services
 from commerce.trust.standing import Facts, ReviewFact, load_facts, market_claim_rate_bp, standing
 from ledger.errors import NotFound
 from ledger.keys import ROLE_OPERATOR
-from ledger.service import Request
+from ledger.requests import Request
 from ledger.storage.unit_of_work import UnitOfWork
 
 OUTCOMES = ("hold_review", "withhold_reward", "claims_need_approval")

@@ -26,7 +26,8 @@ from commerce.services import Services
 from commerce.wallet import gateway
 from ledger.errors import NotFound
 from ledger.model import MAX_AMOUNT, Transfer, split_entry
-from ledger.service import ISSUERS, Request
+from ledger.requests import Request
+from ledger.service import ISSUERS
 from ledger.storage.ops import in_clause
 from ledger.storage.unit_of_work import Database, UnitOfWork
 

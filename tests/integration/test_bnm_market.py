@@ -47,7 +47,7 @@ from commerce.orders import service as orders
 from commerce.wallet import service as wallet
 from ledger.errors import ChestnutError, InsufficientBalance
 from ledger.model import Transfer
-from ledger.service import Request
+from ledger.requests import Request
 from ledger.storage.unit_of_work import UnitOfWork
 from ledger.verify import verify_ledger
 from tests.conftest import create_pg_database, drop_pg_database, require_postgres

@@ -29,7 +29,7 @@ from commerce.orders import settlement
 from commerce.wallet import service as wallet
 from ledger.errors import ChestnutError, InsufficientBalance
 from ledger.model import Transfer
-from ledger.service import Request
+from ledger.requests import Request
 from ledger.verify import verify_ledger
 from tests.support.market import Cast, cast
 

@@ -50,7 +50,7 @@ from ledger.model import (
 )
 from ledger.note import Verifier
 from ledger.receipt import verify_receipt
-from ledger.service import Recorded, Request, SignedAction
+from ledger.requests import Recorded, Request, SignedAction
 from ledger.storage.unit_of_work import UnitOfWork
 from ledger.verify import verify_ledger
 from web.explorer import LATEST_BY_ACTOR

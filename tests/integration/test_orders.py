@@ -31,7 +31,7 @@ from commerce.shops import service as shops
 from commerce.wallet import service as wallet
 from ledger.errors import ChestnutError, InsufficientBalance
 from ledger.model import Transfer
-from ledger.service import Request
+from ledger.requests import Request
 from ledger.storage.unit_of_work import UnitOfWork
 from ledger.verify import verify_ledger
 from tests.support.identity import verify

@@ -21,7 +21,7 @@ from commerce.wallet import service as wallet
 from commerce.wallet.gateway import GatewayPayment, GatewayUnavailable, HttpGateway, PaymentEvent, PaymentRefused
 from ledger.errors import ChestnutError, InsufficientBalance
 from ledger.model import Transfer, split_entry
-from ledger.service import Request
+from ledger.requests import Request
 from ledger.storage.unit_of_work import UnitOfWork
 from ledger.verify import verify_ledger
 from tests.support.market import Cast, cast
