@@ -31,6 +31,7 @@ from ledger.keys import (
     KeyStore,
     MasterKey,
     finish_interrupted_rotation,
+    holds_sealed_keys,
     load_or_create_master_key,
     read_master_key,
 )
@@ -73,8 +74,8 @@ async def _master_key(db: Database, path: Path) -> MasterKey:
     if path.exists():  # noqa: ASYNC240 - once, at start-up
         return read_master_key(path)
     async with db.snapshot() as snap:
-        rows = await snap.fetch("SELECT COUNT(*) FROM ledger_keys")
-    if int(rows[0][0]):
+        sealed = await holds_sealed_keys(snap)
+    if sealed:
         raise KeyStoreError(
             f"the master key file {path} is missing but the database holds sealed keys; restore the file "
             "(or set CHESTNUT_MASTER_KEY_FILE) — a new key could not open them"

@@ -306,6 +306,12 @@ class KeyStore:
         return sum(int(count) for _mid, count in rows)
 
 
+async def holds_sealed_keys(uow: UnitOfWork) -> bool:
+    """Whether the database holds any sealed key (then only the master key that sealed them opens them)."""
+    rows = await uow.fetch("SELECT COUNT(*) FROM ledger_keys")
+    return bool(int(rows[0][0]))
+
+
 async def finish_interrupted_rotation(db: Database, path: Path) -> None:
     """Complete or discard a rotation that a crash interrupted (see the module docstring)."""
     pending = _pending_rotation_path(path)

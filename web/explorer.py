@@ -30,7 +30,7 @@ from typing import Any
 
 from aiohttp import web
 
-from ledger import liabilities, merkle
+from ledger import liabilities, merkle, reads
 from ledger.api import json_dumps
 from ledger.checkpoint import verify_cosignatures
 from ledger.errors import ChestnutError, NotFound
@@ -38,10 +38,9 @@ from ledger.links import SESSION_COOKIE, SESSION_TTL_S, BadLink, LinkSigner, exi
 from ledger.model import TOKENS, decode_entry_json
 from ledger.note import verifier_key
 from ledger.service import Ledger
-from ledger.storage.ops import in_clause
 from ledger.storage.unit_of_work import Database, UnitOfWork
 from ledger.visibility import Gate, Visibility, cache_headers
-from ledger.witnessing import WitnessConfig
+from ledger.witnessing import WitnessConfig, witnessed_notes, witnessed_size
 from web.html import HEADERS, STATIC_TYPES, esc, load_static, page, problem
 
 log = logging.getLogger("chestnut.explorer")
@@ -49,17 +48,6 @@ KST = dt.timezone(dt.timedelta(hours=9))
 COOKIE = SESSION_COOKIE
 MAX_SEQ = 2**62
 MY_ENTRIES = 50
-# A member's latest entries, newest first: walked back along their chain (``ledger_entries.actor_prev``),
-# each step kept only if the entry's ``actor`` — a column ``ledger verify`` checks — is the member's, so a
-# broken chain can cut the list short but never show another member's entries on it.
-LATEST_BY_ACTOR = (
-    "WITH RECURSIVE mine(seq, prev, n) AS ("
-    "SELECT e.seq, e.actor_prev, 1 FROM ledger_actors a JOIN ledger_entries e ON e.seq = a.last_entry "
-    "WHERE a.public_key = :k AND e.actor = :k "
-    "UNION ALL SELECT e.seq, e.actor_prev, mine.n + 1 FROM mine JOIN ledger_entries e ON e.seq = mine.prev "
-    "WHERE e.actor = :k AND mine.n < :n"
-    ") SELECT seq FROM mine"
-)
 CHECKPOINTS_SHOWN = 8
 KIND_NAMES = {
     "product.list": "상품 등록",
@@ -219,20 +207,17 @@ class Explorer:
 
     async def index(self, _request: web.Request) -> web.StreamResponse:
         async with self.db.snapshot() as snap:
-            checkpoints = await snap.fetch(
-                "SELECT size, root, created_ms FROM ledger_checkpoints ORDER BY size DESC LIMIT :n",
-                {"n": CHECKPOINTS_SHOWN},
-            )
-            witnessed = await self._witnessed(snap, [int(r[0]) for r in checkpoints])
-            totals = await self._totals(snap)
+            checkpoints = await reads.checkpoints(snap, CHECKPOINTS_SHOWN)
+            witnessed = await self._witnessed(snap, [c.size for c in checkpoints])
+            totals = await reads.totals(snap)
             head = await self.ledger.head(snap)
         rows = []
-        for size, root, created in checkpoints:
-            cosigned = witnessed.get(int(size), [])
+        for cp in checkpoints:
+            cosigned = witnessed.get(cp.size, [])
             who = ", ".join(esc(c) for c in cosigned) if cosigned else '<span class="muted">아직 없음</span>'
             rows.append(
-                f"<tr><td>#{int(size):,}</td><td>{esc(kst(int(created)))}</td>"
-                f'<td class="seq">{esc(base64.b64encode(bytes(root)).decode()[:16])}…</td><td>{who}</td></tr>'
+                f"<tr><td>#{cp.size:,}</td><td>{esc(kst(cp.created_ms))}</td>"
+                f'<td class="seq">{esc(base64.b64encode(cp.root).decode()[:16])}…</td><td>{who}</td></tr>'
             )
         table = (
             "<table><tr><th>크기</th><th>서명 시각</th><th>뿌리 해시</th><th>함께 서명한 복제 노드</th></tr>"
@@ -260,52 +245,30 @@ class Explorer:
     @staticmethod
     async def _latest_witnessed_size(snap: UnitOfWork) -> int | None:
         try:
-            rows = await snap.fetch("SELECT MAX(size) FROM ledger_witnessed")
+            return await witnessed_size(snap)
         except Exception:  # an old schema without the replication tables
             log.debug("no ledger_witnessed table", exc_info=True)
             return None
-        return None if rows[0][0] is None else int(rows[0][0])
 
     async def _witnessed(self, snap: UnitOfWork, sizes: list[int]) -> dict[int, list[str]]:
         """Cosigners by checkpoint size: checked against the configured replicas' keys where known."""
         if not sizes:
             return {}
-        clause, params = in_clause("s", sizes)
         try:
-            rows = await snap.fetch(f"SELECT size, note FROM ledger_witnessed WHERE size IN {clause}", params)
+            notes = await witnessed_notes(snap, sizes)
         except Exception:  # the replication tables are not there (an old schema): nobody cosigned
             log.debug("no ledger_witnessed table", exc_info=True)
             return {}
         operators = {w.key.name: w.operator for w in self.witnesses}
         out: dict[int, list[str]] = {}
-        for size, note in rows:
+        for size, note in notes.items():
             try:
-                verified = verify_cosignatures(str(note), [w.key for w in self.witnesses]) if self.witnesses else {}
+                verified = verify_cosignatures(note, [w.key for w in self.witnesses]) if self.witnesses else {}
             except ChestnutError:
                 verified = {}
             names = [f"{operators[n]} ✅" for n in verified]
-            names += [f"{n} (키 모름)" for n in _cosigner_names(str(note), self.ledger.origin) if n not in verified]
-            out[int(size)] = names
-        return out
-
-    async def _totals(self, snap: UnitOfWork) -> dict[str, dict[str, int]]:
-        rows = await snap.fetch(
-            "SELECT token, "
-            "SUM(CASE WHEN owner IS NOT NULL THEN credits_posted - debits_posted ELSE 0 END), "
-            "SUM(CASE WHEN owner IS NULL AND id NOT IN ('reserve:cash', 'treasury:bnm') "
-            "THEN credits_posted - debits_posted ELSE 0 END), "
-            "SUM(CASE WHEN id IN ('reserve:cash', 'treasury:bnm') THEN debits_posted - credits_posted ELSE 0 END), "
-            "SUM(credits_pending) "
-            "FROM ledger_accounts GROUP BY token"
-        )
-        out: dict[str, dict[str, int]] = {t: {"members": 0, "system": 0, "issued": 0, "held": 0} for t in TOKENS}
-        for token, members, system, issued, held in rows:
-            out[str(token)] = {
-                "members": int(members or 0),
-                "system": int(system or 0),
-                "issued": int(issued or 0),
-                "held": int(held or 0),
-            }
+            names += [f"{n} (키 모름)" for n in _cosigner_names(note, self.ledger.origin) if n not in verified]
+            out[size] = names
         return out
 
     @staticmethod
@@ -448,14 +411,10 @@ class Explorer:
             if me is None or signer is None:
                 return self._login_needed()
             size, _note = await self.ledger.latest_checkpoint(snap)
-            accounts = await snap.fetch(
-                "SELECT id, token FROM ledger_accounts WHERE owner = :k AND opened_seq < :n ORDER BY id",
-                {"k": me, "n": size},
-            )
             parts = []
-            for account, token in accounts:
-                tree = await self._tree(snap, signer, str(token), size)
-                index = tree.index_of(str(account))
+            for account in await reads.accounts_of(snap, me, opened_before=size):
+                tree = await self._tree(snap, signer, account.token, size)
+                index = tree.index_of(account.id)
                 if index is None:
                     continue
                 leaf = tree.leaves[index]
@@ -470,7 +429,7 @@ class Explorer:
                     "root": base64.b64encode(tree.root.hash).decode(),
                     "total": tree.root.total,
                 }
-                parts.append((str(token), leaf.balance, tree.root.total, json.dumps(data)))
+                parts.append((account.token, leaf.balance, tree.root.total, json.dumps(data)))
         if not parts:
             return problem(
                 404, "아직 잔액 기록이 없어요", "이 체크포인트에는 아직 내 계정이 없어요. 잠시 후 다시 열어 주세요."
@@ -548,24 +507,13 @@ class Explorer:
             me, _signer = await self._session(request, snap)
             if me is None:
                 return self._login_needed()
-            accounts = [
-                str(r[0]) for r in await snap.fetch("SELECT id FROM ledger_accounts WHERE owner = :k", {"k": me})
-            ]
-            seqs = {int(r[0]) for r in await snap.fetch(LATEST_BY_ACTOR, {"k": me, "n": MY_ENTRIES})}
+            accounts = [a.id for a in await reads.accounts_of(snap, me)]
+            seqs = set(await reads.latest_entries_of(snap, me, MY_ENTRIES))
             if accounts:
-                clause, params = in_clause("a", accounts)
-                moved = await snap.fetch(
-                    f"SELECT DISTINCT seq FROM ledger_transfers WHERE debit IN {clause} OR credit IN {clause} "
-                    "ORDER BY seq DESC LIMIT :n",
-                    {**params, "n": MY_ENTRIES},
-                )
-                seqs |= {int(r[0]) for r in moved}
+                seqs |= set(await reads.entries_moving(snap, accounts, MY_ENTRIES))
             shown = sorted(seqs, reverse=True)[:MY_ENTRIES]
             entries = [(s, decode_entry_json(await self.ledger.entry(snap, s))["signed"]) for s in shown]
-            balances = await snap.fetch(
-                "SELECT token, credits_posted - debits_posted, debits_pending FROM ledger_accounts WHERE owner = :k",
-                {"k": me},
-            )
+            balances = await reads.balances_of(snap, me)
         items = "".join(
             f'<li><span class="stage">{esc(KIND_NAMES.get(str(s.get("kind")), str(s.get("kind"))))}</span> '
             f'<a class="seq" href="/ledger/entry/{seq}">#{seq}</a><br>'
@@ -575,8 +523,8 @@ class Explorer:
             for seq, s in entries
         )
         money = "".join(
-            f"<dt>{esc(tok)}</dt><dd>{int(bal):,}" + (f" (보관 중 {int(held):,})" if int(held) else "") + "</dd>"
-            for tok, bal, held in balances
+            f"<dt>{esc(b.token)}</dt><dd>{b.balance:,}" + (f" (보관 중 {b.held:,})" if b.held else "") + "</dd>"
+            for b in balances
         )
         body = (
             f'<h1>내 장부</h1><p class="muted">내 키: <span class="seq">{esc(me.hex()[:16])}…</span></p>'

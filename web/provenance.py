@@ -36,6 +36,7 @@ from commerce.errors import UnknownProduct
 from commerce.provenance import service as provenance
 from commerce.shops import labels, product_code
 from commerce.trust.standing import Facts, FactsCache, ShopReputation, reputation
+from ledger import reads as ledger_reads
 from ledger.errors import ChestnutError
 from ledger.storage.ops import Op, Row, read
 from ledger.storage.unit_of_work import Database
@@ -192,10 +193,10 @@ class PageCache:
         at = time.monotonic()
         try:
             async with self.db.snapshot() as snap:
-                rows = await snap.fetch("SELECT size FROM ledger_head WHERE id = 1")
+                size = await ledger_reads.size(snap)
         finally:
             self._size_read = None
-        self._size, self._size_at = int(rows[0][0]), at
+        self._size, self._size_at = size, at
         return self._size
 
     async def _render_queued(self) -> None:
@@ -324,10 +325,8 @@ class ProvenancePages:
         """Pages of ``product_ids`` from one snapshot, read in one round trip (``PageCache``)."""
         reads = [self._reads(product_id) for product_id in product_ids]
         async with self.db.snapshot() as snap:
-            results = await snap.batch(
-                [read("SELECT size FROM ledger_head WHERE id = 1")] + [r for rs in reads for r in rs]
-            )
-            size = int(results[0][0][0])
+            results = await snap.batch([ledger_reads.SIZE] + [r for rs in reads for r in rs])
+            size = ledger_reads.size_from(results[0])
             facts = await self.facts.at_least(snap, size)
         out: dict[int, tuple[int, bytes] | Exception] = {}
         at = 1

@@ -46,6 +46,7 @@ from commerce.exchange.resting import Resting, RestingBook, new_version
 from commerce.members import identity
 from commerce.members import service as members
 from commerce.services import BNM_UNITS, Services
+from ledger import reads
 from ledger.model import Transfer
 from ledger.requests import Recorded, Request
 from ledger.storage.ops import Op, Row, read, write, write_many
@@ -381,10 +382,7 @@ async def place(
         [
             read(f"SELECT next_order, next_trade, book_version FROM market_state WHERE id = 1{uow.for_update}"),
             read(f"SELECT {members.COLUMNS} FROM members WHERE id = :m", {"m": member_id}),
-            read(
-                "SELECT credits_posted - debits_posted - debits_pending FROM ledger_accounts WHERE id = :w",
-                {"w": members.wallet(member_id, token)},
-            ),
+            reads.available_op(members.wallet(member_id, token)),
             *([read(resting.OPEN_ORDERS)] if copy is None else []),
             *([earlier_read] if client_key is not None else []),
             *prices.anchor_reads(now),

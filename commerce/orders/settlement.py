@@ -24,6 +24,7 @@ from commerce.orders import service as orders
 from commerce.orders.service import Order, escrow, hold_id
 from commerce.services import BNM_UNITS, Services
 from commerce.shops import service as shops
+from ledger import reads
 from ledger.model import Transfer
 from ledger.requests import Request
 from ledger.storage.ops import in_clause
@@ -173,11 +174,8 @@ async def refund_order(market: Services, uow: UnitOfWork, operator_id: int, orde
 async def refundable_after_settlement(uow: UnitOfWork, order: Order) -> int:
     """What can still go back after settlement: the goods' value less everything already returned
     (refunds paid out at settlement, and every pay-back since — by an operator or through a claim)."""
-    rows = await uow.fetch(
-        "SELECT COALESCE(SUM(amount), 0) FROM ledger_transfers WHERE id LIKE :prefix",
-        {"prefix": f"order-{order.id}-payback-%"},
-    )
-    return max(0, order.subtotal - order.refund_due - int(rows[0][0]))
+    paid_back = await reads.transfers_total(uow, f"order-{order.id}-payback-")
+    return max(0, order.subtotal - order.refund_due - paid_back)
 
 
 async def pay_back(

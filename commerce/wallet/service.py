@@ -24,11 +24,11 @@ from commerce.members import identity
 from commerce.members import service as members
 from commerce.services import Services
 from commerce.wallet import gateway
+from ledger import reads
 from ledger.errors import NotFound
 from ledger.model import MAX_AMOUNT, Transfer, split_entry
 from ledger.requests import Request
 from ledger.service import ISSUERS
-from ledger.storage.ops import in_clause
 from ledger.storage.unit_of_work import Database, UnitOfWork
 
 log = logging.getLogger("chestnut.wallet")
@@ -82,15 +82,9 @@ async def holds(uow: UnitOfWork, member_id: int) -> list[Hold]:
     BNM), grouped by what it waits for, in the order of ``HOLD_REASONS``; empty when nothing is held."""
     member = await members.get(uow, member_id)
     token_of = {members.wallet(member.id, "BTL"): "BTL", members.wallet(member.id, "BNM"): "BNM"}
-    clause, params = in_clause("w", list(token_of))
-    rows = await uow.fetch(
-        f"SELECT debit, credit, amount FROM ledger_transfers WHERE debit IN {clause} "
-        "AND type = 'pending' AND state = 'pending'",
-        params,
-    )
     amounts: dict[tuple[str, str], list[int]] = {}
-    for debit, credit, amount in rows:  # one hold per order and token, per cash-out, per market order
-        amounts.setdefault((token_of[str(debit)], _hold_reason(str(credit))), []).append(int(amount))
+    for hold in await reads.open_holds(uow, list(token_of)):  # one per order and token, cash-out, market order
+        amounts.setdefault((token_of[hold.debit], _hold_reason(hold.credit)), []).append(hold.amount)
     return [
         Hold(token, reason, len(amounts[token, reason]), sum(amounts[token, reason]))
         for token in ("BTL", "BNM")
@@ -695,53 +689,31 @@ async def history(
     before = (
         MAX_AMOUNT if before_seq is None else validate.whole_number(before_seq, "before_seq", low=0, high=MAX_AMOUNT)
     )
-    wallets = {members.wallet(member.id, "BTL"), members.wallet(member.id, "BNM")}
-    touches = "(t.debit IN (:w1, :w2) OR t.credit IN (:w1, :w2))"
-    w = {"w1": members.wallet(member.id, "BTL"), "w2": members.wallet(member.id, "BNM")}
-    columns = "t.seq, e.kind, e.entry, t.id, t.debit, t.credit, t.token, t.amount, t.type, t.state"
-    movements = f"t.type IN ('single', 'pending') AND {touches}"
-    rows = await uow.fetch(
-        f"SELECT {columns} FROM ledger_transfers t JOIN ledger_entries e ON e.seq = t.seq "
-        f"WHERE {movements} AND t.seq < :before ORDER BY t.seq DESC, t.id LIMIT :limit",
-        {**w, "before": before, "limit": limit},
-    )
-    if len(rows) == limit:  # complete the oldest entry on this page
-        last = int(rows[-1][0])
-        seen = {r[3] for r in rows}
-        more = await uow.fetch(
-            f"SELECT {columns} FROM ledger_transfers t JOIN ledger_entries e ON e.seq = t.seq "
-            f"WHERE {movements} AND t.seq = :last ORDER BY t.id",
-            {**w, "last": last},
-        )
-        rows += [r for r in more if r[3] not in seen]
-    held = [r[3] for r in rows if r[8] == "pending" and r[9] != "pending"]
-    resolutions: dict[str, tuple[int, str, int]] = {}
-    if held:
-        clause, params = in_clause("p", held)
-        for pending_id, seq, kind, amount in await uow.fetch(
-            "SELECT t.pending_id, t.seq, e.kind, t.amount FROM ledger_transfers t JOIN ledger_entries e "
-            f"ON e.seq = t.seq WHERE t.type IN ('post', 'void') AND {touches} AND t.pending_id IN {clause}",
-            {**w, **params},
-        ):
-            resolutions[str(pending_id)] = (int(seq), str(kind), int(amount))
+    wallets = [members.wallet(member.id, "BTL"), members.wallet(member.id, "BNM")]
+    moves = await reads.movements(uow, wallets, before=before, limit=limit)
+    if len(moves) == limit:  # complete the oldest entry on this page
+        seen = {m.transfer_id for m in moves}
+        moves += [m for m in await reads.movements_in(uow, wallets, moves[-1].seq) if m.transfer_id not in seen]
+    held = [m.transfer_id for m in moves if m.type == "pending" and m.state != "pending"]
+    resolutions = {r.pending_id: r for r in await reads.resolutions(uow, wallets, held)} if held else {}
     items = []
-    for seq, kind, entry, tid, debit, credit, token, amount, ttype, tstate in rows:
-        outgoing = debit in wallets
-        state = "posted" if ttype == "single" else str(tstate)
-        resolved = resolutions.get(str(tid))
-        moved = resolved[2] if resolved is not None and state == "posted" else int(amount)
+    for m in moves:
+        outgoing = m.debit in wallets
+        state = "posted" if m.type == "single" else str(m.state)
+        resolved = resolutions.get(m.transfer_id)
+        moved = resolved.amount if resolved is not None and state == "posted" else m.amount
         items.append(
             HistoryItem(
-                seq=int(seq),
-                time_ms=int(json.loads(split_entry(bytes(entry)).action_bytes)["time"]),
-                kind=str(kind),
-                transfer_id=str(tid),
-                token=str(token),
+                seq=m.seq,
+                time_ms=int(json.loads(split_entry(m.entry).action_bytes)["time"]),
+                kind=m.kind,
+                transfer_id=m.transfer_id,
+                token=m.token,
                 amount=-moved if outgoing else moved,
                 state=state,
-                counterparty=str(credit if outgoing else debit),
-                resolved_seq=None if resolved is None else resolved[0],
-                resolved_kind=None if resolved is None else resolved[1],
+                counterparty=m.credit if outgoing else m.debit,
+                resolved_seq=None if resolved is None else resolved.seq,
+                resolved_kind=None if resolved is None else resolved.kind,
             )
         )
     return items
