@@ -19,9 +19,10 @@ from commerce.members import service as members
 from commerce.services import Services
 from commerce.shops import catalog
 from commerce.shops import service as shops
-from ledger.db import Op, Row, UnitOfWork, read
 from ledger.model import AccountSpec, Transfer
-from ledger.service import Request
+from ledger.requests import Request
+from ledger.storage.ops import Op, Row, read
+from ledger.storage.unit_of_work import UnitOfWork
 
 MAX_MESSAGE = 500
 MAX_PHOTO = 300

@@ -21,8 +21,9 @@ from zoneinfo import ZoneInfo
 from ads.errors import InvalidConsent, NoConsent
 from commerce.members import service as members
 from commerce.services import Services
-from ledger.db import UnitOfWork, in_clause
-from ledger.service import Request
+from ledger.requests import Request
+from ledger.storage.ops import in_clause
+from ledger.storage.unit_of_work import UnitOfWork
 
 ANY = "*"
 SCOPES = ("category", "region", "night")

@@ -25,9 +25,9 @@ from commerce import validate
 from commerce.errors import InvalidInput
 from commerce.members import service as members
 from commerce.services import Services
-from ledger.db import UnitOfWork
 from ledger.model import Transfer
-from ledger.service import Request
+from ledger.requests import Request
+from ledger.storage.unit_of_work import UnitOfWork
 
 TREASURY = "treasury:bnm"
 KST = timezone(timedelta(hours=9))

@@ -45,7 +45,8 @@ from ads.campaigns import Campaign
 from ads.campaigns import get as get_campaign
 from ads.config import rules_of
 from commerce.services import Services
-from ledger.db import Database, UnitOfWork, in_clause, write_many
+from ledger.storage.ops import in_clause, write_many
+from ledger.storage.unit_of_work import Database, UnitOfWork
 
 WEEK_MS = 7 * 86_400_000
 

@@ -22,7 +22,8 @@ from ads import reward_settings
 from ads.signals import record_signal, signals
 from commerce.orders.rows import Order
 from commerce.services import Services
-from ledger.db import UnitOfWork, read
+from ledger.storage.ops import read
+from ledger.storage.unit_of_work import UnitOfWork
 
 Status = Literal["due", "held", "refused"]
 MINUTE_MS = 60_000

@@ -13,7 +13,8 @@ from ads.campaigns import get as get_campaign
 from ads.campaigns import remaining
 from ads.errors import UnknownCampaign
 from commerce.services import Services
-from ledger.db import UnitOfWork, read
+from ledger.storage.ops import read
+from ledger.storage.unit_of_work import UnitOfWork
 
 ATTRIBUTION_MS = 7 * 86_400_000
 

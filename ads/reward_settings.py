@@ -13,8 +13,8 @@ from commerce import validate
 from commerce.errors import InvalidInput
 from commerce.members import service as members
 from commerce.services import Services
-from ledger.db import UnitOfWork
-from ledger.service import Request
+from ledger.requests import Request
+from ledger.storage.unit_of_work import UnitOfWork
 
 # key → (default, highest allowed). BNM amounts in units (1 BNM = 1,000 units).
 DEFAULTS: Mapping[str, tuple[int, int]] = {

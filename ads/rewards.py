@@ -21,10 +21,11 @@ from ads.config import rules_of
 from ads.errors import OpenTokenInvalid, OpenTokenReused
 from commerce.members import service as members
 from commerce.services import Services
-from ledger.db import Op, UnitOfWork, read, write
 from ledger.errors import InsufficientBalance
 from ledger.model import Transfer
-from ledger.service import Request
+from ledger.requests import Request
+from ledger.storage.ops import Op, read, write
+from ledger.storage.unit_of_work import UnitOfWork
 
 DAY_MS = 86_400_000
 
@@ -82,8 +83,8 @@ async def pay(
 ) -> tuple[str, int, int | None]:
     """Pay one open from the campaign if it runs and its budget covers the reward: (outcome, paid, seq).
 
-    ``mark(paid, seq)`` is the statement that records the open; it is written in the ledger's own round
-    trip, since opens arrive by the thousand and each round trip holds the one SQLite writer.
+    ``mark(paid, seq)`` is the statement that records the open; it is written in one batch with the
+    ledger's writes, since opens arrive by the thousand and each round trip holds the one SQLite writer.
     """
     if campaign.status != "running":
         await uow.batch([mark(0, None)])
@@ -95,10 +96,12 @@ async def pay(
         transfers=[Transfer(transfer_id, campaign.account, members.wallet(member_id, "BTL"), campaign.reward, "BTL")],
     )
     try:
-        recorded = await market.ledger.record(uow, request, then=lambda done: [mark(campaign.reward, done[0].seq)])
+        prepared = await market.ledger.prepare(uow, [request])
     except InsufficientBalance:  # the ledger is the one judge of what is left in campaign:<id>
         await uow.batch([mark(0, None)])
         return "exhausted", 0, None
+    recorded = prepared.recorded[0]
+    await uow.batch([*prepared.ops, mark(campaign.reward, recorded.seq)])
     return "paid", campaign.reward, recorded.seq
 
 

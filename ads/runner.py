@@ -21,7 +21,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 from ads.dispatch import Dispatcher, DispatchReport
-from ledger.db import Database
+from ledger.storage.unit_of_work import Database
 
 log = logging.getLogger("chestnut.ads.dispatch")
 

@@ -14,9 +14,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from ledger.db import UnitOfWork
 from ledger.errors import ChestnutError, NotFound
 from ledger.service import now_ms as wall_ms
+from ledger.storage.unit_of_work import UnitOfWork
 
 SignalStatus = Literal["held", "refused", "cleared"]
 STATUSES: frozenset[str] = frozenset({"held", "refused", "cleared"})

@@ -23,8 +23,10 @@ from ads.errors import CampaignState, InvalidBid, OpenTokenInvalid, OpenTokenReu
 from ads.rewards import OpenResult, paid_today, pay
 from commerce.members import service as members
 from commerce.services import Services
-from ledger.db import Op, UnitOfWork, write
-from ledger.service import Request
+from ledger import reads
+from ledger.requests import Request
+from ledger.storage.ops import Op, write
+from ledger.storage.unit_of_work import UnitOfWork
 
 MAX_KEYWORD = 32
 MAX_BID = 1_000_000
@@ -80,9 +82,9 @@ async def sponsored_for(uow: UnitOfWork, query: str, *, exclude_shop_owner: int 
     rows = await uow.fetch(
         "SELECT b.campaign_id, c.product_id, b.keyword, b.bid FROM ad_bids b "
         "JOIN ad_campaigns c ON c.id = b.campaign_id "
-        "JOIN ledger_accounts a ON a.id = 'campaign:' || CAST(c.id AS VARCHAR(20)) "
+        f"JOIN {reads.ACCOUNTS} a ON a.id = 'campaign:' || CAST(c.id AS VARCHAR(20)) "
         "WHERE b.status = 'active' AND c.status = 'running' AND c.producer_id != :me "
-        "AND a.credits_posted - a.debits_posted - a.debits_pending >= c.reward "
+        "AND a.available >= c.reward "
         "AND (:q LIKE '%' || b.keyword || '%') ORDER BY b.bid DESC, b.id LIMIT 1",
         {"q": q, "me": exclude_shop_owner if exclude_shop_owner is not None else -1},
     )

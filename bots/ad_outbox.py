@@ -18,7 +18,7 @@ from bots.messages import Button, Reply, Screen
 from bots.notify import Notifier, PushFailed, reachable_of, record_reach
 from bots.texts import t
 from commerce.shops import service as shops
-from ledger.db import Database, UnitOfWork
+from ledger.storage.unit_of_work import Database, UnitOfWork
 
 KAKAO_BATCH = 100
 

@@ -16,7 +16,7 @@ from bots.texts import t
 from commerce.members import service as members
 from commerce.search.service import SearchIndex
 from commerce.services import Services
-from ledger.db import UnitOfWork
+from ledger.storage.unit_of_work import UnitOfWork
 
 
 def menu(lang: str) -> tuple[Button, ...]:

@@ -16,7 +16,8 @@ from sqlalchemy.sql.expression import ClauseElement
 
 from bots.schema import bot_conversations, bot_inbox
 from bots.statements import insert_into, statement
-from ledger.db import Op, Row, UnitOfWork
+from ledger.storage.ops import Op, Row
+from ledger.storage.unit_of_work import UnitOfWork
 
 KEY_MAX = 64  # bot_inbox.key
 STATE_MAX = 32  # bot_conversations.state

@@ -38,8 +38,8 @@ from bots.texts import t
 from commerce.members import service as members
 from commerce.search.service import SearchIndex
 from commerce.services import Services
-from ledger.db import Database, UnitOfWork
 from ledger.errors import ChestnutError
+from ledger.storage.unit_of_work import Database, UnitOfWork
 
 log = logging.getLogger("chestnut.bots")
 

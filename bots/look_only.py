@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from ledger.db import Op, Row, UnitOfWork
+from ledger.storage.ops import Op, Row
+from ledger.storage.unit_of_work import UnitOfWork
 
 _READS = ("SELECT", "WITH")
 

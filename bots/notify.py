@@ -23,8 +23,8 @@ from bots.messages import Screen
 from bots.schema import bot_reach
 from bots.statements import insert_into, statement
 from commerce.schema import member_identities, members
-from ledger.db import UnitOfWork
 from ledger.errors import ChestnutError
+from ledger.storage.unit_of_work import UnitOfWork
 
 PushOutcome = Literal["ok", "blocked", "unreachable"]
 

@@ -50,8 +50,8 @@ from sqlalchemy.sql.expression import ClauseElement
 from bots.notify import PushOutcome, record_reach
 from bots.schema import push_outbox
 from bots.statements import statement
-from ledger.db import Database, UnitOfWork
 from ledger.service import now_ms
+from ledger.storage.unit_of_work import Database, UnitOfWork
 
 MINUTE_MS = 60_000
 DAY_MS = 1440 * MINUTE_MS

@@ -38,7 +38,7 @@ from commerce.orders.events import OrderAccepted, OrderPaid
 from commerce.shops import service as shops
 from commerce.shops.events import ShopReviewed
 from commerce.wallet.events import TopupConfirmed
-from ledger.db import Database, UnitOfWork
+from ledger.storage.unit_of_work import Database, UnitOfWork
 
 log = logging.getLogger("chestnut.pushes")
 

@@ -29,7 +29,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ClauseElement
 
-from ledger.db import Op
+from ledger.storage.ops import Op
 
 # The dialects' base classes, not a driver's: the text goes through the unit of work, which binds
 # ``:name`` itself (a driver dialect would add its own casts and parameter style).

@@ -30,16 +30,18 @@ from commerce.services import Services
 from commerce.setup import OPERATOR_DEBIT_KINDS, ensure_market_ready
 from commerce.wallet.gateway import HttpGateway, PaymentGateway
 from community import comments, referrals
-from ledger.db import Database, open_database
 from ledger.errors import KeyStoreError
 from ledger.keys import (
     KeyStore,
     MasterKey,
     finish_interrupted_rotation,
+    holds_sealed_keys,
     load_or_create_master_key,
     read_master_key,
 )
 from ledger.service import Ledger
+from ledger.storage.backends import open_database
+from ledger.storage.unit_of_work import Database
 
 if TYPE_CHECKING:
     from scheduler.wiring import BatchContext
@@ -76,8 +78,8 @@ async def _master_key(db: Database, path: Path) -> MasterKey:
     if path.exists():  # noqa: ASYNC240 - once, at start-up
         return read_master_key(path)
     async with db.snapshot() as snap:
-        rows = await snap.fetch("SELECT COUNT(*) FROM ledger_keys")
-    if int(rows[0][0]):
+        sealed = await holds_sealed_keys(snap)
+    if sealed:
         raise KeyStoreError(
             f"the master key file {path} is missing but the database holds sealed keys; restore the file "
             "(or set CHESTNUT_MASTER_KEY_FILE) — a new key could not open them"

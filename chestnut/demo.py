@@ -25,8 +25,8 @@ from commerce.services import Services
 from commerce.shops import catalog
 from commerce.shops import service as shops
 from commerce.wallet import service as wallet
-from ledger.db import Database, UnitOfWork
 from ledger.errors import ChestnutError
+from ledger.storage.unit_of_work import Database, UnitOfWork
 
 MARKETS = {
     "못골시장": "수원시",

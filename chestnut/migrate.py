@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
 import migrations
-from ledger.db import create_sqlite_file
+from ledger.storage.sqlite import create_sqlite_file
 
 MIGRATIONS_DIR = Path(migrations.__file__).resolve().parent
 # Advisory locks share one key space per database with every other client: a key nobody else picks.
@@ -103,7 +103,7 @@ def locked(url: str, work: Callable[[], None]) -> None:
 
 def upgrade_sync(url: str, revision: str = "head", *, page_size: int | None = None) -> None:
     """Migrate ``url`` to ``revision``; a SQLite database not made yet is made with ``page_size`` pages
-    (``ledger.db.create_sqlite_file``), SQLite's default when None."""
+    (``ledger.storage.sqlite.create_sqlite_file``), SQLite's default when None."""
 
     def work() -> None:
         if page_size is not None:

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ledger.db import UnitOfWork
+from ledger.storage.unit_of_work import UnitOfWork
 
 if TYPE_CHECKING:
     from commerce.services import Services

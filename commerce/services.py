@@ -8,10 +8,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
-from ledger.db import UnitOfWork
 from ledger.errors import KeyStoreError
 from ledger.keys import KeyStore
 from ledger.service import Ledger, now_ms
+from ledger.storage.unit_of_work import UnitOfWork
 
 if TYPE_CHECKING:
     from commerce.events import Handlers

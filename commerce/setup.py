@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from commerce.exchange.service import ESCROW as MARKET_ESCROW
 from commerce.orders.settlement import PLATFORM_FEES, REFUND_AFTER_SETTLEMENT
-from ledger.db import UnitOfWork, in_clause
+from ledger import reads
 from ledger.model import AccountSpec
-from ledger.service import Ledger, Request
+from ledger.requests import Request
+from ledger.service import Ledger
+from ledger.storage.unit_of_work import UnitOfWork
 
 # Kinds in which the operator may debit a member's wallet without the member's own signature.
 OPERATOR_DEBIT_KINDS: tuple[str, ...] = (REFUND_AFTER_SETTLEMENT,)
@@ -27,9 +29,7 @@ async def ensure_market_ready(ledger: Ledger, uow: UnitOfWork) -> bool:
             uow, Request(actor="system:operator", kind="ledger.rules", body={"operator_debit_kinds": kinds})
         )
         changed = True
-    clause, params = in_clause("a", [a.id for a in SYSTEM_ACCOUNTS])
-    rows = await uow.fetch(f"SELECT id FROM ledger_accounts WHERE id IN {clause}", params)
-    existing = {r[0] for r in rows}
+    existing = await reads.existing_accounts(uow, [a.id for a in SYSTEM_ACCOUNTS])
     missing = [a for a in SYSTEM_ACCOUNTS if a.id not in existing]
     if missing:
         await ledger.record(uow, Request(actor="system:operator", kind="market.accounts", accounts=missing))

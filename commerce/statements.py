@@ -20,7 +20,8 @@ from sqlalchemy import ColumnElement, literal_column
 from sqlalchemy.engine.default import DefaultDialect
 from sqlalchemy.sql.selectable import SelectBase
 
-from ledger.db import Op, Params, Row, UnitOfWork, read
+from ledger.storage.ops import Op, Params, Row, read
+from ledger.storage.unit_of_work import UnitOfWork
 
 # Both backends take the same ``:name`` text (``ledger.db``), so one compilation serves both.
 _DIALECT = DefaultDialect(paramstyle="named")

@@ -31,9 +31,10 @@ from community import queries, schema
 from community.queries import COMMENTS
 from community.referrals import shareable
 from community.rows import Comment
-from ledger.db import UnitOfWork, in_clause
 from ledger.errors import NotFound
-from ledger.service import Request
+from ledger.requests import Request
+from ledger.storage.ops import in_clause
+from ledger.storage.unit_of_work import UnitOfWork
 
 ROLE = "broker"
 KINDS = ("question", "answer", "tip")

@@ -8,7 +8,7 @@ from commerce import schema as commerce_schema
 from commerce.statements import Query, param
 from community import schema
 from community.rows import COMMENT_COLUMNS, PAYEE_COLUMNS, OrderPayee
-from ledger.db import UnitOfWork
+from ledger.storage.unit_of_work import UnitOfWork
 
 _comments, _authors, _payees = schema.product_comments, commerce_schema.members, schema.order_payees
 # Comments with their author's display name (``Comment.from_row``); add the conditions, then the order.

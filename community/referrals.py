@@ -34,8 +34,10 @@ from commerce.services import Services
 from commerce.shops import catalog
 from commerce.shops import service as shops
 from community import queries
-from ledger.db import UnitOfWork, in_clause
-from ledger.service import Request
+from ledger import reads
+from ledger.requests import Request
+from ledger.storage.ops import in_clause
+from ledger.storage.unit_of_work import UnitOfWork
 
 ROLE = "referral"
 MAX_COMMISSION_BP = 5_000
@@ -274,7 +276,7 @@ async def earnings(uow: UnitOfWork, member_id: int) -> Earnings:
     """What a member earned by recommending, brokering and contributing — from the ledger's transfers."""
     wallet = members.wallet(member_id, "BTL")
     paid = await uow.fetch(
-        "SELECT p.role, COALESCE(SUM(t.amount), 0) FROM order_payees p JOIN ledger_transfers t "
+        f"SELECT p.role, COALESCE(SUM(t.amount), 0) FROM order_payees p JOIN {reads.TRANSFERS} t "
         "ON t.id = 'order-' || CAST(p.order_id AS VARCHAR(20)) || '-' || p.role AND t.credit = :w "
         "WHERE p.member_id = :m GROUP BY p.role",
         {"w": wallet, "m": member_id},

@@ -16,11 +16,11 @@ import json
 
 from aiohttp import web
 
-from ledger.db import Database
 from ledger.errors import ChestnutError
 from ledger.model import decode_entry_json
 from ledger.note import verifier_key
 from ledger.service import Ledger
+from ledger.storage.unit_of_work import Database
 from ledger.visibility import Gate, Visibility, cache_headers, is_stub
 
 MAX_PAGE = 1000

@@ -27,8 +27,9 @@ import nacl.secret
 import nacl.signing
 import nacl.utils
 
-from ledger.db import Database, UnitOfWork, in_clause, write_many
 from ledger.errors import CorruptKeyFile, InsecureKeyFile, KeyStoreError, UnknownKey, WrongMasterKey
+from ledger.storage.ops import in_clause, write_many
+from ledger.storage.unit_of_work import Database, UnitOfWork
 
 ROLE_LEDGER = "system:ledger"
 ROLE_OPERATOR = "system:operator"
@@ -303,6 +304,12 @@ class KeyStore:
                     configured=self._master.id,
                 )
         return sum(int(count) for _mid, count in rows)
+
+
+async def holds_sealed_keys(uow: UnitOfWork) -> bool:
+    """Whether the database holds any sealed key (then only the master key that sealed them opens them)."""
+    rows = await uow.fetch("SELECT COUNT(*) FROM ledger_keys")
+    return bool(int(rows[0][0]))
 
 
 async def finish_interrupted_rotation(db: Database, path: Path) -> None:

@@ -21,8 +21,8 @@ import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from ledger.db import UnitOfWork
 from ledger.errors import ChestnutError
+from ledger.storage.unit_of_work import UnitOfWork
 
 MAX_SUM = 2**63 - 1
 

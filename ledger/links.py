@@ -21,9 +21,9 @@ from dataclasses import dataclass
 import nacl.exceptions
 import nacl.signing
 
-from ledger.db import UnitOfWork
 from ledger.errors import ChestnutError
 from ledger.keys import CustodialKey, KeyStore
+from ledger.storage.unit_of_work import UnitOfWork
 
 ROLE_EXPLORER = "system:explorer"
 LOGIN_TTL_S = 600

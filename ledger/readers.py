@@ -20,8 +20,8 @@ import secrets
 import time
 from dataclasses import dataclass
 
-from ledger.db import UnitOfWork
 from ledger.errors import ChestnutError
+from ledger.storage.unit_of_work import UnitOfWork
 
 TOKEN_PREFIX = "chestnut-reader-"  # noqa: S105 - the prefix of every token, not a secret
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")

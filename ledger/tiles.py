@@ -31,8 +31,9 @@ from aiohttp import web
 
 from ledger import merkle
 from ledger.api import BadRequest
-from ledger.db import Database, Row, UnitOfWork, in_clause
 from ledger.errors import NotFound, ProofError, VerificationError
+from ledger.storage.ops import Row, in_clause
+from ledger.storage.unit_of_work import Database, UnitOfWork
 from ledger.visibility import PUBLIC, Gate, Visibility, cache_headers
 
 TILE_WIDTH = 256

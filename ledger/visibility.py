@@ -34,10 +34,10 @@ from aiohttp import web
 
 from ledger import merkle, readers
 from ledger.canonical import canonical_json
-from ledger.db import UnitOfWork
 from ledger.errors import ChestnutError
 from ledger.links import SESSION_COOKIE, BadLink, existing_link_signer
 from ledger.model import split_entry
+from ledger.storage.unit_of_work import UnitOfWork
 
 STUB_START = b'{"leaf_hash":"'
 

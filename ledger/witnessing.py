@@ -27,10 +27,12 @@ from dataclasses import dataclass
 import aiohttp
 from aiohttp import web
 
-from ledger.db import Database, UnitOfWork, write, write_many
+from ledger.checkpoint import verify_cosignatures
 from ledger.errors import ChestnutError, NotFound, VerificationError
-from ledger.note import ALG_COSIGNATURE_V1, Verifier, parse_verifier_key, verify_cosignatures
+from ledger.note import ALG_COSIGNATURE_V1, Verifier, parse_verifier_key
 from ledger.service import Ledger
+from ledger.storage.ops import in_clause, write, write_many
+from ledger.storage.unit_of_work import Database, UnitOfWork
 
 log = logging.getLogger("chestnut.witnessing")
 
@@ -70,6 +72,19 @@ async def latest_witnessed(uow: UnitOfWork) -> tuple[int, str]:
     if not rows:
         raise NotFound("no checkpoint has been witnessed yet")
     return int(rows[0][0]), str(rows[0][1])
+
+
+async def witnessed_size(uow: UnitOfWork) -> int | None:
+    """The size of the latest witnessed checkpoint, None before the first."""
+    rows = await uow.fetch("SELECT MAX(size) FROM ledger_witnessed")
+    return None if rows[0][0] is None else int(rows[0][0])
+
+
+async def witnessed_notes(uow: UnitOfWork, sizes: Sequence[int]) -> dict[int, str]:
+    """The cosigned notes of the checkpoints of ``sizes`` that were witnessed, by size."""
+    clause, params = in_clause("s", list(sizes))
+    rows = await uow.fetch(f"SELECT size, note FROM ledger_witnessed WHERE size IN {clause}", params)
+    return {int(size): str(note) for size, note in rows}
 
 
 def _b64(h: bytes) -> str:

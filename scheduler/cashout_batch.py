@@ -28,8 +28,9 @@ from commerce.errors import InvalidState
 from commerce.services import Services
 from commerce.wallet import cashouts
 from commerce.wallet import queries as wallet_queries
-from ledger.db import Database, UnitOfWork, write_many
 from ledger.errors import ChestnutError
+from ledger.storage.ops import write_many
+from ledger.storage.unit_of_work import Database, UnitOfWork
 from scheduler.notices import Announcer, Notice, stage, tell
 from scheduler.payout import Payout, PayoutLine, PayoutResult
 from scheduler.runs import Advance, Run

@@ -26,10 +26,12 @@ from dataclasses import dataclass, field
 from commerce import validate
 from commerce.members import service as members
 from commerce.services import Services
-from ledger.db import UnitOfWork, write
+from ledger import reads
 from ledger.errors import ChestnutError, NotFound
 from ledger.model import Action, Transfer, split_entry
-from ledger.service import Request
+from ledger.requests import Request
+from ledger.storage.ops import write
+from ledger.storage.unit_of_work import UnitOfWork
 from scheduler.notices import Notice
 from scheduler.runs import Advance, Run
 
@@ -92,17 +94,9 @@ def is_holder_account(account_id: str) -> bool:
 
 async def holdings_at(uow: UnitOfWork, record_size: int) -> list[tuple[str, int]]:
     """Members' posted BNM holdings after entries ``0 … record_size-1``, positive only, by account id."""
-    moved = "token = 'BNM' AND type IN ('single', 'post') AND seq < :r"
-    rows = await uow.fetch(
-        "SELECT account, SUM(delta) FROM ("
-        f"SELECT credit AS account, amount AS delta FROM ledger_transfers WHERE {moved} AND credit LIKE :pattern "
-        "UNION ALL "
-        f"SELECT debit AS account, -amount AS delta FROM ledger_transfers WHERE {moved} AND debit LIKE :pattern"
-        ") m GROUP BY account",
-        {"r": record_size, "pattern": "wallet:%:bnm"},
-    )
+    balances = await reads.balances_at(uow, "BNM", record_size, accounts_like="wallet:%:bnm")
     # Sorted here, not in SQL: PostgreSQL's collation may order text differently from SQLite's bytes.
-    return sorted((str(a), int(h)) for a, h in rows if int(h) > 0 and is_holder_account(str(a)))
+    return sorted((a, h) for a, h in balances if h > 0 and is_holder_account(a))
 
 
 def holdings_by_replay(entries: Iterable[bytes], record_size: int) -> list[tuple[str, int]]:
@@ -292,10 +286,9 @@ class DividendBatch:
             )
         done = end >= len(payees)
         then = [write("UPDATE dividends SET status = 'paid' WHERE id = :id", {"id": dividend.id})] if done else []
-        if requests:
-            await self.market.ledger.record_many(uow, requests, then=lambda _recs: then)
-        elif then:
-            await uow.batch(then)
+        ledger_ops = (await self.market.ledger.prepare(uow, requests)).ops if requests else []
+        if ledger_ops or then:
+            await uow.batch([*ledger_ops, *then])
         notices = tuple(
             Notice(mid, "dividend.paid", {"dividend": dividend.id, "amount": share})
             for account, share in payees[start:end]

@@ -28,7 +28,8 @@ from commerce.members import service as members
 from commerce.orders import queries as order_queries
 from commerce.orders import service as orders
 from commerce.services import Services
-from ledger.db import Database, in_clause
+from ledger.storage.ops import in_clause
+from ledger.storage.unit_of_work import Database
 from scheduler.notices import Announcer, Notice, stage, tell
 
 MINUTE_MS = 60_000

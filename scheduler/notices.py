@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
-from ledger.db import UnitOfWork
+from ledger.storage.unit_of_work import UnitOfWork
 
 log = logging.getLogger("chestnut.batch")
 

@@ -21,9 +21,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from ledger.db import Database, Op, UnitOfWork, write
 from ledger.errors import ChestnutError, NotFound
 from ledger.service import now_ms
+from ledger.storage.ops import Op, write
+from ledger.storage.unit_of_work import Database, UnitOfWork
 from scheduler.notices import Announcer, Notice, stage, tell
 
 log = logging.getLogger("chestnut.batch")

@@ -24,8 +24,9 @@ from commerce.orders import settlement
 from commerce.orders.rows import ORDER_COLUMNS, Order
 from commerce.services import Services
 from commerce.statements import Query, param
-from ledger.db import Op, UnitOfWork, in_clause, write_many
-from ledger.service import Recorded, Request
+from ledger.requests import Recorded, Request
+from ledger.storage.ops import Op, in_clause, write_many
+from ledger.storage.unit_of_work import UnitOfWork
 from scheduler.runs import Advance, Run
 
 KIND = "settlement"
@@ -86,7 +87,7 @@ class SettlementBatch:
         due = [o for o, _ in found if o.id not in waiting]
         now = self.market.clock()
         if due:
-            await self.market.ledger.record_many(
+            prepared = await self.market.ledger.prepare(
                 uow,
                 [
                     Request(
@@ -96,7 +97,10 @@ class SettlementBatch:
                     )
                     for o in due
                 ],
-                then=lambda _recs: [
+            )
+            await uow.batch(
+                [
+                    *prepared.ops,
                     write_many(
                         "UPDATE orders SET state = 'confirmed', updated_ms = :now WHERE id = :o",
                         [{"now": now, "o": o.id} for o in due],
@@ -105,7 +109,7 @@ class SettlementBatch:
                         "UPDATE deliveries SET status = 'delivered', updated_ms = :now WHERE order_id = :o",
                         [{"now": now, "o": o.id} for o in due],
                     ),
-                ],
+                ]
             )
         last = found[-1][0].id
         return Advance("auto_confirm", last, entries=len(due))
@@ -137,6 +141,7 @@ class SettlementBatch:
             ]
 
         if requests:
-            await self.market.ledger.record_many(uow, requests, then=rows)
+            prepared = await self.market.ledger.prepare(uow, requests)
+            await uow.batch([*prepared.ops, *rows(prepared.recorded)])
         moved = sum((o.btl_amount or 0) for o, _ in due)
         return Advance("settle", found[-1][0].id, items=len(due), amount=moved, entries=len(due))

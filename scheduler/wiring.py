@@ -35,9 +35,9 @@ from apscheduler.triggers.cron import CronTrigger  # type: ignore[import-untyped
 from ads import contributions
 from commerce.services import Services
 from commerce.trust import abuse
-from ledger.db import Database
 from ledger.errors import ChestnutError
 from ledger.service import now_ms
+from ledger.storage.unit_of_work import Database
 from scheduler import cashout_batch as cashout
 from scheduler import dividends, housekeeping
 from scheduler import settlement_batch as settlement

@@ -25,8 +25,8 @@ from commerce.wallet import gateway
 from commerce.wallet import service as wallet
 from commerce.wallet.gateway import PaymentGateway
 from ledger.api import json_dumps
-from ledger.db import Database
 from ledger.errors import ChestnutError
+from ledger.storage.unit_of_work import Database
 
 MAX_WEBHOOK_BYTES = 64 * 1024
 _FAIL_CODE_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")

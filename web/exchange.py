@@ -27,7 +27,7 @@ from commerce.exchange.book import Level
 from commerce.exchange.price import DAY_MS, source_of
 from commerce.services import Services
 from ledger.api import json_dumps
-from ledger.db import Database
+from ledger.storage.unit_of_work import Database
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

@@ -32,12 +32,12 @@ from aiohttp import web
 
 from ledger import merkle
 from ledger.api import json_dumps
-from ledger.db import Database, UnitOfWork
 from ledger.errors import ChestnutError, NotFound
 from ledger.links import SESSION_COOKIE, SESSION_TTL_S, BadLink, LinkSigner, existing_link_signer, link_signer
 from ledger.model import TOKENS, decode_entry_json
 from ledger.note import verifier_key
 from ledger.service import Ledger
+from ledger.storage.unit_of_work import Database, UnitOfWork
 from ledger.visibility import Gate, Visibility, cache_headers
 from ledger.witnessing import WitnessConfig
 from web import explorer_reads as reads

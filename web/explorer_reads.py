@@ -14,29 +14,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ledger import liabilities
-from ledger.db import UnitOfWork, in_clause
+from ledger import liabilities, reads
+from ledger.checkpoint import verify_cosignatures
 from ledger.errors import ChestnutError, NotFound
 from ledger.links import LinkSigner
 from ledger.model import TOKENS, decode_entry_json
-from ledger.note import verify_cosignatures
 from ledger.service import Ledger
-from ledger.witnessing import WitnessConfig
+from ledger.storage.unit_of_work import UnitOfWork
+from ledger.witnessing import WitnessConfig, witnessed_notes, witnessed_size
 
 log = logging.getLogger("chestnut.explorer")
 CHECKPOINTS_SHOWN = 8
 MY_ENTRIES = 50
-# A member's latest entries, newest first: walked back along their chain (``ledger_entries.actor_prev``),
-# each step kept only if the entry's ``actor`` — a column ``ledger verify`` checks — is the member's, so a
-# broken chain can cut the list short but never show another member's entries on it.
-LATEST_BY_ACTOR = (
-    "WITH RECURSIVE mine(seq, prev, n) AS ("
-    "SELECT e.seq, e.actor_prev, 1 FROM ledger_actors a JOIN ledger_entries e ON e.seq = a.last_entry "
-    "WHERE a.public_key = :k AND e.actor = :k "
-    "UNION ALL SELECT e.seq, e.actor_prev, mine.n + 1 FROM mine JOIN ledger_entries e ON e.seq = mine.prev "
-    "WHERE e.actor = :k AND mine.n < :n"
-    ") SELECT seq FROM mine"
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,13 +73,6 @@ class Transfer:
 
 
 @dataclass(frozen=True, slots=True)
-class Balance:
-    token: str
-    balance: int
-    held: int  # pending debits: paid, not yet settled
-
-
-@dataclass(frozen=True, slots=True)
 class LiabilityLeaf:
     """A member's leaf in one token's tree, with the data the browser checks it against the root with."""
 
@@ -104,23 +86,19 @@ async def checkpoints(
     snap: UnitOfWork, witnesses: Sequence[WitnessConfig], ledger_origin: str, n: int = CHECKPOINTS_SHOWN
 ) -> list[Checkpoint]:
     """The latest ``n`` checkpoints, newest first, each with who cosigned it."""
-    rows = await snap.fetch(
-        "SELECT size, root, created_ms FROM ledger_checkpoints ORDER BY size DESC LIMIT :n", {"n": n}
-    )
-    cosigned = await _witnessed(snap, [int(r[0]) for r in rows], witnesses, ledger_origin)
+    published = await reads.checkpoints(snap, n)
+    cosigned = await _witnessed(snap, [c.size for c in published], witnesses, ledger_origin)
     return [
-        Checkpoint(int(size), base64.b64encode(bytes(root)).decode(), int(created), cosigned.get(int(size), []))
-        for size, root, created in rows
+        Checkpoint(c.size, base64.b64encode(c.root).decode(), c.created_ms, cosigned.get(c.size, [])) for c in published
     ]
 
 
 async def latest_witnessed_size(snap: UnitOfWork) -> int | None:
     try:
-        rows = await snap.fetch("SELECT MAX(size) FROM ledger_witnessed")
+        return await witnessed_size(snap)
     except Exception:  # an old schema without the replication tables
         log.debug("no ledger_witnessed table", exc_info=True)
         return None
-    return None if rows[0][0] is None else int(rows[0][0])
 
 
 async def _witnessed(
@@ -129,22 +107,21 @@ async def _witnessed(
     """Cosigners by checkpoint size: checked against the configured replicas' keys where known."""
     if not sizes:
         return {}
-    clause, params = in_clause("s", sizes)
     try:
-        rows = await snap.fetch(f"SELECT size, note FROM ledger_witnessed WHERE size IN {clause}", params)
+        notes = await witnessed_notes(snap, sizes)
     except Exception:  # the replication tables are not there (an old schema): nobody cosigned
         log.debug("no ledger_witnessed table", exc_info=True)
         return {}
     operators = {w.key.name: w.operator for w in witnesses}
     out: dict[int, list[str]] = {}
-    for size, note in rows:
+    for size, note in notes.items():
         try:
-            verified = verify_cosignatures(str(note), [w.key for w in witnesses]) if witnesses else {}
+            verified = verify_cosignatures(note, [w.key for w in witnesses]) if witnesses else {}
         except ChestnutError:
             verified = {}
         names = [f"{operators[n]} ✅" for n in verified]
-        names += [f"{n} (키 모름)" for n in _cosigner_names(str(note), ledger_origin) if n not in verified]
-        out[int(size)] = names
+        names += [f"{n} (키 모름)" for n in _cosigner_names(note, ledger_origin) if n not in verified]
+        out[size] = names
     return out
 
 
@@ -160,18 +137,8 @@ def _cosigner_names(note: str, ledger_name: str) -> list[str]:
 
 
 async def totals(snap: UnitOfWork) -> Totals:
-    rows = await snap.fetch(
-        "SELECT token, "
-        "SUM(CASE WHEN owner IS NOT NULL THEN credits_posted - debits_posted ELSE 0 END), "
-        "SUM(CASE WHEN owner IS NULL AND id NOT IN ('reserve:cash', 'treasury:bnm') "
-        "THEN credits_posted - debits_posted ELSE 0 END), "
-        "SUM(CASE WHEN id IN ('reserve:cash', 'treasury:bnm') THEN debits_posted - credits_posted ELSE 0 END), "
-        "SUM(credits_pending) "
-        "FROM ledger_accounts GROUP BY token"
-    )
-    by_token = {t: TokenTotals() for t in TOKENS}
-    for token, members, system, issued, held in rows:
-        by_token[str(token)] = TokenTotals(int(members or 0), int(system or 0), int(issued or 0), int(held or 0))
+    found = await reads.totals(snap)
+    by_token = {t: TokenTotals(**found.get(t, {})) for t in TOKENS}
     return Totals(btl=by_token["BTL"], bnm=by_token["BNM"])
 
 
@@ -189,26 +156,16 @@ def transfers(signed: dict[str, Any]) -> list[Transfer]:
 
 async def my_entries(snap: UnitOfWork, ledger: Ledger, me: bytes) -> list[tuple[int, dict[str, Any]]]:
     """(seq, signed action) of the entries ``me`` signed or that moved money in their accounts, newest first."""
-    accounts = [str(r[0]) for r in await snap.fetch("SELECT id FROM ledger_accounts WHERE owner = :k", {"k": me})]
-    seqs = {int(r[0]) for r in await snap.fetch(LATEST_BY_ACTOR, {"k": me, "n": MY_ENTRIES})}
+    accounts = [a.id for a in await reads.accounts_of(snap, me)]
+    seqs = set(await reads.latest_entries_of(snap, me, MY_ENTRIES))
     if accounts:
-        clause, params = in_clause("a", accounts)
-        moved = await snap.fetch(
-            f"SELECT DISTINCT seq FROM ledger_transfers WHERE debit IN {clause} OR credit IN {clause} "
-            "ORDER BY seq DESC LIMIT :n",
-            {**params, "n": MY_ENTRIES},
-        )
-        seqs |= {int(r[0]) for r in moved}
+        seqs |= set(await reads.entries_moving(snap, accounts, MY_ENTRIES))
     shown = sorted(seqs, reverse=True)[:MY_ENTRIES]
     return [(s, decode_entry_json(await ledger.entry(snap, s))["signed"]) for s in shown]
 
 
-async def my_balances(snap: UnitOfWork, me: bytes) -> list[Balance]:
-    rows = await snap.fetch(
-        "SELECT token, credits_posted - debits_posted, debits_pending FROM ledger_accounts WHERE owner = :k",
-        {"k": me},
-    )
-    return [Balance(str(token), int(balance), int(held)) for token, balance, held in rows]
+async def my_balances(snap: UnitOfWork, me: bytes) -> list[reads.Balance]:
+    return await reads.balances_of(snap, me)
 
 
 class LiabilityTrees:
@@ -232,14 +189,11 @@ class LiabilityTrees:
 
     async def leaves_of(self, snap: UnitOfWork, signer: LinkSigner, me: bytes, size: int) -> list[LiabilityLeaf]:
         """The member's leaf in each token's tree at checkpoint ``size``, with its path to the root."""
-        accounts = await snap.fetch(
-            "SELECT id, token FROM ledger_accounts WHERE owner = :k AND opened_seq < :n ORDER BY id",
-            {"k": me, "n": size},
-        )
         out = []
-        for account, token in accounts:
-            tree = await self.tree(snap, signer, str(token), size)
-            index = tree.index_of(str(account))
+        for account in await reads.accounts_of(snap, me, opened_before=size):
+            token = account.token
+            tree = await self.tree(snap, signer, token, size)
+            index = tree.index_of(account.id)
             if index is None:
                 continue
             leaf = tree.leaves[index]
@@ -254,5 +208,5 @@ class LiabilityTrees:
                 "root": base64.b64encode(tree.root.hash).decode(),
                 "total": tree.root.total,
             }
-            out.append(LiabilityLeaf(str(token), leaf.balance, tree.root.total, json.dumps(data)))
+            out.append(LiabilityLeaf(token, leaf.balance, tree.root.total, json.dumps(data)))
         return out

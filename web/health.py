@@ -25,7 +25,7 @@ from aiohttp import web
 
 from bots.telegram.bot import TelegramBot
 from ledger.api import json_dumps
-from ledger.db import Database
+from ledger.storage.unit_of_work import Database
 
 log = logging.getLogger("chestnut.health")
 

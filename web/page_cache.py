@@ -16,7 +16,8 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from ledger.db import Database
+from ledger import reads as ledger_reads
+from ledger.storage.unit_of_work import Database
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,10 +115,10 @@ class PageCache:
         at = time.monotonic()
         try:
             async with self.db.snapshot() as snap:
-                rows = await snap.fetch("SELECT size FROM ledger_head WHERE id = 1")
+                size = await ledger_reads.size(snap)
         finally:
             self._size_read = None
-        self._size, self._size_at = int(rows[0][0]), at
+        self._size, self._size_at = size, at
         return self._size
 
     async def _render_queued(self) -> None:

@@ -30,8 +30,10 @@ from commerce.errors import UnknownProduct
 from commerce.provenance import service as provenance
 from commerce.shops import labels, product_code
 from commerce.trust.standing import Facts, FactsCache, ShopReputation, reputation
-from ledger.db import Database, Op, Row, read
+from ledger import reads as ledger_reads
 from ledger.errors import ChestnutError
+from ledger.storage.ops import Op, Row, read
+from ledger.storage.unit_of_work import Database
 from web.page_cache import PageCache
 from web.pages import HEADERS, environment, problem
 
@@ -188,10 +190,8 @@ class ProvenancePages:
         """Pages of ``product_ids`` from one snapshot, read in one round trip (``PageCache``)."""
         reads = [self._reads(product_id) for product_id in product_ids]
         async with self.db.snapshot() as snap:
-            results = await snap.batch(
-                [read("SELECT size FROM ledger_head WHERE id = 1")] + [r for rs in reads for r in rs]
-            )
-            size = int(results[0][0][0])
+            results = await snap.batch([ledger_reads.SIZE] + [r for rs in reads for r in rs])
+            size = ledger_reads.size_from(results[0])
             facts = await self.facts.at_least(snap, size)
         out: dict[int, tuple[int, bytes] | Exception] = {}
         at = 1

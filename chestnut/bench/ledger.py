@@ -23,7 +23,7 @@ from typing import Any
 from chestnut.bench.measure import BATCH, ceiling
 from chestnut.bootstrap import App
 from ledger.model import AccountSpec, Transfer
-from ledger.service import Request
+from ledger.requests import Request
 from ledger.verify import verify_ledger
 
 MEMBERS = 1000

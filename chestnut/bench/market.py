@@ -25,9 +25,9 @@ from commerce.exchange.book import BUY, LIMIT, MARKET, SELL, Book, Order
 from commerce.exchange.errors import MarketError, NoLiquidity, SelfTrade
 from commerce.members import service as members
 from commerce.wallet import service as wallet
-from ledger.db import UnitOfWork
 from ledger.model import Transfer
-from ledger.service import Request
+from ledger.requests import Request
+from ledger.storage.unit_of_work import UnitOfWork
 from ledger.verify import verify_ledger
 
 MARKET_MEMBERS = 200

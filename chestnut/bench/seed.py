@@ -19,9 +19,10 @@ from commerce.orders.payment import escrow, hold_id
 from commerce.shops import catalog
 from commerce.shops import service as shops
 from commerce.wallet import service as wallets
-from ledger.db import Op, UnitOfWork, write_many
 from ledger.model import AccountSpec, Transfer
-from ledger.service import Recorded, Request
+from ledger.requests import Recorded, Request
+from ledger.storage.ops import Op, write_many
+from ledger.storage.unit_of_work import UnitOfWork
 
 DELIVERY_FEE = 3000
 
@@ -187,7 +188,8 @@ async def seed_confirmed_orders(
             return _order_rows(recs, plans, now)
 
         async with app.db.unit_of_work() as uow:
-            await app.ledger.record_many(uow, requests, then=rows)
+            prepared = await app.ledger.prepare(uow, requests)
+            await uow.batch([*prepared.ops, *rows(prepared.recorded)])
             await uow.commit()
         done += batch_n
         if progress:
@@ -324,7 +326,8 @@ async def seed_opted_in(app: App, n: int, progress: Callable[[int, int], None] |
             def rows(recs: list[Recorded], ids: list[int] = ids) -> list[Op]:
                 return _opted_in_rows(recs, ids, now)
 
-            await app.ledger.record_many(uow, requests, then=rows)
+            prepared = await app.ledger.prepare(uow, requests)
+            await uow.batch([*prepared.ops, *rows(prepared.recorded)])
             await uow.commit()
         if progress:
             progress(min(n, start + step), n)

@@ -24,7 +24,7 @@ def _replica_db_url(s: Settings, home: Path) -> str:
 
 async def _replica_db(s: Settings, home: Path) -> Any:
     from chestnut.migrate import upgrade
-    from ledger.db import open_database
+    from ledger.storage.backends import open_database
 
     home.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - once, at start-up
     url = _replica_db_url(s, home)

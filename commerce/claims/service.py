@@ -46,10 +46,11 @@ from commerce.orders import settlement
 from commerce.services import Services
 from commerce.shops import service as shops
 from commerce.trust import abuse
-from ledger.db import UnitOfWork, in_clause, write
 from ledger.errors import NotFound
 from ledger.keys import ROLE_OPERATOR
-from ledger.service import Request
+from ledger.requests import Request
+from ledger.storage.ops import in_clause, write
+from ledger.storage.unit_of_work import UnitOfWork
 
 KINDS = ("wrong_item", "damaged", "missing", "quality", "after_sales")
 RESOLUTIONS = ("refund_full", "refund_partial", "replacement", "reject")
@@ -241,14 +242,26 @@ async def open_claim(
         {"o": order.id, "m": member.id, "k": kind, "t": clean, "now": now},
     )
     claim_id = int(rows[0][0])
-    await market.ledger.record(
+    prepared = await market.ledger.prepare(
         uow,
-        Request(
-            actor=member.key_label,
-            kind="claim.open",
-            body={"claim": claim_id, "order": order.id, "kind": kind, "text_ref": await _text_ref(market, uow, clean)},
-        ),
-        then=lambda recs: [write("UPDATE claims SET seq = :seq WHERE id = :id", {"seq": recs[0].seq, "id": claim_id})],
+        [
+            Request(
+                actor=member.key_label,
+                kind="claim.open",
+                body={
+                    "claim": claim_id,
+                    "order": order.id,
+                    "kind": kind,
+                    "text_ref": await _text_ref(market, uow, clean),
+                },
+            )
+        ],
+    )
+    await uow.batch(
+        [
+            *prepared.ops,
+            write("UPDATE claims SET seq = :seq WHERE id = :id", {"seq": prepared.recorded[0].seq, "id": claim_id}),
+        ]
     )
     # Checked again under the ledger's head lock, which every writer now waits for until we commit:
     # of two buyers' taps racing past the first check, the second finds the first's claim here.

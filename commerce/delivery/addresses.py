@@ -21,7 +21,7 @@ from commerce.errors import InvalidInput
 from commerce.members import service as members
 from commerce.services import Services
 from commerce.statements import Query, param
-from ledger.db import UnitOfWork
+from ledger.storage.unit_of_work import UnitOfWork
 
 MAX_ADDRESSES = 5
 MAX_TEXT = 200

@@ -28,7 +28,8 @@ from commerce.members import service as members
 from commerce.services import Services
 from commerce.shops.service import Shop
 from commerce.statements import Query, param
-from ledger.db import Op, Row, UnitOfWork, write
+from ledger.storage.ops import Op, Row, write
+from ledger.storage.unit_of_work import UnitOfWork
 
 PICKUP_PLACES = ("shop", "office")
 DAY_MS = 86_400_000

@@ -14,7 +14,7 @@ from commerce.delivery.rows import JOB_COLUMNS, Job
 from commerce.errors import NotAllowed, UnknownOrder
 from commerce.orders import queries as order_queries
 from commerce.statements import Query, param
-from ledger.db import UnitOfWork
+from ledger.storage.unit_of_work import UnitOfWork
 
 _jobs, _orders, _shops = schema.deliveries, schema.orders, schema.shops
 _JOB = select(*(_jobs.c[name] for name in JOB_COLUMNS))

@@ -23,8 +23,9 @@ from commerce.orders import queries as order_queries
 from commerce.orders.rows import Order
 from commerce.services import Services
 from commerce.shops import service as shops
-from ledger.db import UnitOfWork, write
-from ledger.service import Request
+from ledger.requests import Request
+from ledger.storage.ops import write
+from ledger.storage.unit_of_work import UnitOfWork
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,8 +22,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from commerce.services import OperatorPrice, PriceSource
-from ledger.db import Op, Row, UnitOfWork, read
 from ledger.service import now_ms
+from ledger.storage.ops import Op, Row, read
+from ledger.storage.unit_of_work import UnitOfWork
 
 HOUR_MS = 3_600_000
 DAY_MS = 24 * HOUR_MS

@@ -18,7 +18,7 @@ debit a wallet for the market (no operator-debit kind).
 Every placement and cancel first locks the one ``market_state`` row, so matching is serialised across
 processes; the order is matched against the process's copy of the open book (``commerce.exchange.resting``,
 good while the row's ``book_version`` is the one it was made at, read anew otherwise), and the outcome
-written with the ledger entries in the same round trip (``Ledger.record_many(..., then=...)``). Fair
+written with the ledger entries in the same round trip (``Ledger.prepare``, then one batch). Fair
 play — tick and lot sizes, the daily band around the reference price, per-member open-order limits, no
 self-trade — is checked before anything is written; every refusal is a typed error and changes nothing.
 """
@@ -46,9 +46,11 @@ from commerce.exchange.resting import Resting, RestingBook, new_version
 from commerce.members import identity
 from commerce.members import service as members
 from commerce.services import BNM_UNITS, Services
-from ledger.db import Op, Row, UnitOfWork, read, write, write_many
+from ledger import reads
 from ledger.model import Transfer
-from ledger.service import Recorded, Request
+from ledger.requests import Recorded, Request
+from ledger.storage.ops import Op, Row, read, write, write_many
+from ledger.storage.unit_of_work import UnitOfWork
 
 ESCROW = {"BTL": "escrow:market:btl", "BNM": "escrow:market:bnm"}
 PLACE_KIND, TRADE_KIND, CANCEL_KIND = "market.place", "market.trade", "market.cancel"
@@ -380,10 +382,7 @@ async def place(
         [
             read(f"SELECT next_order, next_trade, book_version FROM market_state WHERE id = 1{uow.for_update}"),
             read(f"SELECT {members.COLUMNS} FROM members WHERE id = :m", {"m": member_id}),
-            read(
-                "SELECT credits_posted - debits_posted - debits_pending FROM ledger_accounts WHERE id = :w",
-                {"w": members.wallet(member_id, token)},
-            ),
+            reads.available_op(members.wallet(member_id, token)),
             *([read(resting.OPEN_ORDERS)] if copy is None else []),
             *([earlier_read] if client_key is not None else []),
             *prices.anchor_reads(now),
@@ -529,7 +528,9 @@ async def place(
             )
         return ops
 
-    recs = await market.ledger.record_many(uow, requests, then=writes)
+    prepared = await market.ledger.prepare(uow, requests)
+    recs = prepared.recorded
+    await uow.batch([*prepared.ops, *writes(recs)])
     # Written: the copy of the book follows, and is forgotten if this transaction does not commit.
     uow.on_rollback(lambda: _forget_book(market))
     book.placed(
@@ -594,22 +595,27 @@ async def cancel(market: Services, uow: UnitOfWork, member_id: int, order_id: in
     else:  # posted at its first fill: the rest comes back out of the escrow, with the operator's consent
         transfer = Transfer(f"mkt-{order.id}-rest", ESCROW[token], wallet, back, token)
     now, version = market.clock(), new_version()
-    await market.ledger.record(
+    prepared = await market.ledger.prepare(
         uow,
-        Request(
-            actor=member.key_label,
-            kind=CANCEL_KIND,
-            body={"order": order.id, "returned": back, "token": token},
-            transfers=[transfer],
-            countersign=order.filled > 0,
-        ),
-        then=lambda recs: [
+        [
+            Request(
+                actor=member.key_label,
+                kind=CANCEL_KIND,
+                body={"order": order.id, "returned": back, "token": token},
+                transfers=[transfer],
+                countersign=order.filled > 0,
+            )
+        ],
+    )
+    await uow.batch(
+        [
+            *prepared.ops,
             write(
                 "UPDATE market_orders SET status = 'cancelled', closed_seq = :seq, updated_ms = :now WHERE id = :id",
-                {"seq": recs[0].seq, "now": now, "id": order.id},
+                {"seq": prepared.recorded[0].seq, "now": now, "id": order.id},
             ),
             write("UPDATE market_state SET book_version = :v WHERE id = 1", {"v": version}),
-        ],
+        ]
     )
     uow.on_rollback(lambda: _forget_book(market))
     book = _resting_book(market)

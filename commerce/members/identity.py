@@ -32,7 +32,7 @@ from commerce import validate
 from commerce.errors import IdentityRequired, SmsNotConfigured
 from commerce.members import service as members
 from commerce.services import Services
-from ledger.db import UnitOfWork
+from ledger.storage.unit_of_work import UnitOfWork
 
 
 class Level(IntEnum):

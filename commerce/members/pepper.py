@@ -24,9 +24,9 @@ import hashlib
 import secrets
 from pathlib import Path
 
-from ledger.db import Database, UnitOfWork
 from ledger.errors import KeyStoreError
 from ledger.keys import read_secret_file, write_secret_file
+from ledger.storage.unit_of_work import Database, UnitOfWork
 
 ID_KEY = "pepper_id"
 OLD_KEY = "pepper"

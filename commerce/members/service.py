@@ -24,9 +24,11 @@ from commerce.errors import (
     UnknownMember,
 )
 from commerce.services import Services
-from ledger.db import UnitOfWork, read, write
+from ledger import reads
 from ledger.model import AccountSpec
-from ledger.service import Request
+from ledger.requests import Request
+from ledger.storage.ops import read, write
+from ledger.storage.unit_of_work import UnitOfWork
 
 ROLES = ("shopper", "producer", "courier", "operator")
 CHANNELS = ("telegram", "kakao", "web")
@@ -308,11 +310,7 @@ async def _merge_into(market: Services, uow: UnitOfWork, fresh: Member, holder: 
         [
             read("SELECT COUNT(*) FROM orders WHERE buyer_id = :m", {"m": fresh.id}),
             read("SELECT COUNT(*) FROM shops WHERE owner_id = :m", {"m": fresh.id}),
-            read(
-                "SELECT COALESCE(SUM(credits_posted + debits_posted + credits_pending), 0) FROM ledger_accounts "
-                "WHERE id IN (:btl, :bnm)",
-                {"btl": wallet(fresh.id, "BTL"), "bnm": wallet(fresh.id, "BNM")},
-            ),
+            reads.turnover_op([wallet(fresh.id, "BTL"), wallet(fresh.id, "BNM")]),
         ]
     )
     if any(int(rows[0][0]) for rows in activity):

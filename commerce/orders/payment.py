@@ -19,9 +19,10 @@ from commerce.members import service as members
 from commerce.orders.errors import BnmShareTooHigh
 from commerce.services import BNM_UNITS, Services
 from commerce.shops import service as shops
-from ledger.db import Op, UnitOfWork, write
 from ledger.model import AccountSpec, Transfer
-from ledger.service import Request
+from ledger.requests import Request
+from ledger.storage.ops import Op, write
+from ledger.storage.unit_of_work import UnitOfWork
 
 
 @dataclass(frozen=True, slots=True)

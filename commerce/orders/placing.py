@@ -21,8 +21,9 @@ from commerce.orders.rows import Line
 from commerce.services import Services
 from commerce.shops import catalog
 from commerce.shops import service as shops
-from ledger.db import Op, Row, UnitOfWork, read, write, write_many
-from ledger.service import Request
+from ledger.requests import Request
+from ledger.storage.ops import Op, Row, read, write, write_many
+from ledger.storage.unit_of_work import UnitOfWork
 
 
 @dataclass(frozen=True, slots=True)

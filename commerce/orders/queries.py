@@ -16,7 +16,8 @@ from commerce.members import service as members
 from commerce.orders.rows import CART_LINE_COLUMNS, LINE_COLUMNS, ORDER_COLUMNS, CartLine, Line, Order
 from commerce.shops import service as shops
 from commerce.statements import Named, Query, param, params
-from ledger.db import UnitOfWork, in_clause
+from ledger.storage.ops import in_clause
+from ledger.storage.unit_of_work import UnitOfWork
 
 _orders, _lines, _cart = schema.orders, schema.order_lines, schema.cart_lines
 _ORDER = select(*(_orders.c[name] for name in ORDER_COLUMNS))

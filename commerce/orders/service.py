@@ -27,9 +27,10 @@ from commerce.orders.rows import Line, Order
 from commerce.services import Services
 from commerce.shops import catalog
 from commerce.shops import service as shops
-from ledger.db import Op, UnitOfWork, write
 from ledger.model import Transfer
-from ledger.service import Request
+from ledger.requests import Request
+from ledger.storage.ops import Op, write
+from ledger.storage.unit_of_work import UnitOfWork
 
 # ------------------------------------------------------------------------------------------- cart
 
@@ -141,14 +142,17 @@ async def place_order(
     choice = placing.choose(market, basket, address_id, pickup_at, window)
     plan = placing.plan_placement(basket, expected_total, choice)
     order_id = await placing.reserve_and_insert(market, uow, basket, plan, referrer_id=referrer_id, idempotency_key=key)
-    await market.ledger.record(
-        uow,
-        placing.place_request(basket.member, basket.shop, order_id, plan),
-        then=lambda recs: (
-            []
-            if recs[0].existing
-            else placing.placement_writes(market, basket.member, basket.shop.id, order_id, plan, recs[0].seq)
-        ),
+    prepared = await market.ledger.prepare(uow, [placing.place_request(basket.member, basket.shop, order_id, plan)])
+    placed = prepared.recorded[0]
+    await uow.batch(
+        [
+            *prepared.ops,
+            *(
+                []
+                if placed.existing
+                else placing.placement_writes(market, basket.member, basket.shop.id, order_id, plan, placed.seq)
+            ),
+        ]
     )
     return await queries.get(uow, order_id)
 
@@ -180,12 +184,17 @@ async def pay_order(
     )
     region = await queries.delivery_region(uow, order, shop)
     pickup = order.pickup_at is not None
-    await market.ledger.record(
-        uow,
-        payment.pay_request(member, order.id, paid),
-        then=lambda recs: (
-            [] if recs[0].existing else payment.payment_writes(market, order.id, paid, region, pickup, recs[0].seq)
-        ),
+    prepared = await market.ledger.prepare(uow, [payment.pay_request(member, order.id, paid)])
+    recorded = prepared.recorded[0]
+    await uow.batch(
+        [
+            *prepared.ops,
+            *(
+                []
+                if recorded.existing
+                else payment.payment_writes(market, order.id, paid, region, pickup, recorded.seq)
+            ),
+        ]
     )
     await events.emit(market, uow, OrderPaid(order.id, shop.id, order.referrer_id, comment_id))
     return await queries.get(uow, order.id)
@@ -227,13 +236,16 @@ async def checkout(
     order_id = await placing.reserve_and_insert(market, uow, basket, plan, referrer_id=referrer, idempotency_key=key)
     paid = await payment.plan_payment(market, uow, member, shop, order_id, plan.subtotal, fee, bnm_share)
     region = plan.region or shop.region
-    await market.ledger.record_many(
-        uow,
-        [placing.place_request(member, shop, order_id, plan), payment.pay_request(member, order_id, paid)],
-        then=lambda recs: [
-            *placing.placement_writes(market, member, shop.id, order_id, plan, recs[0].seq),
-            *payment.payment_writes(market, order_id, paid, region, choice.is_pickup, recs[1].seq),
-        ],
+    prepared = await market.ledger.prepare(
+        uow, [placing.place_request(member, shop, order_id, plan), payment.pay_request(member, order_id, paid)]
+    )
+    placed, recorded = prepared.recorded
+    await uow.batch(
+        [
+            *prepared.ops,
+            *placing.placement_writes(market, member, shop.id, order_id, plan, placed.seq),
+            *payment.payment_writes(market, order_id, paid, region, choice.is_pickup, recorded.seq),
+        ]
     )
     await events.emit(market, uow, OrderPaid(order_id, shop.id, referrer, comment_id))
     return await queries.get(uow, order_id)

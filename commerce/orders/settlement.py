@@ -25,9 +25,11 @@ from commerce.orders.payment import escrow, hold_id
 from commerce.orders.rows import Order
 from commerce.services import BNM_UNITS, Services
 from commerce.shops import service as shops
-from ledger.db import UnitOfWork, in_clause
+from ledger import reads
 from ledger.model import Transfer
-from ledger.service import Request
+from ledger.requests import Request
+from ledger.storage.ops import in_clause
+from ledger.storage.unit_of_work import UnitOfWork
 
 PLATFORM_FEES = "fees:platform"
 REFUND_AFTER_SETTLEMENT = "refund.after_settlement"
@@ -173,11 +175,8 @@ async def refund_order(market: Services, uow: UnitOfWork, operator_id: int, orde
 async def refundable_after_settlement(uow: UnitOfWork, order: Order) -> int:
     """What can still go back after settlement: the goods' value less everything already returned
     (refunds paid out at settlement, and every pay-back since — by an operator or through a claim)."""
-    rows = await uow.fetch(
-        "SELECT COALESCE(SUM(amount), 0) FROM ledger_transfers WHERE id LIKE :prefix",
-        {"prefix": f"order-{order.id}-payback-%"},
-    )
-    return max(0, order.subtotal - order.refund_due - int(rows[0][0]))
+    paid_back = await reads.transfers_total(uow, f"order-{order.id}-payback-")
+    return max(0, order.subtotal - order.refund_due - paid_back)
 
 
 async def pay_back(

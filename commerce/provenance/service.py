@@ -22,8 +22,9 @@ from commerce.reviews.service import RatingSummary, product_rating_read, rating_
 from commerce.services import Services
 from commerce.shops import catalog
 from commerce.shops import service as shops
-from ledger.db import Op, Row, UnitOfWork, read
-from ledger.service import Request
+from ledger.requests import Request
+from ledger.storage.ops import Op, Row, read
+from ledger.storage.unit_of_work import UnitOfWork
 
 PRODUCER_STAGES = ("harvested", "processed", "packed")
 COURIER_STAGES = ("handed_over", "delivered")

@@ -20,9 +20,10 @@ from commerce.errors import AlreadyReviewed, CommerceError, InvalidInput, Invali
 from commerce.members import service as members
 from commerce.orders import queries as order_queries
 from commerce.services import Services
-from ledger.db import Op, Row, UnitOfWork, read, write
 from ledger.errors import NotFound
-from ledger.service import Request
+from ledger.requests import Request
+from ledger.storage.ops import Op, Row, read, write
+from ledger.storage.unit_of_work import UnitOfWork
 
 REVIEWABLE_STATES = ("delivered", "confirmed", "settled")
 MAX_TEXT = 1000
@@ -146,12 +147,12 @@ async def post_review(
     }
     if clean_photo is not None:
         body["photo"] = clean_photo
-    await market.ledger.record(
-        uow,
-        Request(actor=member.key_label, kind="review.post", body=body),
-        then=lambda recs: [
-            write("UPDATE reviews SET seq = :seq WHERE id = :id", {"seq": recs[0].seq, "id": review_id})
-        ],
+    prepared = await market.ledger.prepare(uow, [Request(actor=member.key_label, kind="review.post", body=body)])
+    await uow.batch(
+        [
+            *prepared.ops,
+            write("UPDATE reviews SET seq = :seq WHERE id = :id", {"seq": prepared.recorded[0].seq, "id": review_id}),
+        ]
     )
     return await get(uow, review_id)
 

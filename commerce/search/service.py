@@ -48,7 +48,8 @@ from rapidfuzz import fuzz, process
 
 from commerce import validate
 from commerce.errors import InvalidInput
-from ledger.db import Op, Row, UnitOfWork, in_clause, read, write
+from ledger.storage.ops import Op, Row, in_clause, read, write
+from ledger.storage.unit_of_work import UnitOfWork
 
 CHOSEONG = "ㄱㄲㄴㄷㄸㄹㅁㅂㅃㅅㅆㅇㅈㅉㅊㅋㅌㅍㅎ"
 JUNGSEONG = "ㅏㅐㅑㅒㅓㅔㅕㅖㅗㅘㅙㅚㅛㅜㅝㅞㅟㅠㅡㅢㅣ"

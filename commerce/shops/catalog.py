@@ -14,8 +14,8 @@ from commerce.members import service as members
 from commerce.search import service as search
 from commerce.services import Services
 from commerce.shops import service as shops
-from ledger.db import UnitOfWork
-from ledger.service import Request
+from ledger.requests import Request
+from ledger.storage.unit_of_work import UnitOfWork
 
 CATEGORIES = ("채소", "과일", "수산", "정육", "곡물", "반찬", "가공식품", "생활용품", "기타")
 COLUMNS = (
@@ -97,7 +97,7 @@ async def get(uow: UnitOfWork, product_id: int) -> Product:
 async def get_many(uow: UnitOfWork, product_ids: Sequence[int]) -> dict[int, Product]:
     if not product_ids:
         return {}
-    from ledger.db import in_clause
+    from ledger.storage.ops import in_clause
 
     clause, params = in_clause("p", list(product_ids))
     rows = await uow.fetch(f"SELECT {COLUMNS} FROM products WHERE id IN {clause}", params)

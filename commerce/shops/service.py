@@ -11,8 +11,9 @@ from commerce.errors import InvalidInput, NotAllowed, UnknownShop
 from commerce.members import service as members
 from commerce.services import Services
 from commerce.shops.events import ShopReviewed
-from ledger.db import UnitOfWork, in_clause
-from ledger.service import Request
+from ledger.requests import Request
+from ledger.storage.ops import in_clause
+from ledger.storage.unit_of_work import UnitOfWork
 
 KINDS = ("farm", "fishery", "market_stall", "alley_shop")
 COLUMNS = (

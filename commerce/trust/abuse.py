@@ -35,10 +35,10 @@ from commerce.errors import CommerceError, InvalidState, NotAllowed
 from commerce.members import service as members
 from commerce.services import Services
 from commerce.trust.standing import Facts, ReviewFact, load_facts, market_claim_rate_bp, standing
-from ledger.db import UnitOfWork
 from ledger.errors import NotFound
 from ledger.keys import ROLE_OPERATOR
-from ledger.service import Request
+from ledger.requests import Request
+from ledger.storage.unit_of_work import UnitOfWork
 
 OUTCOMES = ("hold_review", "withhold_reward", "claims_need_approval")
 OPEN_STATES = ("open", "appealed")

@@ -23,8 +23,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from commerce.reviews.service import RatingSummary
-from ledger.db import UnitOfWork
+from ledger import reads
 from ledger.model import split_entry
+from ledger.storage.unit_of_work import UnitOfWork
 
 KINDS = (
     "member.join",
@@ -145,17 +146,11 @@ async def load_facts(uow: UnitOfWork, size: int | None = None, *, since: Facts |
     facts are a left fold over the entries, so the result is the same as reading them all.
     """
     if size is None:
-        rows = await uow.fetch("SELECT size FROM ledger_head WHERE id = 1")
-        size = int(rows[0][0])
+        size = await reads.size(uow)
     facts = since if since is not None and since.size <= size else Facts()
-    kinds = ", ".join(f"'{k}'" for k in KINDS)
-    rows = await uow.fetch(
-        f"SELECT seq, entry FROM ledger_entries WHERE seq >= :m AND seq < :n AND kind IN ({kinds}) ORDER BY seq",
-        {"m": facts.size, "n": size},
-    )
-    for seq, raw in rows:
-        action = json.loads(split_entry(bytes(raw)).action_bytes)
-        facts.add(int(seq), action)
+    for seq, raw in await reads.entries_of_kinds(uow, KINDS, facts.size, size):
+        action = json.loads(split_entry(raw).action_bytes)
+        facts.add(seq, action)
     facts.size = size
     return facts
 

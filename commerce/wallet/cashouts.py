@@ -19,9 +19,9 @@ from commerce.services import Services
 from commerce.wallet import queries
 from commerce.wallet.errors import UnknownBankAccount
 from commerce.wallet.rows import BankAccount, Cashout, mask
-from ledger.db import UnitOfWork
 from ledger.model import MAX_AMOUNT, Transfer
-from ledger.service import Request
+from ledger.requests import Request
+from ledger.storage.unit_of_work import UnitOfWork
 
 _BANK_CODE = re.compile(r"^\d{3}$")
 _ACCOUNT_NO = re.compile(r"^\d+(-\d+)*$")

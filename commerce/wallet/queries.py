@@ -20,9 +20,10 @@ from commerce.statements import Query, param
 from commerce.wallet import gateway
 from commerce.wallet.errors import UnknownCashout, UnknownTopup
 from commerce.wallet.rows import BANK_ACCOUNT_COLUMNS, CASHOUT_COLUMNS, TOPUP_COLUMNS, BankAccount, Cashout, Topup
-from ledger.db import Row, UnitOfWork, in_clause
+from ledger import reads
 from ledger.model import MAX_AMOUNT, split_entry
 from ledger.service import ISSUERS
+from ledger.storage.unit_of_work import UnitOfWork
 
 _topups, _accounts, _cashouts = schema.topups, schema.bank_accounts, schema.cashouts
 TOPUP = Query(select(*(_topups.c[name] for name in TOPUP_COLUMNS)).where(_topups.c.id == param("id")))
@@ -82,15 +83,9 @@ async def holds(uow: UnitOfWork, member_id: int) -> list[Hold]:
     BNM), grouped by what it waits for, in the order of ``HOLD_REASONS``; empty when nothing is held."""
     member = await members.get(uow, member_id)
     token_of = {members.wallet(member.id, "BTL"): "BTL", members.wallet(member.id, "BNM"): "BNM"}
-    clause, params = in_clause("w", list(token_of))
-    rows = await uow.fetch(
-        f"SELECT debit, credit, amount FROM ledger_transfers WHERE debit IN {clause} "
-        "AND type = 'pending' AND state = 'pending'",
-        params,
-    )
     amounts: dict[tuple[str, str], list[int]] = {}
-    for debit, credit, amount in rows:  # one hold per order and token, per cash-out, per market order
-        amounts.setdefault((token_of[str(debit)], _hold_reason(str(credit))), []).append(int(amount))
+    for hold in await reads.open_holds(uow, list(token_of)):  # one per order and token, cash-out, market order
+        amounts.setdefault((token_of[hold.debit], _hold_reason(hold.credit)), []).append(hold.amount)
     return [
         Hold(token, reason, len(amounts[token, reason]), sum(amounts[token, reason]))
         for token in ("BTL", "BNM")
@@ -169,12 +164,6 @@ class HistoryItem:
 
 
 MAX_HISTORY = 100
-_TOUCHES = "(t.debit IN (:w1, :w2) OR t.credit IN (:w1, :w2))"
-_MOVEMENTS = (
-    "SELECT t.seq, e.kind, e.entry, t.id, t.debit, t.credit, t.token, t.amount, t.type, t.state "
-    "FROM ledger_transfers t JOIN ledger_entries e ON e.seq = t.seq "
-    f"WHERE t.type IN ('single', 'pending') AND {_TOUCHES}"
-)
 
 
 async def history(
@@ -189,47 +178,30 @@ async def history(
     before = (
         MAX_AMOUNT if before_seq is None else validate.whole_number(before_seq, "before_seq", low=0, high=MAX_AMOUNT)
     )
-    wallets = {"w1": members.wallet(member.id, "BTL"), "w2": members.wallet(member.id, "BNM")}
-    rows = await uow.fetch(
-        f"{_MOVEMENTS} AND t.seq < :before ORDER BY t.seq DESC, t.id LIMIT :limit",
-        {**wallets, "before": before, "limit": limit},
-    )
-    if len(rows) == limit:  # complete the oldest entry on this page
-        seen = {r[3] for r in rows}
-        more = await uow.fetch(f"{_MOVEMENTS} AND t.seq = :last ORDER BY t.id", {**wallets, "last": int(rows[-1][0])})
-        rows += [r for r in more if r[3] not in seen]
-    resolutions = await _resolutions(uow, wallets, [r[3] for r in rows if r[8] == "pending" and r[9] != "pending"])
-    return [_item(row, set(wallets.values()), resolutions) for row in rows]
+    wallets = [members.wallet(member.id, "BTL"), members.wallet(member.id, "BNM")]
+    moves = await reads.movements(uow, wallets, before=before, limit=limit)
+    if len(moves) == limit:  # complete the oldest entry on this page
+        seen = {m.transfer_id for m in moves}
+        moves += [m for m in await reads.movements_in(uow, wallets, moves[-1].seq) if m.transfer_id not in seen]
+    held = [m.transfer_id for m in moves if m.type == "pending" and m.state != "pending"]
+    resolutions = {r.pending_id: r for r in await reads.resolutions(uow, wallets, held)} if held else {}
+    return [_item(m, set(wallets), resolutions) for m in moves]
 
 
-async def _resolutions(uow: UnitOfWork, wallets: dict[str, str], held: list[str]) -> dict[str, tuple[int, str, int]]:
-    """For each hold that was posted or voided: the entry that did it, its kind and the amount moved."""
-    if not held:
-        return {}
-    clause, params = in_clause("p", held)
-    rows = await uow.fetch(
-        "SELECT t.pending_id, t.seq, e.kind, t.amount FROM ledger_transfers t JOIN ledger_entries e "
-        f"ON e.seq = t.seq WHERE t.type IN ('post', 'void') AND {_TOUCHES} AND t.pending_id IN {clause}",
-        {**wallets, **params},
-    )
-    return {str(pending_id): (int(seq), str(kind), int(amount)) for pending_id, seq, kind, amount in rows}
-
-
-def _item(row: Row, wallets: set[str], resolutions: dict[str, tuple[int, str, int]]) -> HistoryItem:
-    seq, kind, entry, tid, debit, credit, token, amount, ttype, tstate = row
-    outgoing = debit in wallets
-    state = "posted" if ttype == "single" else str(tstate)
-    resolved = resolutions.get(str(tid))
-    moved = resolved[2] if resolved is not None and state == "posted" else int(amount)
+def _item(m: reads.Movement, wallets: set[str], resolutions: dict[str, reads.Resolution]) -> HistoryItem:
+    outgoing = m.debit in wallets
+    state = "posted" if m.type == "single" else str(m.state)
+    resolved = resolutions.get(m.transfer_id)
+    moved = resolved.amount if resolved is not None and state == "posted" else m.amount
     return HistoryItem(
-        seq=int(seq),
-        time_ms=int(json.loads(split_entry(bytes(entry)).action_bytes)["time"]),
-        kind=str(kind),
-        transfer_id=str(tid),
-        token=str(token),
+        seq=m.seq,
+        time_ms=int(json.loads(split_entry(m.entry).action_bytes)["time"]),
+        kind=m.kind,
+        transfer_id=m.transfer_id,
+        token=m.token,
         amount=-moved if outgoing else moved,
         state=state,
-        counterparty=str(credit if outgoing else debit),
-        resolved_seq=None if resolved is None else resolved[0],
-        resolved_kind=None if resolved is None else resolved[1],
+        counterparty=m.credit if outgoing else m.debit,
+        resolved_seq=None if resolved is None else resolved.seq,
+        resolved_kind=None if resolved is None else resolved.kind,
     )

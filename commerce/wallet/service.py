@@ -20,9 +20,9 @@ from commerce.wallet import gateway, queries
 from commerce.wallet.errors import GatewayError, PaymentRefused, TopupAmountMismatch
 from commerce.wallet.events import TopupConfirmed
 from commerce.wallet.rows import Topup
-from ledger.db import Database, UnitOfWork
 from ledger.model import MAX_AMOUNT, Transfer
-from ledger.service import Request
+from ledger.requests import Request
+from ledger.storage.unit_of_work import Database, UnitOfWork
 
 log = logging.getLogger("chestnut.wallet")
 

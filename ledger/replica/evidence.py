@@ -26,9 +26,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from ledger.canonical import canonical_json
+from ledger.checkpoint import Checkpoint
 from ledger.errors import ChestnutError, VerificationError
 from ledger.merkle import verify_consistency
-from ledger.note import Checkpoint, Verifier, open_note, parse_verifier_key
+from ledger.note import Verifier, open_note, parse_verifier_key
 
 FORMAT = "chestnut.coop/fork-evidence/v1"
 

@@ -1,11 +1,11 @@
 """The follower: take a signed checkpoint, fetch what it covers, verify every entry, accept it or refuse it.
 
-Every entry is judged by ``ledger.verify``'s own checks — ``Replay.follow`` (numbering, ``prev`` link,
-leaf hash, canonical entry bytes, actor sequence, the money rules replayed, every invariant after every
-entry) while ``check_signatures`` runs in worker processes (canonical JSON, the actor's signature, the
-operator's countersignature), joined by ``judge_chunk`` so the first bad entry is the one named. Then
-the Merkle root of the verified copy must be the checkpoint's root; the checkpoint must be signed by the
-ledger key pinned at first contact, for the pinned origin.
+Every entry is judged by the checks ``ledger verify`` uses (``ledger.replay``) — ``Replay.follow``
+(numbering, ``prev`` link, leaf hash, canonical entry bytes, actor sequence, the money rules replayed,
+every invariant after every entry) while ``check_signatures`` runs in worker processes (canonical JSON,
+the actor's signature, the operator's countersignature), joined by ``judge_chunk`` so the first bad
+entry is the one named. Then the Merkle root of the verified copy must be the checkpoint's root; the
+checkpoint must be signed by the ledger key pinned at first contact, for the pinned origin.
 
 A checkpoint inconsistent with one accepted earlier is a fork: same size with another root, an older size
 whose root is not the root of our first entries, or a larger tree whose first entries are not ours. Then
@@ -35,13 +35,14 @@ from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from ledger import merkle
+from ledger.checkpoint import Checkpoint
 from ledger.errors import ChestnutError, VerificationError
-from ledger.note import Checkpoint, Verifier, open_note
+from ledger.note import Verifier, open_note
+from ledger.replay import Bad, Replay, judge_chunk, operator_hint, submit_signatures
 from ledger.replica.evidence import Evidence, verify_evidence
 from ledger.replica.remote import RemoteLog, RemoteRefused
 from ledger.replica.store import ReplicaStore
 from ledger.tiles import prefix_nodes
-from ledger.verify import Bad, Replay, judge_chunk, operator_hint, submit_signatures
 
 log = logging.getLogger("chestnut.replica")
 

@@ -36,15 +36,16 @@ import aiohttp
 from aiohttp import web
 
 from ledger.api import BadRequest, _int_param
-from ledger.db import Database
 from ledger.errors import ChestnutError
 from ledger.keys import load_or_create_master_key
-from ledger.note import ALG_COSIGNATURE_V1, Ed25519Signer, format_receipt, parse_verifier_key, verifier_key
+from ledger.note import ALG_COSIGNATURE_V1, Ed25519Signer, parse_verifier_key, verifier_key
+from ledger.receipt import format_receipt
 from ledger.replica.evidence import Evidence
 from ledger.replica.follower import Follower, Refused
 from ledger.replica.remote import RemoteLog
 from ledger.replica.store import Pinned, ReplicaStore
 from ledger.replica.witness import SIZE_CONTENT_TYPE, OldSizeMismatch, Witness
+from ledger.storage.unit_of_work import Database
 from ledger.tiles import TileApi
 from ledger.visibility import Gate, Visibility
 

@@ -1,4 +1,4 @@
-"""The replica's own store: its database through ``ledger.db``, its ``replica_*`` tables.
+"""The replica's own store: its database through ``ledger.storage``, its ``replica_*`` tables.
 
 What is stored is only what the follower verified: entries (with their leaf hash and the Merkle nodes
 they complete, so proofs and tiles are served from this copy), the checkpoints it accepted (the ledger's
@@ -12,7 +12,8 @@ import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
-from ledger.db import Database, UnitOfWork, write, write_many
+from ledger.storage.ops import write, write_many
+from ledger.storage.unit_of_work import Database, UnitOfWork
 from ledger.tiles import TreeStore
 
 TREE = TreeStore("replica_entries", "replica_checkpoints")

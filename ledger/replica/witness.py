@@ -20,9 +20,10 @@ import logging
 import time
 from dataclasses import dataclass
 
+from ledger.checkpoint import cosign
 from ledger.errors import ChestnutError, VerificationError
 from ledger.merkle import verify_consistency
-from ledger.note import Ed25519Signer, cosign
+from ledger.note import Ed25519Signer
 from ledger.replica.evidence import Evidence
 from ledger.replica.follower import Follower, ForkDetected, Malformed, Refused, read_checkpoint
 from ledger.replica.remote import RemoteLog

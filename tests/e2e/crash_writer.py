@@ -28,7 +28,7 @@ from chestnut.bootstrap import build
 from chestnut.settings import Settings
 from ledger.errors import InsufficientBalance, NotFound
 from ledger.model import AccountSpec, Transfer
-from ledger.service import Request
+from ledger.requests import Request
 
 MEMBERS = 8
 MINT = 1_000_000_000

@@ -31,7 +31,7 @@ from nacl.signing import VerifyKey
 from chestnut.bootstrap import build
 from chestnut.settings import Settings
 from ledger.model import AccountSpec, Transfer
-from ledger.service import Request
+from ledger.requests import Request
 
 ROOT = Path(__file__).resolve().parents[2]
 CHESTNUT = ROOT / ".venv" / "bin" / "chestnut"

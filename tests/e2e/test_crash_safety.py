@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pytest
 
-from ledger.db import open_database
+from ledger.storage.backends import open_database
 from tests.conftest import create_pg_database, drop_pg_database, require_postgres
 
 pytestmark = pytest.mark.slow

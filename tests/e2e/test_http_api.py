@@ -37,7 +37,7 @@ from nacl.signing import VerifyKey
 from chestnut.bootstrap import App, build
 from chestnut.settings import Settings
 from ledger.model import AccountSpec, Transfer
-from ledger.service import Request
+from ledger.requests import Request
 from web.app import make_web_app
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -696,7 +696,7 @@ async def test_entry_pages_are_bounded_in_bytes_too(tmp_path: Path) -> None:
     from chestnut.settings import Settings
     from ledger import api as ledger_api
     from ledger import readers
-    from ledger.service import Request
+    from ledger.requests import Request
     from web.app import make_web_app
 
     app = await build(Settings(home=tmp_path / "home", environment="test"))

@@ -20,7 +20,7 @@ from commerce.exchange import service as market
 from commerce.members import service as members
 from commerce.wallet import service as wallet
 from ledger.model import Transfer
-from ledger.service import Request
+from ledger.requests import Request
 from tests.support.identity import verify
 from web.app import make_web_app
 

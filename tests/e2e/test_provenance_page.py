@@ -17,7 +17,7 @@ from chestnut.settings import Settings
 from commerce.provenance import service as provenance
 from commerce.reviews import service as reviews
 from commerce.shops import product_code
-from ledger.db import UnitOfWork
+from ledger.storage.unit_of_work import UnitOfWork
 from tests.support.chat import ChatUser
 from web.app import make_web_app
 from web.provenance import ProvenancePages

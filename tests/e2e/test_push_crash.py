@@ -21,7 +21,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from ledger.db import open_database
+from ledger.storage.backends import open_database
 from tests.support.telegram_standin import BotApiStandIn
 
 pytestmark = pytest.mark.slow

@@ -30,7 +30,8 @@ import pytest
 
 from chestnut.bootstrap import build
 from chestnut.settings import Settings
-from ledger.note import parse_verifier_key, verify_cosignatures
+from ledger.checkpoint import verify_cosignatures
+from ledger.note import parse_verifier_key
 from ledger.replica.evidence import Evidence, verify_evidence
 from ledger.replica.node import cosigner_key, witness_signer
 from tests.support.replicas import grow, rewrite_history

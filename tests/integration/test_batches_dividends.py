@@ -17,7 +17,7 @@ from commerce.orders import settlement
 from commerce.wallet import queries as wallet_queries
 from ledger.errors import ChestnutError
 from ledger.model import Transfer
-from ledger.service import Request
+from ledger.requests import Request
 from ledger.verify import verify_ledger
 from scheduler import dividends, runs
 from scheduler.notices import RecordingAnnouncer

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 
 from chestnut.bootstrap import App, batch_context
-from ledger.db import open_database
+from ledger.storage.backends import open_database
 from scheduler.wiring import Lease, SchedulerService, Schedules
 
 

@@ -46,10 +46,10 @@ from commerce.members import service as members
 from commerce.orders import service as orders
 from commerce.wallet import queries as wallet_queries
 from commerce.wallet import service as wallet
-from ledger.db import UnitOfWork
 from ledger.errors import ChestnutError, InsufficientBalance
 from ledger.model import Transfer
-from ledger.service import Request
+from ledger.requests import Request
+from ledger.storage.unit_of_work import UnitOfWork
 from ledger.verify import verify_ledger
 from tests.conftest import create_pg_database, drop_pg_database, require_postgres
 from tests.support.identity import verify

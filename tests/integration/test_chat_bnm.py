@@ -15,7 +15,7 @@ from commerce.exchange import service as market
 from commerce.members import service as members
 from commerce.wallet import queries as wallet_queries
 from ledger.model import Transfer
-from ledger.service import Request
+from ledger.requests import Request
 from ledger.verify import verify_ledger
 from tests.support.chat import ChatUser
 from tests.support.identity import verify_user

@@ -122,7 +122,7 @@ async def test_bamnamu_share_is_capped_by_the_shop_and_paid_in_the_mix(app: App)
     async with app.db.unit_of_work() as uow:
         from commerce.members.service import wallet as wallet_account
         from ledger.model import Transfer
-        from ledger.service import Request
+        from ledger.requests import Request
 
         await app.ledger.record(
             uow,

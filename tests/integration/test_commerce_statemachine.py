@@ -33,7 +33,7 @@ from commerce.wallet import cashouts
 from commerce.wallet import service as wallet
 from ledger.errors import ChestnutError, InsufficientBalance
 from ledger.model import Transfer
-from ledger.service import Request
+from ledger.requests import Request
 from ledger.verify import verify_ledger
 from tests.support.market import Cast, cast
 

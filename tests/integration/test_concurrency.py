@@ -26,7 +26,7 @@ from chestnut.bootstrap import App, build
 from chestnut.settings import Settings
 from ledger.errors import InsufficientBalance
 from ledger.model import AccountSpec, Transfer
-from ledger.service import Request
+from ledger.requests import Request
 from ledger.verify import verify_ledger
 
 pytestmark = pytest.mark.slow

@@ -23,7 +23,7 @@ from bots.texts import t
 from chestnut.bootstrap import App
 from commerce.members import service as members
 from commerce.orders import queries as order_queries
-from ledger.db import UnitOfWork
+from ledger.storage.unit_of_work import UnitOfWork
 from tests.support.market import cast
 
 

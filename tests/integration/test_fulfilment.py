@@ -33,8 +33,8 @@ from commerce.orders.rows import Order
 from commerce.shops import catalog
 from commerce.shops import service as shops
 from commerce.wallet import service as wallet
-from ledger.db import UnitOfWork
 from ledger.errors import ChestnutError
+from ledger.storage.unit_of_work import UnitOfWork
 from scheduler.housekeeping import housekeeping
 from tests.support.identity import HOME, verify
 from tests.support.market import Cast, cast

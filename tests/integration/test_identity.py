@@ -34,7 +34,7 @@ from commerce.shops import catalog
 from commerce.shops import service as shops
 from commerce.wallet import cashouts
 from commerce.wallet import service as wallet
-from ledger.db import UnitOfWork
+from ledger.storage.unit_of_work import UnitOfWork
 from scheduler.wiring import run_batch
 from tests.support.chat import ChatUser
 from tests.support.community import advance

@@ -17,11 +17,12 @@ import pytest
 
 from chestnut.bootstrap import App, build
 from chestnut.settings import Settings, SettingsError, load_settings
-from ledger.db import open_database, write_many
 from ledger.errors import CorruptKeyFile, InsecureKeyFile, KeyStoreError, UnknownKey, WrongMasterKey
 from ledger.keys import CustodialKey, MasterKey, read_master_key, rotate_master_key, write_master_key
 from ledger.model import AccountSpec, Transfer
-from ledger.service import Request
+from ledger.requests import Request
+from ledger.storage.backends import open_database
+from ledger.storage.ops import write_many
 from ledger.verify import verify_ledger
 
 OP = "system:operator"

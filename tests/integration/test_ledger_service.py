@@ -18,10 +18,9 @@ import pytest
 from nacl.signing import SigningKey
 
 from chestnut.bootstrap import App
-from ledger import merkle
+from ledger import merkle, reads
 from ledger.book import AccountState
 from ledger.canonical import canonical_json
-from ledger.db import UnitOfWork
 from ledger.errors import (
     AccountExists,
     BadSignature,
@@ -49,10 +48,11 @@ from ledger.model import (
     b64,
     split_entry,
 )
-from ledger.note import Verifier, verify_receipt
-from ledger.service import Recorded, Request, SignedAction
+from ledger.note import Verifier
+from ledger.receipt import verify_receipt
+from ledger.requests import Recorded, Request, SignedAction
+from ledger.storage.unit_of_work import UnitOfWork
 from ledger.verify import verify_ledger
-from web.explorer_reads import LATEST_BY_ACTOR
 
 OP = "system:operator"
 M1, M2, M3 = "member:1", "member:2", "member:3"
@@ -618,10 +618,10 @@ async def test_each_actors_entries_are_a_chain_from_their_latest(app: App) -> No
                     "SELECT seq FROM ledger_entries WHERE actor = :k ORDER BY seq DESC", {"k": key}
                 )
             ]
-            walked = [int(r[0]) for r in await snap.fetch(LATEST_BY_ACTOR, {"k": key, "n": 100})]
+            walked = await reads.latest_entries_of(snap, key, 100)
             assert walked == expected and len(expected) >= 2
-            assert [int(r[0]) for r in await snap.fetch(LATEST_BY_ACTOR, {"k": key, "n": 2})] == expected[:2]
-        assert await snap.fetch(LATEST_BY_ACTOR, {"k": b"\x00" * 32, "n": 5}) == []  # no entries: none listed
+            assert await reads.latest_entries_of(snap, key, 2) == expected[:2]
+        assert await reads.latest_entries_of(snap, b"\x00" * 32, 5) == []  # no entries: none listed
 
 
 async def test_record_many_appends_a_contiguous_run_in_one_transaction(app: App) -> None:

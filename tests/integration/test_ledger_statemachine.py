@@ -34,7 +34,7 @@ from ledger.errors import (
     Unauthorized,
 )
 from ledger.model import MAX_AMOUNT, AccountSpec, Transfer
-from ledger.service import Recorded, Request
+from ledger.requests import Recorded, Request
 from ledger.verify import verify_ledger
 
 T = TypeVar("T")

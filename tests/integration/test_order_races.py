@@ -14,8 +14,8 @@ from commerce.orders import queries as order_queries
 from commerce.orders import service as orders
 from commerce.wallet import queries as wallet_queries
 from commerce.wallet import service as wallet
-from ledger.db import UnitOfWork
 from ledger.errors import ChestnutError
+from ledger.storage.unit_of_work import UnitOfWork
 from ledger.verify import verify_ledger
 from tests.support.identity import verify
 from tests.support.market import cast

@@ -22,10 +22,10 @@ from commerce.shops import catalog
 from commerce.shops import service as shops
 from commerce.wallet import queries as wallet_queries
 from commerce.wallet import service as wallet
-from ledger.db import UnitOfWork
 from ledger.errors import ChestnutError, InsufficientBalance
 from ledger.model import Transfer
-from ledger.service import Request
+from ledger.requests import Request
+from ledger.storage.unit_of_work import UnitOfWork
 from ledger.verify import verify_ledger
 from tests.support.identity import verify
 from tests.support.market import Cast, cast

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from chestnut.bootstrap import App
 from ledger.model import AccountSpec, Transfer
-from ledger.service import Request
+from ledger.requests import Request
 from ledger.verify import verify_ledger
 
 

@@ -35,10 +35,10 @@ from commerce.members.pepper import PepperMismatch, PepperMissing, pepper_id
 from commerce.shops import product_code
 from community import referrals
 from ledger import merkle, readers
-from ledger.db import open_database
+from ledger.checkpoint import Checkpoint
 from ledger.links import login_link
 from ledger.model import split_entry
-from ledger.note import Checkpoint
+from ledger.storage.backends import open_database
 from ledger.tiles import split_bundle, split_hash_tile, tiles_for
 from web.app import make_web_app
 

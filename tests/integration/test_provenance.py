@@ -21,9 +21,9 @@ from commerce.orders.rows import Order
 from commerce.provenance import service as provenance
 from commerce.reviews import service as reviews
 from commerce.shops import catalog
-from ledger.db import UnitOfWork
 from ledger.errors import ChestnutError
 from ledger.model import split_entry
+from ledger.storage.unit_of_work import UnitOfWork
 from ledger.verify import verify_ledger
 from tests.support.market import Cast, cast
 

@@ -16,7 +16,7 @@ from commerce.delivery import service as delivery
 from commerce.members import service as members
 from commerce.orders import service as orders
 from commerce.orders.rows import Order
-from ledger.db import open_database
+from ledger.storage.backends import open_database
 from scheduler.notices import Notice
 from scheduler.wiring import run_batch
 from tests.support.community import advance, buy

@@ -20,9 +20,9 @@ from chestnut.bootstrap import App, build
 from chestnut.migrate import upgrade
 from chestnut.settings import Settings
 from commerce.visibility import MARKET_VISIBILITY
-from ledger.db import open_database
 from ledger.note import Ed25519Signer, sign_note
 from ledger.replica.node import ReplicaNode, cosigner_key
+from ledger.storage.backends import open_database
 from ledger.witnessing import Witnessing, parse_witnesses
 from tests.support.replicas import grow, reader_token
 from web.app import make_web_app

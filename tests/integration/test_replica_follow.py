@@ -20,12 +20,14 @@ from aiohttp.test_utils import TestClient, TestServer
 from chestnut.bootstrap import App
 from chestnut.migrate import upgrade
 from commerce.visibility import MARKET_VISIBILITY
-from ledger.db import open_database
-from ledger.note import parse_verifier_key, verify_cosignatures, verify_receipt
+from ledger.checkpoint import verify_cosignatures
+from ledger.note import parse_verifier_key
+from ledger.receipt import verify_receipt
 from ledger.replica.evidence import Evidence, verify_evidence
 from ledger.replica.follower import ForkDetected
 from ledger.replica.node import ReplicaNode, cosigner_key
 from ledger.replica.remote import RemoteLog, RemoteRefused, RestrictedEntries
+from ledger.storage.backends import open_database
 from ledger.verify import verify_ledger
 from ledger.witnessing import Witnessing, latest_witnessed, parse_witnesses
 from tests.support.replicas import forge_transfer, grow, reader_token, rewrite_history

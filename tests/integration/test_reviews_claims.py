@@ -35,10 +35,10 @@ from commerce.reviews import service as reviews
 from commerce.shops import catalog
 from commerce.wallet import queries as wallet_queries
 from commerce.wallet import service as wallet
-from ledger.db import UnitOfWork
 from ledger.errors import ChestnutError, InsufficientBalance
 from ledger.model import Transfer, split_entry
-from ledger.service import Request
+from ledger.requests import Request
+from ledger.storage.unit_of_work import UnitOfWork
 from ledger.verify import verify_ledger
 from tests.support.market import Cast, cast
 

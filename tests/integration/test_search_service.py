@@ -16,7 +16,7 @@ from commerce.orders import service as orders
 from commerce.search import service as search
 from commerce.shops import catalog
 from commerce.shops import service as shops
-from ledger.db import write_many
+from ledger.storage.ops import write_many
 from tests.support.market import Cast, cast
 
 NEAR, FAR = "수원시", "청주시"

@@ -32,9 +32,10 @@ import pytest
 
 from chestnut.bootstrap import build
 from chestnut.settings import Settings
-from ledger.db import Database, open_database
 from ledger.model import AccountSpec, Transfer
-from ledger.service import Request
+from ledger.requests import Request
+from ledger.storage.backends import open_database
+from ledger.storage.unit_of_work import Database
 from ledger.verify import VerifyReport, verify_ledger
 from tests.conftest import create_pg_database, drop_pg_database, require_postgres
 

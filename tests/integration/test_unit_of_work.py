@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 
 from chestnut.migrate import upgrade
-from ledger.db import SqliteDatabase, open_database, write_many
+from ledger.storage.backends import open_database
+from ledger.storage.ops import write_many
+from ledger.storage.sqlite import SqliteDatabase
 
 
 async def test_uncommitted_work_is_rolled_back(db_url: str) -> None:

@@ -31,10 +31,10 @@ from commerce.wallet.errors import (
 )
 from commerce.wallet.gateway import GatewayPayment, HttpGateway, PaymentEvent
 from commerce.wallet.rows import Cashout, Topup
-from ledger.db import UnitOfWork
 from ledger.errors import ChestnutError, InsufficientBalance
 from ledger.model import Transfer, split_entry
-from ledger.service import Request
+from ledger.requests import Request
+from ledger.storage.unit_of_work import UnitOfWork
 from ledger.verify import verify_ledger
 from tests.support.market import Cast, cast
 from tests.support.pg_standin import SECRET_KEY, PgStandIn

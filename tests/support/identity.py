@@ -9,7 +9,7 @@ from __future__ import annotations
 from chestnut.bootstrap import App
 from commerce.delivery import addresses
 from commerce.members import service as members
-from ledger.db import UnitOfWork
+from ledger.storage.unit_of_work import UnitOfWork
 from tests.support.chat import ChatUser
 
 

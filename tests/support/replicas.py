@@ -15,10 +15,11 @@ import re
 
 from chestnut.bootstrap import App
 from ledger import merkle, readers
+from ledger.checkpoint import Checkpoint
 from ledger.keys import ROLE_OPERATOR
 from ledger.model import ACTION_PREFIX, AccountSpec, Transfer, encode_entry, split_entry
-from ledger.note import Checkpoint, sign_note
-from ledger.service import Request
+from ledger.note import sign_note
+from ledger.requests import Request
 
 MEMBERS = 20
 

@@ -5,7 +5,7 @@ TestNewVerifier): the "PeterNeumann" and "EnochRoot" keys and signatures, copied
 deterministic (RFC 8032), so signing the same text with the same seed must give the same bytes.
 
 Our output is also checked by an independent verifier written below from the C2SP texts alone; it does
-not import ledger.note.
+not import ledger.note, ledger.checkpoint or ledger.receipt.
 """
 
 from __future__ import annotations
@@ -19,25 +19,21 @@ import pytest
 from nacl.exceptions import BadSignatureError
 from nacl.signing import VerifyKey
 
+from ledger.checkpoint import Checkpoint, cosign, verify_cosignatures
 from ledger.errors import VerificationError
 from ledger.merkle import Frontier, inclusion_proof, leaf_hash
 from ledger.note import (
     ALG_COSIGNATURE_V1,
     ALG_ED25519,
-    Checkpoint,
     Ed25519Signer,
     Verifier,
-    cosign,
-    format_receipt,
     key_id,
     open_note,
-    parse_receipt,
     parse_verifier_key,
     sign_note,
     verifier_key,
-    verify_cosignatures,
-    verify_receipt,
 )
+from ledger.receipt import format_receipt, parse_receipt, verify_receipt
 
 # --- golang.org/x/mod/sumdb/note note_test.go ----------------------------------------------------------
 

@@ -18,7 +18,7 @@ from commerce.claims import service as claims
 from commerce.orders import queries as order_queries
 from commerce.shops import service as shops
 from commerce.wallet import queries as wallet_queries
-from ledger.db import UnitOfWork
+from ledger.storage.unit_of_work import UnitOfWork
 
 PAGE = 5  # list items per screen: five choices and a way back stay within six
 

@@ -19,7 +19,7 @@ from commerce.members import service as members
 from commerce.orders import queries as order_queries
 from commerce.orders import service as orders
 from commerce.orders.rows import Order
-from ledger.db import UnitOfWork
+from ledger.storage.unit_of_work import UnitOfWork
 
 
 def state_label(ctx: Ctx, state: str) -> str:
