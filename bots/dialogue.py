@@ -30,6 +30,7 @@ from typing import Any
 from bots.messages import Button, Incoming, Reply, Screen
 from bots.texts import labels, t
 from commerce.members import service as members
+from commerce.members.rows import Member
 from commerce.search.service import SearchIndex
 from commerce.services import Services
 from ledger.db import Database, Op, Row, UnitOfWork, read
@@ -88,7 +89,7 @@ class Ctx:
     uow: UnitOfWork
     index: SearchIndex
     config: ChatConfig
-    member: members.Member
+    member: Member
     msg: Incoming
     state: str
     data: dict[str, Any]
@@ -292,7 +293,7 @@ class Dialogue:
                 return None
             return screen
 
-    async def _refused(self, msg: Incoming, member: members.Member, exc: ChestnutError) -> Screen:
+    async def _refused(self, msg: Incoming, member: Member, exc: ChestnutError) -> Screen:
         from bots import refusals
 
         async with self.db.unit_of_work() as uow:
@@ -305,7 +306,7 @@ class Dialogue:
             await uow.commit()
         return screen
 
-    async def _member(self, uow: UnitOfWork, msg: Incoming) -> members.Member:
+    async def _member(self, uow: UnitOfWork, msg: Incoming) -> Member:
         found = await members.by_identity(uow, msg.channel, msg.user_id)
         if found is not None:
             return found

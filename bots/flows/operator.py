@@ -36,9 +36,11 @@ from bots.messages import Button, Screen
 from bots.texts import won
 from commerce import validate
 from commerce.claims import service as claims
-from commerce.errors import InvalidInput, UnknownMember, UnknownShop
+from commerce.errors import InvalidInput, UnknownShop
 from commerce.members import identity
 from commerce.members import service as members
+from commerce.members.errors import UnknownMember
+from commerce.members.rows import Member
 from commerce.orders import service as orders
 from commerce.shops import service as shops
 from commerce.wallet import service as wallet
@@ -50,7 +52,7 @@ def mask_phone(phone: str | None) -> str:
     return f"{phone[:3]}-****-{phone[-4:]}" if phone and len(phone) >= 10 else "-"
 
 
-async def find_member(ctx: Ctx, text: str) -> members.Member | None:
+async def find_member(ctx: Ctx, text: str) -> Member | None:
     """A member by the phone they gave at the counter or by their member number (shown in their wallet)."""
     raw = re.sub(r"[\s\-().]", "", text)
     if raw.startswith(("01", "+82", "82")) and len(raw) >= 10:

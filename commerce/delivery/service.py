@@ -16,6 +16,7 @@ from commerce import events
 from commerce.delivery import districts
 from commerce.errors import AlreadyTaken, DeliveryLocked, InvalidState, NotAllowed, UnknownOrder
 from commerce.members import service as members
+from commerce.members.rows import Member
 from commerce.orders import service as orders
 from commerce.services import Services
 from commerce.shops import service as shops
@@ -124,7 +125,7 @@ async def assign_courier(market: Services, uow: UnitOfWork, producer_id: int, or
     return assigned
 
 
-async def _assigned(uow: UnitOfWork, courier_id: int, order_id: int) -> tuple[members.Member, Job, orders.Order]:
+async def _assigned(uow: UnitOfWork, courier_id: int, order_id: int) -> tuple[Member, Job, orders.Order]:
     order = await orders.lock(uow, order_id)
     courier = await members.get(uow, courier_id)
     current = await job(uow, order_id)

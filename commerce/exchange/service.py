@@ -45,6 +45,7 @@ from commerce.exchange.price import DAY_MS, day_start, source_of
 from commerce.exchange.resting import Resting, RestingBook, new_version
 from commerce.members import identity
 from commerce.members import service as members
+from commerce.members.rows import MEMBER_BY_ID, member_of
 from commerce.services import BNM_UNITS, Services
 from ledger.db import Op, Row, UnitOfWork, read, write, write_many
 from ledger.model import Transfer
@@ -379,7 +380,7 @@ async def place(
     state, member_rows, wallet_rows, *rest = await uow.batch(
         [
             read(f"SELECT next_order, next_trade, book_version FROM market_state WHERE id = 1{uow.for_update}"),
-            read(f"SELECT {members.COLUMNS} FROM members WHERE id = :m", {"m": member_id}),
+            MEMBER_BY_ID.read({"id": member_id}),
             read(
                 "SELECT credits_posted - debits_posted - debits_pending FROM ledger_accounts WHERE id = :w",
                 {"w": members.wallet(member_id, token)},
@@ -391,7 +392,7 @@ async def place(
     )
     open_rows = rest.pop(0) if copy is None else None
     earlier_rows = rest.pop(0) if client_key is not None else []
-    member = members.from_row(member_rows[0]) if member_rows else await members.get(uow, member_id)
+    member = member_of(MEMBER_BY_ID.named(member_rows[0])) if member_rows else await members.get(uow, member_id)
     if member.status == "merged":  # the person's identities were joined: trade as the member they became
         merged = await members.get(uow, member.id)
         return await place(

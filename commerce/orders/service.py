@@ -27,12 +27,13 @@ from commerce.errors import (
     PriceChanged,
     ShopNotVerified,
     UnknownAddress,
-    UnknownMember,
     UnknownOrder,
     UnknownShop,
 )
 from commerce.members import identity
 from commerce.members import service as members
+from commerce.members.errors import UnknownMember
+from commerce.members.rows import MEMBER_BY_ID, Member, member_of
 from commerce.orders.payment import Split, split_payment
 from commerce.services import Services
 from commerce.shops import catalog
@@ -335,7 +336,7 @@ async def quote(market: Services, uow: UnitOfWork, member_id: int, shop_id: int,
 
 @dataclass(frozen=True, slots=True)
 class _Basket:
-    member: members.Member
+    member: Member
     shop: shops.Shop
     items: list[tuple[catalog.Product | None, int, int]]  # product (None if gone), qty, product id
     earlier_order: int | None
@@ -350,7 +351,7 @@ async def _load_basket(uow: UnitOfWork, member_id: int, shop_id: int, idempotenc
         # finds its order below and answers with it (without this, its INSERT hits the unique key).
         ops.append(read("SELECT pg_advisory_xact_lock(hashtext(:k))", {"k": f"order:{idempotency_key}"}))
     ops += [
-        read(f"SELECT {members.COLUMNS} FROM members WHERE id = :m", {"m": member_id}),
+        MEMBER_BY_ID.read({"id": member_id}),
         read(f"SELECT {shops.COLUMNS} FROM shops WHERE id = :s", {"s": shop_id}),
         read(
             "SELECT c.product_id, c.qty FROM cart_lines c WHERE c.member_id = :m AND c.shop_id = :s "
@@ -369,7 +370,7 @@ async def _load_basket(uow: UnitOfWork, member_id: int, shop_id: int, idempotenc
     member_rows, shop_rows, cart_rows, product_rows, earlier, choice_rows, address_rows = results[-7:]
     if not member_rows:
         raise UnknownMember(f"no member {member_id}", member=member_id)
-    member = members.from_row(member_rows[0])
+    member = member_of(MEMBER_BY_ID.named(member_rows[0]))
     if member.status == "merged":
         member = await members.get(uow, member.id)
     if not shop_rows:
@@ -503,7 +504,7 @@ async def _reserve_and_insert(
     return _int(results[-1][0][0])
 
 
-def _place_request(member: members.Member, shop: shops.Shop, order_id: int, plan: _Placement) -> Request:
+def _place_request(member: Member, shop: shops.Shop, order_id: int, plan: _Placement) -> Request:
     return Request(
         actor=member.key_label,
         kind="order.place",
@@ -522,7 +523,7 @@ def _place_request(member: members.Member, shop: shops.Shop, order_id: int, plan
 
 
 def _placement_writes(
-    market: Services, member: members.Member, shop_id: int, order_id: int, plan: _Placement, seq: int
+    market: Services, member: Member, shop_id: int, order_id: int, plan: _Placement, seq: int
 ) -> list[Op]:
     member_id = member.id
     return [
@@ -548,7 +549,7 @@ def _placement_writes(
 
 
 def _check_share(
-    market: Services, member: members.Member, shop: shops.Shop, subtotal: int, delivery_fee: int, bnm_share: int | None
+    market: Services, member: Member, shop: shops.Shop, subtotal: int, delivery_fee: int, bnm_share: int | None
 ) -> int:
     share = member.bnm_share_pref if bnm_share is None else bnm_share
     validate.whole_number(share, "bnm_share", low=0, high=100)
@@ -570,7 +571,7 @@ class _Payment:
 async def _plan_payment(
     market: Services,
     uow: UnitOfWork,
-    member: members.Member,
+    member: Member,
     shop: shops.Shop,
     order_id: int,
     subtotal: int,
@@ -617,7 +618,7 @@ async def _plan_payment(
     return _Payment(split, tuple(accounts), tuple(transfers))
 
 
-def _pay_request(member: members.Member, order_id: int, payment: _Payment) -> Request:
+def _pay_request(member: Member, order_id: int, payment: _Payment) -> Request:
     split = payment.split
     return Request(
         actor=member.key_label,

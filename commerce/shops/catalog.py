@@ -11,6 +11,7 @@ from commerce import validate
 from commerce.errors import InvalidInput, ShopNotVerified, UnknownProduct
 from commerce.members import identity
 from commerce.members import service as members
+from commerce.members.rows import Member
 from commerce.search import service as search
 from commerce.services import Services
 from commerce.shops import service as shops
@@ -214,7 +215,7 @@ async def add_product(
     return await get(uow, product_id)
 
 
-async def _owned(uow: UnitOfWork, producer_id: int, product_id: int) -> tuple[members.Member, Product]:
+async def _owned(uow: UnitOfWork, producer_id: int, product_id: int) -> tuple[Member, Product]:
     producer = await members.get(uow, producer_id)
     product = await get(uow, product_id)
     await shops.require_owner(uow, producer.id, product.shop_id)

@@ -29,6 +29,7 @@ from bots.texts import t
 from chestnut.bootstrap import App, build
 from chestnut.settings import Settings
 from commerce.members import service as members
+from commerce.members.rows import Member
 from commerce.orders import service as orders
 from commerce.reviews import service as reviews
 from commerce.wallet import service as wallet
@@ -71,7 +72,7 @@ async def polling(app: App, api: BotApiStandIn) -> AsyncIterator[TelegramBot]:
         await bot.stop()
 
 
-async def member_of(app: App, user: TgUser) -> members.Member:
+async def member_of(app: App, user: TgUser) -> Member:
     async with app.db.snapshot() as snap:
         found = await members.by_identity(snap, "telegram", str(user.id))  # type: ignore[arg-type]
     assert found is not None

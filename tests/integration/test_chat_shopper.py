@@ -12,6 +12,7 @@ from chestnut.bootstrap import App, build
 from chestnut.settings import Settings
 from commerce.delivery import service as delivery
 from commerce.members import service as members
+from commerce.members.rows import Member
 from commerce.orders import service as orders
 from commerce.reviews import service as reviews
 from commerce.shops import catalog
@@ -578,7 +579,7 @@ async def test_production_offers_no_play_money(app: App) -> None:
         assert member is not None and (await wallet.balances(app.services, snap, member.id)).btl == 0
 
 
-async def _member_of(app: App, channel: str, external_id: str) -> members.Member:
+async def _member_of(app: App, channel: str, external_id: str) -> Member:
     async with app.db.snapshot() as snap:
         found = await members.by_identity(snap, channel, external_id)
     assert found is not None

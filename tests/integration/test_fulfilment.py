@@ -27,6 +27,7 @@ from commerce.errors import (
     WindowUnavailable,
 )
 from commerce.members import service as members
+from commerce.members.rows import Member
 from commerce.orders import service as orders
 from commerce.shops import catalog
 from commerce.shops import service as shops
@@ -81,7 +82,7 @@ async def new_shopper(app: App, name: str = "새손님", *, with_address: bool =
     return member.id
 
 
-async def new_courier(app: App, c: Cast, external_id: str) -> members.Member:
+async def new_courier(app: App, c: Cast, external_id: str) -> Member:
     async with app.db.unit_of_work() as uow:
         courier = await members.register(
             app.services, uow, channel="kakao", external_id=external_id, display_name="기사"

@@ -13,19 +13,19 @@ import pytest
 from bots.dialogue import ChatConfig, Dialogue
 from bots.flows import build_router
 from chestnut.bootstrap import App, batch_context
-from commerce.errors import (
-    CodeExpired,
-    CodeRequestedRecently,
-    IdentityRequired,
-    NotAllowed,
-    PhoneCodeLimit,
-    ShopNotVerified,
-    SmsError,
-    SmsNotConfigured,
-)
+from commerce.errors import NotAllowed, ShopNotVerified
 from commerce.exchange import service as bnm_market
 from commerce.members import identity
 from commerce.members import service as members
+from commerce.members.errors import (
+    CodeExpired,
+    CodeRequestedRecently,
+    IdentityRequired,
+    PhoneCodeLimit,
+    SmsError,
+    SmsNotConfigured,
+)
+from commerce.members.rows import Member
 from commerce.members.sms import HttpSms, SmsRefused, SmsUnavailable
 from commerce.orders import service as orders
 from commerce.shops import catalog
@@ -466,11 +466,11 @@ async def test_english_says_the_same_kindly(app: App) -> None:
 
 
 def test_levels_order_and_require() -> None:
-    member = members.Member(1, "a", None, frozenset({"shopper"}), "ko", 0, "active", None, None)
+    member = Member(1, "a", None, frozenset({"shopper"}), "ko", 0, "active", None, None)
     with pytest.raises(IdentityRequired):
         identity.require(member, identity.PHONE, action="pay")
     assert identity.require(member, identity.UNVERIFIED, action="browse") is member
-    courier = members.Member(2, "b", None, frozenset({"shopper", "courier"}), "ko", 0, "active", None, None)
+    courier = Member(2, "b", None, frozenset({"shopper", "courier"}), "ko", 0, "active", None, None)
     assert identity.require(courier, identity.PHONE, action="pay") is courier  # the office saw them
 
 

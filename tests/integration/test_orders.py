@@ -19,11 +19,11 @@ from commerce.errors import (
     NotAllowed,
     OutOfStock,
     PriceChanged,
-    UnknownMember,
     UnknownProduct,
     UnknownShop,
 )
 from commerce.members import service as members
+from commerce.members.errors import UnknownMember
 from commerce.orders import service as orders
 from commerce.orders import settlement
 from commerce.shops import catalog
@@ -406,7 +406,7 @@ async def test_refund_after_pickup_does_not_restock_but_before_it_does(app: App)
 
 async def test_phone_codes_cannot_be_guessed(app: App) -> None:
     """Each wrong try is counted and committed; after five the code is dead, even the right one."""
-    from commerce.errors import CodeExpired, CodeRequestedRecently
+    from commerce.members.errors import CodeExpired, CodeRequestedRecently
 
     m = app.services
     async with app.db.unit_of_work() as uow:

@@ -15,8 +15,9 @@ import aiohttp
 import pytest
 
 from chestnut.bootstrap import App
-from commerce.errors import GatewayError, InvalidInput, InvalidState, NotAllowed, UnknownMember
+from commerce.errors import GatewayError, InvalidInput, InvalidState, NotAllowed
 from commerce.members import service as members
+from commerce.members.errors import UnknownMember
 from commerce.wallet import service as wallet
 from commerce.wallet.gateway import GatewayPayment, GatewayUnavailable, HttpGateway, PaymentEvent, PaymentRefused
 from ledger.db import UnitOfWork
