@@ -1099,7 +1099,7 @@ def match_engine_rate(orders_n: int, seed: int = 20261210) -> tuple[float, float
 
 async def _market_setup(app: App, members_n: int) -> list[int]:
     """Members with 밤톨 and 밤나무, made through the services (not timed)."""
-    from commerce.exchange.service import ESCROW
+    from commerce.exchange.accounts import ESCROW
     from commerce.members import service as members
     from commerce.wallet import service as wallet
 

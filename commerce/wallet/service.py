@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 
 from commerce import events, validate
 from commerce.errors import CommerceError, GatewayError, InvalidInput, InvalidState, NotAllowed
-from commerce.exchange.service import ESCROW as MARKET_ESCROW
+from commerce.exchange.accounts import ESCROW as MARKET_ESCROW
 from commerce.members import identity
 from commerce.members import service as members
 from commerce.services import Services
