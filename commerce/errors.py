@@ -13,14 +13,6 @@ class CommerceError(ChestnutError):
     code = "commerce_error"
 
 
-class UnknownShop(NotFound):
-    code = "unknown_shop"
-
-
-class UnknownProduct(NotFound):
-    code = "unknown_product"
-
-
 class UnknownOrder(NotFound):
     code = "unknown_order"
 
@@ -67,10 +59,6 @@ class InvalidState(CommerceError):
 
     code = "invalid_state"
     http_status = 409
-
-
-class ShopNotVerified(CommerceError):
-    code = "shop_not_verified"
 
 
 class OutsideDeliveryArea(CommerceError):

@@ -32,9 +32,9 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from commerce.errors import UnknownProduct
 from commerce.provenance import service as provenance
 from commerce.shops import labels, product_code
+from commerce.shops.errors import UnknownProduct
 from commerce.trust.standing import Facts, FactsCache, ShopReputation, reputation
 from ledger.db import Database, Op, Row, read
 from ledger.errors import ChestnutError

@@ -33,6 +33,7 @@ from bots.notify import Notifier, PushFailed, record_reach
 from bots.texts import t, won
 from commerce.shops import catalog
 from commerce.shops import service as shops
+from commerce.shops.rows import Shop
 from ledger.db import Database, UnitOfWork, in_clause
 
 REWARDS = (50, 100, 300, 500)
@@ -46,7 +47,7 @@ KAKAO_BATCH = 100
 
 
 def ad_screen(
-    lang: str, campaign: Campaign, shop: shops.Shop, token: str, office_phone: str, *, kakao: bool = False
+    lang: str, campaign: Campaign, shop: Shop, token: str, office_phone: str, *, kakao: bool = False
 ) -> Screen:
     """ "(광고)" first, the shop and a contact, the tracked open and the one-tap opt-out."""
     text = t(lang, "ad.message", shop=shop.name, message=campaign.message, phone=shop.phone or office_phone)
@@ -135,7 +136,7 @@ class AdOutbox:
     async def _kakao(
         self,
         campaign: Campaign,
-        shop: shops.Shop,
+        shop: Shop,
         items: list[Item],
         outcomes: dict[int, str],
         log: SendLog,
@@ -324,7 +325,7 @@ async def sponsored_button(ctx: Ctx, query: str) -> Button | None:
 # ------------------------------------------------------------------------------ producer: campaigns
 
 
-async def _shop(ctx: Ctx) -> shops.Shop | None:
+async def _shop(ctx: Ctx) -> Shop | None:
     return await shops.owned_by(ctx.uow, ctx.member.id)
 
 

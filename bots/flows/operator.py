@@ -36,13 +36,15 @@ from bots.messages import Button, Screen
 from bots.texts import won
 from commerce import validate
 from commerce.claims import service as claims
-from commerce.errors import InvalidInput, UnknownShop
+from commerce.errors import InvalidInput
 from commerce.members import identity
 from commerce.members import service as members
 from commerce.members.errors import UnknownMember
 from commerce.members.rows import Member
 from commerce.orders import service as orders
 from commerce.shops import service as shops
+from commerce.shops.errors import UnknownShop
+from commerce.shops.rows import Shop
 from commerce.wallet import service as wallet
 
 PAGE = 5
@@ -74,7 +76,7 @@ def _denied(ctx: Ctx) -> Screen:
     return ctx.say(ctx.t("op.not_operator"), [ctx.button("menu.home", "home")])
 
 
-async def _pending_shops(ctx: Ctx) -> list[shops.Shop]:
+async def _pending_shops(ctx: Ctx) -> list[Shop]:
     return await shops.waiting_for_review(ctx.uow)
 
 
@@ -107,7 +109,7 @@ async def shop_list(ctx: Ctx, _args: list[str]) -> Screen:
     return ctx.say(text, *rows, [ctx.button("home.work.operator", "op")])
 
 
-async def _shop(ctx: Ctx, args: list[str]) -> shops.Shop | None:
+async def _shop(ctx: Ctx, args: list[str]) -> Shop | None:
     if not args or not args[0].isdigit() or len(args[0]) > 12:
         return None
     try:

@@ -32,12 +32,14 @@ from bots.texts import bnm, won
 from commerce import validate
 from commerce.claims import service as claims
 from commerce.delivery import service as delivery
-from commerce.errors import InvalidInput, UnknownOrder, UnknownProduct
+from commerce.errors import InvalidInput, UnknownOrder
 from commerce.members import service as members
 from commerce.orders import service as orders
 from commerce.provenance import service as provenance
 from commerce.shops import catalog, product_code
 from commerce.shops import service as shops
+from commerce.shops.errors import UnknownProduct
+from commerce.shops.rows import Product, Shop
 from commerce.wallet import service as wallet
 from ledger.db import UnitOfWork
 
@@ -82,7 +84,7 @@ def expects_text(ctx: Ctx, state: str, text: str, *rows: list[Button], **draft: 
     return ctx.say(text, *rows, expects="text")
 
 
-async def my_shop(uow: UnitOfWork, member_id: int) -> shops.Shop | None:
+async def my_shop(uow: UnitOfWork, member_id: int) -> Shop | None:
     return await shops.owned_by(uow, member_id)
 
 
@@ -474,7 +476,7 @@ async def add_submit(ctx: Ctx, _args: list[str]) -> Screen:
 # ------------------------------------------------------------------- stock, price and provenance
 
 
-async def _owned_product(ctx: Ctx, args: list[str]) -> catalog.Product | None:
+async def _owned_product(ctx: Ctx, args: list[str]) -> Product | None:
     product_id = _arg_int(args, 0)
     shop = await my_shop(ctx.uow, ctx.member.id)
     if product_id is None or shop is None:
@@ -504,7 +506,7 @@ async def products(ctx: Ctx, args: list[str]) -> Screen:
     return ctx.say("\n".join(lines), *rows, turn or [ctx.button("home.work.producer", "ps")])
 
 
-def _product_card(ctx: Ctx, product: catalog.Product) -> Screen:
+def _product_card(ctx: Ctx, product: Product) -> Screen:
     pid = product.id
     stock_row = [ctx.button("pm.plus1", f"pst:{pid}:1"), ctx.button("pm.plus10", f"pst:{pid}:10")]
     if product.stock > 0:
@@ -557,7 +559,7 @@ async def stock_typed(ctx: Ctx, args: list[str]) -> Screen:
     return with_note(_product_card(ctx, changed), ctx.t("work.changed"))
 
 
-def _price_prompt(ctx: Ctx, product: catalog.Product, prefix: str = "") -> Screen:
+def _price_prompt(ctx: Ctx, product: Product, prefix: str = "") -> Screen:
     steps = [
         Button(("+" if d > 0 else "−") + won(abs(d), ctx.lang), payload=f"pprd:{product.id}:{d}")
         for d in PRICE_STEPS

@@ -22,7 +22,7 @@ from commerce.delivery.windows import Window
 from commerce.errors import NotAllowed, OutsideDeliveryArea, PickupUnavailable, UnknownAddress, UnknownOrder
 from commerce.members.rows import Member
 from commerce.services import Services
-from commerce.shops.service import Shop
+from commerce.shops.rows import Shop
 from ledger.db import Op, Row, UnitOfWork, read, write
 
 PICKUP_PLACES = ("shop", "office")

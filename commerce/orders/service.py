@@ -12,6 +12,8 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
+from sqlalchemy import bindparam, select
+
 from commerce import events, validate
 from commerce.delivery import addresses, fulfilment
 from commerce.delivery.windows import Window
@@ -25,19 +27,22 @@ from commerce.errors import (
     NotAllowed,
     OutOfStock,
     PriceChanged,
-    ShopNotVerified,
     UnknownAddress,
     UnknownOrder,
-    UnknownShop,
 )
 from commerce.members import identity
 from commerce.members import service as members
 from commerce.members.errors import UnknownMember
 from commerce.members.rows import MEMBER_BY_ID, Member, member_of
 from commerce.orders.payment import Split, split_payment
+from commerce.schema import cart_lines
+from commerce.schema import products as products_table
 from commerce.services import Services
 from commerce.shops import catalog
 from commerce.shops import service as shops
+from commerce.shops.errors import ShopNotVerified, UnknownShop
+from commerce.shops.rows import PRODUCT_COLUMNS, SHOP_BY_ID, Product, Shop, product_of, shop_of
+from commerce.statements import Statement
 from ledger.db import Op, Row, UnitOfWork, read, write, write_many
 from ledger.model import AccountSpec, Transfer
 from ledger.service import Request
@@ -288,7 +293,7 @@ async def cart_shops(uow: UnitOfWork, member_id: int) -> list[int]:
 # ---------------------------------------------------------------------------------------- quoting
 
 
-def max_share(market: Services, shop: shops.Shop, subtotal: int, delivery_fee: int, price: int | None = None) -> int:
+def max_share(market: Services, shop: Shop, subtotal: int, delivery_fee: int, price: int | None = None) -> int:
     """The largest BNM share allowed: the shop's limit, and enough BTL left for the courier and the fee.
 
     BNM is rounded up to whole units, worth up to ``price``/1000 won each, so the bound from the totals
@@ -337,11 +342,19 @@ async def quote(market: Services, uow: UnitOfWork, member_id: int, shop_id: int,
 @dataclass(frozen=True, slots=True)
 class _Basket:
     member: Member
-    shop: shops.Shop
-    items: list[tuple[catalog.Product | None, int, int]]  # product (None if gone), qty, product id
+    shop: Shop
+    items: list[tuple[Product | None, int, int]]  # product (None if gone), qty, product id
     earlier_order: int | None
     choice_rows: list[Row]  # the cart's delivery choice and the member's addresses (``fulfilment.resolve``)
     address_rows: list[Row]
+
+
+# The products of the member's cart at one shop.
+_BASKET_PRODUCTS = Statement.of(
+    select(*PRODUCT_COLUMNS)
+    .select_from(products_table.join(cart_lines, cart_lines.c.product_id == products_table.c.id))
+    .where(cart_lines.c.member_id == bindparam("m"), cart_lines.c.shop_id == bindparam("s"))
+)
 
 
 async def _load_basket(uow: UnitOfWork, member_id: int, shop_id: int, idempotency_key: str | None) -> _Basket:
@@ -352,17 +365,13 @@ async def _load_basket(uow: UnitOfWork, member_id: int, shop_id: int, idempotenc
         ops.append(read("SELECT pg_advisory_xact_lock(hashtext(:k))", {"k": f"order:{idempotency_key}"}))
     ops += [
         MEMBER_BY_ID.read({"id": member_id}),
-        read(f"SELECT {shops.COLUMNS} FROM shops WHERE id = :s", {"s": shop_id}),
+        SHOP_BY_ID.read({"id": shop_id}),
         read(
             "SELECT c.product_id, c.qty FROM cart_lines c WHERE c.member_id = :m AND c.shop_id = :s "
             "ORDER BY c.product_id",
             {"m": member_id, "s": shop_id},
         ),
-        read(
-            f"SELECT {', '.join('p.' + c.strip() for c in catalog.COLUMNS.split(','))} FROM products p "
-            "JOIN cart_lines c ON c.product_id = p.id WHERE c.member_id = :m AND c.shop_id = :s",
-            {"m": member_id, "s": shop_id},
-        ),
+        _BASKET_PRODUCTS.read({"m": member_id, "s": shop_id}),
         read("SELECT id, buyer_id, shop_id FROM orders WHERE idempotency_key = :k", {"k": idempotency_key or ""}),
         *fulfilment.reads(member_id, shop_id),
     ]
@@ -375,7 +384,7 @@ async def _load_basket(uow: UnitOfWork, member_id: int, shop_id: int, idempotenc
         member = await members.get(uow, member.id)
     if not shop_rows:
         raise UnknownShop(f"no shop {shop_id}", shop=shop_id)
-    products = {p.id: p for p in map(catalog.from_row, product_rows)}
+    products = {p.id: p for p in (product_of(_BASKET_PRODUCTS.named(r)) for r in product_rows)}
     earlier_id = None
     if earlier:
         if _int(earlier[0][1]) != member.id:
@@ -385,7 +394,7 @@ async def _load_basket(uow: UnitOfWork, member_id: int, shop_id: int, idempotenc
             raise InvalidInput("that request key was used for an order at another shop", field="idempotency_key")
     return _Basket(
         member,
-        shops.from_row(shop_rows[0]),
+        shop_of(SHOP_BY_ID.named(shop_rows[0])),
         [(products.get(_int(pid)), _int(qty), _int(pid)) for pid, qty in cart_rows],
         earlier_id,
         choice_rows,
@@ -504,7 +513,7 @@ async def _reserve_and_insert(
     return _int(results[-1][0][0])
 
 
-def _place_request(member: Member, shop: shops.Shop, order_id: int, plan: _Placement) -> Request:
+def _place_request(member: Member, shop: Shop, order_id: int, plan: _Placement) -> Request:
     return Request(
         actor=member.key_label,
         kind="order.place",
@@ -549,7 +558,7 @@ def _placement_writes(
 
 
 def _check_share(
-    market: Services, member: Member, shop: shops.Shop, subtotal: int, delivery_fee: int, bnm_share: int | None
+    market: Services, member: Member, shop: Shop, subtotal: int, delivery_fee: int, bnm_share: int | None
 ) -> int:
     share = member.bnm_share_pref if bnm_share is None else bnm_share
     validate.whole_number(share, "bnm_share", low=0, high=100)
@@ -572,7 +581,7 @@ async def _plan_payment(
     market: Services,
     uow: UnitOfWork,
     member: Member,
-    shop: shops.Shop,
+    shop: Shop,
     order_id: int,
     subtotal: int,
     delivery_fee: int,
@@ -737,7 +746,7 @@ async def pay_order(
     return await get(uow, order.id)
 
 
-async def _delivery_region(uow: UnitOfWork, order: Order, shop: shops.Shop) -> str:
+async def _delivery_region(uow: UnitOfWork, order: Order, shop: Shop) -> str:
     if order.address_id is not None and order.pickup_at is None:
         rows = await uow.fetch("SELECT region FROM addresses WHERE id = :a", {"a": order.address_id})
         if rows and rows[0][0]:

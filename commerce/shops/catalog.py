@@ -3,121 +3,73 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+
+from sqlalchemy import bindparam, select
 
 from commerce import validate
-from commerce.errors import InvalidInput, ShopNotVerified, UnknownProduct
+from commerce.errors import InvalidInput
 from commerce.members import identity
 from commerce.members import service as members
 from commerce.members.rows import Member
+from commerce.schema import products
 from commerce.search import service as search
 from commerce.services import Services
 from commerce.shops import service as shops
-from ledger.db import UnitOfWork
+from commerce.shops.errors import ShopNotVerified, UnknownProduct
+from commerce.shops.rows import PRODUCT_BY_ID, PRODUCT_COLUMNS, Product, product_of
+from commerce.statements import Statement
+from ledger.db import UnitOfWork, in_clause
 from ledger.service import Request
 
 CATEGORIES = ("채소", "과일", "수산", "정육", "곡물", "반찬", "가공식품", "생활용품", "기타")
-COLUMNS = (
-    "id, shop_id, name, category, unit, price, stock, photos, active, origin_region, origin_producer, "
-    "ingredients, certifications, produced_on, description, listed_seq"
-)
 
 
-@dataclass(frozen=True, slots=True)
-class Product:
-    id: int
-    shop_id: int
-    name: str
-    category: str
-    unit: str
-    price: int
-    stock: int
-    photos: tuple[str, ...]
-    active: bool
-    origin_region: str
-    origin_producer: str
-    ingredients: str
-    certifications: tuple[str, ...]
-    produced_on: str | None
-    description: str
-    listed_seq: int
-
-    @property
-    def available(self) -> bool:
-        return self.active and self.stock > 0
-
-
-def from_row(row: tuple[object, ...]) -> Product:
-    (
-        pid,
-        shop_id,
-        name,
-        category,
-        unit,
-        price,
-        stock,
-        photos,
-        active,
-        region,
-        producer,
-        ingredients,
-        certs,
-        on,
-        desc,
-        seq,
-    ) = row
-    return Product(
-        int(pid),  # type: ignore[call-overload]
-        int(shop_id),  # type: ignore[call-overload]
-        str(name),
-        str(category),
-        str(unit),
-        int(price),  # type: ignore[call-overload]
-        int(stock),  # type: ignore[call-overload]
-        tuple(json.loads(str(photos))),
-        bool(active),
-        str(region),
-        str(producer),
-        str(ingredients),
-        tuple(json.loads(str(certs))),
-        None if on is None else str(on),
-        str(desc),
-        int(seq),  # type: ignore[call-overload]
+@functools.cache
+def _listing(by_shop: bool, by_category: bool) -> Statement:
+    """The active products a listing asks for, in stock first (one statement per combination of filters)."""
+    query = select(*PRODUCT_COLUMNS).where(products.c.active == 1)
+    if by_shop:
+        query = query.where(products.c.shop_id == bindparam("shop"))
+    if by_category:
+        query = query.where(products.c.category == bindparam("category"))
+    in_stock = (products.c.stock > 0).desc()
+    return Statement.of(
+        query.order_by(in_stock, products.c.name, products.c.id).limit(bindparam("limit")).offset(bindparam("offset"))
     )
 
 
+# A page of ids (its length varies) is added to it as ``IN (:p0, …)``.
+_ANY_OF = Statement.of(select(*PRODUCT_COLUMNS))
+
+
 async def get(uow: UnitOfWork, product_id: int) -> Product:
-    rows = await uow.fetch(f"SELECT {COLUMNS} FROM products WHERE id = :id", {"id": product_id})
+    rows = await uow.fetch(PRODUCT_BY_ID.sql, {"id": product_id})
     if not rows:
         raise UnknownProduct(f"no product {product_id}", product=product_id)
-    return from_row(rows[0])
+    return product_of(PRODUCT_BY_ID.named(rows[0]))
 
 
 async def get_many(uow: UnitOfWork, product_ids: Sequence[int]) -> dict[int, Product]:
     if not product_ids:
         return {}
-    from ledger.db import in_clause
-
     clause, params = in_clause("p", list(product_ids))
-    rows = await uow.fetch(f"SELECT {COLUMNS} FROM products WHERE id IN {clause}", params)
-    return {p.id: p for p in map(from_row, rows)}
+    rows = await uow.fetch(f"{_ANY_OF.sql} WHERE products.id IN {clause}", params)
+    return {p.id: p for p in (product_of(_ANY_OF.named(r)) for r in rows)}
 
 
 async def list_products(
     uow: UnitOfWork, *, shop_id: int | None = None, category: str | None = None, limit: int = 50, offset: int = 0
 ) -> list[Product]:
-    sql = f"SELECT {COLUMNS} FROM products WHERE active = 1"
+    listing = _listing(shop_id is not None, category is not None)
     params: dict[str, object] = {"limit": limit, "offset": offset}
     if shop_id is not None:
-        sql += " AND shop_id = :shop"
         params["shop"] = shop_id
     if category is not None:
-        sql += " AND category = :category"
         params["category"] = category
-    rows = await uow.fetch(sql + " ORDER BY stock > 0 DESC, name, id LIMIT :limit OFFSET :offset", params)
-    return [from_row(r) for r in rows]
+    return [product_of(listing.named(r)) for r in await uow.fetch(listing.sql, params)]
 
 
 def _date(value: str | None) -> str | None:

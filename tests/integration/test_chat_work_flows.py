@@ -26,6 +26,7 @@ from commerce.provenance import service as provenance
 from commerce.search import service as search
 from commerce.shops import catalog
 from commerce.shops import service as shops
+from commerce.shops.rows import Shop
 from commerce.wallet import service as wallet
 from ledger.verify import verify_ledger
 from tests.support.chat import ChatUser
@@ -183,7 +184,7 @@ async def test_shop_registered_approved_and_product_listed_with_photo(app: App) 
     await _ledger_ok(app)
 
 
-async def _shop_of(app: App, shop_id: int) -> shops.Shop:
+async def _shop_of(app: App, shop_id: int) -> Shop:
     async with app.db.unit_of_work() as uow:
         return await shops.get(uow, shop_id)
 

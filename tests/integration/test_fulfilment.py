@@ -31,6 +31,7 @@ from commerce.members.rows import Member
 from commerce.orders import service as orders
 from commerce.shops import catalog
 from commerce.shops import service as shops
+from commerce.shops.rows import Shop
 from commerce.wallet import service as wallet
 from ledger.db import UnitOfWork
 from ledger.errors import ChestnutError
@@ -413,6 +414,6 @@ def _ms(day: dt.datetime, hour: int) -> int:
     return int((day + dt.timedelta(hours=hour)).timestamp() * 1000)
 
 
-async def _shop(app: App, c: Cast) -> shops.Shop:
+async def _shop(app: App, c: Cast) -> Shop:
     async with app.db.snapshot() as snap:
         return await shops.get(snap, c.shop)

@@ -13,7 +13,7 @@ import pytest
 from bots.dialogue import ChatConfig, Dialogue
 from bots.flows import build_router
 from chestnut.bootstrap import App, batch_context
-from commerce.errors import NotAllowed, ShopNotVerified
+from commerce.errors import NotAllowed
 from commerce.exchange import service as bnm_market
 from commerce.members import identity
 from commerce.members import service as members
@@ -30,6 +30,8 @@ from commerce.members.sms import HttpSms, SmsRefused, SmsUnavailable
 from commerce.orders import service as orders
 from commerce.shops import catalog
 from commerce.shops import service as shops
+from commerce.shops.errors import ShopNotVerified
+from commerce.shops.rows import Product
 from commerce.wallet import service as wallet
 from ledger.db import UnitOfWork
 from scheduler.wiring import run_batch
@@ -144,7 +146,7 @@ async def test_selling_needs_a_shop_the_office_approved(app: App) -> None:
     owner = await _fresh(app, "stall")
     await verify_phone(app, owner, "010-2000-3003")  # a phone is not enough to sell
 
-    async def add(uow: UnitOfWork, shop_id: int) -> catalog.Product:
+    async def add(uow: UnitOfWork, shop_id: int) -> Product:
         return await catalog.add_product(
             m, uow, owner, shop_id, name="배추", category="채소", unit="1포기", price=3000, stock=5,
             origin_region="강원 평창", origin_producer="박씨네",

@@ -19,8 +19,6 @@ from commerce.errors import (
     NotAllowed,
     OutOfStock,
     PriceChanged,
-    UnknownProduct,
-    UnknownShop,
 )
 from commerce.members import service as members
 from commerce.members.errors import UnknownMember
@@ -28,6 +26,7 @@ from commerce.orders import service as orders
 from commerce.orders import settlement
 from commerce.shops import catalog
 from commerce.shops import service as shops
+from commerce.shops.errors import UnknownProduct, UnknownShop
 from commerce.wallet import service as wallet
 from ledger.db import UnitOfWork
 from ledger.errors import ChestnutError, InsufficientBalance

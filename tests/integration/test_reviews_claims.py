@@ -30,6 +30,7 @@ from commerce.orders import service as orders
 from commerce.orders import settlement
 from commerce.reviews import service as reviews
 from commerce.shops import catalog
+from commerce.shops.rows import Product
 from commerce.wallet import service as wallet
 from ledger.db import UnitOfWork
 from ledger.errors import ChestnutError, InsufficientBalance
@@ -176,7 +177,7 @@ async def test_buyer_reviews_each_product_of_a_delivered_order(app: App) -> None
     c = await cast(app)
     m = app.services
 
-    async def add_pear(uow: UnitOfWork) -> catalog.Product:
+    async def add_pear(uow: UnitOfWork) -> Product:
         return await catalog.add_product(
             m, uow, c.producer, c.shop, name="배", category="과일", unit="1개", price=3000, stock=9,
             origin_region="전남 나주", origin_producer="김씨네 과수원",
@@ -334,7 +335,7 @@ async def test_review_of_an_unknown_order_is_refused(app: App) -> None:
 async def test_review_of_a_product_not_in_the_order_is_refused(app: App) -> None:
     c = await cast(app)
 
-    async def add_pear(uow: UnitOfWork) -> catalog.Product:
+    async def add_pear(uow: UnitOfWork) -> Product:
         return await catalog.add_product(
             app.services, uow, c.producer, c.shop, name="배", category="과일", unit="1개", price=3000, stock=9,
             origin_region="전남 나주", origin_producer="김씨네 과수원",
