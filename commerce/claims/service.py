@@ -43,7 +43,7 @@ from commerce.orders import service as orders
 from commerce.orders import settlement
 from commerce.services import Services
 from commerce.shops import service as shops
-from commerce.trust import abuse
+from commerce.trust import queries as trust_queries
 from ledger.db import UnitOfWork, in_clause, write
 from ledger.errors import NotFound
 from ledger.keys import ROLE_OPERATOR
@@ -217,7 +217,7 @@ async def open_claim(
         raise InvalidInput(f"claim kind must be one of {KINDS}", field="kind")
     clean = _text(text, "text")
     member = await members.get(uow, member_id)
-    await abuse.require_claims_allowed(uow, member.id)  # habitual returns: the office approves further claims
+    await trust_queries.require_claims_allowed(uow, member.id)  # habitual returns: the office approves further claims
     order = await orders.lock(uow, order_id)
     if order.buyer_id != member.id:
         raise NotAllowed("only the buyer can open a claim on an order", order=order.id)

@@ -14,6 +14,7 @@ from commerce.reviews import service as reviews
 from commerce.shops import catalog
 from commerce.shops import service as shops
 from commerce.trust import abuse
+from commerce.trust import queries as trust_queries
 from commerce.trust.standing import load_facts, reputation
 from commerce.wallet import service as wallet
 from ledger.errors import ChestnutError
@@ -120,10 +121,10 @@ async def test_a_burst_of_copied_reviews_is_held_explained_appealed_and_released
         assert (await reviews.rating_summary(uow, shop_id=c.shop)).count == 0
         assert reputation(await load_facts(uow), c.shop).rating.count == 0
         # The member is told why, and their rewards wait.
-        told = await abuse.notices(uow, c.shopper)
+        told = await trust_queries.notices(uow, c.shopper)
         assert told and all(n.reason for n in told)
         assert "10분" in burst.reason
-        assert await abuse.rewards_withheld(uow, c.shopper) is not None
+        assert await trust_queries.rewards_withheld(uow, c.shopper) is not None
         # Nobody else may appeal for them; the member may, once.
         with pytest.raises(ChestnutError) as refused:
             await abuse.appeal(m, uow, c.producer, burst.id, "제가 대신")
