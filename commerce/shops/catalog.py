@@ -6,6 +6,7 @@ import datetime as dt
 import functools
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from sqlalchemy import bindparam, select
 
@@ -109,62 +110,131 @@ async def add_product(
     if not shop.verified:
         raise ShopNotVerified("the market office has not verified this shop yet", shop=shop.id)
     identity.require(producer, identity.OPERATOR, action="sell")
-    if category not in CATEGORIES:
-        raise InvalidInput(f"category must be one of {', '.join(CATEGORIES)}", field="category")
-    fields = {
-        "name": validate.text(name, "name", max_len=60),
-        "unit": validate.text(unit, "unit", max_len=20),
-        "origin_region": validate.text(origin_region, "origin_region", max_len=64),
-        "origin_producer": validate.text(origin_producer, "origin_producer", max_len=64),
-        "ingredients": validate.text(ingredients, "ingredients", max_len=300, required=False),
-        "description": validate.text(description, "description", max_len=500, required=False, multiline=True),
-    }
-    certs = [validate.text(c, "certification", max_len=40) for c in certifications]
-    photo_refs = [validate.text(p, "photo", max_len=200) for p in photos][:5]
-    clean_price = check_price(price, market)
-    clean_stock = validate.whole_number(stock, "stock", low=0, high=1_000_000)
-    on = _date(produced_on)
+    listing = _Listing.checked(
+        market,
+        name=name,
+        category=category,
+        unit=unit,
+        price=price,
+        stock=stock,
+        origin_region=origin_region,
+        origin_producer=origin_producer,
+        ingredients=ingredients,
+        certifications=certifications,
+        produced_on=produced_on,
+        description=description,
+        photos=photos,
+    )
     rows = await uow.fetch(
         "INSERT INTO products (shop_id, name, category, unit, price, stock, photos, active, origin_region, "
         "origin_producer, ingredients, certifications, produced_on, description, search_text, listed_seq, "
         "updated_ms) VALUES (:shop, :name, :category, :unit, :price, :stock, :photos, 1, :origin_region, "
         ":origin_producer, :ingredients, :certs, :on, :description, :search, 0, :now) RETURNING id",
-        {
-            **fields,
-            "shop": shop.id,
-            "category": category,
-            "price": clean_price,
-            "stock": clean_stock,
-            "photos": json.dumps(photo_refs, ensure_ascii=False),
-            "certs": json.dumps(certs, ensure_ascii=False),
-            "on": on,
-            "search": search.index_text(fields["name"], category),
-            "now": market.clock(),
-        },
+        {**listing.params(), "shop": shop.id, "now": market.clock()},
     )
     product_id = int(rows[0][0])
     recorded = await market.ledger.record(
-        uow,
-        Request(
-            actor=producer.key_label,
-            kind="product.list",
-            body={
-                "product": product_id,
-                "shop": shop.id,
-                "name": fields["name"],
-                "category": category,
-                "unit": fields["unit"],
-                "price": clean_price,
-                "stock": clean_stock,
-                "origin": {"region": fields["origin_region"], "producer": fields["origin_producer"]},
-                "ingredients": fields["ingredients"],
-                "certifications": certs,
-                "produced_on": on,
-            },
-        ),
+        uow, Request(actor=producer.key_label, kind="product.list", body=listing.body(product_id, shop.id))
     )
     await uow.execute("UPDATE products SET listed_seq = :seq WHERE id = :id", {"seq": recorded.seq, "id": product_id})
     return await get(uow, product_id)
+
+
+@dataclass(frozen=True, slots=True)
+class _Listing:
+    """A new product's fields, checked: what its row and its ``product.list`` entry hold."""
+
+    name: str
+    category: str
+    unit: str
+    price: int
+    stock: int
+    origin_region: str
+    origin_producer: str
+    ingredients: str
+    certifications: list[str]
+    produced_on: str | None
+    description: str
+    photos: list[str]
+
+    @classmethod
+    def checked(
+        cls,
+        market: Services,
+        *,
+        name: str,
+        category: str,
+        unit: str,
+        price: int,
+        stock: int,
+        origin_region: str,
+        origin_producer: str,
+        ingredients: str,
+        certifications: Sequence[str],
+        produced_on: str | None,
+        description: str,
+        photos: Sequence[str],
+    ) -> _Listing:
+        """``InvalidInput`` naming the first field that is not right."""
+        if category not in CATEGORIES:
+            raise InvalidInput(f"category must be one of {', '.join(CATEGORIES)}", field="category")
+        name = validate.text(name, "name", max_len=60)
+        unit = validate.text(unit, "unit", max_len=20)
+        origin_region = validate.text(origin_region, "origin_region", max_len=64)
+        origin_producer = validate.text(origin_producer, "origin_producer", max_len=64)
+        ingredients = validate.text(ingredients, "ingredients", max_len=300, required=False)
+        description = validate.text(description, "description", max_len=500, required=False, multiline=True)
+        certs = [validate.text(c, "certification", max_len=40) for c in certifications]
+        photo_refs = [validate.text(p, "photo", max_len=200) for p in photos][:5]
+        clean_price = check_price(price, market)
+        clean_stock = validate.whole_number(stock, "stock", low=0, high=1_000_000)
+        on = _date(produced_on)
+        return cls(
+            name=name,
+            category=category,
+            unit=unit,
+            price=clean_price,
+            stock=clean_stock,
+            origin_region=origin_region,
+            origin_producer=origin_producer,
+            ingredients=ingredients,
+            certifications=certs,
+            produced_on=on,
+            description=description,
+            photos=photo_refs,
+        )
+
+    def params(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "unit": self.unit,
+            "origin_region": self.origin_region,
+            "origin_producer": self.origin_producer,
+            "ingredients": self.ingredients,
+            "description": self.description,
+            "category": self.category,
+            "price": self.price,
+            "stock": self.stock,
+            "photos": json.dumps(self.photos, ensure_ascii=False),
+            "certs": json.dumps(self.certifications, ensure_ascii=False),
+            "on": self.produced_on,
+            "search": search.index_text(self.name, self.category),
+        }
+
+    def body(self, product_id: int, shop_id: int) -> dict[str, object]:
+        return {
+            "product": product_id,
+            "shop": shop_id,
+            "name": self.name,
+            "category": self.category,
+            "unit": self.unit,
+            "price": self.price,
+            "stock": self.stock,
+            "origin": {"region": self.origin_region, "producer": self.origin_producer},
+            "ingredients": self.ingredients,
+            "certifications": self.certifications,
+            "produced_on": self.produced_on,
+        }
 
 
 async def _owned(uow: UnitOfWork, producer_id: int, product_id: int) -> tuple[Member, Product]:

@@ -108,6 +108,52 @@ async def open_shop(
     referral_bp: int = 0,
 ) -> Shop:
     owner = await members.get(uow, owner_id)
+    fields = _checked(
+        name=name,
+        kind=kind,
+        region=region,
+        market_name=market_name,
+        phone=phone,
+        business_no=business_no,
+        bnm_max_share=bnm_max_share,
+        delivery_regions=delivery_regions,
+        delivery_fee=delivery_fee,
+        referral_bp=referral_bp,
+    )
+    rows = await uow.fetch(
+        "INSERT INTO shops (owner_id, name, kind, market, region, phone, business_no, bnm_max_share, "
+        "delivery_regions, delivery_fee, status, referral_bp, created_ms) VALUES (:owner, :name, :kind, :market, "
+        ":region, :phone, :bno, :share, :regions, :fee, 'pending', :referral, :now) RETURNING id",
+        {**fields, "owner": owner.id, "now": market.clock()},
+    )
+    shop_id = int(rows[0][0])
+    body = {
+        "shop": shop_id,
+        "name": fields["name"],
+        "kind": kind,
+        "market": fields["market"],
+        "region": fields["region"],
+        "bnm_max_share": fields["share"],
+        "delivery_fee": fields["fee"],
+    }
+    await market.ledger.record(uow, Request(actor=owner.key_label, kind="shop.open", body=body))
+    return await get(uow, shop_id)
+
+
+def _checked(
+    *,
+    name: str,
+    kind: str,
+    region: str,
+    market_name: str | None,
+    phone: str | None,
+    business_no: str | None,
+    bnm_max_share: int,
+    delivery_regions: Sequence[str],
+    delivery_fee: int,
+    referral_bp: int,
+) -> dict[str, object]:
+    """A new shop's fields as its row takes them; ``InvalidInput`` naming the first that is not right."""
     if kind not in KINDS:
         raise InvalidInput(f"shop kind must be one of {KINDS}", field="kind")
     clean_name = validate.text(name, "name", max_len=60)
@@ -121,47 +167,19 @@ async def open_shop(
     regions = [validate.text(r, "delivery region", max_len=64) for r in delivery_regions]
     if any("," in r for r in regions):
         raise InvalidInput("delivery regions are names without commas", field="delivery_regions")
-    share = validate.whole_number(bnm_max_share, "bnm_max_share", low=0, high=100)
-    fee = validate.whole_number(delivery_fee, "delivery_fee", low=0, high=1_000_000)
-    # A recommender's commission comes from the shop's proceeds: at most half (issue: ads and rewards).
-    referral = validate.whole_number(referral_bp, "referral_bp", low=0, high=5000)
-    rows = await uow.fetch(
-        "INSERT INTO shops (owner_id, name, kind, market, region, phone, business_no, bnm_max_share, "
-        "delivery_regions, delivery_fee, status, referral_bp, created_ms) VALUES (:owner, :name, :kind, :market, "
-        ":region, :phone, :bno, :share, :regions, :fee, 'pending', :referral, :now) RETURNING id",
-        {
-            "owner": owner.id,
-            "name": clean_name,
-            "kind": kind,
-            "market": clean_market,
-            "region": clean_region,
-            "phone": clean_phone,
-            "bno": business_no.replace("-", "") if business_no else None,
-            "share": share,
-            "regions": ",".join(regions),
-            "fee": fee,
-            "referral": referral,
-            "now": market.clock(),
-        },
-    )
-    shop_id = int(rows[0][0])
-    await market.ledger.record(
-        uow,
-        Request(
-            actor=owner.key_label,
-            kind="shop.open",
-            body={
-                "shop": shop_id,
-                "name": clean_name,
-                "kind": kind,
-                "market": clean_market,
-                "region": clean_region,
-                "bnm_max_share": share,
-                "delivery_fee": fee,
-            },
-        ),
-    )
-    return await get(uow, shop_id)
+    return {
+        "name": clean_name,
+        "kind": kind,
+        "market": clean_market,
+        "region": clean_region,
+        "phone": clean_phone,
+        "bno": business_no.replace("-", "") if business_no else None,
+        "share": validate.whole_number(bnm_max_share, "bnm_max_share", low=0, high=100),
+        "regions": ",".join(regions),
+        "fee": validate.whole_number(delivery_fee, "delivery_fee", low=0, high=1_000_000),
+        # A recommender's commission comes from the shop's proceeds: at most half (issue: ads and rewards).
+        "referral": validate.whole_number(referral_bp, "referral_bp", low=0, high=5000),
+    }
 
 
 async def verify_shop(
