@@ -78,15 +78,6 @@ class AlreadyTaken(CommerceError):
     http_status = 409
 
 
-class AlreadyReviewed(CommerceError):
-    code = "already_reviewed"
-    http_status = 409
-
-
-class ClaimWindowClosed(CommerceError):
-    code = "claim_window_closed"
-
-
 class GatewayError(CommerceError):
     code = "payment_gateway_error"
     http_status = 502

@@ -35,7 +35,10 @@ from bots.flows.producer import (
 from bots.messages import Button, Screen
 from bots.texts import won
 from commerce import validate
+from commerce.claims import queries as claim_queries
 from commerce.claims import service as claims
+from commerce.claims.errors import UnknownClaim
+from commerce.claims.rows import Claim
 from commerce.errors import InvalidInput
 from commerce.members import identity
 from commerce.members import service as members
@@ -85,7 +88,7 @@ async def home(ctx: Ctx, _args: list[str]) -> Screen:
     if not ctx.member.has("operator"):
         return _denied(ctx)
     waiting = await _pending_shops(ctx)
-    disputes = await claims.escalated(ctx.uow, limit=100)
+    disputes = await claim_queries.escalated(ctx.uow, limit=100)
     return ctx.say(
         ctx.t("op.title", shops=len(waiting), claims=len(disputes)),
         [ctx.button("op.shops", "opsh", n=len(waiting)), ctx.button("op.courier", "opc")],
@@ -308,19 +311,19 @@ async def claim_list(ctx: Ctx, _args: list[str]) -> Screen:
     ctx.go()
     if not ctx.member.has("operator"):
         return _denied(ctx)
-    queue = await claims.escalated(ctx.uow, limit=PAGE)
+    queue = await claim_queries.escalated(ctx.uow, limit=PAGE)
     if not queue:
         return ctx.say(ctx.t("opcl.empty"), [ctx.button("home.work.operator", "op")])
     rows = [[ctx.button("opcl.button", f"opcv:{c.id}", id=c.id)] for c in queue]
     return ctx.say(ctx.t("opcl.title"), *rows, [ctx.button("home.work.operator", "op")])
 
 
-async def _escalated(ctx: Ctx, claim_id: object) -> tuple[claims.Claim, orders.Order] | None:
+async def _escalated(ctx: Ctx, claim_id: object) -> tuple[Claim, orders.Order] | None:
     if not isinstance(claim_id, int) or not ctx.member.has("operator"):
         return None
     try:
-        claim = await claims.get(ctx.uow, claim_id)
-    except claims.UnknownClaim:
+        claim = await claim_queries.get(ctx.uow, claim_id)
+    except UnknownClaim:
         return None
     if claim.status != "escalated":
         return None

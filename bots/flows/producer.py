@@ -30,7 +30,10 @@ from bots.flows import payload, shop_delivery
 from bots.messages import Button, Reply, Screen
 from bots.texts import bnm, won
 from commerce import validate
+from commerce.claims import queries as claim_queries
 from commerce.claims import service as claims
+from commerce.claims.errors import UnknownClaim
+from commerce.claims.rows import Claim
 from commerce.delivery import service as delivery
 from commerce.errors import InvalidInput, UnknownOrder
 from commerce.members import service as members
@@ -123,7 +126,7 @@ async def shop_home(ctx: Ctx, _args: list[str]) -> Screen:
             [ctx.button("ps.register", "psn")],
         )
     new = await orders.list_for_shop(ctx.uow, shop.id, states=("paid",))
-    open_claims = await claims.for_shop(ctx.uow, shop.id)
+    open_claims = await claim_queries.for_shop(ctx.uow, shop.id)
     return ctx.say(
         ctx.t("ps.home", name=shop.name, orders=len(new), claims=len(open_claims)),
         [ctx.button("ps.add", "pa"), ctx.button("ps.products", "pl")],
@@ -756,7 +759,7 @@ async def claim_list(ctx: Ctx, _args: list[str]) -> Screen:
     shop = await my_shop(ctx.uow, ctx.member.id)
     if shop is None or not shop.verified:
         return await shop_home(ctx, [])
-    inbox = await claims.for_shop(ctx.uow, shop.id)
+    inbox = await claim_queries.for_shop(ctx.uow, shop.id)
     if not inbox:
         return ctx.say(ctx.t("pcl.empty"), [ctx.button("home.work.producer", "ps")])
     lines = [ctx.t("pcl.title")]
@@ -764,18 +767,18 @@ async def claim_list(ctx: Ctx, _args: list[str]) -> Screen:
     return ctx.say("\n".join(lines), *[[ctx.button("pcl.button", f"pclv:{c.id}", id=c.id)] for c in inbox[:PAGE]])
 
 
-async def _shop_claim(ctx: Ctx, claim_id: int | None) -> tuple[claims.Claim, orders.Order] | None:
+async def _shop_claim(ctx: Ctx, claim_id: int | None) -> tuple[Claim, orders.Order] | None:
     if claim_id is None:
         return None
     try:
-        claim = await claims.get(ctx.uow, claim_id)
-    except claims.UnknownClaim:
+        claim = await claim_queries.get(ctx.uow, claim_id)
+    except UnknownClaim:
         return None
     order = await _shop_order(ctx, [str(claim.order_id)])
     return None if order is None else (claim, order)
 
 
-def claim_card_text(ctx: Ctx, claim: claims.Claim, order: orders.Order) -> str:
+def claim_card_text(ctx: Ctx, claim: Claim, order: orders.Order) -> str:
     return ctx.t(
         "pcl.card",
         id=claim.id,

@@ -22,10 +22,12 @@ from bots.messages import Button, Reply, Screen
 from bots.texts import won
 from commerce.claims import service as claims
 from commerce.delivery import service as delivery
-from commerce.errors import AlreadyReviewed, InvalidInput, NotAllowed
+from commerce.errors import InvalidInput, NotAllowed
 from commerce.orders import service as orders
 from commerce.provenance import service as provenance
+from commerce.reviews import queries as review_queries
 from commerce.reviews import service as reviews
+from commerce.reviews.errors import AlreadyReviewed
 from commerce.search import service as product_search
 from commerce.shops import catalog, product_code
 from commerce.shops import service as shops
@@ -195,7 +197,7 @@ async def search(ctx: Ctx, args: list[str]) -> Screen:
 async def product(ctx: Ctx, args: list[str]) -> Screen:
     found = await catalog.get(ctx.uow, _arg(args, 0))
     owner = await shops.get(ctx.uow, found.shop_id)
-    rating = await reviews.rating_summary(ctx.uow, product_id=found.id)
+    rating = await review_queries.rating_summary(ctx.uow, product_id=found.id)
     lines = [
         ctx.t("product.price", price=won(found.price, ctx.lang), unit=found.unit),
         ctx.t("product.shop", shop=owner.name, market=owner.market or owner.region),
@@ -381,7 +383,11 @@ async def order(ctx: Ctx, args: list[str]) -> Screen:
     if found.state in ("picked_up", "delivered"):
         rows.append([ctx.button("order.received", f"rcv:{found.id}")])
     if found.state in ("delivered", "confirmed", "settled"):
-        review = [ctx.button("order.review", f"rv:{found.id}")] if await reviews.not_reviewed(ctx.uow, found.id) else []
+        review = (
+            [ctx.button("order.review", f"rv:{found.id}")]
+            if await review_queries.not_reviewed(ctx.uow, found.id)
+            else []
+        )
         rows.append([*review, ctx.button("order.claim", f"cl:{found.id}")])
     rows.append(
         [*([Button(ctx.t("shop.call"), phone=owner.phone)] if owner.phone else []), ctx.button("home.orders", "orders")]
@@ -411,7 +417,7 @@ async def cancel(ctx: Ctx, args: list[str]) -> Screen:
 
 async def received(ctx: Ctx, args: list[str]) -> Screen:
     found = await orders.confirm_receipt(ctx.services, ctx.uow, ctx.member.id, _arg(args, 0))
-    if not await reviews.not_reviewed(ctx.uow, found.id):  # reviewed while it was marked delivered
+    if not await review_queries.not_reviewed(ctx.uow, found.id):  # reviewed while it was marked delivered
         return ctx.say(ctx.t("order.thanks_reviewed", id=found.id), [ctx.button("home.orders", "orders")])
     return ctx.say(ctx.t("order.thanks", id=found.id), [ctx.button("order.review", f"rv:{found.id}")])
 
@@ -422,7 +428,7 @@ async def review(ctx: Ctx, args: list[str]) -> Screen:
     if found.buyer_id != ctx.member.id:
         raise NotAllowed("only the buyer reviews this order", order=found.id)
     if len(args) < 2:
-        left = set(await reviews.not_reviewed(ctx.uow, found.id))
+        left = set(await review_queries.not_reviewed(ctx.uow, found.id))
         lines = [x for x in found.lines if x.product_id in left]
         if not lines:  # every product reviewed already (a button from before)
             raise AlreadyReviewed("every product of this order has a review", order=found.id)

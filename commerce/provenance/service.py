@@ -21,7 +21,7 @@ from commerce import validate
 from commerce.errors import InvalidInput, InvalidState, NotAllowed
 from commerce.members import service as members
 from commerce.orders import service as orders
-from commerce.reviews.service import RatingSummary, product_rating_read, rating_from_rows
+from commerce.reviews.queries import RatingSummary, product_rating_read, rating_from_rows
 from commerce.schema import products, provenance_events
 from commerce.schema import shops as shops_table
 from commerce.services import Services

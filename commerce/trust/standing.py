@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from commerce.reviews.service import RatingSummary
+from commerce.reviews.queries import RatingSummary
 from ledger.db import UnitOfWork
 from ledger.model import split_entry
 

@@ -10,6 +10,7 @@ from commerce.claims import service as claims
 from commerce.delivery import service as delivery
 from commerce.members import service as members
 from commerce.orders import service as orders
+from commerce.reviews import queries as review_queries
 from commerce.reviews import service as reviews
 from commerce.shops import catalog
 from commerce.shops import service as shops
@@ -117,8 +118,8 @@ async def test_a_burst_of_copied_reviews_is_held_explained_appealed_and_released
         hold_entry = decode_entry_json(await m.ledger.entry(uow, burst.seq))["signed"]
         assert hold_entry["kind"] == "abuse.hold" and hold_entry["body"]["rule"] == "review_burst"
         # Held reviews leave the product's page and the shop's stars, on our tables and on the ledger.
-        assert await reviews.reviews_for_product(uow, spam[0]) == []
-        assert (await reviews.rating_summary(uow, shop_id=c.shop)).count == 0
+        assert await review_queries.reviews_for_product(uow, spam[0]) == []
+        assert (await review_queries.rating_summary(uow, shop_id=c.shop)).count == 0
         assert reputation(await load_facts(uow), c.shop).rating.count == 0
         # The member is told why, and their rewards wait.
         told = await trust_queries.notices(uow, c.shopper)
@@ -136,7 +137,7 @@ async def test_a_burst_of_copied_reviews_is_held_explained_appealed_and_released
         await uow.commit()
     async with app.db.unit_of_work() as uow:
         review_id = int(burst.subject.split(":")[1])
-        assert (await reviews.get(uow, review_id)).status == "visible"
+        assert (await review_queries.get(uow, review_id)).status == "visible"
         # A second scan opens nothing new (one case per rule, member and subject).
         assert await abuse.scan(m, uow) == []
         await uow.commit()

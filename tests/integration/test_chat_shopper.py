@@ -14,7 +14,7 @@ from commerce.delivery import service as delivery
 from commerce.members import service as members
 from commerce.members.rows import Member
 from commerce.orders import service as orders
-from commerce.reviews import service as reviews
+from commerce.reviews import queries as review_queries
 from commerce.shops import catalog
 from commerce.shops import service as shops
 from commerce.wallet import service as wallet
@@ -367,7 +367,7 @@ async def test_receipt_review_and_claim_by_chat(app: App) -> None:
     await shopper.send("아주 달고 맛있어요")
     assert "후기 고마워요" in shopper.text
     async with app.db.snapshot() as snap:
-        (review,) = await reviews.reviews_for_product(snap, c.product)
+        (review,) = await review_queries.reviews_for_product(snap, c.product)
     assert (review.rating, review.text) == (5, "아주 달고 맛있어요")
 
     await shopper.tap("처음으로")
@@ -430,7 +430,7 @@ async def test_review_is_offered_while_a_product_of_the_order_has_none(app: App)
     await shopper.tap("잘 받았어요")
     assert "후기도 고마워요" in shopper.text and not review_offered() and shopper.find("내 주문")
     async with app.db.snapshot() as snap:
-        assert await reviews.not_reviewed(snap, order.id) == []
+        assert await review_queries.not_reviewed(snap, order.id) == []
 
 
 async def test_cancel_before_the_shop_accepts_returns_every_won(app: App) -> None:

@@ -17,6 +17,7 @@ from bots.dialogue import FloodGate
 from bots.flows.producer import parse_amount
 from bots.messages import Screen
 from chestnut.bootstrap import App
+from commerce.claims import queries as claim_queries
 from commerce.claims import service as claims
 from commerce.delivery import service as delivery
 from commerce.members import service as members
@@ -392,7 +393,7 @@ async def test_producer_answers_a_claim_and_the_office_decides(app: App) -> None
     await farmer.tap("답 보내기")
     assert "답을 보냈어요" in farmer.text
     async with app.db.unit_of_work() as uow:
-        answered = await claims.get(uow, claim.id)
+        answered = await claim_queries.get(uow, claim.id)
         assert (answered.status, answered.resolution, answered.refund_amount) == ("answered", "refund_partial", 3000)
         await claims.escalate(app.services, uow, c.shopper, claim.id, text="전부 멍들었어요")
         await uow.commit()
@@ -408,7 +409,7 @@ async def test_producer_answers_a_claim_and_the_office_decides(app: App) -> None
     await office.tap("결정하기")
     assert "결정했어요" in office.text
     async with app.db.unit_of_work() as uow:
-        decided = await claims.get(uow, claim.id)
+        decided = await claim_queries.get(uow, claim.id)
         assert (decided.status, decided.resolution) == ("resolved", "refund_full")
         assert (await wallet.balances(app.services, uow, c.shopper)).btl_available == 100_000
     await _ledger_ok(app)
@@ -427,7 +428,7 @@ async def test_producer_rejects_a_claim_with_a_reason(app: App) -> None:
     assert "당도 검사" in farmer.text
     await farmer.tap("답 보내기")
     async with app.db.unit_of_work() as uow:
-        answered = await claims.get(uow, claim.id)
+        answered = await claim_queries.get(uow, claim.id)
     assert (answered.status, answered.resolution) == ("answered", "reject")
     assert answered.answer == "당도 검사를 통과한 사과예요"
 
