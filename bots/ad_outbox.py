@@ -18,13 +18,14 @@ from bots.messages import Button, Reply, Screen
 from bots.notify import Notifier, PushFailed, reachable_of, record_reach
 from bots.texts import t
 from commerce.shops import service as shops
+from commerce.shops.rows import Shop
 from ledger.storage.unit_of_work import Database, UnitOfWork
 
 KAKAO_BATCH = 100
 
 
 def ad_screen(
-    lang: str, campaign: Campaign, shop: shops.Shop, token: str, office_phone: str, *, kakao: bool = False
+    lang: str, campaign: Campaign, shop: Shop, token: str, office_phone: str, *, kakao: bool = False
 ) -> Screen:
     """ "(광고)" first, the shop and a contact, the tracked open and the one-tap opt-out."""
     text = t(lang, "ad.message", shop=shop.name, message=campaign.message, phone=shop.phone or office_phone)
@@ -106,7 +107,7 @@ class AdOutbox:
     async def _kakao(
         self,
         campaign: Campaign,
-        shop: shops.Shop,
+        shop: Shop,
         items: list[Item],
         outcomes: dict[int, str],
         log: SendLog,

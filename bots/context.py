@@ -13,7 +13,7 @@ from typing import Any
 
 from bots.messages import Button, Incoming, Reply, Screen
 from bots.texts import t
-from commerce.members import service as members
+from commerce.members.rows import Member
 from commerce.search.service import SearchIndex
 from commerce.services import Services
 from ledger.storage.unit_of_work import UnitOfWork
@@ -50,7 +50,7 @@ class Ctx:
     uow: UnitOfWork
     index: SearchIndex
     config: ChatConfig
-    member: members.Member
+    member: Member
     msg: Incoming
     state: str
     data: dict[str, Any]

@@ -36,6 +36,7 @@ from bots.messages import Incoming, Reply, Screen
 from bots.router import Routed, Router
 from bots.texts import t
 from commerce.members import service as members
+from commerce.members.rows import Member
 from commerce.search.service import SearchIndex
 from commerce.services import Services
 from ledger.errors import ChestnutError
@@ -103,7 +104,7 @@ class Dialogue:
                 return screen
         return await self._write(msg, routed)
 
-    def _ctx(self, uow: UnitOfWork, member: members.Member, msg: Incoming, was: Conversation) -> Ctx:
+    def _ctx(self, uow: UnitOfWork, member: Member, msg: Incoming, was: Conversation) -> Ctx:
         # A copy of the notes: handlers change them in place, and only a real change is saved.
         notes = copy.deepcopy(was.data)
         return Ctx(self.services, uow, self.index, self.config, member, msg, was.state, notes)
@@ -147,7 +148,7 @@ class Dialogue:
             await uow.commit()
             return screen
 
-    async def _member(self, uow: UnitOfWork, msg: Incoming) -> members.Member:
+    async def _member(self, uow: UnitOfWork, msg: Incoming) -> Member:
         found = await members.by_identity(uow, msg.channel, msg.user_id)
         if found is not None:
             return found

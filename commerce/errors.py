@@ -13,18 +13,6 @@ class CommerceError(ChestnutError):
     code = "commerce_error"
 
 
-class UnknownMember(NotFound):
-    code = "unknown_member"
-
-
-class UnknownShop(NotFound):
-    code = "unknown_shop"
-
-
-class UnknownProduct(NotFound):
-    code = "unknown_product"
-
-
 class UnknownOrder(NotFound):
     code = "unknown_order"
 
@@ -47,61 +35,3 @@ class InvalidState(CommerceError):
 
     code = "invalid_state"
     http_status = 409
-
-
-class ShopNotVerified(CommerceError):
-    code = "shop_not_verified"
-
-
-class AlreadyReviewed(CommerceError):
-    code = "already_reviewed"
-    http_status = 409
-
-
-class ClaimWindowClosed(CommerceError):
-    code = "claim_window_closed"
-
-
-class PhoneInUse(CommerceError):
-    code = "phone_in_use"
-
-
-class WrongCode(CommerceError):
-    code = "wrong_verification_code"
-
-
-class CodeRequestedRecently(CommerceError):
-    code = "verification_code_requested_recently"
-    http_status = 429
-
-
-class CodeExpired(CommerceError):
-    code = "verification_code_expired"
-
-
-class PhoneCodeLimit(CommerceError):
-    """Too many codes sent to one phone number within the hour (whoever asked): ``wait_s`` until the next."""
-
-    code = "verification_code_limit"
-    http_status = 429
-
-
-class IdentityRequired(CommerceError):
-    """The action needs a higher identity level (``needed``: phone | operator) than the member has (``have``)."""
-
-    code = "identity_required"
-    http_status = 403
-
-
-class SmsError(CommerceError):
-    """The SMS gateway failed to take a message (see ``commerce.members.sms``)."""
-
-    code = "sms_failed"
-    http_status = 502
-
-
-class SmsNotConfigured(SmsError):
-    """No SMS sender is configured and codes may not be shown: sign-up by typed number is closed."""
-
-    code = "sms_not_configured"
-    http_status = 503

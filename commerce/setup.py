@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from commerce.exchange.service import ESCROW as MARKET_ESCROW
+from commerce.exchange.accounts import ESCROW as MARKET_ESCROW
 from commerce.orders.settlement import PLATFORM_FEES, REFUND_AFTER_SETTLEMENT
 from ledger import reads
 from ledger.model import AccountSpec

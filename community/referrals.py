@@ -33,6 +33,7 @@ from commerce.orders.rows import Order
 from commerce.services import Services
 from commerce.shops import catalog
 from commerce.shops import service as shops
+from commerce.shops.rows import Product, Shop
 from community import queries
 from ledger import reads
 from ledger.requests import Request
@@ -125,7 +126,7 @@ async def resolve(uow: UnitOfWork, link: str) -> Opened | None:
     return Opened(product, member if rows else None)
 
 
-async def set_commission(market: Services, uow: UnitOfWork, producer_id: int, shop_id: int, bp: int) -> shops.Shop:
+async def set_commission(market: Services, uow: UnitOfWork, producer_id: int, shop_id: int, bp: int) -> Shop:
     """The shop's owner sets what recommenders earn (basis points of the goods' value; 0 turns it off)."""
     shop = await shops.require_owner(uow, producer_id, shop_id)
     if type(bp) is not int or bp < 0:
@@ -142,7 +143,7 @@ async def set_commission(market: Services, uow: UnitOfWork, producer_id: int, sh
     return await shops.get(uow, shop.id)
 
 
-async def shareable(uow: UnitOfWork, product_id: int) -> tuple[catalog.Product, shops.Shop]:
+async def shareable(uow: UnitOfWork, product_id: int) -> tuple[Product, Shop]:
     """The product and its shop, if it can be recommended (sold by an open shop)."""
     product = await catalog.get(uow, product_id)
     shop = await shops.get(uow, product.shop_id)

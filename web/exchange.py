@@ -22,9 +22,11 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from commerce.errors import InvalidInput
-from commerce.exchange import service
+from commerce.exchange import queries
 from commerce.exchange.book import Level
 from commerce.exchange.price import DAY_MS, source_of
+from commerce.exchange.rows import MarketTrade
+from commerce.exchange.rules import DEFAULT_CONFIG
 from commerce.services import Services
 from ledger.api import json_dumps
 from ledger.storage.unit_of_work import Database
@@ -46,7 +48,7 @@ def _int_param(request: web.Request, name: str, default: int, low: int, high: in
     return int(raw)
 
 
-def _trade_json(t: service.MarketTrade) -> dict[str, Any]:
+def _trade_json(t: MarketTrade) -> dict[str, Any]:
     return {
         "id": t.id,
         "price": t.price,
@@ -206,9 +208,9 @@ class MarketApi:
     async def book(self, request: web.Request) -> web.Response:
         levels = _int_param(request, "levels", 10, 1, MAX_LEVELS)
         async with self.db.snapshot() as snap:
-            view = await service.book_view(snap, levels)
-            band = await service.band(self.market, snap)
-        config = service.DEFAULT_CONFIG
+            view = await queries.book_view(snap, levels)
+            band = await queries.band(self.market, snap)
+        config = DEFAULT_CONFIG
 
         def side(levels: tuple[Level, ...]) -> list[dict[str, int]]:
             return [{"price": lv.price, "units": lv.units, "orders": lv.orders} for lv in levels]
@@ -229,7 +231,7 @@ class MarketApi:
         since = _int_param(request, "since", 0, 0, 2**53 - 1)
         limit = _int_param(request, "limit", 500, 1, MAX_TRADES)
         async with self.db.snapshot() as snap:
-            found = await service.trades_since(snap, since, limit=limit)
+            found = await queries.trades_since(snap, since, limit=limit)
         return web.json_response(
             dumps=json_dumps,
             data={"trades": [_trade_json(t) for t in found], "next": found[-1].id if found else since},
@@ -238,8 +240,8 @@ class MarketApi:
     async def price(self, _request: web.Request) -> web.Response:
         async with self.db.snapshot() as snap:
             ref = await source_of(self.market.prices).reference(snap, at_ms=self.market.clock())
-            band = await service.band(self.market, snap)
-            day = await service.summary(self.market, snap)
+            band = await queries.band(self.market, snap)
+            day = await queries.summary(self.market, snap)
         return web.json_response(
             dumps=json_dumps,
             data={
@@ -263,7 +265,7 @@ class MarketApi:
             raise InvalidInput(f"'lang' must be one of {', '.join(CHART_LANGS)}", field="lang")
         now = self.market.clock()
         async with self.db.snapshot() as snap:
-            found = await service.trades_between(snap, now - days * DAY_MS, now + 1)
+            found = await queries.trades_between(snap, now - days * DAY_MS, now + 1)
             reference = await self.market.prices.reference_price(snap)
         key = (days, found[-1].id if found else 0, reference, now // 60_000, lang)  # at most a minute stale
         png = self._charts.get(key)

@@ -26,9 +26,9 @@ from typing import Any
 import jinja2
 from aiohttp import web
 
-from commerce.errors import UnknownProduct
 from commerce.provenance import service as provenance
 from commerce.shops import labels, product_code
+from commerce.shops.errors import UnknownProduct
 from commerce.trust.standing import Facts, FactsCache, ShopReputation, reputation
 from ledger import reads as ledger_reads
 from ledger.errors import ChestnutError

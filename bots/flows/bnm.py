@@ -26,10 +26,14 @@ from bots.messages import Button, Screen
 from bots.router import Router
 from bots.texts import bnm, won
 from commerce.errors import InvalidInput
+from commerce.exchange import queries
+from commerce.exchange import queries as exchange_queries
 from commerce.exchange import service as market
 from commerce.exchange.book import BUY, SELL, Level
 from commerce.exchange.errors import MarketError, NotEnoughTokens
 from commerce.exchange.price import source_of
+from commerce.exchange.rows import MarketOrder
+from commerce.exchange.rules import DEFAULT_CONFIG, Band, worth
 from commerce.wallet import queries as wallet_queries
 
 AMOUNTS = (1_000, 5_000, 10_000)  # 1, 5 and 10 BNM
@@ -76,8 +80,8 @@ def _trend(ctx: Ctx, closes: tuple[int | None, ...]) -> str:
     return ctx.t("bnm.week", spark=sparkline(closes), arrow=arrow, pct=f"{sign}{abs(pct10) // 10}.{abs(pct10) % 10}")
 
 
-def _to_tick(price: int, band: market.Band, *, up: bool = False) -> int:
-    tick = market.DEFAULT_CONFIG.tick
+def _to_tick(price: int, band: Band, *, up: bool = False) -> int:
+    tick = DEFAULT_CONFIG.tick
     snapped = -(-price // tick) * tick if up else price // tick * tick
     return min(max(snapped, band.low), band.high)
 
@@ -88,7 +92,7 @@ def _to_tick(price: int, band: market.Band, *, up: bool = False) -> int:
 async def price(ctx: Ctx, _args: list[str]) -> Screen:
     ctx.go()
     ref = await source_of(ctx.services.prices).reference(ctx.uow, at_ms=ctx.services.clock())
-    day = await market.summary(ctx.services, ctx.uow)
+    day = await exchange_queries.summary(ctx.services, ctx.uow)
     mine = await wallet_queries.balances(ctx.services, ctx.uow, ctx.member.id)
     lines = [ctx.t("bnm.title"), ctx.t("bnm.reference", price=won(ref.price, ctx.lang))]
     if ref.source == "operator":
@@ -123,7 +127,7 @@ async def amounts(ctx: Ctx, side: str) -> Screen:
     buttons = [Button(bnm(u), payload=f"bnmp:{code}:{u}") for u in AMOUNTS]
     if side == SELL:
         mine = await wallet_queries.balances(ctx.services, ctx.uow, ctx.member.id)
-        lot = market.DEFAULT_CONFIG.lot
+        lot = DEFAULT_CONFIG.lot
         everything = mine.bnm_available // lot * lot
         if everything <= 0:
             return ctx.say(ctx.t("bnm.nothing_to_sell"), [ctx.button("bnm.buy", "bnmb"), ctx.button("bnm.back", "bnm")])
@@ -158,8 +162,8 @@ async def prices(ctx: Ctx, args: list[str]) -> Screen:
     side, units = _side(args[0]), _num(args[1], "units")
     code = args[0]
     ref = await ctx.services.prices.reference_price(ctx.uow)
-    band = await market.band(ctx.services, ctx.uow)
-    book = await market.book_view(ctx.uow, levels=20)
+    band = await queries.band(ctx.services, ctx.uow)
+    book = await queries.book_view(ctx.uow, levels=20)
     options: list[tuple[str, int]] = []
     now = _sweep_price(book.asks if side == BUY else book.bids, units)
     if now is not None and band.low <= now <= band.high:
@@ -187,7 +191,7 @@ def _estimate(levels: tuple[Level, ...], side: str, units: int, limit: int) -> t
             break
         take = min(left, level.units)
         got += take
-        paid += market.worth(level.price, take)
+        paid += worth(level.price, take)
         left -= take
         if not left:
             break
@@ -199,12 +203,12 @@ async def confirmation(ctx: Ctx, args: list[str]) -> Screen:
     if len(args) < 3:
         return await price(ctx, [])
     side, units, limit = _side(args[0]), _num(args[1], "units"), _num(args[2], "price")
-    book = await market.book_view(ctx.uow, levels=50)
+    book = await queries.book_view(ctx.uow, levels=50)
     now_units, now_won = _estimate(book.asks if side == BUY else book.bids, side, units, limit)
     rest = units - now_units
     nonce = secrets.token_hex(4)
     ctx.go("", nonce=nonce)
-    total = market.worth(limit, units)
+    total = worth(limit, units)
     if side == BUY:
         lines = [
             ctx.t("bnm.confirm_buy", amount=bnm(units), price=won(limit, ctx.lang)),
@@ -221,7 +225,7 @@ async def confirmation(ctx: Ctx, args: list[str]) -> Screen:
         lines.append(ctx.t("bnm.confirm_now", amount=bnm(now_units), won=won(now_won, ctx.lang)))
     if rest:
         lines.append(ctx.t("bnm.confirm_wait", amount=bnm(rest), price=won(limit, ctx.lang)))
-    if side == BUY and now_units and now_won < market.worth(limit, now_units):
+    if side == BUY and now_units and now_won < worth(limit, now_units):
         lines.append(ctx.t("bnm.confirm_refund"))
     lines.append(ctx.t("bnm.confirm_cancel_any_time"))
     return ctx.say(
@@ -268,14 +272,14 @@ def _refused(ctx: Ctx, exc: MarketError) -> Screen:
 # ------------------------------------------------------------------------------------------ my orders
 
 
-def _order_line(ctx: Ctx, o: market.MarketOrder) -> str:
+def _order_line(ctx: Ctx, o: MarketOrder) -> str:
     key = "bnm.order_buy" if o.side == BUY else "bnm.order_sell"
     return ctx.t(key, id=o.id, amount=bnm(o.amount), price=won(o.price, ctx.lang), left=bnm(o.remaining))
 
 
 async def my_orders(ctx: Ctx, _args: list[str]) -> Screen:
     ctx.go()
-    found = await market.open_orders(ctx.uow, ctx.member.id)
+    found = await queries.open_orders(ctx.uow, ctx.member.id)
     if not found:
         return ctx.say(
             ctx.t("bnm.orders_none"),

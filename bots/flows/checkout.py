@@ -31,6 +31,7 @@ from commerce.members import identity
 from commerce.orders import queries as order_queries
 from commerce.orders import service as orders
 from commerce.shops import service as shops
+from commerce.shops.rows import Shop
 
 SHARES = (0, 10, 30, 50, 100)
 
@@ -44,7 +45,7 @@ def window_text(ctx: Ctx, chosen: windows.Window) -> str:
     return window(ctx.lang, chosen.starts(), chosen.ends(), today)
 
 
-def destination_lines(ctx: Ctx, shop: shops.Shop, choice: fulfilment.Choice) -> list[str]:
+def destination_lines(ctx: Ctx, shop: Shop, choice: fulfilment.Choice) -> list[str]:
     """Where the order goes, as the confirmation says it (the buyer's own address, so in full)."""
     if choice.pickup_at == "shop":
         return [ctx.t("delivery.confirm.pickup_shop", shop=shop.name, hours=shop.hours)]
@@ -70,7 +71,7 @@ def _phone(digits: str) -> str:
     return digits
 
 
-def where_rows(ctx: Ctx, shop: shops.Shop, *, typing: bool = True) -> list[list[Button]]:
+def where_rows(ctx: Ctx, shop: Shop, *, typing: bool = True) -> list[list[Button]]:
     """The ways to say where an order goes: a location (Telegram), typing, collecting."""
     rows: list[list[Button]] = []
     if ctx.msg.channel == "telegram":  # a reply-keyboard button: Telegram sends the location itself
@@ -151,7 +152,7 @@ def _ask_phone(ctx: Ctx, lines: list[str], shop_id: int, back: list[Button]) -> 
     return ctx.say("\n".join(lines), back, expects="phone")
 
 
-def _ask_address(ctx: Ctx, lines: list[str], shop: shops.Shop, back: list[Button]) -> Screen:
+def _ask_address(ctx: Ctx, lines: list[str], shop: Shop, back: list[Button]) -> Screen:
     """No address yet: ask for one here — a location (Telegram) or typed, or collecting it."""
     ctx.go("addr.new", shop=shop.id)
     if ctx.msg.channel == "telegram":

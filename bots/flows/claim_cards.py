@@ -8,13 +8,13 @@ from __future__ import annotations
 from bots.context import Ctx
 from bots.messages import Button
 from bots.texts import won
-from commerce.claims import service as claims
+from commerce.claims.rows import Claim
 from commerce.orders.rows import Order
 
 RESOLUTION_OF = {"f": "refund_full", "p": "refund_partial", "r": "replacement", "x": "reject"}
 
 
-def claim_card_text(ctx: Ctx, claim: claims.Claim, order: Order) -> str:
+def claim_card_text(ctx: Ctx, claim: Claim, order: Order) -> str:
     return ctx.t(
         "producer.claim.card",
         id=claim.id,

@@ -18,7 +18,10 @@ from bots.flows.operator import PAGE, denied
 from bots.messages import Screen
 from bots.router import Router
 from bots.texts import won
+from commerce.claims import queries as claim_queries
 from commerce.claims import service as claims
+from commerce.claims.errors import UnknownClaim
+from commerce.claims.rows import Claim
 from commerce.orders import queries as order_queries
 from commerce.orders.rows import Order
 
@@ -27,19 +30,19 @@ async def claim_list(ctx: Ctx, _args: list[str]) -> Screen:
     ctx.go()
     if not ctx.member.has("operator"):
         return denied(ctx)
-    queue = await claims.escalated(ctx.uow, limit=PAGE)
+    queue = await claim_queries.escalated(ctx.uow, limit=PAGE)
     if not queue:
         return ctx.say(ctx.t("operator.claims.empty"), [ctx.button("home.work.operator", "op")])
     rows = [[ctx.button("operator.claims.button", f"opcv:{c.id}", id=c.id)] for c in queue]
     return ctx.say(ctx.t("operator.claims.title"), *rows, [ctx.button("home.work.operator", "op")])
 
 
-async def _escalated(ctx: Ctx, claim_id: object) -> tuple[claims.Claim, Order] | None:
+async def _escalated(ctx: Ctx, claim_id: object) -> tuple[Claim, Order] | None:
     if not isinstance(claim_id, int) or not ctx.member.has("operator"):
         return None
     try:
-        claim = await claims.get(ctx.uow, claim_id)
-    except claims.UnknownClaim:
+        claim = await claim_queries.get(ctx.uow, claim_id)
+    except UnknownClaim:
         return None
     if claim.status != "escalated":
         return None

@@ -26,11 +26,15 @@ from bots.messages import Button, Screen
 from bots.router import Router
 from bots.texts import won
 from commerce import validate
-from commerce.claims import service as claims
-from commerce.errors import InvalidInput, UnknownMember, UnknownShop
+from commerce.claims import queries as claim_queries
+from commerce.errors import InvalidInput
 from commerce.members import identity
 from commerce.members import service as members
+from commerce.members.errors import UnknownMember
+from commerce.members.rows import Member
 from commerce.shops import service as shops
+from commerce.shops.errors import UnknownShop
+from commerce.shops.rows import Shop
 from commerce.wallet import service as wallet
 
 PAGE = 5
@@ -40,7 +44,7 @@ def mask_phone(phone: str | None) -> str:
     return f"{phone[:3]}-****-{phone[-4:]}" if phone and len(phone) >= 10 else "-"
 
 
-async def find_member(ctx: Ctx, text: str) -> members.Member | None:
+async def find_member(ctx: Ctx, text: str) -> Member | None:
     """A member by the phone they gave at the counter or by their member number (shown in their wallet)."""
     raw = re.sub(r"[\s\-().]", "", text)
     if raw.startswith(("01", "+82", "82")) and len(raw) >= 10:
@@ -62,7 +66,7 @@ def denied(ctx: Ctx) -> Screen:
     return ctx.say(ctx.t("operator.not_operator"), [ctx.button("menu.home", "home")])
 
 
-async def _pending_shops(ctx: Ctx) -> list[shops.Shop]:
+async def _pending_shops(ctx: Ctx) -> list[Shop]:
     return await shops.waiting_for_review(ctx.uow)
 
 
@@ -71,7 +75,7 @@ async def home(ctx: Ctx, _args: list[str]) -> Screen:
     if not ctx.member.has("operator"):
         return denied(ctx)
     waiting = await _pending_shops(ctx)
-    disputes = await claims.escalated(ctx.uow, limit=100)
+    disputes = await claim_queries.escalated(ctx.uow, limit=100)
     return ctx.say(
         ctx.t("operator.home.title", shops=len(waiting), claims=len(disputes)),
         [ctx.button("operator.home.shops", "opsh", n=len(waiting)), ctx.button("operator.home.courier", "opc")],
@@ -95,7 +99,7 @@ async def shop_list(ctx: Ctx, _args: list[str]) -> Screen:
     return ctx.say(text, *rows, [ctx.button("home.work.operator", "op")])
 
 
-async def _shop(ctx: Ctx, args: list[str]) -> shops.Shop | None:
+async def _shop(ctx: Ctx, args: list[str]) -> Shop | None:
     if not args or not args[0].isdigit() or len(args[0]) > 12:
         return None
     try:

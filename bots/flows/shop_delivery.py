@@ -26,6 +26,7 @@ from commerce.errors import UnknownOrder
 from commerce.orders import queries as order_queries
 from commerce.orders.rows import Order
 from commerce.shops import service as shops
+from commerce.shops.rows import Shop
 
 
 async def destination_lines(ctx: Ctx, order: Order) -> list[str]:
@@ -100,7 +101,7 @@ async def handover_code(ctx: Ctx, args: list[str]) -> Screen:
 WINDOW_PRESETS = tuple(windows.PRESETS)  # hours | halves | thirds
 
 
-def _windows_text(ctx: Ctx, shop: shops.Shop) -> str:
+def _windows_text(ctx: Ctx, shop: Shop) -> str:
     for name, value in windows.PRESETS.items():
         if value == shop.windows:
             return ctx.t(f"terms.windows.{name}")

@@ -18,12 +18,15 @@ from bots.messages import Button, Screen
 from bots.router import Router
 from commerce.errors import InvalidState
 from commerce.trust import abuse
+from commerce.trust import queries as trust_queries
+from commerce.trust.errors import UnknownCase
+from commerce.trust.rows import Case
 
 SHOWN = 5  # cases per screen: with the way back, six choices at most
 APPEAL_STATE = "abuse.appeal"
 
 
-def _rule(ctx: Ctx, case: abuse.Case) -> str:
+def _rule(ctx: Ctx, case: Case) -> str:
     """What was found, in plain words (a rule the catalogue does not know yet: a general sentence)."""
     key = f"abuse.rule.{case.rule}"
     try:
@@ -32,17 +35,17 @@ def _rule(ctx: Ctx, case: abuse.Case) -> str:
         return ctx.t("abuse.rule.other")
 
 
-def _line(ctx: Ctx, case: abuse.Case) -> str:
+def _line(ctx: Ctx, case: Case) -> str:
     return ctx.t("abuse.line", id=case.id, rule=_rule(ctx, case), status=ctx.t(f"abuse.status.{case.status}"))
 
 
-async def _mine(ctx: Ctx, case_id: int | None) -> abuse.Case | None:
+async def _mine(ctx: Ctx, case_id: int | None) -> Case | None:
     """The member's own case, or ``None`` (no such case, or someone else's: the same to the member)."""
     if case_id is None:
         return None
     try:
-        case = await abuse.get(ctx.uow, case_id)
-    except abuse.UnknownCase:
+        case = await trust_queries.get(ctx.uow, case_id)
+    except UnknownCase:
         return None
     return case if case.member_id == ctx.member.id else None
 
@@ -56,7 +59,7 @@ async def cases(ctx: Ctx, args: list[str]) -> Screen:
     if args:
         return await case(ctx, payload.number(args, 0))
     ctx.go()
-    found = await abuse.member_cases(ctx.uow, ctx.member.id, limit=SHOWN + 1)
+    found = await trust_queries.member_cases(ctx.uow, ctx.member.id, limit=SHOWN + 1)
     if not found:
         return ctx.say(ctx.t("abuse.none"), [ctx.button("menu.home", "home")])
     lines = [ctx.t("abuse.title"), *(_line(ctx, c) for c in found[:SHOWN])]
@@ -89,7 +92,7 @@ async def case(ctx: Ctx, case_id: int | None, *, before: str | None = None) -> S
     return ctx.say("\n".join(lines), *rows)
 
 
-async def _appealable(ctx: Ctx, case_id: object) -> abuse.Case | Screen:
+async def _appealable(ctx: Ctx, case_id: object) -> Case | Screen:
     """The member's case if it may be appealed now, else the screen that says why and what next."""
     found = await _mine(ctx, case_id if isinstance(case_id, int) else None)
     if found is None:  # no such case, or someone else's (a forged or stale payload): nothing changes
@@ -125,7 +128,7 @@ async def appealed(ctx: Ctx, args: list[str]) -> Screen:
     try:
         await abuse.appeal(ctx.services, ctx.uow, ctx.member.id, found.id, text)
     except InvalidState:  # decided a moment ago, before anything was written
-        fresh = await abuse.get(ctx.uow, found.id)
+        fresh = await trust_queries.get(ctx.uow, found.id)
         return await case(ctx, fresh.id, before=ctx.t(f"abuse.not_open.{fresh.status}"))
     return await case(ctx, found.id, before=ctx.t("abuse.received"))
 

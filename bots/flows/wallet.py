@@ -12,7 +12,7 @@ from bots.router import Router
 from bots.texts import bnm, won
 from commerce.members import identity
 from commerce.members import service as members
-from commerce.trust import abuse
+from commerce.trust import queries as trust_queries
 from commerce.wallet import queries as wallet_queries
 from commerce.wallet import service as wallet
 from ledger.links import login_link
@@ -84,7 +84,7 @@ async def balances(ctx: Ctx, _args: list[str]) -> Screen:
         key = await ctx.services.keys.get(ctx.uow, ctx.member.key_label)
         link = await login_link(ctx.services.keys, ctx.uow, ctx.config.public_url, key.public_key)
         rows[1].append(Button(ctx.t("trust.my_ledger"), url=link))
-    if await abuse.has_cases(ctx.uow, ctx.member.id):  # withheld rewards are explained there
+    if await trust_queries.has_cases(ctx.uow, ctx.member.id):  # withheld rewards are explained there
         rows.append([ctx.button("abuse.list", "ab")])
     return ctx.say(text, *rows)
 

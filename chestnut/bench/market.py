@@ -21,6 +21,7 @@ from typing import Any
 from chestnut.bench.measure import percentile
 from chestnut.bootstrap import App
 from commerce.exchange import service
+from commerce.exchange.accounts import ESCROW
 from commerce.exchange.book import BUY, LIMIT, MARKET, SELL, Book, Order
 from commerce.exchange.errors import MarketError, NoLiquidity, SelfTrade
 from commerce.members import service as members
@@ -79,7 +80,7 @@ async def _market_setup(app: App, members_n: int) -> list[int]:
     m = app.services
     async with app.db.unit_of_work() as uow:
         await app.ledger.require_empty_market(uow)
-        for account in service.ESCROW.values():
+        for account in ESCROW.values():
             await app.ledger.account(uow, account)  # opened by bootstrap (commerce.setup)
         office = await members.register(m, uow, channel="web", external_id="bench-office", display_name="사무실")
         await members.make_operator(m, uow, office.id)

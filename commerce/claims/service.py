@@ -37,16 +37,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from commerce import events, validate
+from commerce.claims.errors import ClaimWindowClosed, UnknownClaim
 from commerce.claims.events import ClaimOpened
-from commerce.errors import ClaimWindowClosed, CommerceError, InvalidInput, InvalidState, NotAllowed
+from commerce.claims.queries import CLAIM, get
+from commerce.claims.rows import Claim, claim_of
+from commerce.errors import InvalidInput, InvalidState, NotAllowed
 from commerce.members import service as members
 from commerce.orders import queries as order_queries
 from commerce.orders import service as orders
 from commerce.orders import settlement
 from commerce.services import Services
 from commerce.shops import service as shops
-from commerce.trust import abuse
-from ledger.errors import NotFound
+from commerce.trust import queries as trust_queries
 from ledger.keys import ROLE_OPERATOR
 from ledger.requests import Request
 from ledger.storage.ops import in_clause, write
@@ -60,31 +62,6 @@ AFTER_SALES_WINDOW_DAYS = 365  # durable goods: a year from delivery
 DAY_MS = 86_400_000
 # Two messages share one String(1000) column (claim + escalation, answer + decision), with "\n\n" between.
 MAX_TEXT = 490
-_COLUMNS = "id, order_id, member_id, kind, text, status, resolution, refund_amount, answer, seq, created_ms, updated_ms"
-
-
-class UnknownClaim(CommerceError, NotFound):
-    code = "unknown_claim"
-
-
-@dataclass(frozen=True, slots=True)
-class Claim:
-    id: int
-    order_id: int
-    member_id: int  # the buyer
-    kind: str
-    text: str
-    status: str  # open | answered | escalated | resolved | rejected
-    resolution: str | None
-    refund_amount: int  # proposed (refund_partial) while open; what the buyer got back once resolved
-    answer: str | None
-    seq: int  # the entry behind the current status; each claim entry names its ``prev``
-    created_ms: int
-    updated_ms: int
-
-    @property
-    def is_open(self) -> bool:
-        return self.status in OPEN_STATES
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,31 +71,6 @@ class _Decision:
     text: str
 
 
-def _claim(row: tuple[object, ...]) -> Claim:
-    cid, order_id, member_id, kind, text, status, resolution, amount, answer, seq, created, updated = row
-    return Claim(
-        int(cid),  # type: ignore[call-overload]
-        int(order_id),  # type: ignore[call-overload]
-        int(member_id),  # type: ignore[call-overload]
-        str(kind),
-        str(text),
-        str(status),
-        None if resolution is None else str(resolution),
-        int(amount),  # type: ignore[call-overload]
-        None if answer is None else str(answer),
-        int(seq),  # type: ignore[call-overload]
-        int(created),  # type: ignore[call-overload]
-        int(updated),  # type: ignore[call-overload]
-    )
-
-
-async def get(uow: UnitOfWork, claim_id: int) -> Claim:
-    rows = await uow.fetch(f"SELECT {_COLUMNS} FROM claims WHERE id = :id", {"id": claim_id})
-    if not rows:
-        raise UnknownClaim(f"no claim {claim_id}", claim=claim_id)
-    return _claim(rows[0])
-
-
 async def _locked(uow: UnitOfWork, claim_id: int) -> Claim:
     """The claim, its row locked until commit (PostgreSQL), so two answers cannot both pass the checks.
 
@@ -126,37 +78,10 @@ async def _locked(uow: UnitOfWork, claim_id: int) -> Claim:
     """
     first = await get(uow, claim_id)
     await order_queries.lock(uow, first.order_id)
-    rows = await uow.fetch(f"SELECT {_COLUMNS} FROM claims WHERE id = :id{uow.for_update}", {"id": claim_id})
+    rows = await uow.fetch(CLAIM.sql + uow.for_update, {"id": claim_id})
     if not rows:
         raise UnknownClaim(f"no claim {claim_id}", claim=claim_id)
-    return _claim(rows[0])
-
-
-async def for_order(uow: UnitOfWork, order_id: int) -> list[Claim]:
-    rows = await uow.fetch(f"SELECT {_COLUMNS} FROM claims WHERE order_id = :o ORDER BY id", {"o": order_id})
-    return [_claim(r) for r in rows]
-
-
-async def for_shop(uow: UnitOfWork, shop_id: int, *, statuses: tuple[str, ...] = ("open",)) -> list[Claim]:
-    """A shop's claims in the given statuses (its inbox: the open ones), oldest first."""
-    if not statuses:
-        return []
-    clause, params = in_clause("s", list(statuses))
-    rows = await uow.fetch(
-        f"SELECT {', '.join('c.' + c.strip() for c in _COLUMNS.split(','))} FROM claims c "
-        f"JOIN orders o ON o.id = c.order_id WHERE o.shop_id = :shop AND c.status IN {clause} ORDER BY c.id",
-        {"shop": shop_id, **params},
-    )
-    return [_claim(r) for r in rows]
-
-
-async def escalated(uow: UnitOfWork, *, limit: int = 20) -> list[Claim]:
-    """The operators' queue, oldest first."""
-    rows = await uow.fetch(
-        f"SELECT {_COLUMNS} FROM claims WHERE status = 'escalated' ORDER BY updated_ms, id LIMIT :limit",
-        {"limit": limit},
-    )
-    return [_claim(r) for r in rows]
+    return claim_of(CLAIM.named(rows[0]))
 
 
 def window_days(market: Services, kind: str) -> int:
@@ -220,7 +145,7 @@ async def open_claim(
         raise InvalidInput(f"claim kind must be one of {KINDS}", field="kind")
     clean = _text(text, "text")
     member = await members.get(uow, member_id)
-    await abuse.require_claims_allowed(uow, member.id)  # habitual returns: the office approves further claims
+    await trust_queries.require_claims_allowed(uow, member.id)  # habitual returns: the office approves further claims
     order = await order_queries.lock(uow, order_id)
     if order.buyer_id != member.id:
         raise NotAllowed("only the buyer can open a claim on an order", order=order.id)

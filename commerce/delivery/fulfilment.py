@@ -24,9 +24,9 @@ from commerce.delivery.errors import OutsideDeliveryArea, PickupUnavailable, Unk
 from commerce.delivery.rows import CART_CHOICE_COLUMNS, Address, CartChoice
 from commerce.delivery.windows import Window
 from commerce.errors import NotAllowed, UnknownOrder
-from commerce.members import service as members
+from commerce.members.rows import Member
 from commerce.services import Services
-from commerce.shops.service import Shop
+from commerce.shops.rows import Shop
 from commerce.statements import Query, param
 from ledger.storage.ops import Op, Row, write
 from ledger.storage.unit_of_work import UnitOfWork
@@ -255,7 +255,7 @@ async def repeat(market: Services, uow: UnitOfWork, member_id: int, shop: Shop, 
     return choice
 
 
-def placement_writes(market: Services, order_id: int, member: members.Member, shop_id: int, choice: Choice) -> list[Op]:
+def placement_writes(market: Services, order_id: int, member: Member, shop_id: int, choice: Choice) -> list[Op]:
     """The order's copy of its destination, the address marked as used last, the cart's choice gone."""
     ops = [write("DELETE FROM cart_choices WHERE member_id = :m AND shop_id = :s", {"m": member.id, "s": shop_id})]
     address = choice.address

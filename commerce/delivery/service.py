@@ -19,6 +19,7 @@ from commerce.delivery.events import CourierAssigned, OrderDelivered, OrderPicke
 from commerce.delivery.rows import Job
 from commerce.errors import InvalidState, NotAllowed
 from commerce.members import service as members
+from commerce.members.rows import Member
 from commerce.orders import queries as order_queries
 from commerce.orders.rows import Order
 from commerce.services import Services
@@ -74,7 +75,7 @@ async def assign_courier(market: Services, uow: UnitOfWork, producer_id: int, or
     return assigned
 
 
-async def _assigned(uow: UnitOfWork, courier_id: int, order_id: int) -> tuple[members.Member, Job, Order]:
+async def _assigned(uow: UnitOfWork, courier_id: int, order_id: int) -> tuple[Member, Job, Order]:
     order = await order_queries.lock(uow, order_id)
     courier = await members.get(uow, courier_id)
     current = await queries.job(uow, order_id)

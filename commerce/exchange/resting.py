@@ -20,16 +20,34 @@ import secrets
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+
+from sqlalchemy import select
 
 from commerce.exchange import book as engine
 from commerce.exchange.book import Fill
+from commerce.exchange.schema import market_orders
+from commerce.services import Services
+from commerce.statements import Statement
+from ledger.storage.ops import Row
+from ledger.storage.unit_of_work import UnitOfWork
 
-# What the copy keeps of each open order, in this order (the query that loads it names the columns).
-COLUMNS = "id, member_id, side, kind, price, amount, remaining, held, traded_btl"
-# In the book index's order (side, price, id: the partial index of open orders, no scan of the history),
-# which keeps time priority within each price.
-OPEN_ORDERS = f"SELECT {COLUMNS} FROM market_orders WHERE status = 'open' ORDER BY side, price, id"
+# What the copy keeps of each open order, in the book index's order (side, price, id: the partial index
+# of open orders, no scan of the history), which keeps time priority within each price.
+OPEN_ORDERS = Statement.of(
+    select(
+        market_orders.c.id,
+        market_orders.c.member_id,
+        market_orders.c.side,
+        market_orders.c.kind,
+        market_orders.c.price,
+        market_orders.c.amount,
+        market_orders.c.remaining,
+        market_orders.c.held,
+        market_orders.c.traded_btl,
+    )
+    .where(market_orders.c.status == "open")
+    .order_by(market_orders.c.side, market_orders.c.price, market_orders.c.id)
+)
 
 
 # Unique, not secret: nobody gains by guessing a version, so a seeded generator serves (secrets.randbits
@@ -59,15 +77,24 @@ class Resting:
 class RestingBook:
     """The open orders at ``version``: a matching book of them, their figures, and how many each member has."""
 
-    def __init__(self, version: int, rows: Sequence[tuple[Any, ...]]) -> None:
+    def __init__(self, version: int, rows: Sequence[Row]) -> None:
+        """The book at ``version`` from the rows of ``OPEN_ORDERS``."""
         self.version = version
         self.book = engine.Book()
         self.orders: dict[int, Resting] = {}
         self.open_by_member: Counter[int] = Counter()
-        for row in rows:
-            oid = int(row[0])
-            resting = Resting(int(row[1]), str(row[2]), str(row[3]), *(int(v) for v in row[4:9]))
-            self._rest(oid, resting)
+        for row in map(OPEN_ORDERS.named, rows):
+            resting = Resting(
+                int(row["member_id"]),
+                str(row["side"]),
+                str(row["kind"]),
+                int(row["price"]),
+                int(row["amount"]),
+                int(row["remaining"]),
+                int(row["held"]),
+                int(row["traded_btl"]),
+            )
+            self._rest(int(row["id"]), resting)
 
     def _rest(self, oid: int, resting: Resting) -> None:
         self.book.rest(engine.Order(oid, resting.member, resting.side, resting.price, resting.remaining))
@@ -103,3 +130,28 @@ class RestingBook:
             resting = self.orders.pop(order_id)
             self.open_by_member[resting.member] -= 1
         self.version = version
+
+
+def copy_of(market: Services) -> RestingBook | None:
+    """This process's copy of the book, if it has one."""
+    book = market.resting_book
+    return book if isinstance(book, RestingBook) else None
+
+
+async def book_at(market: Services, uow: UnitOfWork, version: int, rows: Sequence[Row] | None) -> RestingBook:
+    """The process's copy of the open orders if it is the book at ``version`` (read under the market's
+    lock); otherwise the book read anew (``rows``, if the decision's reads fetched it already)."""
+    book = copy_of(market)
+    if book is not None and book.version == version and version:
+        return book
+    if rows is None:
+        rows = (await uow.batch([OPEN_ORDERS.read()]))[0]
+    book = RestingBook(version, rows)
+    # Version 0 is a market no placement of this code has written yet: not one to keep a copy for.
+    market.resting_book = book if version else None
+    return book
+
+
+def forget(market: Services) -> None:
+    """Drop the copy (its transaction did not commit): the next placement reads the book anew."""
+    market.resting_book = None

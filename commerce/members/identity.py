@@ -29,8 +29,9 @@ from __future__ import annotations
 from enum import IntEnum
 
 from commerce import validate
-from commerce.errors import IdentityRequired, SmsNotConfigured
 from commerce.members import service as members
+from commerce.members.errors import IdentityRequired, SmsNotConfigured
+from commerce.members.rows import Member
 from commerce.services import Services
 from ledger.storage.unit_of_work import UnitOfWork
 
@@ -50,7 +51,7 @@ UNVERIFIED, PHONE, OPERATOR = Level.UNVERIFIED, Level.PHONE, Level.OPERATOR
 OPERATOR_ROLES = frozenset({"producer", "courier", "operator"})  # only an operator grants these
 
 
-def level_of(member: members.Member) -> Level:
+def level_of(member: Member) -> Level:
     if member.roles & OPERATOR_ROLES:
         return OPERATOR
     if member.phone:
@@ -58,7 +59,7 @@ def level_of(member: members.Member) -> Level:
     return UNVERIFIED
 
 
-def require(member: members.Member, needed: Level, *, action: str) -> members.Member:
+def require(member: Member, needed: Level, *, action: str) -> Member:
     """The member, if their level is at least ``needed`` for ``action`` (pay, cashout, bnm_trade, …)."""
     have = level_of(member)
     if have < needed:
@@ -104,7 +105,7 @@ async def send_phone_code(
 
 async def phone_checked_at_office(
     market: Services, uow: UnitOfWork, operator_id: int, member_id: int, raw_phone: str
-) -> members.Member:
+) -> Member:
     """An operator saw the member's own handset at the counter: the phone counts as verified.
 
     The same linking as any verified phone (a number another member holds joins the two, or is refused

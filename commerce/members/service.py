@@ -13,17 +13,16 @@ import hmac
 import secrets
 from dataclasses import dataclass
 
+from sqlalchemy import bindparam, case, literal, select
+
 from commerce import validate
-from commerce.errors import (
-    CodeExpired,
-    CodeRequestedRecently,
-    InvalidInput,
-    NotAllowed,
-    PhoneCodeLimit,
-    PhoneInUse,
-    UnknownMember,
-)
+from commerce.errors import InvalidInput, NotAllowed
+from commerce.members.errors import CodeExpired, CodeRequestedRecently, PhoneCodeLimit, PhoneInUse, UnknownMember
+from commerce.members.rows import MEMBER_BY_ID, MEMBER_COLUMNS, Member, member_of
+from commerce.schema import member_identities, phone_codes
+from commerce.schema import members as members_table
 from commerce.services import Services
+from commerce.statements import Statement
 from ledger import reads
 from ledger.model import AccountSpec
 from ledger.requests import Request
@@ -32,27 +31,6 @@ from ledger.storage.unit_of_work import UnitOfWork
 
 ROLES = ("shopper", "producer", "courier", "operator")
 CHANNELS = ("telegram", "kakao", "web")
-COLUMNS = "id, display_name, phone, roles, lang, bnm_share_pref, status, merged_into, region"
-
-
-@dataclass(frozen=True, slots=True)
-class Member:
-    id: int
-    display_name: str
-    phone: str | None
-    roles: frozenset[str]
-    lang: str
-    bnm_share_pref: int
-    status: str
-    merged_into: int | None
-    region: str | None
-
-    @property
-    def key_label(self) -> str:
-        return key_label(self.id)
-
-    def has(self, role: str) -> bool:
-        return role in self.roles
 
 
 def key_label(member_id: int) -> str:
@@ -63,26 +41,11 @@ def wallet(member_id: int, token: str = "BTL") -> str:  # noqa: S107 - a token i
     return f"wallet:{member_id}:{token.lower()}"
 
 
-def from_row(row: tuple[object, ...]) -> Member:
-    mid, name, phone, roles, lang, share, status, merged, region = row
-    return Member(
-        int(mid),  # type: ignore[call-overload]
-        str(name),
-        None if phone is None else str(phone),
-        frozenset(r for r in str(roles).split(",") if r),
-        str(lang),
-        int(share),  # type: ignore[call-overload]
-        str(status),
-        None if merged is None else int(merged),  # type: ignore[call-overload]
-        None if region is None else str(region),
-    )
-
-
 async def get(uow: UnitOfWork, member_id: int) -> Member:
-    rows = await uow.fetch(f"SELECT {COLUMNS} FROM members WHERE id = :id", {"id": member_id})
+    rows = await uow.fetch(MEMBER_BY_ID.sql, {"id": member_id})
     if not rows:
         raise UnknownMember(f"no member {member_id}", member=member_id)
-    member = from_row(rows[0])
+    member = member_of(MEMBER_BY_ID.named(rows[0]))
     if member.status == "merged" and member.merged_into is not None:
         return await get(uow, member.merged_into)
     return member
@@ -95,19 +58,25 @@ async def require_role(uow: UnitOfWork, member_id: int, role: str) -> Member:
     return member
 
 
-_JOINED = ", ".join("m." + c.strip() for c in COLUMNS.split(","))
+_BY_IDENTITY = Statement.of(
+    select(*MEMBER_COLUMNS)
+    .select_from(member_identities.join(members_table, members_table.c.id == member_identities.c.member_id))
+    .where(member_identities.c.channel == bindparam("c"), member_identities.c.external_id == bindparam("e"))
+)
+_WITH_ROLE = Statement.of(
+    select(*MEMBER_COLUMNS)
+    .where(members_table.c.status == "active", (literal(",") + members_table.c.roles + ",").like(bindparam("pattern")))
+    .order_by(case((members_table.c.region == bindparam("r"), 0), else_=1), members_table.c.id)
+    .limit(bindparam("limit"))
+)
 
 
 async def by_identity(uow: UnitOfWork, channel: str, external_id: str) -> Member | None:
     """The member behind a channel identity, in one round trip (every chat message starts here)."""
-    rows = await uow.fetch(
-        f"SELECT {_JOINED} FROM member_identities i JOIN members m ON m.id = i.member_id "
-        "WHERE i.channel = :c AND i.external_id = :e",
-        {"c": channel, "e": external_id},
-    )
+    rows = await uow.fetch(_BY_IDENTITY.sql, {"c": channel, "e": external_id})
     if not rows:
         return None
-    member = from_row(rows[0])
+    member = member_of(_BY_IDENTITY.named(rows[0]))
     return await get(uow, member.id) if member.status == "merged" else member
 
 
@@ -115,12 +84,8 @@ async def with_role(uow: UnitOfWork, role: str, *, region: str | None = None, li
     """Active members who hold ``role``, those of ``region`` first (couriers a producer can call on)."""
     if role not in ROLES:
         raise InvalidInput(f"roles must be among {ROLES}", field="role")
-    rows = await uow.fetch(
-        f"SELECT {COLUMNS} FROM members WHERE status = 'active' AND (',' || roles || ',') LIKE :pattern "
-        "ORDER BY CASE WHEN region = :r THEN 0 ELSE 1 END, id LIMIT :limit",
-        {"pattern": f"%,{role},%", "r": region, "limit": limit},
-    )
-    return [from_row(r) for r in rows]
+    rows = await uow.fetch(_WITH_ROLE.sql, {"pattern": f"%,{role},%", "r": region, "limit": limit})
+    return [member_of(_WITH_ROLE.named(r)) for r in rows]
 
 
 async def by_phone(uow: UnitOfWork, phone: str) -> Member | None:
@@ -264,26 +229,32 @@ async def _count_send(market: Services, uow: UnitOfWork, member_id: int, phone_h
     )
 
 
+_PHONE_CODE = Statement.of(
+    select(phone_codes.c.phone, phone_codes.c.code_hash, phone_codes.c.expires_ms, phone_codes.c.attempts).where(
+        phone_codes.c.member_id == bindparam("m")
+    )
+)
+
+
 async def confirm_phone_code(market: Services, uow: UnitOfWork, member_id: int, code: str) -> CodeCheck:
     """Check a code; the caller commits either way (a wrong try is counted, five end the code)."""
-    rows = await uow.fetch(
-        "SELECT phone, code_hash, expires_ms, attempts FROM phone_codes WHERE member_id = :m", {"m": member_id}
-    )
+    rows = await uow.fetch(_PHONE_CODE.sql, {"m": member_id})
     if not rows:
         raise CodeExpired("no code was requested; ask for a new one", member=member_id)
-    phone, code_hash, expires_ms, attempts = rows[0]
+    sent = _PHONE_CODE.named(rows[0])
+    phone, attempts = str(sent["phone"]), int(sent["attempts"])
     limit = market.rules.phone_code_attempts
-    if int(expires_ms) < market.clock() or int(attempts) >= limit:
+    if int(sent["expires_ms"]) < market.clock() or attempts >= limit:
         raise CodeExpired("that code has expired; ask for a new one", member=member_id)
-    expected = await market.personal_ref(uow, "phone-code", str(phone) + str(code).strip())
-    if not hmac.compare_digest(expected, str(code_hash)):
+    expected = await market.personal_ref(uow, "phone-code", phone + str(code).strip())
+    if not hmac.compare_digest(expected, str(sent["code_hash"])):
         # Counted atomically, so concurrent guesses cannot share one attempt.
         counted = await uow.fetch(
             "UPDATE phone_codes SET attempts = attempts + 1 WHERE member_id = :m RETURNING attempts", {"m": member_id}
         )
         return CodeCheck(False, None, max(0, limit - int(counted[0][0])))
     await uow.execute("DELETE FROM phone_codes WHERE member_id = :m", {"m": member_id})
-    return CodeCheck(True, await _attach_phone(market, uow, member_id, str(phone)), limit - int(attempts))
+    return CodeCheck(True, await _attach_phone(market, uow, member_id, phone), limit - attempts)
 
 
 async def _attach_phone(market: Services, uow: UnitOfWork, member_id: int, phone: str) -> Member:

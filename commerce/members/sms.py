@@ -15,7 +15,7 @@ from typing import Protocol
 
 import aiohttp
 
-from commerce.errors import SmsError
+from commerce.members.errors import SmsError
 
 log = logging.getLogger("chestnut.sms")
 

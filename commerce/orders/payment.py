@@ -16,9 +16,10 @@ from dataclasses import dataclass
 
 from commerce import validate
 from commerce.members import service as members
+from commerce.members.rows import Member
 from commerce.orders.errors import BnmShareTooHigh
 from commerce.services import BNM_UNITS, Services
-from commerce.shops import service as shops
+from commerce.shops.rows import Shop
 from ledger.model import AccountSpec, Transfer
 from ledger.requests import Request
 from ledger.storage.ops import Op, write
@@ -58,7 +59,7 @@ def hold_id(order_id: int, token: str) -> str:
     return f"order-{order_id}-{token.lower()}"
 
 
-def max_share(market: Services, shop: shops.Shop, subtotal: int, delivery_fee: int, price: int | None = None) -> int:
+def max_share(market: Services, shop: Shop, subtotal: int, delivery_fee: int, price: int | None = None) -> int:
     """The largest BNM share allowed: the shop's limit, and enough BTL left for the courier and the fee.
 
     BNM is rounded up to whole units, worth up to ``price``/1000 won each, so the bound from the totals
@@ -77,7 +78,7 @@ def max_share(market: Services, shop: shops.Shop, subtotal: int, delivery_fee: i
 
 
 def check_share(
-    market: Services, member: members.Member, shop: shops.Shop, subtotal: int, delivery_fee: int, bnm_share: int | None
+    market: Services, member: Member, shop: Shop, subtotal: int, delivery_fee: int, bnm_share: int | None
 ) -> int:
     """The share asked (the member's preference by default), refused above what the shop allows."""
     share = member.bnm_share_pref if bnm_share is None else bnm_share
@@ -100,8 +101,8 @@ class Payment:
 async def plan_payment(
     market: Services,
     uow: UnitOfWork,
-    member: members.Member,
-    shop: shops.Shop,
+    member: Member,
+    shop: Shop,
     order_id: int,
     subtotal: int,
     delivery_fee: int,
@@ -138,7 +139,7 @@ def _hold(member_id: int, order_id: int, token: str, amount: int) -> Transfer:
     )
 
 
-def pay_request(member: members.Member, order_id: int, payment: Payment) -> Request:
+def pay_request(member: Member, order_id: int, payment: Payment) -> Request:
     split = payment.split
     return Request(
         actor=member.key_label,

@@ -11,16 +11,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy import bindparam, select
+
 from commerce.delivery import fulfilment
 from commerce.delivery.errors import AddressNeeded
 from commerce.delivery.windows import Window
-from commerce.errors import InvalidInput, NotAllowed, ShopNotVerified, UnknownMember, UnknownShop
+from commerce.errors import InvalidInput, NotAllowed
 from commerce.members import service as members
+from commerce.members.errors import UnknownMember
+from commerce.members.rows import MEMBER_BY_ID, Member, member_of
 from commerce.orders.errors import EmptyCart, OutOfStock, PriceChanged
 from commerce.orders.rows import Line
+from commerce.schema import cart_lines
+from commerce.schema import products as products_table
 from commerce.services import Services
-from commerce.shops import catalog
-from commerce.shops import service as shops
+from commerce.shops.errors import ShopNotVerified, UnknownShop
+from commerce.shops.rows import PRODUCT_COLUMNS, SHOP_BY_ID, Product, Shop, product_of, shop_of
+from commerce.statements import Statement
 from ledger.requests import Request
 from ledger.storage.ops import Op, Row, read, write, write_many
 from ledger.storage.unit_of_work import UnitOfWork
@@ -28,28 +35,32 @@ from ledger.storage.unit_of_work import UnitOfWork
 
 @dataclass(frozen=True, slots=True)
 class Basket:
-    member: members.Member
-    shop: shops.Shop
-    items: list[tuple[catalog.Product | None, int, int]]  # product (None if gone), qty, product id
+    member: Member
+    shop: Shop
+    items: list[tuple[Product | None, int, int]]  # product (None if gone), qty, product id
     earlier_order: int | None
     choice_rows: list[Row]  # the cart's delivery choice and the member's addresses (``fulfilment.resolve``)
     address_rows: list[Row]
 
 
+# The products of the member's cart at one shop.
+_BASKET_PRODUCTS = Statement.of(
+    select(*PRODUCT_COLUMNS)
+    .select_from(products_table.join(cart_lines, cart_lines.c.product_id == products_table.c.id))
+    .where(cart_lines.c.member_id == bindparam("m"), cart_lines.c.shop_id == bindparam("s"))
+)
+
+
 def _basket_reads(member_id: int, shop_id: int, idempotency_key: str | None) -> list[Op]:
     return [
-        read(f"SELECT {members.COLUMNS} FROM members WHERE id = :m", {"m": member_id}),
-        read(f"SELECT {shops.COLUMNS} FROM shops WHERE id = :s", {"s": shop_id}),
+        MEMBER_BY_ID.read({"id": member_id}),
+        SHOP_BY_ID.read({"id": shop_id}),
         read(
             "SELECT c.product_id, c.qty FROM cart_lines c WHERE c.member_id = :m AND c.shop_id = :s "
             "ORDER BY c.product_id",
             {"m": member_id, "s": shop_id},
         ),
-        read(
-            f"SELECT {', '.join('p.' + c.strip() for c in catalog.COLUMNS.split(','))} FROM products p "
-            "JOIN cart_lines c ON c.product_id = p.id WHERE c.member_id = :m AND c.shop_id = :s",
-            {"m": member_id, "s": shop_id},
-        ),
+        _BASKET_PRODUCTS.read({"m": member_id, "s": shop_id}),
         read("SELECT id, buyer_id, shop_id FROM orders WHERE idempotency_key = :k", {"k": idempotency_key or ""}),
         *fulfilment.reads(member_id, shop_id),
     ]
@@ -68,12 +79,12 @@ async def load_basket(uow: UnitOfWork, member_id: int, shop_id: int, idempotency
     member_rows, shop_rows, cart_rows, product_rows, earlier, choice_rows, address_rows = results[-7:]
     if not member_rows:
         raise UnknownMember(f"no member {member_id}", member=member_id)
-    member = members.from_row(member_rows[0])
+    member = member_of(MEMBER_BY_ID.named(member_rows[0]))
     if member.status == "merged":
         member = await members.get(uow, member.id)
     if not shop_rows:
         raise UnknownShop(f"no shop {shop_id}", shop=shop_id)
-    products = {p.id: p for p in map(catalog.from_row, product_rows)}
+    products = {p.id: p for p in (product_of(_BASKET_PRODUCTS.named(r)) for r in product_rows)}
     earlier_id = None
     if earlier:
         order_id, buyer_id, earlier_shop = (int(v) for v in earlier[0])
@@ -84,7 +95,7 @@ async def load_basket(uow: UnitOfWork, member_id: int, shop_id: int, idempotency
             raise InvalidInput("that request key was used for an order at another shop", field="idempotency_key")
     return Basket(
         member,
-        shops.from_row(shop_rows[0]),
+        shop_of(SHOP_BY_ID.named(shop_rows[0])),
         [(products.get(int(pid)), int(qty), int(pid)) for pid, qty in cart_rows],
         earlier_id,
         choice_rows,
@@ -210,7 +221,7 @@ async def reserve_and_insert(
     return int(results[-1][0][0])
 
 
-def place_request(member: members.Member, shop: shops.Shop, order_id: int, plan: Placement) -> Request:
+def place_request(member: Member, shop: Shop, order_id: int, plan: Placement) -> Request:
     return Request(
         actor=member.key_label,
         kind="order.place",
@@ -229,7 +240,7 @@ def place_request(member: members.Member, shop: shops.Shop, order_id: int, plan:
 
 
 def placement_writes(
-    market: Services, member: members.Member, shop_id: int, order_id: int, plan: Placement, seq: int
+    market: Services, member: Member, shop_id: int, order_id: int, plan: Placement, seq: int
 ) -> list[Op]:
     """The order's lines and destination, the cart emptied, and the ``order.place`` entry ``seq`` noted."""
     return [

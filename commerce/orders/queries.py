@@ -15,6 +15,7 @@ from commerce.errors import NotAllowed, UnknownOrder
 from commerce.members import service as members
 from commerce.orders.rows import CART_LINE_COLUMNS, LINE_COLUMNS, ORDER_COLUMNS, CartLine, Line, Order
 from commerce.shops import service as shops
+from commerce.shops.rows import Shop
 from commerce.statements import Named, Query, param, params
 from ledger.storage.ops import in_clause
 from ledger.storage.unit_of_work import UnitOfWork
@@ -130,7 +131,7 @@ async def order_to_repeat(uow: UnitOfWork, member_id: int) -> int | None:
     return int(rows[0]["id"]) if rows else None
 
 
-async def delivery_region(uow: UnitOfWork, order: Order, shop: shops.Shop) -> str:
+async def delivery_region(uow: UnitOfWork, order: Order, shop: Shop) -> str:
     """The district of the order's address (the couriers' board), or the shop's region for a pickup."""
     if order.address_id is not None and order.pickup_at is None:
         rows = await uow.fetch("SELECT region FROM addresses WHERE id = :a", {"a": order.address_id})

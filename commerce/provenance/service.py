@@ -11,17 +11,25 @@ who did it and the sequence number that proves it, and how many reviews and clai
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import bindparam, select
 
 from commerce import validate
-from commerce.errors import InvalidInput, InvalidState, NotAllowed, UnknownProduct, UnknownShop
+from commerce.errors import InvalidInput, InvalidState, NotAllowed
 from commerce.members import service as members
 from commerce.orders import queries as order_queries
-from commerce.reviews.service import RatingSummary, product_rating_read, rating_from_rows
+from commerce.reviews.queries import RatingSummary, product_rating_read, rating_from_rows
+from commerce.schema import products, provenance_events
+from commerce.schema import shops as shops_table
 from commerce.services import Services
 from commerce.shops import catalog
 from commerce.shops import service as shops
+from commerce.shops.errors import UnknownProduct, UnknownShop
+from commerce.shops.rows import PRODUCT_BY_ID, SHOP_COLUMNS, Product, Shop, product_of, shop_of
+from commerce.statements import Statement
 from ledger.requests import Request
 from ledger.storage.ops import Op, Row, read
 from ledger.storage.unit_of_work import UnitOfWork
@@ -50,8 +58,8 @@ class Event:
 
 @dataclass(frozen=True, slots=True)
 class ProductHistory:
-    product: catalog.Product  # name, origin, certifications, produced_on, listed_seq
-    shop: shops.Shop
+    product: Product  # name, origin, certifications, produced_on, listed_seq
+    shop: Shop
     events: tuple[Event, ...]  # in time order
     rating: RatingSummary  # visible reviews: rating.count is how many
     claims: int  # claims on orders that contained the product
@@ -61,18 +69,37 @@ def role_of(stage: str) -> str:
     return "courier" if stage in COURIER_STAGES else "producer"
 
 
-def _event(row: tuple[object, ...]) -> Event:
-    eid, stage, actor, note, order_id, time_ms, seq = row
+def _event(row: Mapping[str, Any]) -> Event:
+    order_id = row["order_id"]
     return Event(
-        int(eid),  # type: ignore[call-overload]
-        str(stage),
-        int(actor),  # type: ignore[call-overload]
-        role_of(str(stage)),
-        str(note),
-        None if order_id is None else int(order_id),  # type: ignore[call-overload]
-        int(time_ms),  # type: ignore[call-overload]
-        int(seq),  # type: ignore[call-overload]
+        int(row["id"]),
+        str(row["stage"]),
+        int(row["actor_id"]),
+        role_of(str(row["stage"])),
+        str(row["note"]),
+        None if order_id is None else int(order_id),
+        int(row["time_ms"]),
+        int(row["seq"]),
     )
+
+
+def _events(of_one_order: bool) -> Statement:
+    """A product's steps in time order; with ``of_one_order``, the producer's and that order's only."""
+    e = provenance_events.c
+    query = select(e.id, e.stage, e.actor_id, e.note, e.order_id, e.time_ms, e.seq).where(
+        e.product_id == bindparam("p")
+    )
+    if of_one_order:
+        query = query.where(e.order_id.is_(None) | (e.order_id == bindparam("o")))
+    return Statement.of(query.order_by(e.time_ms, e.seq, e.id))
+
+
+_EVENTS, _ORDER_EVENTS = _events(False), _events(True)  # the same columns: either one reads their rows
+_SHOP_OF_PRODUCT = Statement.of(
+    select(*SHOP_COLUMNS).where(
+        shops_table.c.id == select(products.c.shop_id).where(products.c.id == bindparam("p")).scalar_subquery()
+    )
+)
 
 
 async def record_event(
@@ -138,18 +165,13 @@ def history_reads(product_id: int, *, order_id: int | None = None) -> list[Op]:
 
     ``history_from_rows`` makes the history of their results, in the same order.
     """
-    events = "SELECT id, stage, actor_id, note, order_id, time_ms, seq FROM provenance_events WHERE product_id = :p"
     params: dict[str, object] = {"p": product_id}
     if order_id is not None:
-        events += " AND (order_id IS NULL OR order_id = :o)"
         params["o"] = order_id
     return [
-        read(f"SELECT {catalog.COLUMNS} FROM products WHERE id = :p", {"p": product_id}),
-        read(
-            f"SELECT {shops.COLUMNS} FROM shops WHERE id = (SELECT shop_id FROM products WHERE id = :p)",
-            {"p": product_id},
-        ),
-        read(events + " ORDER BY time_ms, seq, id", params),
+        PRODUCT_BY_ID.read({"id": product_id}),
+        _SHOP_OF_PRODUCT.read({"p": product_id}),
+        (_EVENTS if order_id is None else _ORDER_EVENTS).read(params),
         read(
             "SELECT COUNT(*) FROM claims c WHERE EXISTS "
             "(SELECT 1 FROM order_lines l WHERE l.order_id = c.order_id AND l.product_id = :p)",
@@ -164,13 +186,13 @@ def history_from_rows(product_id: int, results: Sequence[Sequence[Row]]) -> Prod
     product_rows, shop_rows, events, claims, rating = results
     if not product_rows:
         raise UnknownProduct(f"no product {product_id}", product=product_id)
-    product = catalog.from_row(product_rows[0])
+    product = product_of(PRODUCT_BY_ID.named(product_rows[0]))
     if not shop_rows:
         raise UnknownShop(f"no shop {product.shop_id}", shop=product.shop_id)
     return ProductHistory(
         product,
-        shops.from_row(shop_rows[0]),
-        tuple(_event(r) for r in events),
+        shop_of(_SHOP_OF_PRODUCT.named(shop_rows[0])),
+        tuple(_event(_EVENTS.named(r)) for r in events),
         rating_from_rows(rating),
         int(claims[0][0]),
     )

@@ -2,104 +2,57 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
-from dataclasses import dataclass
+
+from sqlalchemy import bindparam, case, select
 
 from commerce import events, validate
-from commerce.delivery import districts, windows
-from commerce.errors import InvalidInput, NotAllowed, UnknownShop
+from commerce.delivery import windows
+from commerce.errors import InvalidInput, NotAllowed
 from commerce.members import service as members
+from commerce.schema import shops
 from commerce.services import Services
+from commerce.shops.errors import UnknownShop
 from commerce.shops.events import ShopReviewed
+from commerce.shops.rows import SHOP_BY_ID, SHOP_COLUMNS, Shop, shop_of
+from commerce.statements import Statement
 from ledger.requests import Request
 from ledger.storage.ops import in_clause
 from ledger.storage.unit_of_work import UnitOfWork
 
 KINDS = ("farm", "fishery", "market_stall", "alley_shop")
-COLUMNS = (
-    "id, owner_id, name, kind, market, region, phone, business_no, bnm_max_share, delivery_regions, "
-    "delivery_fee, status, referral_bp, hours, pickup, windows"
+
+
+@functools.cache
+def _listing(verified_only: bool, by_market: bool, by_region: bool) -> Statement:
+    """The shops a listing asks for (one statement per combination of filters, made on first use)."""
+    query = select(*SHOP_COLUMNS)
+    if verified_only:
+        query = query.where(shops.c.status == "verified")
+    if by_market:
+        query = query.where(shops.c.market == bindparam("market"))
+    if by_region:
+        query = query.where(shops.c.region == bindparam("region"))
+    return Statement.of(query.order_by(shops.c.name, shops.c.id))
+
+
+_OWNED_BY = Statement.of(
+    select(*SHOP_COLUMNS)
+    .where(shops.c.owner_id == bindparam("o"))
+    .order_by(case({"verified": 0, "pending": 1}, value=shops.c.status, else_=2), shops.c.id)
+    .limit(1)
+)
+_WAITING = Statement.of(
+    select(*SHOP_COLUMNS).where(shops.c.status == "pending").order_by(shops.c.id).limit(bindparam("limit"))
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Shop:
-    id: int
-    owner_id: int
-    name: str
-    kind: str
-    market: str | None
-    region: str
-    phone: str | None
-    business_no: str | None
-    bnm_max_share: int
-    delivery_regions: tuple[str, ...]
-    delivery_fee: int
-    status: str
-    referral_bp: int
-    hours: str  # opening hours, Seoul time: "09:00-19:00"
-    pickup: bool  # buyers may collect their order at the shop
-    windows: str  # delivery windows a day ("09-13,13-19"); "": the opening hours
-
-    @property
-    def verified(self) -> bool:
-        return self.status == "verified"
-
-    @property
-    def areas(self) -> tuple[str, ...]:
-        """Where the shop delivers; none named: anywhere (a farm that ships by parcel)."""
-        return self.delivery_regions
-
-    def delivers_to(self, region: str | None) -> bool:
-        if not self.delivery_regions:
-            return True
-        return region is not None and any(districts.serves(area, region) for area in self.delivery_regions)
-
-
-def from_row(row: tuple[object, ...]) -> Shop:
-    (
-        sid,
-        owner,
-        name,
-        kind,
-        market,
-        region,
-        phone,
-        bno,
-        share,
-        regions,
-        fee,
-        status,
-        referral,
-        hours,
-        pickup,
-        slots,
-    ) = row
-    return Shop(
-        int(sid),  # type: ignore[call-overload]
-        int(owner),  # type: ignore[call-overload]
-        str(name),
-        str(kind),
-        None if market is None else str(market),
-        str(region),
-        None if phone is None else str(phone),
-        None if bno is None else str(bno),
-        int(share),  # type: ignore[call-overload]
-        tuple(r for r in str(regions).split(",") if r),
-        int(fee),  # type: ignore[call-overload]
-        str(status),
-        int(referral),  # type: ignore[call-overload]
-        str(hours),
-        bool(pickup),
-        str(slots),
-    )
-
-
 async def get(uow: UnitOfWork, shop_id: int) -> Shop:
-    rows = await uow.fetch(f"SELECT {COLUMNS} FROM shops WHERE id = :id", {"id": shop_id})
+    rows = await uow.fetch(SHOP_BY_ID.sql, {"id": shop_id})
     if not rows:
         raise UnknownShop(f"no shop {shop_id}", shop=shop_id)
-    return from_row(rows[0])
+    return shop_of(SHOP_BY_ID.named(rows[0]))
 
 
 async def names(uow: UnitOfWork, shop_ids: Sequence[int]) -> dict[int, str]:
@@ -114,35 +67,21 @@ async def names(uow: UnitOfWork, shop_ids: Sequence[int]) -> dict[int, str]:
 async def list_shops(
     uow: UnitOfWork, *, market: str | None = None, region: str | None = None, verified_only: bool = True
 ) -> list[Shop]:
-    sql = f"SELECT {COLUMNS} FROM shops WHERE 1 = 1"
-    params: dict[str, object] = {}
-    if verified_only:
-        sql += " AND status = 'verified'"
-    if market is not None:
-        sql += " AND market = :market"
-        params["market"] = market
-    if region is not None:
-        sql += " AND region = :region"
-        params["region"] = region
-    return [from_row(r) for r in await uow.fetch(sql + " ORDER BY name, id", params)]
+    listing = _listing(verified_only, market is not None, region is not None)
+    params = {name: value for name, value in (("market", market), ("region", region)) if value is not None}
+    return [shop_of(listing.named(r)) for r in await uow.fetch(listing.sql, params)]
 
 
 async def owned_by(uow: UnitOfWork, owner_id: int) -> Shop | None:
     """The member's shop: the verified one first, then one waiting for the office, then any other."""
-    rows = await uow.fetch(
-        f"SELECT {COLUMNS} FROM shops WHERE owner_id = :o ORDER BY CASE status WHEN 'verified' THEN 0 "
-        "WHEN 'pending' THEN 1 ELSE 2 END, id LIMIT 1",
-        {"o": owner_id},
-    )
-    return from_row(rows[0]) if rows else None
+    rows = await uow.fetch(_OWNED_BY.sql, {"o": owner_id})
+    return shop_of(_OWNED_BY.named(rows[0])) if rows else None
 
 
 async def waiting_for_review(uow: UnitOfWork, *, limit: int = 20) -> list[Shop]:
     """Shops the market office has not looked at yet, oldest first."""
-    rows = await uow.fetch(
-        f"SELECT {COLUMNS} FROM shops WHERE status = 'pending' ORDER BY id LIMIT :limit", {"limit": limit}
-    )
-    return [from_row(r) for r in rows]
+    rows = await uow.fetch(_WAITING.sql, {"limit": limit})
+    return [shop_of(_WAITING.named(r)) for r in rows]
 
 
 async def list_markets(uow: UnitOfWork) -> list[tuple[str, int]]:
@@ -177,6 +116,52 @@ async def open_shop(
     referral_bp: int = 0,
 ) -> Shop:
     owner = await members.get(uow, owner_id)
+    fields = _checked(
+        name=name,
+        kind=kind,
+        region=region,
+        market_name=market_name,
+        phone=phone,
+        business_no=business_no,
+        bnm_max_share=bnm_max_share,
+        delivery_regions=delivery_regions,
+        delivery_fee=delivery_fee,
+        referral_bp=referral_bp,
+    )
+    rows = await uow.fetch(
+        "INSERT INTO shops (owner_id, name, kind, market, region, phone, business_no, bnm_max_share, "
+        "delivery_regions, delivery_fee, status, referral_bp, created_ms) VALUES (:owner, :name, :kind, :market, "
+        ":region, :phone, :bno, :share, :regions, :fee, 'pending', :referral, :now) RETURNING id",
+        {**fields, "owner": owner.id, "now": market.clock()},
+    )
+    shop_id = int(rows[0][0])
+    body = {
+        "shop": shop_id,
+        "name": fields["name"],
+        "kind": kind,
+        "market": fields["market"],
+        "region": fields["region"],
+        "bnm_max_share": fields["share"],
+        "delivery_fee": fields["fee"],
+    }
+    await market.ledger.record(uow, Request(actor=owner.key_label, kind="shop.open", body=body))
+    return await get(uow, shop_id)
+
+
+def _checked(
+    *,
+    name: str,
+    kind: str,
+    region: str,
+    market_name: str | None,
+    phone: str | None,
+    business_no: str | None,
+    bnm_max_share: int,
+    delivery_regions: Sequence[str],
+    delivery_fee: int,
+    referral_bp: int,
+) -> dict[str, object]:
+    """A new shop's fields as its row takes them; ``InvalidInput`` naming the first that is not right."""
     if kind not in KINDS:
         raise InvalidInput(f"shop kind must be one of {KINDS}", field="kind")
     clean_name = validate.text(name, "name", max_len=60)
@@ -190,47 +175,19 @@ async def open_shop(
     regions = [validate.text(r, "delivery region", max_len=64) for r in delivery_regions]
     if any("," in r for r in regions):
         raise InvalidInput("delivery regions are names without commas", field="delivery_regions")
-    share = validate.whole_number(bnm_max_share, "bnm_max_share", low=0, high=100)
-    fee = validate.whole_number(delivery_fee, "delivery_fee", low=0, high=1_000_000)
-    # A recommender's commission comes from the shop's proceeds: at most half.
-    referral = validate.whole_number(referral_bp, "referral_bp", low=0, high=5000)
-    rows = await uow.fetch(
-        "INSERT INTO shops (owner_id, name, kind, market, region, phone, business_no, bnm_max_share, "
-        "delivery_regions, delivery_fee, status, referral_bp, created_ms) VALUES (:owner, :name, :kind, :market, "
-        ":region, :phone, :bno, :share, :regions, :fee, 'pending', :referral, :now) RETURNING id",
-        {
-            "owner": owner.id,
-            "name": clean_name,
-            "kind": kind,
-            "market": clean_market,
-            "region": clean_region,
-            "phone": clean_phone,
-            "bno": business_no.replace("-", "") if business_no else None,
-            "share": share,
-            "regions": ",".join(regions),
-            "fee": fee,
-            "referral": referral,
-            "now": market.clock(),
-        },
-    )
-    shop_id = int(rows[0][0])
-    await market.ledger.record(
-        uow,
-        Request(
-            actor=owner.key_label,
-            kind="shop.open",
-            body={
-                "shop": shop_id,
-                "name": clean_name,
-                "kind": kind,
-                "market": clean_market,
-                "region": clean_region,
-                "bnm_max_share": share,
-                "delivery_fee": fee,
-            },
-        ),
-    )
-    return await get(uow, shop_id)
+    return {
+        "name": clean_name,
+        "kind": kind,
+        "market": clean_market,
+        "region": clean_region,
+        "phone": clean_phone,
+        "bno": business_no.replace("-", "") if business_no else None,
+        "share": validate.whole_number(bnm_max_share, "bnm_max_share", low=0, high=100),
+        "regions": ",".join(regions),
+        "fee": validate.whole_number(delivery_fee, "delivery_fee", low=0, high=1_000_000),
+        # A recommender's commission comes from the shop's proceeds: at most half.
+        "referral": validate.whole_number(referral_bp, "referral_bp", low=0, high=5000),
+    }
 
 
 async def verify_shop(

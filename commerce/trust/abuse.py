@@ -31,20 +31,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from commerce import validate
-from commerce.errors import CommerceError, InvalidState, NotAllowed
+from commerce.errors import InvalidState, NotAllowed
 from commerce.members import service as members
 from commerce.services import Services
+from commerce.trust.queries import get
+from commerce.trust.rows import Case
 from commerce.trust.standing import Facts, ReviewFact, load_facts, market_claim_rate_bp, standing
-from ledger.errors import NotFound
 from ledger.keys import ROLE_OPERATOR
 from ledger.requests import Request
 from ledger.storage.unit_of_work import UnitOfWork
 
 OUTCOMES = ("hold_review", "withhold_reward", "claims_need_approval")
-OPEN_STATES = ("open", "appealed")
 MAX_APPEAL = 500
 DAY_MS = 86_400_000
-_COLUMNS = "id, member_id, rule, subject, outcome, reason, evidence, status, appeal, seq, created_ms, updated_ms"
 _LETTERS = re.compile(r"[\W_]+", re.UNICODE)
 
 
@@ -69,37 +68,6 @@ class AbuseCaseOpened:
 
 
 @dataclass(frozen=True, slots=True)
-class Case:
-    id: int
-    member_id: int
-    rule: str
-    subject: str
-    outcome: str
-    reason: str
-    evidence: dict[str, Any]
-    status: str  # open | appealed | upheld | released
-    appeal: str | None
-    seq: int
-    created_ms: int
-    updated_ms: int
-
-    @property
-    def is_open(self) -> bool:
-        return self.status in OPEN_STATES
-
-
-class UnknownCase(CommerceError, NotFound):
-    code = "unknown_abuse_case"
-
-
-class ClaimsNeedApproval(CommerceError):
-    """A member whose claims need an operator's approval: the office decides this one with them."""
-
-    code = "claims_need_approval"
-    http_status = 403
-
-
-@dataclass(frozen=True, slots=True)
 class Finding:
     member_id: int
     rule: str
@@ -110,24 +78,6 @@ class Finding:
     review_id: int | None = None
 
 
-def _case(row: tuple[Any, ...]) -> Case:
-    cid, member, rule, subject, outcome, reason, evidence, status, appeal, seq, created, updated = row
-    return Case(
-        int(cid),
-        int(member),
-        str(rule),
-        str(subject),
-        str(outcome),
-        str(reason),
-        json.loads(evidence),
-        str(status),
-        None if appeal is None else str(appeal),
-        int(seq),
-        int(created),
-        int(updated),
-    )
-
-
 def _norm(text: str) -> str:
     return _LETTERS.sub("", text).lower()
 
@@ -135,106 +85,132 @@ def _norm(text: str) -> str:
 # ----------------------------------------------------------------------------------------- rules
 
 
+def _hold(member: int, rule: str, review: ReviewFact, reason: str, evidence: dict[str, Any]) -> Finding:
+    return Finding(member, rule, f"review:{review.review}", "hold_review", reason, evidence, review_id=review.review)
+
+
 def _review_findings(facts: Facts, rules: AbuseRules) -> list[Finding]:
-    found: list[Finding] = []
+    """The review rules over each reviewer's reviews in time order."""
     by_member: dict[int, list[ReviewFact]] = defaultdict(list)
     for r in facts.reviews:
         if r.member is not None:
             by_member[r.member].append(r)
-
-    def hold(member: int, rule: str, review: ReviewFact, reason: str, evidence: dict[str, Any]) -> None:
-        found.append(
-            Finding(member, rule, f"review:{review.review}", "hold_review", reason, evidence, review_id=review.review)
-        )
-
     couriers_of_shop: dict[int, set[int]] = defaultdict(set)
     for order, courier in facts.courier.items():
         shop = facts.order_shop.get(order)
         if shop is not None:
             couriers_of_shop[shop].add(courier)
+    found: list[Finding] = []
     for member, mine in by_member.items():
         mine.sort(key=lambda r: (r.time_ms, r.seq))
-        # review_burst: a sliding window over the member's reviews in time order.
-        start = 0
-        burst: set[int] = set()
-        for end in range(len(mine)):
-            while mine[end].time_ms - mine[start].time_ms > rules.burst_window_ms:
-                start += 1
-            if end - start + 1 >= rules.burst_count:
-                burst.update(range(start, end + 1))
-        if burst:
-            seqs = [mine[i].seq for i in sorted(burst)]
-            for i in sorted(burst):
-                hold(
+        found += _review_burst(member, mine, rules)
+        found += _copy_paste(member, mine, rules)
+        found += _tied_reviewer(member, mine, facts, couriers_of_shop)
+        found += _rating_pattern(member, mine, rules)
+    return found
+
+
+def _review_burst(member: int, mine: list[ReviewFact], rules: AbuseRules) -> list[Finding]:
+    """A sliding window over the member's reviews in time order."""
+    start = 0
+    burst: set[int] = set()
+    for end in range(len(mine)):
+        while mine[end].time_ms - mine[start].time_ms > rules.burst_window_ms:
+            start += 1
+        if end - start + 1 >= rules.burst_count:
+            burst.update(range(start, end + 1))
+    seqs = [mine[i].seq for i in sorted(burst)]
+    return [
+        _hold(
+            member,
+            "review_burst",
+            mine[i],
+            f"짧은 시간({rules.burst_window_ms // 60_000}분) 안에 후기를 {len(burst)}개 올리셨어요.",
+            {"reviews": seqs, "window_min": rules.burst_window_ms // 60_000, "count": len(burst)},
+        )
+        for i in sorted(burst)
+    ]
+
+
+def _copy_paste(member: int, mine: list[ReviewFact], rules: AbuseRules) -> list[Finding]:
+    """The same words on several products."""
+    by_text: dict[str, list[ReviewFact]] = defaultdict(list)
+    for r in mine:
+        if len(_norm(r.text)) >= rules.copy_min_chars:
+            by_text[_norm(r.text)].append(r)
+    found = []
+    for same in by_text.values():
+        products = {r.product for r in same}
+        if len(products) >= rules.copy_products:
+            found += [
+                _hold(
                     member,
-                    "review_burst",
-                    mine[i],
-                    f"짧은 시간({rules.burst_window_ms // 60_000}분) 안에 후기를 {len(burst)}개 올리셨어요.",
-                    {"reviews": seqs, "window_min": rules.burst_window_ms // 60_000, "count": len(burst)},
+                    "copy_paste",
+                    r,
+                    f"같은 글을 서로 다른 물건 {len(products)}개의 후기에 올리셨어요.",
+                    {"reviews": [x.seq for x in same], "products": sorted(products)},
                 )
-        # copy_paste: the same words on several products.
-        by_text: dict[str, list[ReviewFact]] = defaultdict(list)
-        for r in mine:
-            if len(_norm(r.text)) >= rules.copy_min_chars:
-                by_text[_norm(r.text)].append(r)
-        for same in by_text.values():
-            products = {r.product for r in same}
-            if len(products) >= rules.copy_products:
-                for r in same:
-                    hold(
-                        member,
-                        "copy_paste",
-                        r,
-                        f"같은 글을 서로 다른 물건 {len(products)}개의 후기에 올리셨어요.",
-                        {"reviews": [x.seq for x in same], "products": sorted(products)},
-                    )
-        # tied_reviewer: the reviewer owns or delivers for the shop.
-        for r in mine:
-            if r.shop is None:
-                continue
-            if facts.shop_owner.get(r.shop) == member:
-                hold(
+                for r in same
+            ]
+    return found
+
+
+def _tied_reviewer(
+    member: int, mine: list[ReviewFact], facts: Facts, couriers_of_shop: dict[int, set[int]]
+) -> list[Finding]:
+    """The reviewer owns or delivers for the shop."""
+    found = []
+    for r in mine:
+        if r.shop is None:
+            continue
+        if facts.shop_owner.get(r.shop) == member:
+            found.append(
+                _hold(
                     member,
                     "tied_reviewer",
                     r,
                     "직접 운영하시는 가게의 물건 후기예요.",
                     {"review": r.seq, "tie": "owner"},
                 )
-            elif member in couriers_of_shop.get(r.shop, set()):
-                deliveries = sorted(
-                    facts.courier_seq[o]
-                    for o, c in facts.courier.items()
-                    if c == member and facts.order_shop.get(o) == r.shop
-                )
-                hold(
+            )
+        elif member in couriers_of_shop.get(r.shop, set()):
+            deliveries = sorted(
+                facts.courier_seq[o]
+                for o, c in facts.courier.items()
+                if c == member and facts.order_shop.get(o) == r.shop
+            )
+            found.append(
+                _hold(
                     member,
                     "tied_reviewer",
                     r,
                     "직접 배달을 맡으시는 가게의 물건 후기예요.",
                     {"review": r.seq, "tie": "courier", "deliveries": deliveries[:10]},
                 )
-        # rating_pattern: all-1★ across shops, or all-5★ for one shop, within a day.
-        for i in range(len(mine)):
-            day = [r for r in mine[i:] if r.time_ms - mine[i].time_ms <= DAY_MS]
-            if len(day) < rules.pattern_count:
-                continue
-            shops = {r.shop for r in day}
-            if all(r.rating == 1 for r in day) and len(shops) >= rules.pattern_count:
-                why = f"하루 사이에 서로 다른 가게 {len(shops)}곳에 별 하나 후기만 올리셨어요."
-            elif all(r.rating == 5 for r in day) and len(shops) == 1:
-                why = f"하루 사이에 한 가게에 별 다섯 후기만 {len(day)}개 올리셨어요."
-            else:
-                continue
-            for r in day:
-                hold(
-                    member,
-                    "rating_pattern",
-                    r,
-                    why,
-                    {"reviews": [x.seq for x in day], "ratings": [x.rating for x in day]},
-                )
-            break
+            )
     return found
+
+
+def _rating_pattern(member: int, mine: list[ReviewFact], rules: AbuseRules) -> list[Finding]:
+    """All-1★ across shops, or all-5★ for one shop, within a day (the first such day only)."""
+    for i in range(len(mine)):
+        day = [r for r in mine[i:] if r.time_ms - mine[i].time_ms <= DAY_MS]
+        if len(day) < rules.pattern_count:
+            continue
+        shops = {r.shop for r in day}
+        if all(r.rating == 1 for r in day) and len(shops) >= rules.pattern_count:
+            why = f"하루 사이에 서로 다른 가게 {len(shops)}곳에 별 하나 후기만 올리셨어요."
+        elif all(r.rating == 5 for r in day) and len(shops) == 1:
+            why = f"하루 사이에 한 가게에 별 다섯 후기만 {len(day)}개 올리셨어요."
+        else:
+            continue
+        return [
+            _hold(
+                member, "rating_pattern", r, why, {"reviews": [x.seq for x in day], "ratings": [x.rating for x in day]}
+            )
+            for r in day
+        ]
+    return []
 
 
 def _return_findings(facts: Facts, rules: AbuseRules) -> list[Finding]:
@@ -336,69 +312,6 @@ async def scan(market: Services, uow: UnitOfWork, *, rules: AbuseRules | None = 
         if case is not None:
             opened.append(case)
     return opened
-
-
-async def get(uow: UnitOfWork, case_id: int) -> Case:
-    rows = await uow.fetch(f"SELECT {_COLUMNS} FROM abuse_cases WHERE id = :id", {"id": case_id})
-    if not rows:
-        raise UnknownCase(f"no abuse case {case_id}", case=case_id)
-    return _case(rows[0])
-
-
-async def notices(uow: UnitOfWork, member_id: int) -> list[Case]:
-    """The member's open cases, newest first: each says why (``reason``) and may be appealed."""
-    rows = await uow.fetch(
-        f"SELECT {_COLUMNS} FROM abuse_cases WHERE member_id = :m AND status IN ('open', 'appealed') ORDER BY id DESC",
-        {"m": member_id},
-    )
-    return [_case(r) for r in rows]
-
-
-async def member_cases(uow: UnitOfWork, member_id: int, *, limit: int = 5) -> list[Case]:
-    """The member's cases, the open (and appealed) ones first, newest first: their "내 기록 알림" screen."""
-    rows = await uow.fetch(
-        f"SELECT {_COLUMNS} FROM abuse_cases WHERE member_id = :m "
-        "ORDER BY CASE WHEN status IN ('open', 'appealed') THEN 0 ELSE 1 END, id DESC LIMIT :n",
-        {"m": member_id, "n": limit},
-    )
-    return [_case(r) for r in rows]
-
-
-async def has_cases(uow: UnitOfWork, member_id: int) -> bool:
-    """Whether the member has any case at all (the wallet shows its way to the cases only then)."""
-    rows = await uow.fetch("SELECT 1 FROM abuse_cases WHERE member_id = :m LIMIT 1", {"m": member_id})
-    return bool(rows)
-
-
-async def open_cases(uow: UnitOfWork, *, limit: int = 50) -> list[Case]:
-    """What an operator has to look at, appealed first."""
-    rows = await uow.fetch(
-        f"SELECT {_COLUMNS} FROM abuse_cases WHERE status IN ('open', 'appealed') "
-        "ORDER BY CASE WHEN status = 'appealed' THEN 0 ELSE 1 END, id LIMIT :n",
-        {"n": limit},
-    )
-    return [_case(r) for r in rows]
-
-
-async def _has_open(uow: UnitOfWork, member_id: int, outcome: str) -> Case | None:
-    rows = await uow.fetch(
-        f"SELECT {_COLUMNS} FROM abuse_cases WHERE member_id = :m AND outcome = :o "
-        "AND status IN ('open', 'appealed') ORDER BY id LIMIT 1",
-        {"m": member_id, "o": outcome},
-    )
-    return _case(rows[0]) if rows else None
-
-
-async def rewards_withheld(uow: UnitOfWork, member_id: int) -> Case | None:
-    """The open case that withholds this member's rewards, if any (payers ask before paying)."""
-    return await _has_open(uow, member_id, "withhold_reward")
-
-
-async def require_claims_allowed(uow: UnitOfWork, member_id: int) -> None:
-    """Refuse a new claim while the member's claims need an operator's approval (they call the office)."""
-    case = await _has_open(uow, member_id, "claims_need_approval")
-    if case is not None:
-        raise ClaimsNeedApproval(case.reason, case=case.id)
 
 
 async def appeal(market: Services, uow: UnitOfWork, member_id: int, case_id: int, text: str) -> Case:

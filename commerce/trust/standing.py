@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from commerce.reviews.service import RatingSummary
+from commerce.reviews.queries import RatingSummary
 from ledger import reads
 from ledger.model import split_entry
 from ledger.storage.unit_of_work import UnitOfWork

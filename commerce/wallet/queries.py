@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from commerce import schema, validate
 from commerce.errors import InvalidInput
-from commerce.exchange.service import ESCROW as MARKET_ESCROW
+from commerce.exchange.accounts import ESCROW as MARKET_ESCROW
 from commerce.members import service as members
 from commerce.services import Services
 from commerce.statements import Query, param

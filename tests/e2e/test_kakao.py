@@ -26,7 +26,7 @@ from chestnut.settings import Settings
 from commerce.delivery import queries as delivery_queries
 from commerce.members import service as members
 from commerce.orders import queries as order_queries
-from commerce.reviews import service as reviews
+from commerce.reviews import queries as review_queries
 from commerce.wallet import queries as wallet_queries
 from commerce.wallet import service as wallet
 from ledger.verify import verify_ledger
@@ -321,7 +321,7 @@ async def test_a_kakao_courier_delivers_by_code_and_the_shopper_reviews_on_kakao
     await grandma.tap("글 없이 올리기")
     async with kakao_app.db.snapshot() as snap:
         (bought,) = await order_queries.list_for_buyer(snap, c.shopper)
-        rating = await reviews.rating_summary(snap, product_id=c.product)
+        rating = await review_queries.rating_summary(snap, product_id=c.product)
     assert bought.state in ("confirmed", "settled") and bought.courier_id == c.courier
     assert rating.count == 1 and rating.average_x10 == 50
     report = await verify_ledger(kakao_app.db, kakao_app.settings.ledger_origin, workers=0)

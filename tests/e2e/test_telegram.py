@@ -29,8 +29,9 @@ from bots.texts import t
 from chestnut.bootstrap import App, build
 from chestnut.settings import Settings
 from commerce.members import service as members
+from commerce.members.rows import Member
 from commerce.orders import queries as order_queries
-from commerce.reviews import service as reviews
+from commerce.reviews import queries as review_queries
 from commerce.wallet import service as wallet
 from ledger.verify import verify_ledger
 from tests.support.market import cast
@@ -71,7 +72,7 @@ async def polling(app: App, api: BotApiStandIn) -> AsyncIterator[TelegramBot]:
         await bot.stop()
 
 
-async def member_of(app: App, user: TgUser) -> members.Member:
+async def member_of(app: App, user: TgUser) -> Member:
     async with app.db.snapshot() as snap:
         found = await members.by_identity(snap, "telegram", str(user.id))  # type: ignore[arg-type]
     assert found is not None
@@ -791,7 +792,7 @@ async def test_producer_lists_with_a_photo_courier_delivers_by_code_shopper_revi
 
     async with app.db.snapshot() as snap:
         (bought,) = await order_queries.list_for_buyer(snap, buyer.id)  # type: ignore[arg-type]
-        rating = await reviews.rating_summary(snap, product_id=bought.lines[0].product_id)  # type: ignore[arg-type]
+        rating = await review_queries.rating_summary(snap, product_id=bought.lines[0].product_id)  # type: ignore[arg-type]
     assert bought.state in ("confirmed", "settled") and bought.courier_id == rider_member.id
     assert rating.count == 1 and rating.average_x10 == 50
     report = await verify_ledger(app.db, app.ledger.origin, workers=0)

@@ -11,10 +11,12 @@ from commerce.delivery import queries as delivery_queries
 from commerce.delivery import service as delivery
 from commerce.members import service as members
 from commerce.orders import service as orders
+from commerce.reviews import queries as review_queries
 from commerce.reviews import service as reviews
 from commerce.shops import catalog
 from commerce.shops import service as shops
 from commerce.trust import abuse
+from commerce.trust import queries as trust_queries
 from commerce.trust.standing import load_facts, reputation
 from commerce.wallet import service as wallet
 from ledger.errors import ChestnutError
@@ -117,14 +119,14 @@ async def test_a_burst_of_copied_reviews_is_held_explained_appealed_and_released
         hold_entry = decode_entry_json(await m.ledger.entry(uow, burst.seq))["signed"]
         assert hold_entry["kind"] == "abuse.hold" and hold_entry["body"]["rule"] == "review_burst"
         # Held reviews leave the product's page and the shop's stars, on our tables and on the ledger.
-        assert await reviews.reviews_for_product(uow, spam[0]) == []
-        assert (await reviews.rating_summary(uow, shop_id=c.shop)).count == 0
+        assert await review_queries.reviews_for_product(uow, spam[0]) == []
+        assert (await review_queries.rating_summary(uow, shop_id=c.shop)).count == 0
         assert reputation(await load_facts(uow), c.shop).rating.count == 0
         # The member is told why, and their rewards wait.
-        told = await abuse.notices(uow, c.shopper)
+        told = await trust_queries.notices(uow, c.shopper)
         assert told and all(n.reason for n in told)
         assert "10분" in burst.reason
-        assert await abuse.rewards_withheld(uow, c.shopper) is not None
+        assert await trust_queries.rewards_withheld(uow, c.shopper) is not None
         # Nobody else may appeal for them; the member may, once.
         with pytest.raises(ChestnutError) as refused:
             await abuse.appeal(m, uow, c.producer, burst.id, "제가 대신")
@@ -136,7 +138,7 @@ async def test_a_burst_of_copied_reviews_is_held_explained_appealed_and_released
         await uow.commit()
     async with app.db.unit_of_work() as uow:
         review_id = int(burst.subject.split(":")[1])
-        assert (await reviews.get(uow, review_id)).status == "visible"
+        assert (await review_queries.get(uow, review_id)).status == "visible"
         # A second scan opens nothing new (one case per rule, member and subject).
         assert await abuse.scan(m, uow) == []
         await uow.commit()

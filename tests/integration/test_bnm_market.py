@@ -27,8 +27,9 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from chestnut.bootstrap import App, build
 from chestnut.settings import Settings
-from commerce.exchange import resting
+from commerce.exchange import queries, resting
 from commerce.exchange import service as market
+from commerce.exchange.accounts import ESCROW
 from commerce.exchange.errors import (
     BadOrder,
     NoLiquidity,
@@ -42,6 +43,8 @@ from commerce.exchange.errors import (
 )
 from commerce.exchange.price import DAY_MS, source_of
 from commerce.exchange.resting import RestingBook
+from commerce.exchange.rows import MarketOrder, MarketTrade
+from commerce.exchange.rules import DEFAULT_CONFIG, MarketConfig
 from commerce.members import service as members
 from commerce.orders import service as orders
 from commerce.wallet import queries as wallet_queries
@@ -104,7 +107,7 @@ async def place(app: App, member_id: int, side: str, amount: int, price: int | N
     return placed
 
 
-async def cancel(app: App, member_id: int, order_id: int) -> market.MarketOrder:
+async def cancel(app: App, member_id: int, order_id: int) -> MarketOrder:
     async with app.db.unit_of_work() as uow:
         order = await market.cancel(app.services, uow, member_id, order_id)
         await uow.commit()
@@ -176,7 +179,7 @@ async def test_partial_fills_price_improvement_and_cancel_give_back_exactly_what
     assert (a.btl, a.btl_available, a.bnm_units) == (200_000 - 12_000, 188_000, 6_000)
 
     async with app.db.snapshot() as snap:
-        book = await market.book_view(snap)
+        book = await queries.book_view(snap)
     assert [(lv.price, lv.units) for lv in book.bids] == [(1_200, 4_000)] and not book.asks
 
     closed = await cancel(app, p.alice, bid.order.id)
@@ -200,7 +203,7 @@ async def test_an_order_sweeping_many_resting_orders_fills_them_in_price_time_or
     ]  # time, at a price
     assert sweep.order.status == "filled"
     async with app.db.snapshot() as snap:
-        book = await market.book_view(snap)
+        book = await queries.book_view(snap)
     assert [(lv.price, lv.units) for lv in book.asks] == [(1_000 + 10 * ((n - 1) // 2), 1_000)]
     await verified(app)
 
@@ -211,7 +214,7 @@ async def test_an_order_needing_more_fills_than_allowed_is_refused_and_changes_n
     p = await people(app)
     for i in range(4):
         await place(app, p.bob if i % 2 else p.carol, "sell", 1_000, 1_000)
-    config = market.MarketConfig(max_fills=3)
+    config = MarketConfig(max_fills=3)
     before = await everything(app)
     with pytest.raises(BadOrder) as refused:
         await place(app, p.alice, "buy", 3_100, 1_000, config=config)  # the fourth ask would be the fourth fill
@@ -325,7 +328,7 @@ async def test_a_double_tap_places_once(app: App) -> None:
     again = await place(app, p.alice, "buy", 1_000, 1_000, client_key="nonce-1")
     assert again.earlier and again.order == first.order
     async with app.db.snapshot() as snap:
-        assert len(await market.open_orders(snap, p.alice)) == 1
+        assert len(await queries.open_orders(snap, p.alice)) == 1
 
 
 # ------------------------------------------------------------------------------------------ bad input
@@ -375,7 +378,7 @@ async def test_every_bad_input_is_a_typed_error_and_changes_nothing(app: App) ->
 
 async def test_open_orders_per_member_are_limited(app: App) -> None:
     p = await people(app)
-    limit = market.DEFAULT_CONFIG.max_open_orders
+    limit = DEFAULT_CONFIG.max_open_orders
     for i in range(limit):
         await place(app, p.carol, "sell", 100, 1_200 + 10 * (i % 5))
     before = await everything(app)
@@ -433,7 +436,7 @@ async def test_the_window_ages_out_and_the_band_follows_the_days_reference(app: 
     app.services.clock = lambda: NOON_KST
     async with app.db.snapshot() as snap:
         ref = await source_of(app.services.prices).reference(snap)
-        band = await market.band(app.services, snap)
+        band = await queries.band(app.services, snap)
     assert (ref.price, ref.source) == (1_200, "recent")  # outside today's 24 h window, still the last trades
     assert (band.anchor, band.low, band.high) == (1_200, 840, 1_560)
     with pytest.raises(OutsideBand):
@@ -508,7 +511,7 @@ async def test_members_placing_at_once_leave_the_copy_and_the_database_the_same_
             with contextlib.suppress(SelfTrade, TooManyOrders, NotEnoughTokens):
                 traded.extend((await place(app, who, side, 100 * (1 + rng.randrange(10)), price)).trades)
 
-    traded: list[market.MarketTrade] = []
+    traded: list[MarketTrade] = []
     await asyncio.gather(*(trader(n) for n in range(16)))
     assert len(traded) > 10
     await copy_is_the_book(app)
@@ -523,7 +526,7 @@ async def copy_is_the_book(app: App) -> None:
         return
     async with app.db.snapshot() as snap:
         (version,), *_ = await snap.fetch("SELECT book_version FROM market_state")
-        rows = await snap.fetch(resting.OPEN_ORDERS)
+        rows = await snap.fetch(resting.OPEN_ORDERS.sql)
     if copy.version != int(version):
         return
     fresh = RestingBook(copy.version, rows)
@@ -537,7 +540,7 @@ async def copy_is_the_book(app: App) -> None:
 
 async def open_of(app: App, member_id: int) -> list[int]:
     async with app.db.snapshot() as snap:
-        return [o.id for o in await market.open_orders(snap, member_id)]
+        return [o.id for o in await queries.open_orders(snap, member_id)]
 
 
 # ------------------------------------------------------------------------------------ the state machine
@@ -646,11 +649,11 @@ class BnmMachine(RuleBasedStateMachine):
                         "SELECT id, debits_posted, credits_posted, debits_pending, credits_pending FROM ledger_accounts"
                     )
                 }
-                open_orders = await market.all_open_orders(snap)
+                open_orders = await queries.all_open_orders(snap)
             for token, total in (("BTL", self.btl_total), ("BNM", self.bnm_total)):
                 wallets = [members.wallet(mid, token) for mid in self.members]
                 held = sum(accounts[w][1] - accounts[w][0] for w in wallets)  # posted, pending included
-                escrow = accounts[market.ESCROW[token]]
+                escrow = accounts[ESCROW[token]]
                 assert held + escrow[1] - escrow[0] == total, f"{token} created or lost"
                 owed = sum(o.still_held for o in open_orders if o.token == token)
                 assert escrow[1] - escrow[0] + escrow[3] == owed, f"{token} holds differ from the open orders"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from bots.messages import Incoming
 from chestnut.bootstrap import App
-from commerce.exchange import service as market
+from commerce.exchange import queries
 from commerce.members import service as members
 from commerce.wallet import queries as wallet_queries
 from ledger.model import Transfer
@@ -83,7 +83,7 @@ async def test_members_trade_bamnamu_with_buttons_only(app: App) -> None:
     assert confirm.payload is not None
     await app.dialogue.handle(Incoming("kakao", "s1", "이할머니", payload=confirm.payload, key="again-1"))
     async with app.db.snapshot() as snap:
-        trades = await market.trades_since(snap)
+        trades = await queries.trades_since(snap)
         mine = await wallet_queries.balances(app.services, snap, c.shopper)
         theirs = await wallet_queries.balances(app.services, snap, seller_id)
     assert [(t.price, t.units) for t in trades] == [(1_050, 1_000)]
@@ -107,7 +107,7 @@ async def test_members_trade_bamnamu_with_buttons_only(app: App) -> None:
     assert "돌려받은 것: 4.000 BNM" in farmer.text
     async with app.db.snapshot() as snap:
         theirs = await wallet_queries.balances(app.services, snap, seller_id)
-        assert await market.open_orders(snap, seller_id) == []
+        assert await queries.open_orders(snap, seller_id) == []
     assert (theirs.bnm_units, theirs.bnm_available) == (19_000, 19_000)
 
     report = await verify_ledger(app.db, app.settings.ledger_origin, workers=0)

@@ -13,10 +13,11 @@ from chestnut.settings import Settings
 from commerce.delivery import queries as delivery_queries
 from commerce.delivery import service as delivery
 from commerce.members import service as members
+from commerce.members.rows import Member
 from commerce.orders import queries as order_queries
 from commerce.orders import service as orders
 from commerce.orders.rows import Order
-from commerce.reviews import service as reviews
+from commerce.reviews import queries as review_queries
 from commerce.shops import catalog
 from commerce.shops import service as shops
 from commerce.wallet import cashouts
@@ -370,7 +371,7 @@ async def test_receipt_review_and_claim_by_chat(app: App) -> None:
     await shopper.send("아주 달고 맛있어요")
     assert "후기 고마워요" in shopper.text
     async with app.db.snapshot() as snap:
-        (review,) = await reviews.reviews_for_product(snap, c.product)
+        (review,) = await review_queries.reviews_for_product(snap, c.product)
     assert (review.rating, review.text) == (5, "아주 달고 맛있어요")
 
     await shopper.tap("처음으로")
@@ -433,7 +434,7 @@ async def test_review_is_offered_while_a_product_of_the_order_has_none(app: App)
     await shopper.tap("잘 받았어요")
     assert "후기도 고마워요" in shopper.text and not review_offered() and shopper.find("내 주문")
     async with app.db.snapshot() as snap:
-        assert await reviews.not_reviewed(snap, order.id) == []
+        assert await review_queries.not_reviewed(snap, order.id) == []
 
 
 async def test_cancel_before_the_shop_accepts_returns_every_won(app: App) -> None:
@@ -582,7 +583,7 @@ async def test_production_offers_no_play_money(app: App) -> None:
         assert member is not None and (await wallet_queries.balances(app.services, snap, member.id)).btl == 0
 
 
-async def _member_of(app: App, channel: str, external_id: str) -> members.Member:
+async def _member_of(app: App, channel: str, external_id: str) -> Member:
     async with app.db.snapshot() as snap:
         found = await members.by_identity(snap, channel, external_id)
     assert found is not None

@@ -15,6 +15,8 @@ from bots.messages import Incoming
 from chestnut.bootstrap import App, batch_context
 from commerce.reviews import service as reviews
 from commerce.trust import abuse
+from commerce.trust import queries as trust_queries
+from commerce.trust.rows import Case
 from commerce.wallet import service as wallet
 from scheduler.notices import RecordingAnnouncer
 from scheduler.wiring import run_batch
@@ -44,9 +46,9 @@ async def _courier_reviews_the_shop_it_delivers_for(app: App, c: Cast) -> None:
         await uow.commit()
 
 
-async def _cases(app: App, member_id: int) -> list[abuse.Case]:
+async def _cases(app: App, member_id: int) -> list[Case]:
     async with app.db.snapshot() as snap:
-        return await abuse.member_cases(snap, member_id, limit=10)
+        return await trust_queries.member_cases(snap, member_id, limit=10)
 
 
 async def test_the_trust_batch_tells_the_member_who_reads_the_case_and_appeals(app: App) -> None:

@@ -16,6 +16,7 @@ from bots.dialogue import FloodGate
 from bots.flows.answers import parse_amount
 from bots.messages import Screen
 from chestnut.bootstrap import App
+from commerce.claims import queries as claim_queries
 from commerce.claims import service as claims
 from commerce.delivery import queries as delivery_queries
 from commerce.delivery import service as delivery
@@ -28,6 +29,7 @@ from commerce.provenance import service as provenance
 from commerce.search import service as search
 from commerce.shops import catalog
 from commerce.shops import service as shops
+from commerce.shops.rows import Shop
 from commerce.wallet import queries as wallet_queries
 from commerce.wallet import service as wallet
 from ledger.verify import verify_ledger
@@ -189,7 +191,7 @@ async def test_shop_registered_approved_and_product_listed_with_photo(app: App) 
     await _ledger_ok(app)
 
 
-async def _shop_of(app: App, shop_id: int) -> shops.Shop:
+async def _shop_of(app: App, shop_id: int) -> Shop:
     async with app.db.unit_of_work() as uow:
         return await shops.get(uow, shop_id)
 
@@ -397,7 +399,7 @@ async def test_producer_answers_a_claim_and_the_office_decides(app: App) -> None
     await farmer.tap("답 보내기")
     assert "답을 보냈어요" in farmer.text
     async with app.db.unit_of_work() as uow:
-        answered = await claims.get(uow, claim.id)
+        answered = await claim_queries.get(uow, claim.id)
         assert (answered.status, answered.resolution, answered.refund_amount) == ("answered", "refund_partial", 3000)
         await claims.escalate(app.services, uow, c.shopper, claim.id, text="전부 멍들었어요")
         await uow.commit()
@@ -413,7 +415,7 @@ async def test_producer_answers_a_claim_and_the_office_decides(app: App) -> None
     await office.tap("결정하기")
     assert "결정했어요" in office.text
     async with app.db.unit_of_work() as uow:
-        decided = await claims.get(uow, claim.id)
+        decided = await claim_queries.get(uow, claim.id)
         assert (decided.status, decided.resolution) == ("resolved", "refund_full")
         assert (await wallet_queries.balances(app.services, uow, c.shopper)).btl_available == 100_000
     await _ledger_ok(app)
@@ -432,7 +434,7 @@ async def test_producer_rejects_a_claim_with_a_reason(app: App) -> None:
     assert "당도 검사" in farmer.text
     await farmer.tap("답 보내기")
     async with app.db.unit_of_work() as uow:
-        answered = await claims.get(uow, claim.id)
+        answered = await claim_queries.get(uow, claim.id)
     assert (answered.status, answered.resolution) == ("answered", "reject")
     assert answered.answer == "당도 검사를 통과한 사과예요"
 

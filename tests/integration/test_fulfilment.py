@@ -28,10 +28,12 @@ from commerce.delivery.errors import (
 from commerce.delivery.windows import KST, Window
 from commerce.errors import NotAllowed
 from commerce.members import service as members
+from commerce.members.rows import Member
 from commerce.orders import service as orders
 from commerce.orders.rows import Order
 from commerce.shops import catalog
 from commerce.shops import service as shops
+from commerce.shops.rows import Shop
 from commerce.wallet import service as wallet
 from ledger.errors import ChestnutError
 from ledger.storage.unit_of_work import UnitOfWork
@@ -83,7 +85,7 @@ async def new_shopper(app: App, name: str = "새손님", *, with_address: bool =
     return member.id
 
 
-async def new_courier(app: App, c: Cast, external_id: str) -> members.Member:
+async def new_courier(app: App, c: Cast, external_id: str) -> Member:
     async with app.db.unit_of_work() as uow:
         courier = await members.register(
             app.services, uow, channel="kakao", external_id=external_id, display_name="기사"
@@ -414,6 +416,6 @@ def _ms(day: dt.datetime, hour: int) -> int:
     return int((day + dt.timedelta(hours=hour)).timestamp() * 1000)
 
 
-async def _shop(app: App, c: Cast) -> shops.Shop:
+async def _shop(app: App, c: Cast) -> Shop:
     async with app.db.snapshot() as snap:
         return await shops.get(snap, c.shop)

@@ -14,24 +14,26 @@ from bots.context import ChatConfig
 from bots.dialogue import Dialogue
 from bots.flows import build_router
 from chestnut.bootstrap import App, batch_context
-from commerce.errors import (
-    CodeExpired,
-    CodeRequestedRecently,
-    IdentityRequired,
-    NotAllowed,
-    PhoneCodeLimit,
-    ShopNotVerified,
-    SmsError,
-    SmsNotConfigured,
-)
+from commerce.errors import NotAllowed
 from commerce.exchange import service as bnm_market
 from commerce.members import identity
 from commerce.members import service as members
+from commerce.members.errors import (
+    CodeExpired,
+    CodeRequestedRecently,
+    IdentityRequired,
+    PhoneCodeLimit,
+    SmsError,
+    SmsNotConfigured,
+)
+from commerce.members.rows import Member
 from commerce.members.sms import HttpSms, SmsRefused, SmsUnavailable
 from commerce.orders import queries as order_queries
 from commerce.orders import service as orders
 from commerce.shops import catalog
 from commerce.shops import service as shops
+from commerce.shops.errors import ShopNotVerified
+from commerce.shops.rows import Product
 from commerce.wallet import cashouts
 from commerce.wallet import service as wallet
 from ledger.storage.unit_of_work import UnitOfWork
@@ -147,7 +149,7 @@ async def test_selling_needs_a_shop_the_office_approved(app: App) -> None:
     owner = await _fresh(app, "stall")
     await verify_phone(app, owner, "010-2000-3003")  # a phone is not enough to sell
 
-    async def add(uow: UnitOfWork, shop_id: int) -> catalog.Product:
+    async def add(uow: UnitOfWork, shop_id: int) -> Product:
         return await catalog.add_product(
             m, uow, owner, shop_id, name="배추", category="채소", unit="1포기", price=3000, stock=5,
             origin_region="강원 평창", origin_producer="박씨네",
@@ -469,11 +471,11 @@ async def test_english_says_the_same_kindly(app: App) -> None:
 
 
 def test_levels_order_and_require() -> None:
-    member = members.Member(1, "a", None, frozenset({"shopper"}), "ko", 0, "active", None, None)
+    member = Member(1, "a", None, frozenset({"shopper"}), "ko", 0, "active", None, None)
     with pytest.raises(IdentityRequired):
         identity.require(member, identity.PHONE, action="pay")
     assert identity.require(member, identity.UNVERIFIED, action="browse") is member
-    courier = members.Member(2, "b", None, frozenset({"shopper", "courier"}), "ko", 0, "active", None, None)
+    courier = Member(2, "b", None, frozenset({"shopper", "courier"}), "ko", 0, "active", None, None)
     assert identity.require(courier, identity.PHONE, action="pay") is courier  # the office saw them
 
 

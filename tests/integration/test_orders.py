@@ -12,14 +12,16 @@ from chestnut.bootstrap import App
 from commerce.delivery import queries as delivery_queries
 from commerce.delivery import service as delivery
 from commerce.delivery.errors import AlreadyTaken, DeliveryLocked
-from commerce.errors import InvalidInput, InvalidState, NotAllowed, UnknownMember, UnknownProduct, UnknownShop
+from commerce.errors import InvalidInput, InvalidState, NotAllowed
 from commerce.members import service as members
+from commerce.members.errors import UnknownMember
 from commerce.orders import service as orders
 from commerce.orders import settlement
 from commerce.orders.errors import BnmShareTooHigh, OutOfStock, PriceChanged
 from commerce.orders.rows import Order
 from commerce.shops import catalog
 from commerce.shops import service as shops
+from commerce.shops.errors import UnknownProduct, UnknownShop
 from commerce.wallet import queries as wallet_queries
 from commerce.wallet import service as wallet
 from ledger.errors import ChestnutError, InsufficientBalance
@@ -401,7 +403,7 @@ async def test_refund_after_pickup_does_not_restock_but_before_it_does(app: App)
 
 async def test_phone_codes_cannot_be_guessed(app: App) -> None:
     """Each wrong try is counted and committed; after five the code is dead, even the right one."""
-    from commerce.errors import CodeExpired, CodeRequestedRecently
+    from commerce.members.errors import CodeExpired, CodeRequestedRecently
 
     m = app.services
     async with app.db.unit_of_work() as uow:

@@ -13,7 +13,7 @@ from chestnut.bootstrap import App
 from commerce.claims import service as claims
 from commerce.delivery import queries as delivery_queries
 from commerce.delivery import service as delivery
-from commerce.errors import InvalidInput, InvalidState, NotAllowed, UnknownOrder, UnknownProduct
+from commerce.errors import InvalidInput, InvalidState, NotAllowed, UnknownOrder
 from commerce.members import service as members
 from commerce.orders import service as orders
 from commerce.orders import settlement
@@ -21,6 +21,8 @@ from commerce.orders.rows import Order
 from commerce.provenance import service as provenance
 from commerce.reviews import service as reviews
 from commerce.shops import catalog
+from commerce.shops.errors import UnknownProduct
+from commerce.shops.rows import Product
 from ledger.errors import ChestnutError
 from ledger.model import split_entry
 from ledger.storage.unit_of_work import UnitOfWork
@@ -316,7 +318,7 @@ async def test_event_for_an_unknown_product_or_order_is_refused(app: App) -> Non
 async def test_event_for_a_product_not_in_the_order_is_refused(app: App) -> None:
     c = await cast(app)
 
-    async def add_pear(uow: UnitOfWork) -> catalog.Product:
+    async def add_pear(uow: UnitOfWork) -> Product:
         return await catalog.add_product(
             app.services, uow, c.producer, c.shop, name="배", category="과일", unit="1개", price=3000, stock=9,
             origin_region="전남 나주", origin_producer="김씨네 과수원",

@@ -15,24 +15,24 @@ from typing import Any
 import pytest
 
 from chestnut.bootstrap import App
+from commerce.claims import queries as claim_queries
 from commerce.claims import service as claims
+from commerce.claims.errors import ClaimWindowClosed, UnknownClaim
+from commerce.claims.rows import Claim
 from commerce.delivery import queries as delivery_queries
 from commerce.delivery import service as delivery
-from commerce.errors import (
-    AlreadyReviewed,
-    ClaimWindowClosed,
-    InvalidInput,
-    InvalidState,
-    NotAllowed,
-    UnknownOrder,
-)
+from commerce.errors import InvalidInput, InvalidState, NotAllowed, UnknownOrder
 from commerce.members import service as members
 from commerce.orders import queries as order_queries
 from commerce.orders import service as orders
 from commerce.orders import settlement
 from commerce.orders.rows import Order
+from commerce.reviews import queries as review_queries
 from commerce.reviews import service as reviews
+from commerce.reviews.errors import AlreadyReviewed, UnknownReview
+from commerce.reviews.queries import RatingSummary
 from commerce.shops import catalog
+from commerce.shops.rows import Product
 from commerce.wallet import queries as wallet_queries
 from commerce.wallet import service as wallet
 from ledger.errors import ChestnutError, InsufficientBalance
@@ -166,7 +166,7 @@ async def open_claim(app: App, c: Cast, order_id: int, kind: str = "damaged", te
     return claim.id  # type: ignore[no-any-return]
 
 
-async def answer(app: App, c: Cast, claim_id: int, resolution: str, amount: int | None = None) -> claims.Claim:
+async def answer(app: App, c: Cast, claim_id: int, resolution: str, amount: int | None = None) -> Claim:
     return await run(  # type: ignore[no-any-return]
         app,
         lambda uow: claims.answer_claim(
@@ -182,7 +182,7 @@ async def test_buyer_reviews_each_product_of_a_delivered_order(app: App) -> None
     c = await cast(app)
     m = app.services
 
-    async def add_pear(uow: UnitOfWork) -> catalog.Product:
+    async def add_pear(uow: UnitOfWork) -> Product:
         return await catalog.add_product(
             m, uow, c.producer, c.shop, name="배", category="과일", unit="1개", price=3000, stock=9,
             origin_region="전남 나주", origin_producer="김씨네 과수원",
@@ -218,10 +218,10 @@ async def test_buyer_reviews_each_product_of_a_delivered_order(app: App) -> None
     }
     async with app.db.snapshot() as snap:
         buyer_key = await app.keys.get(snap, members.key_label(c.shopper))
-        listed = await reviews.reviews_for_product(snap, c.product, limit=10)
-        product_sum = await reviews.rating_summary(snap, product_id=c.product)
-        shop_sum = await reviews.rating_summary(snap, shop_id=c.shop)
-        none_sum = await reviews.rating_summary(snap, product_id=pear.id + 1000)
+        listed = await review_queries.reviews_for_product(snap, c.product, limit=10)
+        product_sum = await review_queries.rating_summary(snap, product_id=c.product)
+        shop_sum = await review_queries.rating_summary(snap, shop_id=c.shop)
+        none_sum = await review_queries.rating_summary(snap, product_id=pear.id + 1000)
     import base64
 
     assert base64.b64decode(action["actor"]) == buyer_key.public_key
@@ -245,9 +245,9 @@ async def test_reviews_list_newest_first_with_paging(app: App) -> None:
 
     ids = [await review(rating) for rating in (4, 5, 4, 4)]
     async with app.db.snapshot() as snap:
-        first = await reviews.reviews_for_product(snap, c.product, limit=3)
-        rest = await reviews.reviews_for_product(snap, c.product, limit=3, offset=3)
-        summary = await reviews.rating_summary(snap, product_id=c.product)
+        first = await review_queries.reviews_for_product(snap, c.product, limit=3)
+        rest = await review_queries.reviews_for_product(snap, c.product, limit=3, offset=3)
+        summary = await review_queries.rating_summary(snap, product_id=c.product)
     assert [r.id for r in first + rest] == ids[::-1]
     assert [r.seq for r in first] == sorted((r.seq for r in first), reverse=True)
     # 17 / 4 = 4.25 → 43 (half up), exact pair kept for anyone who needs more.
@@ -257,7 +257,7 @@ async def test_reviews_list_newest_first_with_paging(app: App) -> None:
 def test_average_is_whole_number_arithmetic_rounded_half_up() -> None:
     cases = {(3, 13): 43, (3, 14): 47, (2, 9): 45, (4, 17): 43, (4, 19): 48, (6, 29): 48, (1, 1): 10}
     for (count, total), x10 in cases.items():
-        assert reviews.RatingSummary(count, total).average_x10 == x10, (count, total)
+        assert RatingSummary(count, total).average_x10 == x10, (count, total)
 
 
 async def test_review_without_a_purchase_is_refused(app: App) -> None:
@@ -340,7 +340,7 @@ async def test_review_of_an_unknown_order_is_refused(app: App) -> None:
 async def test_review_of_a_product_not_in_the_order_is_refused(app: App) -> None:
     c = await cast(app)
 
-    async def add_pear(uow: UnitOfWork) -> catalog.Product:
+    async def add_pear(uow: UnitOfWork) -> Product:
         return await catalog.add_product(
             app.services, uow, c.producer, c.shop, name="배", category="과일", unit="1개", price=3000, stock=9,
             origin_region="전남 나주", origin_producer="김씨네 과수원",
@@ -389,7 +389,7 @@ async def test_two_racing_reviews_of_one_line_make_one(app: App) -> None:
     results = await asyncio.gather(post("a"), post("b"))
     assert sorted(type(r).__name__ for r in results) == ["AlreadyReviewed", "Review"]
     async with app.db.snapshot() as snap:
-        assert len(await reviews.reviews_for_product(snap, c.product)) == 1
+        assert len(await review_queries.reviews_for_product(snap, c.product)) == 1
     await verified(app)
 
 
@@ -465,7 +465,7 @@ async def test_bad_review_page_is_refused(app: App, page: dict[str, Any]) -> Non
     await cast(app)
     async with app.db.snapshot() as snap:
         with pytest.raises(InvalidInput) as caught:
-            await reviews.reviews_for_product(snap, 1, **page)
+            await review_queries.reviews_for_product(snap, 1, **page)
     assert caught.value.code == "invalid_input"
 
 
@@ -474,15 +474,15 @@ async def test_rating_summary_needs_a_product_or_a_shop(app: App) -> None:
     async with app.db.snapshot() as snap:
         for kw in ({}, {"product_id": c.product, "shop_id": c.shop}):
             with pytest.raises(InvalidInput) as caught:
-                await reviews.rating_summary(snap, **kw)
+                await review_queries.rating_summary(snap, **kw)
             assert caught.value.code == "invalid_input"
 
 
 async def test_unknown_review_is_not_found(app: App) -> None:
     await cast(app)
     async with app.db.snapshot() as snap:
-        with pytest.raises(reviews.UnknownReview) as caught:
-            await reviews.get(snap, 42)
+        with pytest.raises(UnknownReview) as caught:
+            await review_queries.get(snap, 42)
     assert (caught.value.code, caught.value.http_status) == ("unknown_review", 404)
 
 
@@ -682,7 +682,7 @@ async def test_full_refund_after_settlement_by_an_operator_returns_the_subtotal(
     assert escalated.status == "escalated"
     assert escalated.text == "사과가 아니라 배가 왔어요\n\n사진 보냈어요"
 
-    def decide(uow: UnitOfWork) -> Awaitable[claims.Claim]:
+    def decide(uow: UnitOfWork) -> Awaitable[Claim]:
         return claims.decide(m, uow, c.operator, claim_id, resolution="refund_full", text="사진 확인, 전액 환불")
 
     # The producer received 12,000 − fee and holds no more: refused, nothing written, the claim waits.
@@ -739,8 +739,8 @@ async def test_escalated_without_an_answer_then_partial_refund_decided(app: App)
     claim_id = await open_claim(app, c, order.id, kind="missing", text="한 봉지가 없어요")
     await run(app, lambda uow: claims.escalate(m, uow, c.shopper, claim_id, text="가게가 답이 없어요"))
     async with app.db.snapshot() as snap:
-        queue = await claims.escalated(snap)
-        inbox = await claims.for_shop(snap, c.shop, statuses=claims.OPEN_STATES)
+        queue = await claim_queries.escalated(snap)
+        inbox = await claim_queries.for_shop(snap, c.shop, statuses=claims.OPEN_STATES)
     assert [q.id for q in queue] == [claim_id] == [i.id for i in inbox]
     # The producer can no longer answer it: the operator decides.
     await refused(
@@ -762,7 +762,7 @@ async def test_escalated_without_an_answer_then_partial_refund_decided(app: App)
     fee = 6_000 * FEE_BP // 10_000
     assert await btl(app, c.shopper, c.producer, c.courier) == [91_000, 6_000 - fee, 3_000]
     async with app.db.snapshot() as snap:
-        assert [x.status for x in await claims.for_order(snap, order.id)] == ["resolved"]
+        assert [x.status for x in await claim_queries.for_order(snap, order.id)] == ["resolved"]
     await verified(app)
 
 
@@ -926,7 +926,7 @@ async def test_two_racing_claims_on_one_order_make_one(app: App) -> None:
     results = await asyncio.gather(*(attempt(f"깨졌어요 {i}") for i in range(4)))
     assert sorted(type(r).__name__ for r in results) == ["Claim"] + ["InvalidState"] * 3
     async with app.db.snapshot() as snap:
-        assert len(await claims.for_order(snap, order.id)) == 1
+        assert len(await claim_queries.for_order(snap, order.id)) == 1
     await verified(app)
 
 
@@ -1158,7 +1158,7 @@ async def test_unknown_claim_is_not_found(app: App) -> None:
     err = await refused(
         app,
         c,
-        claims.UnknownClaim,
+        UnknownClaim,
         "unknown_claim",
         lambda uow: claims.accept_answer(app.services, uow, c.shopper, 404),
     )

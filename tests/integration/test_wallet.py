@@ -15,8 +15,9 @@ import aiohttp
 import pytest
 
 from chestnut.bootstrap import App
-from commerce.errors import InvalidInput, InvalidState, NotAllowed, UnknownMember
+from commerce.errors import InvalidInput, InvalidState, NotAllowed
 from commerce.members import service as members
+from commerce.members.errors import UnknownMember
 from commerce.wallet import cashouts
 from commerce.wallet import queries as wallet_queries
 from commerce.wallet import service as wallet

@@ -9,6 +9,7 @@ from __future__ import annotations
 from chestnut.bootstrap import App
 from commerce.delivery import addresses
 from commerce.members import service as members
+from commerce.members.rows import Member
 from ledger.storage.unit_of_work import UnitOfWork
 from tests.support.chat import ChatUser
 
@@ -23,7 +24,7 @@ HOME = "경기 수원시 팔달구 매산로 1"  # inside the test shops' area (
 
 async def verify(
     app: App, uow: UnitOfWork, member_id: int, phone: str | None = None, *, address: bool = True
-) -> members.Member:
+) -> Member:
     """Inside the caller's unit of work: a member ready to pay, as the chat makes one before the first
     payment — a verified phone and (unless ``address=False``) a saved home address in 수원시."""
     member = await members.verified_phone(app.services, uow, member_id, phone or phone_of(member_id))
@@ -32,7 +33,7 @@ async def verify(
     return member
 
 
-async def verify_phone(app: App, member_id: int, phone: str | None = None) -> members.Member:
+async def verify_phone(app: App, member_id: int, phone: str | None = None) -> Member:
     """In a unit of work of its own, committed."""
     async with app.db.unit_of_work() as uow:
         member = await verify(app, uow, member_id, phone)
@@ -40,7 +41,7 @@ async def verify_phone(app: App, member_id: int, phone: str | None = None) -> me
     return member
 
 
-async def verify_user(app: App, user: ChatUser, phone: str | None = None) -> members.Member:
+async def verify_user(app: App, user: ChatUser, phone: str | None = None) -> Member:
     """A chat user's member (registered by their first message), phone-verified."""
     async with app.db.snapshot() as snap:
         found = await members.by_identity(snap, user.channel, user.user_id)

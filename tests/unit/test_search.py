@@ -10,8 +10,10 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from commerce.errors import InvalidInput
+from commerce.search import hangul, matching
 from commerce.search import service as search
-from commerce.search.service import ProductRow, SearchIndex, ShopRow
+from commerce.search.index import ProductRow, ShopRow
+from commerce.search.service import SearchIndex
 
 NEAR, FAR = 1, 2
 
@@ -28,11 +30,11 @@ def letter(conjoining: str) -> str:
 
 
 def test_squash_and_choseong_as_the_catalog_stores_them() -> None:
-    assert search.squash("  호박 고구마 ") == "호박고구마"
-    assert search.squash("Apple 사과") == "apple사과"
-    assert search.choseong("사과") == "ㅅㄱ"
-    assert search.choseong("호박 고구마") == "ㅎㅂㄱㄱㅁ"
-    assert search.choseong("꿀사과 5kg") == "ㄲㅅㄱ5kg"
+    assert hangul.squash("  호박 고구마 ") == "호박고구마"
+    assert hangul.squash("Apple 사과") == "apple사과"
+    assert hangul.choseong("사과") == "ㅅㄱ"
+    assert hangul.choseong("호박 고구마") == "ㅎㅂㄱㄱㅁ"
+    assert hangul.choseong("꿀사과 5kg") == "ㄲㅅㄱ5kg"
     assert search.index_text("호박 고구마", "채소") == "호박고구마|채소|ㅎㅂㄱㄱㅁ"
 
 
@@ -41,23 +43,23 @@ def test_every_syllable_decomposes_as_unicode_says() -> None:
     for code in range(0xAC00, 0xD7A4):
         syllable = chr(code)
         expected = "".join(letter(j) for j in unicodedata.normalize("NFD", syllable))
-        assert search.spell(syllable) == expected, syllable
-        assert search.initials(syllable) == expected[0]
-    assert search.jamo("닭갈비") == "ㄷㅏㄺㄱㅏㄹㅂㅣ"
-    assert search.jamo("과일 5kg!") == "ㄱㅘㅇㅣㄹ 5kg!"
-    assert search.initials("사과 5kg") == "ㅅㄱ 5kg"
+        assert hangul.spell(syllable) == expected, syllable
+        assert hangul.initials(syllable) == expected[0]
+    assert hangul.jamo("닭갈비") == "ㄷㅏㄺㄱㅏㄹㅂㅣ"
+    assert hangul.jamo("과일 5kg!") == "ㄱㅘㅇㅣㄹ 5kg!"
+    assert hangul.initials("사과 5kg") == "ㅅㄱ 5kg"
 
 
 def test_normalize_ignores_spacing_punctuation_case_and_normal_form() -> None:
-    assert search.normalize("  호박  고구마! ") == "호박고구마"
-    assert search.normalize(unicodedata.normalize("NFD", "호박고구마")) == "호박고구마"
-    assert search.normalize("Shine-Muscat 2KG") == "shinemuscat2kg"
-    assert search.normalize("\u1109\u1100") == "ㅅㄱ"  # conjoining initials typed alone
-    assert search.normalize("(사과)·[배]") == "사과배"
+    assert hangul.normalize("  호박  고구마! ") == "호박고구마"
+    assert hangul.normalize(unicodedata.normalize("NFD", "호박고구마")) == "호박고구마"
+    assert hangul.normalize("Shine-Muscat 2KG") == "shinemuscat2kg"
+    assert hangul.normalize("\u1109\u1100") == "ㅅㄱ"  # conjoining initials typed alone
+    assert hangul.normalize("(사과)·[배]") == "사과배"
 
 
 def test_allowed_edits_grow_with_the_query() -> None:
-    assert [search.allowed_edits(n) for n in (1, 3, 4, 9, 10, 17, 18, 40)] == [0, 0, 1, 1, 2, 2, 3, 3]
+    assert [matching.allowed_edits(n) for n in (1, 3, 4, 9, 10, 17, 18, 40)] == [0, 0, 1, 1, 2, 2, 3, 3]
 
 
 @pytest.mark.parametrize(
@@ -66,18 +68,18 @@ def test_allowed_edits_grow_with_the_query() -> None:
 )
 def test_bad_queries_are_refused(query: object) -> None:
     with pytest.raises(InvalidInput):
-        search.parse_query(query)
+        matching.parse_query(query)
 
 
 def test_parsed_query() -> None:
-    q = search.parse_query(" 호박  고구마 ")
+    q = matching.parse_query(" 호박  고구마 ")
     assert (q.text, q.words, q.pattern, q.edits) == ("호박고구마", ("호박", "고구마"), None, 2)
-    q = search.parse_query("사ㄱ")
+    q = matching.parse_query("사ㄱ")
     assert q.pattern is not None and q.initials == "ㅅㄱ" and not q.only_initials
     assert q.pattern.fullmatch("사과") and not q.pattern.fullmatch("수건")
-    q = search.parse_query("ㅅㄱ")
+    q = matching.parse_query("ㅅㄱ")
     assert q.only_initials and q.edits == 0
-    assert search.parse_query("x" * 100).text == "x" * 100
+    assert matching.parse_query("x" * 100).text == "x" * 100
 
 
 # ------------------------------------------------------------------------------------------ ranking
@@ -205,7 +207,7 @@ def test_a_name_is_found_by_itself_and_by_its_choseong(name: str) -> None:
     index = with_distractors(name)
     exact = [(h.match, h.score) for h in index.rank(name, limit=50) if h.product_id == 1]
     assert exact == [("name", 100.0)]
-    assert 1 in [h.product_id for h in index.rank(search.choseong(name), limit=50)]
+    assert 1 in [h.product_id for h in index.rank(hangul.choseong(name), limit=50)]
 
 
 def one_jamo_changed(draw: st.DrawFn, name: str) -> str:

@@ -13,6 +13,7 @@ from bots.router import Router
 from bots.texts import won
 from commerce.shops import catalog
 from commerce.shops import service as shops
+from commerce.shops.rows import Shop
 
 REWARDS = (50, 100, 300, 500)
 LIMITS = (1, 2, 3)
@@ -20,7 +21,7 @@ BUDGETS = (10_000, 30_000, 50_000, 100_000)
 AUDIENCES = ("consent", "buyers", "market")
 
 
-async def _shop(ctx: Ctx) -> shops.Shop | None:
+async def _shop(ctx: Ctx) -> Shop | None:
     return await shops.owned_by(ctx.uow, ctx.member.id)
 
 

@@ -14,7 +14,10 @@ from bots.flows.producer.home import PAGE, arg_int, draft_of, my_shop, shop_home
 from bots.messages import Screen
 from bots.router import Router
 from bots.texts import won
+from commerce.claims import queries as claim_queries
 from commerce.claims import service as claims
+from commerce.claims.errors import UnknownClaim
+from commerce.claims.rows import Claim
 from commerce.orders.rows import Order
 
 
@@ -23,7 +26,7 @@ async def claim_list(ctx: Ctx, _args: list[str]) -> Screen:
     shop = await my_shop(ctx.uow, ctx.member.id)
     if shop is None or not shop.verified:
         return await shop_home(ctx, [])
-    inbox = await claims.for_shop(ctx.uow, shop.id)
+    inbox = await claim_queries.for_shop(ctx.uow, shop.id)
     if not inbox:
         return ctx.say(ctx.t("producer.claims.empty"), [ctx.button("home.work.producer", "ps")])
     lines = [ctx.t("producer.claims.title")]
@@ -36,12 +39,12 @@ async def claim_list(ctx: Ctx, _args: list[str]) -> Screen:
     )
 
 
-async def _shop_claim(ctx: Ctx, claim_id: int | None) -> tuple[claims.Claim, Order] | None:
+async def _shop_claim(ctx: Ctx, claim_id: int | None) -> tuple[Claim, Order] | None:
     if claim_id is None:
         return None
     try:
-        claim = await claims.get(ctx.uow, claim_id)
-    except claims.UnknownClaim:
+        claim = await claim_queries.get(ctx.uow, claim_id)
+    except UnknownClaim:
         return None
     order = await shop_delivery.shop_order(ctx, claim.order_id)
     return None if order is None else (claim, order)

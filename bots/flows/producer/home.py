@@ -14,16 +14,17 @@ from bots.flows.answers import with_note
 from bots.messages import Button, Screen
 from bots.router import Handler, Router
 from bots.texts import bnm, won
-from commerce.claims import service as claims
+from commerce.claims import queries as claim_queries
 from commerce.orders import queries as order_queries
 from commerce.shops import service as shops
+from commerce.shops.rows import Shop
 from commerce.wallet import queries as wallet_queries
 from ledger.storage.unit_of_work import UnitOfWork
 
 PAGE = 5  # list items per screen: five choices and a way back stay within six
 
 
-async def my_shop(uow: UnitOfWork, member_id: int) -> shops.Shop | None:
+async def my_shop(uow: UnitOfWork, member_id: int) -> Shop | None:
     return await shops.owned_by(uow, member_id)
 
 
@@ -66,7 +67,7 @@ async def shop_home(ctx: Ctx, _args: list[str]) -> Screen:
             [ctx.button("producer.home.register", "psn")],
         )
     new = await order_queries.list_for_shop(ctx.uow, shop.id, states=("paid",))
-    open_claims = await claims.for_shop(ctx.uow, shop.id)
+    open_claims = await claim_queries.for_shop(ctx.uow, shop.id)
     return ctx.say(
         ctx.t("producer.home.title", name=shop.name, orders=len(new), claims=len(open_claims)),
         [ctx.button("producer.home.add_product", "pa"), ctx.button("producer.home.products", "pl")],

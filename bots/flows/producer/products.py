@@ -12,14 +12,15 @@ from bots.flows.producer.home import PAGE, arg_int, my_shop, shop_home, stale
 from bots.messages import Button, Reply, Screen
 from bots.router import Router
 from bots.texts import won
-from commerce.errors import UnknownProduct
 from commerce.provenance import service as provenance
 from commerce.shops import catalog, product_code
+from commerce.shops.errors import UnknownProduct
+from commerce.shops.rows import Product
 
 PRICE_STEPS = (-1000, -500, 500, 1000)
 
 
-async def _owned_product(ctx: Ctx, args: list[str]) -> catalog.Product | None:
+async def _owned_product(ctx: Ctx, args: list[str]) -> Product | None:
     product_id = arg_int(args, 0)
     shop = await my_shop(ctx.uow, ctx.member.id)
     if product_id is None or shop is None:
@@ -50,7 +51,7 @@ async def products(ctx: Ctx, args: list[str]) -> Screen:
     return ctx.say("\n".join(lines), *rows, turn or [ctx.button("home.work.producer", "ps")])
 
 
-def _product_card(ctx: Ctx, product: catalog.Product) -> Screen:
+def _product_card(ctx: Ctx, product: Product) -> Screen:
     pid = product.id
     stock_row = [
         ctx.button("producer.product.plus1", f"pst:{pid}:1"),
@@ -115,7 +116,7 @@ async def stock_typed(ctx: Ctx, args: list[str]) -> Screen:
     return with_note(_product_card(ctx, changed), ctx.t("work.changed"))
 
 
-def _price_prompt(ctx: Ctx, product: catalog.Product, prefix: str = "") -> Screen:
+def _price_prompt(ctx: Ctx, product: Product, prefix: str = "") -> Screen:
     steps = [
         Button(("+" if d > 0 else "−") + won(abs(d), ctx.lang), payload=f"pprd:{product.id}:{d}")
         for d in PRICE_STEPS

@@ -15,6 +15,7 @@ from commerce.errors import InvalidInput
 from commerce.search import service as product_search
 from commerce.shops import catalog
 from commerce.shops import service as shops
+from commerce.shops.rows import Product
 
 PAGE = 5  # short lists (search hits, recent orders): five, leaving a sixth choice to move on
 LABEL_MAX = 30  # a goods button naming its shop: goods, amount and shop still fit a phone's button
@@ -78,7 +79,7 @@ async def shop(ctx: Ctx, args: list[str]) -> Screen:
     return ctx.say(text, *paged(ctx, items, f"sh:{found.id}", payload.arg(args, 1), extras))
 
 
-def _product_label(ctx: Ctx, p: catalog.Product, shop: str = "") -> str:
+def _product_label(ctx: Ctx, p: Product, shop: str = "") -> str:
     return _goods_label(ctx, p.name, p.unit, p.price, available=p.available, shop=shop)
 
 

@@ -16,10 +16,12 @@ from bots.router import Router
 from bots.texts import won
 from commerce.claims import service as claims
 from commerce.delivery import queries as delivery_queries
-from commerce.errors import AlreadyReviewed, InvalidInput, NotAllowed
+from commerce.errors import InvalidInput, NotAllowed
 from commerce.orders import queries as order_queries
 from commerce.orders import service as orders
+from commerce.reviews import queries as review_queries
 from commerce.reviews import service as reviews
+from commerce.reviews.errors import AlreadyReviewed
 from commerce.shops import service as shops
 
 CLAIM_KINDS = claims.KINDS
@@ -82,7 +84,11 @@ async def order(ctx: Ctx, args: list[str]) -> Screen:
     if found.state in ("picked_up", "delivered"):
         rows.append([ctx.button("order.received", f"rcv:{found.id}")])
     if found.state in ("delivered", "confirmed", "settled"):
-        review = [ctx.button("order.review", f"rv:{found.id}")] if await reviews.not_reviewed(ctx.uow, found.id) else []
+        review = (
+            [ctx.button("order.review", f"rv:{found.id}")]
+            if await review_queries.not_reviewed(ctx.uow, found.id)
+            else []
+        )
         rows.append([*review, ctx.button("order.claim", f"cl:{found.id}")])
     rows.append(
         [*([Button(ctx.t("shop.call"), phone=owner.phone)] if owner.phone else []), ctx.button("home.orders", "orders")]
@@ -112,7 +118,7 @@ async def cancel(ctx: Ctx, args: list[str]) -> Screen:
 
 async def received(ctx: Ctx, args: list[str]) -> Screen:
     found = await orders.confirm_receipt(ctx.services, ctx.uow, ctx.member.id, payload.arg(args, 0))
-    if not await reviews.not_reviewed(ctx.uow, found.id):  # reviewed while it was marked delivered
+    if not await review_queries.not_reviewed(ctx.uow, found.id):  # reviewed while it was marked delivered
         return ctx.say(ctx.t("order.thanks_reviewed", id=found.id), [ctx.button("home.orders", "orders")])
     return ctx.say(ctx.t("order.thanks", id=found.id), [ctx.button("order.review", f"rv:{found.id}")])
 
@@ -123,7 +129,7 @@ async def review(ctx: Ctx, args: list[str]) -> Screen:
     if found.buyer_id != ctx.member.id:
         raise NotAllowed("only the buyer reviews this order", order=found.id)
     if len(args) < 2:
-        left = set(await reviews.not_reviewed(ctx.uow, found.id))
+        left = set(await review_queries.not_reviewed(ctx.uow, found.id))
         lines = [x for x in found.lines if x.product_id in left]
         if not lines:  # every product reviewed already (a button from before)
             raise AlreadyReviewed("every product of this order has a review", order=found.id)

@@ -10,7 +10,7 @@ from bots.messages import Button, Reply, Screen
 from bots.router import Router
 from bots.texts import won
 from commerce.provenance import service as provenance
-from commerce.reviews import service as reviews
+from commerce.reviews import queries as review_queries
 from commerce.shops import catalog, product_code
 from commerce.shops import service as shops
 
@@ -18,7 +18,7 @@ from commerce.shops import service as shops
 async def product(ctx: Ctx, args: list[str]) -> Screen:
     found = await catalog.get(ctx.uow, payload.arg(args, 0))
     owner = await shops.get(ctx.uow, found.shop_id)
-    rating = await reviews.rating_summary(ctx.uow, product_id=found.id)
+    rating = await review_queries.rating_summary(ctx.uow, product_id=found.id)
     lines = [
         ctx.t("product.price", price=won(found.price, ctx.lang), unit=found.unit),
         ctx.t("product.shop", shop=owner.name, market=owner.market or owner.region),
