@@ -4,7 +4,7 @@
 with 503 when the database does not answer or a configured channel is not up, so a load balancer or a
 monitor sees a bot that cannot reach Telegram, not only a process that listens.
 
-- ``db``: a ``SELECT 1`` on a snapshot within ``db_timeout_s``. One probe at a time, and its answer is
+- ``db``: the ledger's size read on a snapshot within ``db_timeout_s``. One probe at a time, and its answer is
   reused for ``cache_s``: a monitor (or a crowd of them) polling /health costs the database one query
   a second at most.
 - ``telegram``: the bot's own state (``bots.telegram.bot.TelegramBot.run`` keeps it); ``off`` when no token
@@ -24,6 +24,7 @@ from typing import Literal
 from aiohttp import web
 
 from bots.telegram.bot import TelegramBot
+from ledger import reads as ledger_reads
 from ledger.api import json_dumps
 from ledger.storage.unit_of_work import Database
 
@@ -62,7 +63,7 @@ class Health:
         try:
             async with asyncio.timeout(self.db_timeout_s):
                 async with self.db.snapshot() as snap:
-                    await snap.fetch("SELECT 1")
+                    await ledger_reads.size(snap)
         except Exception as exc:  # unreachable, refused, timed out: all mean the same to a monitor
             if self._db_state == "up":
                 log.warning("the database did not answer the health check (%s)", type(exc).__name__)

@@ -26,13 +26,15 @@ from typing import Any
 import jinja2
 from aiohttp import web
 
+from commerce.claims import queries as claim_queries
 from commerce.provenance import service as provenance
+from commerce.reviews import queries as review_queries
 from commerce.shops import labels, product_code
 from commerce.shops.errors import UnknownProduct
 from commerce.trust.standing import Facts, FactsCache, ShopReputation, reputation
 from ledger import reads as ledger_reads
 from ledger.errors import ChestnutError
-from ledger.storage.ops import Op, Row, read
+from ledger.storage.ops import Op, Row
 from ledger.storage.unit_of_work import Database
 from web.page_cache import PageCache
 from web.pages import HEADERS, environment, problem
@@ -45,6 +47,7 @@ STAGE_NAMES = {
     "packed": "📦 포장",
     "handed_over": "🚚 기사님께 전달",
     "delivered": "🏠 배달 완료",
+    "collected": "🧺 손님이 찾아감",
 }
 # The entry kinds that may prove a step (a courier's step is proven by delivery's own entry or a note).
 STAGE_KINDS = {
@@ -54,6 +57,7 @@ STAGE_KINDS = {
     "packed": "provenance.packed",
     "handed_over": "delivery.pickup|provenance.handed_over",
     "delivered": "delivery.confirm|provenance.delivered",
+    "collected": "delivery.handover",
 }
 CLAIM_KINDS = "claim.open|claim.answer|claim.accept|claim.escalate|claim.decide"
 CLAIM_KIND_NAMES = {
@@ -204,6 +208,14 @@ class ProvenancePages:
                 out[product_id] = exc
         return out
 
+    @staticmethod
+    def _signer(e: provenance.Event, owner_id: int) -> str:
+        if e.role == "courier":
+            return "배달 기사님이 서명"
+        if e.stage == provenance.COLLECTED and e.actor_id != owner_id:
+            return "시장 사무실이 서명"  # collected at the office: an operator handed it over
+        return "가게가 서명" if e.stage == provenance.COLLECTED else "생산자가 서명"
+
     def _shop_reputation(self, facts: Facts, shop_id: int) -> ShopReputation:
         known = self._reputation.get(shop_id)
         if known is not None and known[0] == facts.size:
@@ -216,17 +228,8 @@ class ProvenancePages:
     def _reads(product_id: int) -> list[Op]:
         return [
             *provenance.history_reads(product_id),
-            read(
-                "SELECT id, rating, text, seq, created_ms FROM reviews WHERE product_id = :p AND status = 'visible' "
-                "ORDER BY seq DESC LIMIT :n",
-                {"p": product_id, "n": REVIEWS_SHOWN},
-            ),
-            read(
-                "SELECT c.kind, c.status, c.resolution, c.seq, c.created_ms FROM claims c WHERE EXISTS "
-                "(SELECT 1 FROM order_lines l WHERE l.order_id = c.order_id AND l.product_id = :p) "
-                "ORDER BY c.seq DESC LIMIT :n",
-                {"p": product_id, "n": CLAIMS_SHOWN},
-            ),
+            review_queries.product_reviews_read(product_id, REVIEWS_SHOWN),
+            claim_queries.product_claims_read(product_id, CLAIMS_SHOWN),
         ]
 
     def _context(self, product_id: int, results: Sequence[Sequence[Row]], facts: Facts) -> dict[str, Any]:
@@ -237,21 +240,20 @@ class ProvenancePages:
         producer = [e for e in h.events if e.role == "producer"]
         courier = [e for e in h.events if e.role == "courier"][-COURIER_STEPS_SHOWN:]
         for e in producer + courier:
-            who = "생산자가 서명" if e.role == "producer" else "배달 기사님이 서명"
-            steps.append(_step(e.stage, e.seq, e.time_ms, who, e.note))
+            steps.append(_step(e.stage, e.seq, e.time_ms, self._signer(e, h.shop.owner_id), e.note))
         reviews = [
-            ReviewLine(int(seq), int(rating), str(text) if text else "", int(created))
-            for _rid, rating, text, seq, created in review_rows
+            ReviewLine(r.seq, r.rating, r.text or "", r.created_ms)
+            for r in review_queries.reviews_from_rows(review_rows)
         ]
         claims = [
             ClaimLine(
-                int(seq),
-                CLAIM_KIND_NAMES.get(str(kind), str(kind)),
-                CLAIM_STATUS.get(str(status), str(status)),
-                RESOLUTIONS.get(str(res), str(res)) if res else "",
-                int(created),
+                c.seq,
+                CLAIM_KIND_NAMES.get(c.kind, c.kind),
+                CLAIM_STATUS.get(c.status, c.status),
+                RESOLUTIONS.get(c.resolution, c.resolution) if c.resolution else "",
+                c.created_ms,
             )
-            for kind, status, res, seq, created in claim_rows
+            for c in claim_queries.claims_from_rows(claim_rows)
         ]
         return {
             "product": h.product,

@@ -1,15 +1,18 @@
-"""What the claim screens read: one claim, an order's claims, a shop's inbox, the operators' queue."""
+"""What the claim screens read: one claim, an order's claims, a shop's inbox, the operators' queue, and a
+product's claim record for its public page."""
 
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, exists, select
 
 from commerce.claims.errors import UnknownClaim
 from commerce.claims.rows import CLAIM_COLUMNS, Claim, claim_of
-from commerce.schema import claims, orders
+from commerce.schema import claims, order_lines, orders
 from commerce.statements import Statement
+from ledger.storage.ops import Op, Row
 from ledger.storage.unit_of_work import UnitOfWork
 
 CLAIM = Statement.of(select(*CLAIM_COLUMNS).where(claims.c.id == bindparam("id")))
@@ -20,6 +23,24 @@ _ESCALATED = Statement.of(
     .order_by(claims.c.updated_ms, claims.c.id)
     .limit(bindparam("limit"))
 )
+
+
+# Claims on orders that held a product, newest first: the provenance page's claim record.
+_OF_PRODUCT = Statement.of(
+    select(*CLAIM_COLUMNS)
+    .where(exists().where(order_lines.c.order_id == claims.c.order_id, order_lines.c.product_id == bindparam("p")))
+    .order_by(claims.c.seq.desc())
+    .limit(bindparam("limit"))
+)
+
+
+def product_claims_read(product_id: int, limit: int) -> Op:
+    """A product's latest claims as a read to batch with others (``claims_from_rows`` reads its rows)."""
+    return _OF_PRODUCT.read({"p": product_id, "limit": limit})
+
+
+def claims_from_rows(rows: Sequence[Row]) -> list[Claim]:
+    return [claim_of(_OF_PRODUCT.named(r)) for r in rows]
 
 
 @functools.cache

@@ -22,6 +22,7 @@ from commerce.members import service as members
 from commerce.members.rows import Member
 from commerce.orders import queries as order_queries
 from commerce.orders.rows import Order
+from commerce.provenance.service import COLLECTED
 from commerce.services import Services
 from commerce.shops import service as shops
 from ledger.requests import Request
@@ -159,8 +160,11 @@ async def _wrong_code(market: Services, uow: UnitOfWork, order: Order, code: obj
     return DeliveryOutcome(False, order, max(0, limit - wrong), locked)
 
 
-async def _delivered(market: Services, uow: UnitOfWork, order: Order, actor_id: int, seq: int) -> None:
-    """The goods are with the buyer: the order and its delivery say so, and each product's provenance."""
+async def _delivered(
+    market: Services, uow: UnitOfWork, order: Order, actor_id: int, seq: int, *, stage: str = "delivered"
+) -> None:
+    """The goods are with the buyer: the order and its delivery say so, and each product's provenance
+    (``delivered`` by a courier, ``collected`` when the buyer picked it up)."""
     now, order_id = market.clock(), order.id
     await uow.batch(
         [
@@ -175,8 +179,8 @@ async def _delivered(market: Services, uow: UnitOfWork, order: Order, actor_id: 
             *[
                 write(
                     "INSERT INTO provenance_events (product_id, order_id, stage, actor_id, note, seq, time_ms) "
-                    "VALUES (:p, :o, 'delivered', :a, '', :seq, :now)",
-                    {"p": line.product_id, "o": order_id, "a": actor_id, "seq": seq, "now": now},
+                    "VALUES (:p, :o, :stage, :a, '', :seq, :now)",
+                    {"p": line.product_id, "o": order_id, "stage": stage, "a": actor_id, "seq": seq, "now": now},
                 )
                 for line in order.lines
             ],
@@ -227,7 +231,7 @@ async def hand_over(market: Services, uow: UnitOfWork, member_id: int, order_id:
         uow,
         Request(actor=member.key_label, kind="delivery.handover", body={"order": order_id, "at": order.pickup_at}),
     )
-    await _delivered(market, uow, order, member.id, recorded.seq)
+    await _delivered(market, uow, order, member.id, recorded.seq, stage=COLLECTED)
     return DeliveryOutcome(
         True, await order_queries.get(uow, order_id), limit_of(market) - current.wrong_attempts, False
     )

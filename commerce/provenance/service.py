@@ -36,7 +36,10 @@ from ledger.storage.unit_of_work import UnitOfWork
 
 PRODUCER_STAGES = ("harvested", "processed", "packed")
 COURIER_STAGES = ("handed_over", "delivered")
-STAGES = PRODUCER_STAGES + COURIER_STAGES
+STAGES = PRODUCER_STAGES + COURIER_STAGES  # what a producer or courier may record
+# A pickup order handed over at the shop or the office (``delivery.hand_over``): written with the
+# ``delivery.handover`` entry, never recorded by hand.
+COLLECTED = "collected"
 MAX_NOTE = 200
 _REACHED = {
     "handed_over": ("picked_up", "delivered", "confirmed", "settled"),

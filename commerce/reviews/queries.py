@@ -93,6 +93,15 @@ async def reviews_for_product(uow: UnitOfWork, product_id: int, *, limit: int = 
     return [review_of(_OF_PRODUCT.named(r)) for r in rows]
 
 
+def product_reviews_read(product_id: int, limit: int) -> Op:
+    """The first page of ``reviews_for_product`` as a read to batch with others (``reviews_from_rows``)."""
+    return _OF_PRODUCT.read({"p": product_id, "limit": limit, "offset": 0})
+
+
+def reviews_from_rows(rows: Sequence[Row]) -> list[Review]:
+    return [review_of(_OF_PRODUCT.named(r)) for r in rows]
+
+
 def product_rating_read(product_id: int) -> Op:
     """One product's ``rating_summary`` as a read to batch with others; ``rating_from_rows`` reads its rows."""
     return _PRODUCT_RATING.read({"p": product_id})

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
+from aiohttp.test_utils import TestClient, TestServer
 
 from chestnut.bootstrap import App
 from commerce.claims import service as claims
@@ -31,7 +33,7 @@ from commerce.members import service as members
 from commerce.members.rows import Member
 from commerce.orders import service as orders
 from commerce.orders.rows import Order
-from commerce.shops import catalog
+from commerce.shops import catalog, product_code
 from commerce.shops import service as shops
 from commerce.shops.rows import Shop
 from commerce.wallet import service as wallet
@@ -40,6 +42,7 @@ from ledger.storage.unit_of_work import UnitOfWork
 from scheduler.housekeeping import housekeeping
 from tests.support.identity import HOME, verify
 from tests.support.market import Cast, cast
+from web.app import make_web_app
 
 # Tuesday 2026-12-08, 10:00 in Seoul: the test shop (09:00-19:00, one window a day) offers today and tomorrow.
 TEN_AM = int(dt.datetime(2026, 12, 8, 10, 0, tzinfo=KST).timestamp() * 1000)
@@ -265,6 +268,29 @@ async def test_a_pickup_order_costs_no_delivery_and_is_handed_over_with_the_code
         done = await delivery.hand_over(app.services, uow, c.producer, order.id, code)
         await uow.commit()
     assert done.ok and done.order.state == "delivered"
+
+
+async def test_a_collected_order_shows_on_the_products_page_as_a_step_its_entry_proves(app: App, c: Cast) -> None:
+    """The page's step names the kinds of entry that may prove it; the browser checks the entry against
+    them (``verify.js``), so a handover shown as a courier's delivery would fail there."""
+    async with app.db.unit_of_work() as uow:
+        await shops.set_terms(app.services, uow, c.producer, c.shop, pickup=True)
+        await uow.commit()
+    await fill_cart(app, c, c.shopper)
+    order = await pay(app, c, c.shopper, pickup_at="shop")
+    async with app.db.snapshot() as snap:
+        code = await delivery_queries.delivery_code(snap, c.shopper, order.id)
+    async with app.db.unit_of_work() as uow:
+        await delivery.hand_over(app.services, uow, c.producer, order.id, code)
+        await uow.commit()
+    async with TestClient(TestServer(make_web_app(app))) as http:
+        page = await (await http.get(product_code.page_path(c.product))).text()
+        steps = dict(re.findall(r'<li data-seq="(\d+)" data-kind="([^"]+)"><span class="stage">🧺', page))
+        assert len(steps) == 1, page
+        ((seq, kinds),) = steps.items()
+        entry = (await (await http.get(f"/ledger/entries?start={seq}&end={int(seq) + 1}")).json())["entries"][0]
+    assert entry["decoded"]["signed"]["kind"] in kinds.split("|")
+    assert "가게가 서명" in page
 
 
 # ----------------------------------------------------------------------------- who reads an address

@@ -66,6 +66,7 @@ STAGE_KEYS = {
     "packed": "product.provenance.packed",
     "handed_over": "product.provenance.handed_over",
     "delivered": "product.provenance.delivered",
+    "collected": "product.provenance.collected",
 }
 
 

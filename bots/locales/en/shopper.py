@@ -42,6 +42,7 @@ TEXTS: dict[str, str] = {
     "product.provenance.packed": "Packed",
     "product.provenance.handed_over": "Out for delivery",
     "product.provenance.delivered": "Delivered",
+    "product.provenance.collected": "Collected by the buyer",
     "product.provenance.other": "Record",
     "product.provenance.no_steps": "No steps recorded yet.",
     "product.provenance.proof_hint": "Every record is signed and kept in the ledger; nobody can change it. Anyone can check it by its record number.",

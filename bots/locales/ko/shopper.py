@@ -42,6 +42,7 @@ TEXTS: dict[str, str] = {
     "product.provenance.packed": "포장",
     "product.provenance.handed_over": "배달 출발",
     "product.provenance.delivered": "배달 완료",
+    "product.provenance.collected": "손님이 찾아감",
     "product.provenance.other": "기록",
     "product.provenance.no_steps": "아직 기록된 단계가 없어요.",
     "product.provenance.proof_hint": "모든 기록은 서명되어 장부에 남아 고칠 수 없어요. 기록 번호로 누구나 확인할 수 있어요.",
