@@ -37,8 +37,10 @@ integration: $(STAMP)
 e2e: $(STAMP) browser
 	$(PY) -m pytest tests/e2e -q
 
+# Two workers, a whole test file on one worker at a time (its module fixtures are built once): most of
+# a test's time is waiting on a database or a process, so two of them share the two cores well.
 test: $(STAMP) browser lint typecheck
-	$(PY) -m pytest tests -q -p no:cacheprovider
+	$(PY) -m pytest tests -q -p no:cacheprovider -n 2 --dist loadfile
 
 # The web chat's browser test drives Debian's Chromium through Playwright (which never downloads a browser
 # here) and needs fonts for Korean and emoji to render the page. Installed once where missing; quiet when present.
