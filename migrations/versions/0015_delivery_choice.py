@@ -15,15 +15,8 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0015_delivery_choice"
-down_revision = (
-    "0006_witness",
-    "0007_ads",
-    "0008_community",
-    "0009_trust",
-    "0010_reminders",
-    "0011_identity",
-    "0014_entries_by_actor",
-)
+# The merge's parents on one line, so a reader scanning ``down_revision`` lines sees every branch end here.
+down_revision = ("0006_witness", "0007_ads", "0008_community", "0009_trust", "0010_reminders", "0011_identity", "0014_entries_by_actor")
 branch_labels = None
 depends_on = None
 
